@@ -1,0 +1,292 @@
+"""Endpoints declared once: path, schemas, who may call. The same declaration validates requests,
+authenticates callers and yields the OpenAPI 3.1 document, so the docs cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from . import envelope
+from .auth import Principal
+from .errors import (
+    ApiError,
+    Forbidden,
+    InvalidJson,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+
+if TYPE_CHECKING:
+    from .state import AppState
+
+B = TypeVar("B", bound=BaseModel)
+Q = TypeVar("Q", bound=BaseModel)
+
+Auth = Literal["required", "optional", "none"]
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(slots=True)
+class Reply:
+    """What a handler returns when plain data is not enough (status, headers, cookies)."""
+
+    data: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    set_cookies: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    delete_cookies: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    meta: dict[str, Any] | None = None
+
+
+class Call(Generic[B, Q]):
+    """One request as a handler sees it: validated body and query, the caller, the app state."""
+
+    __slots__ = ("_body", "_query", "principal", "request", "state")
+
+    def __init__(
+        self,
+        request: web.Request,
+        state: AppState,
+        principal: Principal | None,
+        body: B | None,
+        query: Q | None,
+    ) -> None:
+        self.request = request
+        self.state = state
+        self.principal = principal
+        self._body = body
+        self._query = query
+
+    @property
+    def body(self) -> B:
+        assert self._body is not None, "endpoint declared no body schema"
+        return self._body
+
+    @property
+    def query(self) -> Q:
+        assert self._query is not None, "endpoint declared no query schema"
+        return self._query
+
+    @property
+    def user(self) -> Principal:
+        if self.principal is None:
+            raise Unauthorized()
+        return self.principal
+
+    def path_id(self, name: str = "id") -> int:
+        """An integer id from the path; anything else is simply not found."""
+        raw = self.request.match_info.get(name, "")
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+            raise NotFound()
+        return int(raw)
+
+
+Handler = Callable[[Call[Any, Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tags: tuple[str, ...]
+    auth: Auth = "required"
+    portals: tuple[str, ...] | None = None
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    response_list: bool = False
+    status: int = 200
+    errors: tuple[type[ApiError], ...] = ()
+
+
+class Api:
+    """The registry of endpoints; `install()` wires them into an aiohttp app."""
+
+    def __init__(self) -> None:
+        self.endpoints: list[Endpoint] = []
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        tags: tuple[str, ...] = (),
+        auth: Auth = "required",
+        portals: tuple[str, ...] | None = None,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        response_list: bool = False,
+        status: int = 200,
+        errors: tuple[type[ApiError], ...] = (),
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(
+                Endpoint(method.upper(), path, handler, summary, tags, auth, portals, body,
+                         query, response, response_list, status, errors)
+            )
+            return handler
+
+        return register
+
+    def include(self, other: Api) -> None:
+        self.endpoints.extend(other.endpoints)
+
+    def install(self, app: web.Application) -> None:
+        for ep in self.endpoints:
+            app.router.add_route(ep.method, ep.path, _wrap(ep), name=_route_name(ep))
+
+
+def _route_name(ep: Endpoint) -> str:
+    return f"{ep.handler.__module__.rsplit('.', 1)[-1]}.{ep.handler.__name__}"
+
+
+def _wrap(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    from .state import APP_STATE  # local: state imports the services, which import api types
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        state = request.app[APP_STATE]
+        principal: Principal | None = None
+        if ep.auth != "none":
+            principal = authenticate(request, state)
+            if principal is None and ep.auth == "required":
+                raise Unauthorized()
+            if principal is not None and ep.portals and principal.user_type not in ep.portals:
+                raise Forbidden(f"Only {', '.join(ep.portals)} accounts may do this")
+        body = await _read_body(request, ep.body) if ep.body is not None else None
+        query = _validate(ep.query, dict(request.query)) if ep.query is not None else None
+        result = await ep.handler(Call(request, state, principal, body, query))
+        if isinstance(result, web.StreamResponse):
+            return result
+        reply = result if isinstance(result, Reply) else Reply(result, status=ep.status)
+        response = envelope.success(request, reply.data, status=reply.status,
+                                    meta_extra=reply.meta, headers=reply.headers)
+        for name, value, opts in reply.set_cookies:
+            response.set_cookie(name, value, **opts)
+        for name, opts in reply.delete_cookies:
+            response.del_cookie(name, **opts)
+        return response
+
+    handle.__name__ = ep.handler.__name__
+    return handle
+
+
+def client_ip(request: web.Request, trust_proxy: bool) -> str:
+    if trust_proxy:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return first
+    return request.remote or "unknown"
+
+
+def is_https(request: web.Request, trust_proxy: bool) -> bool:
+    if trust_proxy and request.headers.get("X-Forwarded-Proto", "").lower() == "https":
+        return True
+    return request.secure
+
+
+def authenticate(request: web.Request, state: AppState) -> Principal | None:
+    """The caller from `Authorization: Bearer` or the session cookie; None when neither is sent.
+
+    A credential that is present but bad is a 401, never a silent fall-back to anonymous.
+    Cookie-authenticated writes must come from an allowed origin (CSRF defence beside SameSite).
+    """
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Authorization header must be 'Bearer <token>'")
+        return state.tokens.verify(token.strip(), "bearer")
+    cookie = request.cookies.get(state.settings.cookie_name)
+    if cookie:
+        principal = state.tokens.verify(cookie, "cookie")
+        if request.method not in _SAFE_METHODS:
+            origin = request.headers.get("Origin")
+            if origin is not None and not _same_origin(request, origin, state):
+                raise Forbidden("Cross-origin request with a session cookie")
+        return principal
+    return None
+
+
+def _same_origin(request: web.Request, origin: str, state: AppState) -> bool:
+    origin = origin.rstrip("/")
+    if origin in state.settings.cors_origins:
+        return True
+    scheme = "https" if is_https(request, state.settings.trust_proxy) else "http"
+    return origin == f"{scheme}://{request.host}"
+
+
+async def _read_body(request: web.Request, model: type[B]) -> B:
+    length = request.content_length
+    limit = request.app["pitchey.max_body"]
+    if length is not None and length > limit:
+        raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
+    ctype = request.content_type
+    if request.body_exists and ctype not in ("application/json", "application/octet-stream") \
+            and not ctype.endswith("+json"):
+        raise UnsupportedMediaType("Send the body as application/json")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise PayloadTooLarge(f"Request body exceeds {limit} bytes") from None
+    if not raw.strip():
+        data: Any = {}
+    else:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise InvalidJson() from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("Request body must be a JSON object")
+    return _validate(model, data)
+
+
+def _validate(model: type[B], data: dict[str, Any]) -> B:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = [
+            {
+                "field": ".".join(str(p) for p in err["loc"]),
+                "message": err["msg"],
+                "type": err["type"],
+            }
+            for err in exc.errors(include_url=False, include_input=False)
+        ]
+        first = details[0] if details else {"field": "", "message": "invalid"}
+        where = f"{first['field']}: " if first["field"] else ""
+        raise ValidationFailed(f"{where}{first['message']}", details=details) from None
+
+
+_PARAM = re.compile(r"\{(\w+)(?::([^{}]+))?\}")
+
+
+def openapi_path(path: str) -> tuple[str, list[dict[str, Any]]]:
+    """aiohttp path -> OpenAPI path and its path parameters (regex alternatives become enums)."""
+    params: list[dict[str, Any]] = []
+
+    def sub(m: re.Match[str]) -> str:
+        name, pattern = m.group(1), m.group(2)
+        schema: dict[str, Any] = {"type": "string"}
+        if pattern and re.fullmatch(r"[\w\-]+(\|[\w\-]+)+", pattern):
+            schema["enum"] = pattern.split("|")
+        elif name == "id" or name.endswith("Id"):
+            schema = {"type": "integer", "minimum": 1}
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+        return "{" + name + "}"
+
+    return _PARAM.sub(sub, path), params

@@ -1,0 +1,95 @@
+"""The application factory: wires settings, storage, services and routes into one aiohttp app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib.metadata import PackageNotFoundError, version
+
+from aiohttp import web
+
+from pitchey.storage.database import Database
+
+from .api import Api
+from .auth import Passwords, RevocationCache, TokenService
+from .middleware import cors, request_context
+from .openapi import build_openapi
+from .ratelimit import AuthLimiter
+from .routes import auth as auth_routes
+from .routes import system as system_routes
+from .settings import Settings, load_or_create_secret
+from .state import APP_STATE, AppState
+
+log = logging.getLogger("pitchey.server")
+
+REVOCATION_PURGE_SECONDS = 3600.0
+
+
+def _version() -> str:
+    try:
+        return version("pitchey-realtime")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def build_api() -> Api:
+    api = Api()
+    for module in (system_routes, auth_routes):
+        api.include(module.api)
+    return api
+
+
+def create_app(settings: Settings, dsn: str) -> web.Application:
+    """An app bound to one database. Connecting and migrating happen on startup, not here."""
+    revocations = RevocationCache()
+    state = AppState(
+        settings=settings,
+        tokens=TokenService(load_or_create_secret(settings), settings.token_ttl, revocations),
+        revocations=revocations,
+        passwords=Passwords(settings.argon2_profile),
+        auth_limiter=AuthLimiter(settings.login_failure_limit, settings.auth_ip_limit),
+    )
+    app = web.Application(
+        middlewares=[request_context, cors],
+        client_max_size=settings.max_body_bytes,
+        handler_args={"max_field_size": 16 * 1024},
+    )
+    app[APP_STATE] = state
+    app["pitchey.max_body"] = settings.max_body_bytes
+    api = build_api()
+    api.install(app)
+    app["pitchey.api"] = api
+    app["pitchey.openapi"] = build_openapi(api.endpoints, title="Pitchey API", version=_version())
+
+    async def storage_context(app: web.Application) -> AsyncIterator[None]:
+        state.db = await Database.connect(
+            dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max,
+            timeout=settings.db_timeout,
+        )
+        try:
+            await state.db.migrate()
+            revocations.load(await state.revocation_store.active())
+            purger = asyncio.create_task(_purge_revocations(state))
+            yield
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
+        finally:
+            await state.db.close()
+            log.info("database pool closed")
+
+    app.cleanup_ctx.append(storage_context)
+    return app
+
+
+async def _purge_revocations(state: AppState) -> None:
+    """Drop revocations of tokens that have expired anyway, in memory and on disk."""
+    while True:
+        await asyncio.sleep(REVOCATION_PURGE_SECONDS)
+        state.revocations.purge()
+        try:
+            await state.revocation_store.purge_expired()
+        except Exception:
+            log.warning("could not purge expired revocations", exc_info=True)

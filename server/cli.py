@@ -1,0 +1,117 @@
+"""`pitchey`: serve the API, or apply migrations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from pitchey.storage.database import Database, StorageUnavailable
+from pitchey.storage.embedded import EmbeddedPostgres
+
+from .app import create_app
+from .logs import configure_logging
+from .settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("pitchey.server")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="pitchey",
+        description="Pitchey Realtime: the API and real-time server of the Pitchey platform.",
+        epilog="Settings come from the environment (PITCHEY_*, DATABASE_URL, JWT_SECRET); "
+               "see README.md.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the API server")
+    serve.add_argument("--host", help="address to listen on (PITCHEY_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (PITCHEY_PORT, default 8080)")
+    sub.add_parser("migrate", help="apply database migrations and exit")
+    return p
+
+
+class _Database:
+    """The DSN to use: DATABASE_URL, or an embedded PostgreSQL started (and stopped) by us."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.embedded: EmbeddedPostgres | None = None
+
+    def __enter__(self) -> str:
+        if self.settings.database_url:
+            return self.settings.database_url
+        self.embedded = EmbeddedPostgres(self.settings.pgdata)
+        return self.embedded.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+async def _serve(settings: Settings, dsn: str) -> None:
+    app = create_app(settings, dsn)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_timeout,
+                           handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
+    await site.start()
+    log.info("listening on http://%s:%d", settings.host, settings.port)
+    print(f"pitchey: listening on http://{settings.host}:{settings.port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping: no new connections, finishing in-flight requests")
+    # AppRunner.cleanup stops the listeners, runs on_shutdown (live sessions are told to
+    # reconnect), waits up to shutdown_timeout for in-flight handlers, then closes the pool.
+    await runner.cleanup()
+    log.info("stopped")
+
+
+async def _migrate(dsn: str, settings: Settings) -> list[str]:
+    db = await Database.connect(dsn, min_size=1, max_size=1, timeout=settings.db_timeout)
+    try:
+        return await db.migrate()
+    finally:
+        await db.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides: dict[str, object] = {}
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None) is not None:
+        overrides["port"] = args.port
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        print(f"pitchey: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        with _Database(settings) as dsn:
+            if args.command == "migrate":
+                applied = asyncio.run(_migrate(dsn, settings))
+                print(f"pitchey: applied {len(applied)} migration(s)"
+                      + (f": {', '.join(applied)}" if applied else ""))
+            else:
+                asyncio.run(_serve(settings, dsn))
+    except StorageUnavailable as exc:
+        print(f"pitchey: database unavailable: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"pitchey: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

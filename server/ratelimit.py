@@ -1,0 +1,50 @@
+"""Rate limits on authentication, through the `limits` library.
+
+In memory now; `limits` speaks Redis too, which is how several nodes will share one budget.
+"""
+
+from __future__ import annotations
+
+import time
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import Storage
+from limits.storage import storage_from_string
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from .errors import RateLimited
+
+
+class AuthLimiter:
+    """Failed logins per email (against password guessing) and auth requests per client IP."""
+
+    def __init__(self, failure_limit: str, ip_limit: str, storage_uri: str = "async+memory://"):
+        storage = storage_from_string(storage_uri)
+        assert isinstance(storage, Storage)
+        self.storage = storage
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._failures: RateLimitItem = parse(failure_limit)
+        self._per_ip: RateLimitItem = parse(ip_limit)
+
+    async def _retry_after(self, item: RateLimitItem, key: str) -> float:
+        stats = await self._limiter.get_window_stats(item, key)
+        return max(1.0, stats.reset_time - time.time())
+
+    async def hit_ip(self, ip: str) -> None:
+        if not await self._limiter.hit(self._per_ip, "auth-ip", ip):
+            raise RateLimited(
+                await self._retry_after(self._per_ip, ip), "Too many authentication requests"
+            )
+
+    async def check_login(self, email: str) -> None:
+        if not await self._limiter.test(self._failures, "login-fail", email):
+            raise RateLimited(
+                await self._retry_after(self._failures, email),
+                "Too many failed logins for this account; try again later",
+            )
+
+    async def login_failed(self, email: str) -> None:
+        await self._limiter.hit(self._failures, "login-fail", email)
+
+    async def login_succeeded(self, email: str) -> None:
+        await self._limiter.clear(self._failures, "login-fail", email)

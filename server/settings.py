@@ -1,0 +1,138 @@
+"""One typed settings object, read from the environment and validated before anything starts.
+
+A bad value stops the server with one line naming the variable, so an operator never has to read a
+traceback to learn that `PITCHEY_PORT=eighty` is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated, Literal
+
+from limits import parse_many
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "pitchey"
+
+
+def _env(name: str, *more: str) -> AliasChoices:
+    return AliasChoices(name, *more)
+
+
+class SettingsError(Exception):
+    """A configuration value is unusable; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    """Everything the server reads from its environment."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    host: str = Field("127.0.0.1", validation_alias=_env("PITCHEY_HOST"))
+    port: int = Field(8080, ge=0, le=65535, validation_alias=_env("PITCHEY_PORT"))
+    data_dir: Path = Field(default_factory=_default_data_dir, validation_alias=_env("PITCHEY_DATA_DIR"))
+    database_url: str | None = Field(None, repr=False, validation_alias=_env("DATABASE_URL"))
+    db_pool_min: int = Field(2, ge=1, le=200, validation_alias=_env("PITCHEY_DB_POOL_MIN"))
+    db_pool_max: int = Field(10, ge=1, le=500, validation_alias=_env("PITCHEY_DB_POOL_MAX"))
+    db_timeout: float = Field(5.0, gt=0, le=120, validation_alias=_env("PITCHEY_DB_TIMEOUT"))
+    jwt_secret: SecretStr | None = Field(None, min_length=32, validation_alias=_env("JWT_SECRET"))
+    token_ttl: int = Field(
+        7 * 24 * 3600, ge=60, le=90 * 24 * 3600, validation_alias=_env("PITCHEY_TOKEN_TTL")
+    )
+    cookie_name: str = Field("pitchey_session", pattern=r"^[A-Za-z0-9_\-]{1,64}$",
+                             validation_alias=_env("PITCHEY_COOKIE_NAME"))
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        "auto", validation_alias=_env("PITCHEY_COOKIE_SECURE")
+    )
+    trust_proxy: bool = Field(False, validation_alias=_env("PITCHEY_TRUST_PROXY"))
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field((), validation_alias=_env("PITCHEY_CORS_ORIGINS"))
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, validation_alias=_env("PITCHEY_MAX_BODY_BYTES"))
+    login_failure_limit: str = Field(
+        "10/15minutes", validation_alias=_env("PITCHEY_LOGIN_FAILURE_LIMIT")
+    )
+    auth_ip_limit: str = Field("120/minute", validation_alias=_env("PITCHEY_AUTH_IP_LIMIT"))
+    argon2_profile: Literal["rfc9106-low-memory", "rfc9106-high-memory", "cheapest"] = Field(
+        "rfc9106-low-memory", validation_alias=_env("PITCHEY_ARGON2_PROFILE")
+    )
+    log_format: Literal["text", "json"] = Field("text", validation_alias=_env("PITCHEY_LOG_FORMAT"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", validation_alias=_env("PITCHEY_LOG_LEVEL")
+    )
+    shutdown_timeout: float = Field(10.0, gt=0, le=300, validation_alias=_env("PITCHEY_SHUTDOWN_TIMEOUT"))
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, v: object) -> object:
+        if isinstance(v, str):
+            return tuple(o.strip().rstrip("/") for o in v.split(",") if o.strip())
+        return v
+
+    @field_validator("login_failure_limit", "auth_ip_limit")
+    @classmethod
+    def _valid_limit(cls, v: str) -> str:
+        try:
+            parse_many(v)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit like '10/15minutes': {v!r}") from exc
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_dsn(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("postgres://", "postgresql://")):
+            raise ValueError("must start with postgresql://")
+        return v or None
+
+    @property
+    def secret_file(self) -> Path:
+        return self.data_dir / "jwt_secret"
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+
+_ENV_NAMES = {
+    name: (field.validation_alias.choices[0] if isinstance(field.validation_alias, AliasChoices)
+           else name.upper())
+    for name, field in Settings.model_fields.items()
+}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (overrides win), raising SettingsError in one line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = str(err["loc"][0]) if err["loc"] else "?"
+        var = _ENV_NAMES.get(loc, loc)
+        raise SettingsError(f"invalid {var}: {err['msg']}") from None
+
+
+def load_or_create_secret(settings: Settings) -> str:
+    """JWT secret: from JWT_SECRET, else a generated one kept 0600 in the data directory.
+
+    Created with O_EXCL so two nodes starting at once on one data directory agree on one secret.
+    """
+    if settings.jwt_secret is not None:
+        return settings.jwt_secret.get_secret_value()
+    path = settings.secret_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_text().strip()
+        if len(secret) < 32:
+            raise SettingsError(f"invalid JWT secret file {path}: too short") from None
+        return secret
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret)
+    return secret

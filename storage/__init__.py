@@ -1,0 +1,1 @@
+"""pitchey.storage."""
