@@ -186,10 +186,12 @@ def _wrap(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]
 
 def client_ip(request: web.Request, trust_proxy: bool) -> str:
     if trust_proxy:
+        # The last hop is the one our proxy appended; earlier entries are whatever the client
+        # sent, so trusting the first would let anyone pick a fresh IP per request.
         forwarded = request.headers.get("X-Forwarded-For", "")
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last
     return request.remote or "unknown"
 
 

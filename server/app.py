@@ -17,7 +17,10 @@ from .auth import Passwords, RevocationCache, TokenService
 from .middleware import cors, request_context
 from .openapi import build_openapi
 from .ratelimit import AuthLimiter
+from . import realtime
 from .routes import auth as auth_routes
+from .routes import ndas as nda_routes
+from .routes import pitches as pitch_routes
 from .routes import system as system_routes
 from .settings import Settings, load_or_create_secret
 from .state import APP_STATE, AppState
@@ -36,7 +39,7 @@ def _version() -> str:
 
 def build_api() -> Api:
     api = Api()
-    for module in (system_routes, auth_routes):
+    for module in (system_routes, auth_routes, realtime, pitch_routes, nda_routes):
         api.include(module.api)
     return api
 
@@ -81,6 +84,7 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
             log.info("database pool closed")
 
     app.cleanup_ctx.append(storage_context)
+    realtime.setup_realtime(app)
     return app
 
 

@@ -47,6 +47,10 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         response = envelope.failure(request, 500, "INTERNAL", "Internal server error")
     if not response.prepared:
         response.headers["X-Request-Id"] = rid
+        if "Access-Control-Allow-Origin" not in response.headers:
+            # Errors raised past `cors` became responses only here: they need CORS too, or a
+            # browser front-end could not read the error code.
+            _cors_headers(request, response)
     duration_ms = (time.perf_counter() - started) * 1000
     access.info(
         "%s %s %s %d %.1fms", rid, request.method, request.path, response.status, duration_ms,
@@ -90,9 +94,15 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
         })
     else:
         response = await handler(request)
-    if allowed and not response.prepared:
+    _cors_headers(request, response)
+    return response
+
+
+def _cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    origin = request.headers.get("Origin", "").rstrip("/")
+    if origin and origin in request.app[APP_STATE].settings.cors_origins \
+            and not response.prepared:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Credentials"] = "true"
         response.headers["Access-Control-Expose-Headers"] = "X-Request-Id, Retry-After, ETag"
         response.headers.add("Vary", "Origin")
-    return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
@@ -75,3 +76,66 @@ class Health(Schema):
 class Readiness(Schema):
     status: Literal["ready", "degraded", "unavailable"]
     checks: dict[str, object]
+
+
+PitchStatus = Literal["draft", "published", "archived"]
+Visibility = Literal["public", "investors_only", "private"]
+
+
+class PitchCreate(Schema):
+    title: str = Field(min_length=1, max_length=255)
+    logline: str | None = Field(None, max_length=1000)
+    genre: str | None = Field(None, max_length=100)
+    format: str | None = Field(None, max_length=100)
+    synopsis: str | None = Field(None, max_length=20000)
+    budget: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    target_audience: str | None = Field(None, max_length=500)
+    status: PitchStatus = "draft"
+    visibility: Visibility = "public"
+    require_nda: bool = False
+
+
+class PitchOut(Schema):
+    id: int
+    user_id: int
+    title: str
+    logline: str | None
+    genre: str | None
+    format: str | None
+    synopsis: str | None = None
+    budget: Decimal | None = None
+    target_audience: str | None
+    status: PitchStatus
+    visibility: Visibility
+    require_nda: bool
+    view_count: int
+    like_count: int
+    protected: bool = Field(description="True when NDA-protected fields were withheld")
+    created_at: datetime
+    updated_at: datetime
+
+
+class LikeOut(Schema):
+    liked: bool
+    like_count: int
+
+
+class NdaRequestBody(Schema):
+    pitch_id: int = Field(ge=1)
+    message: str | None = Field(None, max_length=2000)
+
+
+class NdaDecisionBody(Schema):
+    reason: str | None = Field(None, max_length=2000)
+
+
+class NdaOut(Schema):
+    id: int
+    pitch_id: int
+    requester_id: int
+    owner_id: int
+    status: Literal["pending", "approved", "rejected", "revoked"]
+    message: str | None
+    reason: str | None
+    created_at: datetime
+    decided_at: datetime | None

@@ -64,6 +64,18 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", validation_alias=_env("PITCHEY_LOG_LEVEL")
     )
+    ws_heartbeat: float = Field(10.0, gt=0, le=300, validation_alias=_env("PITCHEY_WS_HEARTBEAT"))
+    ws_send_buffer: int = Field(1024 * 1024, ge=16 * 1024,
+                                validation_alias=_env("PITCHEY_WS_SEND_BUFFER"))
+    ws_rate: float = Field(20.0, gt=0, validation_alias=_env("PITCHEY_WS_RATE"))
+    ws_burst: int = Field(60, ge=1, validation_alias=_env("PITCHEY_WS_BURST"))
+    ws_max_subscriptions: int = Field(200, ge=1, validation_alias=_env("PITCHEY_WS_MAX_SUBSCRIPTIONS"))
+    ws_ticket_ttl: float = Field(60.0, gt=0, le=600, validation_alias=_env("PITCHEY_WS_TICKET_TTL"))
+    room_idle_timeout: float = Field(60.0, gt=0, validation_alias=_env("PITCHEY_ROOM_IDLE_TIMEOUT"))
+    room_history_size: int = Field(1000, ge=0, validation_alias=_env("PITCHEY_ROOM_HISTORY_SIZE"))
+    room_history_seconds: float = Field(600.0, ge=0,
+                                        validation_alias=_env("PITCHEY_ROOM_HISTORY_SECONDS"))
+    metrics_token: SecretStr | None = Field(None, validation_alias=_env("PITCHEY_METRICS_TOKEN"))
     shutdown_timeout: float = Field(10.0, gt=0, le=300, validation_alias=_env("PITCHEY_SHUTDOWN_TIMEOUT"))
 
     @field_validator("cors_origins", mode="before")

@@ -1,0 +1,181 @@
+"""The Backplane: where a room's events get their order, their history and their way to every node.
+
+Centrifugo calls this the broker. `publish` assigns the next gapless `seq` of a room, appends the
+event to the room's bounded history and hands it to every node that listens (here: this process).
+`recover` answers "what did I miss since seq N of epoch E" with all of it or nothing, never a part.
+The in-process implementation serves one node; a Redis one (several nodes) implements the same
+protocol, so rooms and sessions do not change when it arrives.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+from pitchey.protocol.events import encode_event, utc_timestamp
+from pitchey.protocol.wsframe import text_frame
+from pitchey.storage.rooms import RoomSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """One room event, encoded once: `frame` is the complete WebSocket frame every subscriber gets."""
+
+    room: str
+    seq: int
+    epoch: str
+    type: str
+    frame: bytes
+    published_at: float  # time.monotonic() when published, for fan-out latency
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    seq: int
+    epoch: str
+    recovered: bool
+    frames: list[bytes]
+
+
+Listener = Callable[[Publication], None]
+
+
+class Backplane(Protocol):
+    def listen(self, listener: Listener) -> None:
+        """Register the node's delivery callback (called on the event loop, in seq order)."""
+
+    async def publish(self, room: str, type: str, data: Any) -> Publication: ...
+
+    async def recover(self, room: str, since: int | None, epoch: str | None) -> Recovery: ...
+
+    async def attach(self, room: str) -> None:
+        """This node now has subscribers in `room` (a Redis backplane subscribes to it)."""
+
+    async def detach(self, room: str) -> None: ...
+
+    async def release(self, room: str) -> RoomSnapshot | None:
+        """The room is passivating: hand back what must be saved and forget it (None: kept)."""
+
+    async def restore(self, room: str, snapshot: RoomSnapshot) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLimits:
+    max_events: int = 1000
+    max_age: float = 600.0
+
+
+class _Stream:
+    """One room's position and recent history: (seq, wall time, frame) triples."""
+
+    __slots__ = ("epoch", "history", "seq")
+
+    def __init__(self, epoch: str, seq: int = 0) -> None:
+        self.epoch = epoch
+        self.seq = seq
+        self.history: deque[tuple[int, float, bytes]] | None = None
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(4)
+
+
+class InProcessBackplane:
+    """Single-node backplane: streams live in this process, delivery is a direct call."""
+
+    def __init__(self, limits: HistoryLimits | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.limits = limits or HistoryLimits()
+        self._clock = clock
+        self._streams: dict[str, _Stream] = {}
+        self._listeners: list[Listener] = []
+
+    def listen(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def _stream(self, room: str) -> _Stream:
+        stream = self._streams.get(room)
+        if stream is None:
+            stream = self._streams[room] = _Stream(new_epoch())
+        return stream
+
+    def _prune(self, stream: _Stream, now: float) -> None:
+        history = stream.history
+        if not history:
+            return
+        cutoff = now - self.limits.max_age
+        while history and history[0][1] < cutoff:
+            history.popleft()
+
+    async def publish(self, room: str, type: str, data: Any) -> Publication:
+        stream = self._stream(room)
+        stream.seq += 1
+        now = self._clock()
+        frame = text_frame(encode_event(type, room=room, seq=stream.seq, data=data,
+                                        timestamp=utc_timestamp()))
+        if self.limits.max_events > 0:
+            if stream.history is None:
+                stream.history = deque(maxlen=self.limits.max_events)
+            stream.history.append((stream.seq, now, frame))
+            self._prune(stream, now)
+        pub = Publication(room, stream.seq, stream.epoch, type, frame, time.monotonic())
+        for listener in self._listeners:
+            listener(pub)
+        return pub
+
+    async def recover(self, room: str, since: int | None, epoch: str | None) -> Recovery:
+        stream = self._stream(room)
+        if since is None:
+            return Recovery(stream.seq, stream.epoch, False, [])
+        if epoch is not None and epoch != stream.epoch or since > stream.seq:
+            return Recovery(stream.seq, stream.epoch, False, [])
+        if since == stream.seq:
+            return Recovery(stream.seq, stream.epoch, True, [])
+        self._prune(stream, self._clock())
+        history = stream.history
+        # Everything after `since` must still be held, or nothing is replayed.
+        if not history or history[0][0] > since + 1:
+            return Recovery(stream.seq, stream.epoch, False, [])
+        frames = [frame for seq, _, frame in history if seq > since]
+        return Recovery(stream.seq, stream.epoch, True, frames)
+
+    async def attach(self, room: str) -> None:
+        return None
+
+    async def detach(self, room: str) -> None:
+        return None
+
+    async def release(self, room: str) -> RoomSnapshot | None:
+        stream = self._streams.pop(room, None)
+        if stream is None:
+            return None
+        self._prune(stream, self._clock())
+        items = [[seq, ts, frame.decode("latin-1")] for seq, ts, frame in stream.history or ()]
+        return RoomSnapshot(stream.epoch, stream.seq, orjson.dumps(items))
+
+    async def restore(self, room: str, snapshot: RoomSnapshot) -> None:
+        if room in self._streams:
+            return
+        stream = _Stream(snapshot.epoch, snapshot.seq)
+        items = orjson.loads(snapshot.history) if snapshot.history else []
+        if items and self.limits.max_events > 0:
+            stream.history = deque(
+                ((int(s), float(t), str(f).encode("latin-1")) for s, t, f in items),
+                maxlen=self.limits.max_events,
+            )
+        self._streams[room] = stream
+
+    def forget(self, room: str) -> None:
+        """Lose a room's history (tests and crash simulation): the next publish starts a new epoch."""
+        self._streams.pop(room, None)
+
+    async def close(self) -> None:
+        self._streams.clear()

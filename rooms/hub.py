@@ -1,0 +1,178 @@
+"""The Hub: this node's registry of live room actors.
+
+It activates a room on first use, passivates it after an idle period (the Durable Objects
+hibernation analogue), restarts one that failed and hands its sessions over, feeds publications
+from the backplane to the room that fans them out, and ticks room metrics once a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import pykka
+
+from pitchey.actors import ask as actor_ask
+from pitchey.protocol import parse_room
+from pitchey.storage.database import Database
+from pitchey.storage.ndas import NdaStore
+from pitchey.storage.pitches import PitchStore
+from pitchey.storage.rooms import RoomStore
+
+from .backplane import Backplane, Publication
+from .messages import Deliver, EmitMetrics, Passivate, Resync
+from .metrics import NodeMetrics
+from .room import Room, room_class
+
+log = logging.getLogger("pitchey.rooms")
+
+
+class Hub:
+    def __init__(
+        self,
+        db: Database,
+        backplane: Backplane,
+        *,
+        idle_timeout: float = 60.0,
+        metrics: NodeMetrics | None = None,
+    ) -> None:
+        self.backplane = backplane
+        self.pitches = PitchStore(db)
+        self.ndas = NdaStore(db)
+        self.room_store = RoomStore(db)
+        self.idle_timeout = idle_timeout
+        self.metrics = metrics or NodeMetrics()
+        self._rooms: dict[str, Room] = {}
+        self._watched: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+        backplane.listen(self._on_publication)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._sweep_idle(), name="hub-sweeper"))
+        self._tasks.append(asyncio.create_task(self._tick_metrics(), name="hub-metrics"))
+
+    async def stop(self) -> None:
+        """Passivate every room (snapshots saved), then stop the background tasks."""
+        self._closing = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for name, room in list(self._rooms.items()):
+            room.subscribers.clear()
+            room.watchers = None
+            with contextlib.suppress(Exception):
+                await actor_ask(room.actor_ref, Passivate(), timeout=5)
+            if self._rooms.get(name) is room:
+                del self._rooms[name]
+                with contextlib.suppress(pykka.ActorDeadError):
+                    room.actor_ref.stop(block=False)
+        self.metrics.rooms_active.set(0)
+
+    # -- addressing rooms ------------------------------------------------------------------
+
+    def ref(self, name: str) -> pykka.ActorRef[Room]:
+        """The live actor of a room, activating it if needed (its state loads before any message)."""
+        room = self._rooms.get(name)
+        if room is None or room.actor_stopped.is_set():
+            ref = room_class(parse_room(name)).start(self, name)  # adopts itself, see adopt()
+            self.metrics.rooms_activated.inc()
+            self.metrics.rooms_active.set(len(self._rooms))
+            return ref
+        return room.actor_ref
+
+    def adopt(self, room: Room) -> None:
+        """Called by a room's constructor: the hub owns the room object, not just a ref."""
+        self._rooms[room.name] = room
+
+    def tell(self, name: str, message: Any) -> None:
+        try:
+            self.ref(name).tell(message)
+        except pykka.ActorDeadError:
+            self._rooms.pop(name, None)
+            self.ref(name).tell(message)
+
+    async def ask(self, name: str, message: Any, timeout: float | None = 30.0) -> Any:
+        """Ask a room and await its answer without blocking the loop; retried once if the room
+        passivated or failed between lookup and delivery."""
+        try:
+            return await actor_ask(self.ref(name), message, timeout=timeout)
+        except pykka.ActorDeadError:
+            self._rooms.pop(name, None)
+            return await actor_ask(self.ref(name), message, timeout=timeout)
+
+    def active_rooms(self) -> int:
+        return len(self._rooms)
+
+    def is_active(self, name: str) -> bool:
+        return name in self._rooms
+
+    def _on_publication(self, pub: Publication) -> None:
+        room = self._rooms.get(pub.room)
+        if room is not None:
+            room.actor_ref.tell(Deliver(pub))
+
+    # -- called by rooms (on the loop, from inside their handlers) -------------------------
+
+    def is_idle(self, room: Room) -> bool:
+        return time.monotonic() - room.last_active >= self.idle_timeout or self._closing
+
+    def room_passivated(self, room: Room) -> None:
+        if self._rooms.get(room.name) is room:
+            del self._rooms[room.name]
+            self.metrics.rooms_passivated.inc()
+            self.metrics.rooms_active.set(len(self._rooms))
+
+    def room_failed(self, room: Room) -> None:
+        """Replace a failed room with a fresh one loaded from storage; its sessions get a resync."""
+        if self._rooms.get(room.name) is not room:
+            return  # already replaced
+        log.error("room %s failed; restarting it from its persisted state", room.name)
+        del self._rooms[room.name]
+        subscribers = tuple(room.subscribers)
+        watchers = tuple(room.watchers or ())
+        room.subscribers.clear()
+        room.presence.clear()
+        room.watchers = None
+        with contextlib.suppress(pykka.ActorDeadError):
+            room.actor_ref.stop(block=False)
+        self.metrics.room_restarts.inc()
+        if self._closing:
+            return
+        self.tell(room.name, Resync(subscribers, watchers))
+
+    def watched(self, name: str, on: bool) -> None:
+        if on:
+            self._watched.add(name)
+        else:
+            self._watched.discard(name)
+
+    # -- background ------------------------------------------------------------------------
+
+    async def _sweep_idle(self) -> None:
+        interval = max(0.05, min(self.idle_timeout / 4, 15.0))
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for room in list(self._rooms.values()):
+                # A read on the loop thread, not a mutation: cheaper than a message per room.
+                if (not room.subscribers and not room.watchers
+                        and now - room.last_active >= self.idle_timeout):
+                    with contextlib.suppress(pykka.ActorDeadError):
+                        room.actor_ref.tell(Passivate())
+
+    async def _tick_metrics(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            for name in list(self._watched):
+                room = self._rooms.get(name)
+                if room is not None:
+                    with contextlib.suppress(pykka.ActorDeadError):
+                        room.actor_ref.tell(EmitMetrics())

@@ -1,0 +1,424 @@
+"""Room actors: the Durable Objects of the seed, one per pitch and one per user.
+
+A room owns its subscribers, presence and live counters, and handles one message at a time: async
+handlers finish before the next message starts (the input gate). Every event that announces a write
+is published only after the write committed (the output gate): handlers write first, then publish.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+from pitchey.actors import AsyncioActor
+from pitchey.protocol import ErrorCode, RoomName, parse_room
+from pitchey.protocol.events import ack, encode_event, error_frame
+from pitchey.protocol.wsframe import text_frame
+from pitchey.storage.database import StorageError, StorageUnavailable
+from pitchey.storage.ndas import Nda, NdaAlreadyDecided, NdaAlreadyRequested
+
+from .backplane import Publication
+from .messages import (
+    DecideNda,
+    Deliver,
+    EmitMetrics,
+    Join,
+    Leave,
+    Notify,
+    Passivate,
+    Post,
+    QueryPresence,
+    RecordView,
+    RequestNda,
+    Resync,
+    SetLike,
+    Subscriber,
+    TypingNotice,
+    Unwatch,
+    Watch,
+)
+from .metrics import RoomStats
+
+if TYPE_CHECKING:
+    from .hub import Hub
+
+log = logging.getLogger("pitchey.rooms")
+
+
+class RoomRefusal(Exception):
+    """An expected refusal from a room handler: reported to the caller, the room carries on."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _frame(type: str, **kw: Any) -> bytes:
+    return text_frame(encode_event(type, **kw))
+
+
+class Room(AsyncioActor):
+    """State and behaviour common to every room."""
+
+    def __init__(self, hub: Hub, name: str) -> None:
+        super().__init__()
+        self.hub = hub
+        self.name = name
+        self.room = parse_room(name)
+        # session -> last seq it already has; events at or below it are not sent again.
+        self.subscribers: dict[Subscriber, int] = {}
+        self.presence: dict[int, list[Subscriber]] = {}
+        self.watchers: set[Subscriber] | None = None
+        self.stats = RoomStats()
+        self.last_active = time.monotonic()
+        self.attached = False
+        hub.adopt(self)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def on_start(self) -> None:
+        snapshot = await self.hub.room_store.load_snapshot(self.name)
+        if snapshot is not None:
+            await self.hub.backplane.restore(self.name, snapshot)
+        await self.load()
+
+    async def load(self) -> None:
+        """Subclasses load their persisted state here (inside activation)."""
+
+    def on_failure(self, *exc_info: Any) -> None:
+        self.hub.room_failed(self)
+
+    def on_receive(self, message: Any) -> Any:
+        if not isinstance(message, (Passivate, EmitMetrics)):
+            self.last_active = time.monotonic()
+        try:
+            result = self.dispatch(message)
+        except (RoomRefusal, StorageError):
+            raise
+        except Exception:
+            # A handler that breaks leaves state we cannot trust: restart from storage.
+            self.hub.room_failed(self)
+            raise
+        if inspect.iscoroutine(result):
+            return self._guarded(result)
+        return result
+
+    async def _guarded(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        try:
+            return await coro
+        except (RoomRefusal, StorageError):
+            raise
+        except Exception:
+            self.hub.room_failed(self)
+            raise
+
+    def dispatch(self, message: Any) -> Any:
+        match message:
+            case Deliver(publication=pub):
+                return self.fan_out(pub)
+            case Join():
+                return self.join(message)
+            case Leave():
+                return self.leave(message)
+            case Watch():
+                return self.watch(message)
+            case Unwatch():
+                return self.unwatch(message)
+            case QueryPresence(session=s, id=cid):
+                s.deliver(_frame("presence", room=self.name, id=cid,
+                                 data={"users": self.presence_list()}))
+                return None
+            case EmitMetrics():
+                return self.emit_metrics()
+            case Resync():
+                return self.resync(message)
+            case Passivate():
+                return self.passivate()
+        return self.handle(message)
+
+    def handle(self, message: Any) -> Any:
+        """Room-kind-specific messages."""
+        log.warning("room %s got an unexpected message %r", self.name, type(message).__name__)
+        return None
+
+    # -- publishing and fan-out ------------------------------------------------------------
+
+    async def publish(self, type: str, data: Any) -> Publication:
+        """Publish an event of this room. Call only after the write it announces committed."""
+        pub = await self.hub.backplane.publish(self.name, type, data)
+        self.hub.metrics.events.inc()
+        return pub
+
+    def fan_out(self, pub: Publication) -> None:
+        frame, seq = pub.frame, pub.seq
+        delivered = dropped = 0
+        for session, have in self.subscribers.items():
+            if seq > have:
+                if session.deliver(frame):
+                    delivered += 1
+                else:
+                    dropped += 1
+        latency = time.monotonic() - pub.published_at
+        self.stats.record_fanout(delivered, dropped, latency)
+        m = self.hub.metrics
+        m.frames_out.inc(delivered)
+        if dropped:
+            m.frames_dropped.inc(dropped)
+        m.fanout_seconds.observe(latency)
+
+    # -- membership ------------------------------------------------------------------------
+
+    def presence_list(self) -> list[dict[str, Any]]:
+        return [
+            {"userId": uid, "userType": sessions[0].user_type, "connections": len(sessions)}
+            for uid, sessions in self.presence.items()
+        ]
+
+    async def _attach(self) -> None:
+        if not self.attached:
+            await self.hub.backplane.attach(self.name)
+            self.attached = True
+
+    async def join(self, msg: Join) -> None:
+        session = msg.session
+        await self._attach()
+        if session in self.subscribers:
+            # Re-subscribing is how a client asks for a replay; answer it like a first join.
+            del self.subscribers[session]
+            self._remove_presence(session)
+        recovery = await self.hub.backplane.recover(self.name, msg.since, msg.epoch)
+        first_tab = session.user_id not in self.presence
+        self.presence.setdefault(session.user_id, []).append(session)
+        session.deliver(_frame("subscribed", room=self.name, id=msg.id, data={
+            "seq": recovery.seq, "epoch": recovery.epoch, "recovered": recovery.recovered,
+            "presence": self.presence_list(),
+        }))
+        for frame in recovery.frames:
+            session.deliver(frame)
+        self.subscribers[session] = recovery.seq
+        if first_tab and self.announces_presence:
+            await self.publish("user_joined", {"userId": session.user_id,
+                                               "userType": session.user_type})
+
+    @property
+    def announces_presence(self) -> bool:
+        return self.room.kind == "pitch"
+
+    def _remove_presence(self, session: Subscriber) -> bool:
+        """Drop one tab; True when it was the user's last one in this room."""
+        tabs = self.presence.get(session.user_id)
+        if not tabs:
+            return False
+        try:
+            tabs.remove(session)
+        except ValueError:
+            return False
+        if tabs:
+            return False
+        del self.presence[session.user_id]
+        return True
+
+    async def leave(self, msg: Leave) -> None:
+        session = msg.session
+        if self.subscribers.pop(session, None) is None:
+            if msg.reply:
+                session.deliver(error_frame(ErrorCode.NOT_SUBSCRIBED, "Not subscribed",
+                                            id=msg.id, room=self.name))
+            return
+        if msg.reply:
+            session.deliver(_frame("unsubscribed", room=self.name, id=msg.id, data={}))
+        if self._remove_presence(session) and self.announces_presence:
+            await self.publish("user_left", {"userId": session.user_id})
+
+    def watch(self, msg: Watch) -> None:
+        if self.watchers is None:
+            self.watchers = set()
+        self.watchers.add(msg.session)
+        self.hub.watched(self.name, True)
+        msg.session.deliver(_frame("subscribed", room=f"metrics:{self.name}", id=msg.id,
+                                   data={"seq": 0, "epoch": "", "recovered": False,
+                                         "presence": []}))
+
+    def unwatch(self, msg: Unwatch) -> None:
+        if self.watchers and msg.session in self.watchers:
+            self.watchers.discard(msg.session)
+            if msg.reply:
+                msg.session.deliver(_frame("unsubscribed", room=f"metrics:{self.name}", id=msg.id,
+                                           data={}))
+        elif msg.reply:
+            msg.session.deliver(error_frame(ErrorCode.NOT_SUBSCRIBED, "Not subscribed", id=msg.id,
+                                            room=f"metrics:{self.name}"))
+        if not self.watchers:
+            self.watchers = None
+            self.hub.watched(self.name, False)
+
+    def emit_metrics(self) -> None:
+        figures = self.stats.take(len(self.subscribers))
+        if not self.watchers:
+            return
+        frame = _frame("metrics", room=f"metrics:{self.name}", data=figures)
+        for w in list(self.watchers):
+            if not w.deliver(frame):
+                self.watchers.discard(w)
+
+    async def resync(self, msg: Resync) -> None:
+        """Take over a failed predecessor's sessions and tell each where the stream stands.
+
+        Clients whose last seen seq is behind re-subscribe with `since` and recover the gap.
+        """
+        await self._attach()
+        recovery = await self.hub.backplane.recover(self.name, None, None)
+        for session in msg.subscribers:
+            self.subscribers[session] = recovery.seq
+            self.presence.setdefault(session.user_id, []).append(session)
+        for session in msg.subscribers:
+            session.deliver(_frame("subscribed", room=self.name, data={
+                "seq": recovery.seq, "epoch": recovery.epoch, "recovered": False,
+                "resync": True, "presence": self.presence_list(),
+            }))
+        for w in msg.watchers:
+            if self.watchers is None:
+                self.watchers = set()
+            self.watchers.add(w)
+            self.hub.watched(self.name, True)
+
+    async def passivate(self) -> None:
+        """Sleep if still idle: save what must survive, free the memory, leave the hub's map."""
+        if self.subscribers or self.watchers or not self.hub.is_idle(self):
+            return
+        snapshot = await self.hub.backplane.release(self.name)
+        if snapshot is not None:
+            await self.hub.room_store.save_snapshot(self.name, snapshot)
+        if self.attached:
+            await self.hub.backplane.detach(self.name)
+            self.attached = False
+        # No await between this check and the stop: nothing can slip in between on one loop.
+        if self.subscribers or self.watchers or not self.actor_inbox.empty():
+            if snapshot is not None:
+                await self.hub.backplane.restore(self.name, snapshot)
+            return
+        self.hub.room_passivated(self)
+        self._stop()
+
+
+class PitchRoom(Room):
+    """`pitch:<id>`: presence, messages and live views/likes of one pitch."""
+
+    async def load(self) -> None:
+        self.pitch_id = self.room.id
+
+    def handle(self, message: Any) -> Any:
+        match message:
+            case Post():
+                return self.post(message)
+            case TypingNotice(session=s, id=_):
+                if s in self.subscribers:
+                    frame = _frame("typing", room=self.name, data={"userId": s.user_id})
+                    for other in self.subscribers:
+                        if other is not s:
+                            other.deliver(frame)
+                return None
+            case RecordView(user_id=uid):
+                return self.record_view(uid)
+            case SetLike(user_id=uid, liked=liked):
+                return self.set_like(uid, liked)
+        return super().handle(message)
+
+    async def post(self, msg: Post) -> None:
+        session = msg.session
+        if session not in self.subscribers:
+            session.deliver(error_frame(ErrorCode.NOT_SUBSCRIBED, "Subscribe before posting",
+                                        id=msg.id, room=self.name))
+            return
+        try:
+            stored = await self.hub.room_store.add_message(self.pitch_id, session.user_id,
+                                                           msg.text)
+        except StorageUnavailable:
+            session.deliver(error_frame("UNAVAILABLE", "Message not stored; try again",
+                                        id=msg.id, room=self.name))
+            return
+        pub = await self.publish("message", {
+            "id": stored.id, "pitchId": self.pitch_id, "userId": session.user_id,
+            "userType": session.user_type, "text": stored.body, "createdAt": stored.created_at,
+        })
+        session.deliver(text_frame(ack(msg.id, room=self.name, seq=pub.seq,
+                                       data={"messageId": stored.id})))
+
+    async def record_view(self, user_id: int) -> int | None:
+        total = await self.hub.pitches.record_view(self.pitch_id, user_id)
+        if total is not None:
+            await self.publish("view_update", {"pitchId": self.pitch_id, "views": total,
+                                               "userId": user_id})
+        return total
+
+    async def set_like(self, user_id: int, liked: bool) -> tuple[bool, int]:
+        changed, total = await self.hub.pitches.set_like(self.pitch_id, user_id, liked)
+        if changed:
+            await self.publish("like_update", {"pitchId": self.pitch_id, "likes": total,
+                                               "userId": user_id, "liked": liked})
+        return changed, total
+
+
+def nda_data(nda: Nda, pitch_title: str, **extra: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "ndaId": nda.id, "pitchId": nda.pitch_id, "pitchTitle": pitch_title,
+        "requesterId": nda.requester_id, "ownerId": nda.owner_id, "status": nda.status,
+        "message": nda.message, "reason": nda.reason, "createdAt": nda.created_at,
+        "decidedAt": nda.decided_at,
+    }
+    data.update(extra)
+    return data
+
+
+class UserRoom(Room):
+    """`user:<id>`: one person's notifications and NDA events (all their tabs share it)."""
+
+    def handle(self, message: Any) -> Any:
+        match message:
+            case RequestNda():
+                return self.request_nda(message)
+            case DecideNda():
+                return self.decide_nda(message)
+            case Notify():
+                return self.notify(message)
+            case Post(session=s, id=cid):
+                s.deliver(error_frame(ErrorCode.FORBIDDEN, "Messages go to pitch rooms",
+                                      id=cid, room=self.name))
+                return None
+            case TypingNotice():
+                return None
+        return super().handle(message)
+
+    async def request_nda(self, msg: RequestNda) -> Nda:
+        """Runs in the pitch owner's room: the request lands, then the owner hears of it."""
+        try:
+            nda = await self.hub.ndas.request(msg.pitch_id, msg.requester_id, msg.owner_id,
+                                              msg.message)
+        except NdaAlreadyRequested:
+            raise RoomRefusal("CONFLICT", "An NDA for this pitch is already pending or approved")\
+                from None
+        await self.publish("nda_request", nda_data(nda, msg.pitch_title,
+                                                   requesterName=msg.requester_name))
+        return nda
+
+    async def decide_nda(self, msg: DecideNda) -> Nda:
+        """Runs in the requester's room: the decision lands, then the requester hears of it."""
+        try:
+            nda = await self.hub.ndas.decide(msg.nda_id, msg.owner_id, msg.approve, msg.reason)
+        except NdaAlreadyDecided:
+            raise RoomRefusal("CONFLICT", "This NDA request was already decided") from None
+        await self.publish("nda_approved" if msg.approve else "nda_rejected",
+                           nda_data(nda, msg.pitch_title))
+        return nda
+
+    async def notify(self, msg: Notify) -> None:
+        await self.publish("notification", {"kind": msg.kind, "title": msg.title,
+                                            "body": msg.body, "data": msg.data or {}})
+
+
+def room_class(room: RoomName) -> type[Room]:
+    return PitchRoom if room.kind == "pitch" else UserRoom

@@ -1,0 +1,108 @@
+"""The real-time part of the app: hub, backplane, sessions, tickets; `/ws`, `/metrics`, tickets."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from pitchey.protocol import CloseCode
+from pitchey.rooms.backplane import Backplane, HistoryLimits, InProcessBackplane
+from pitchey.rooms.hub import Hub
+from pitchey.rooms.metrics import NodeMetrics
+
+from .api import Api, Call
+from .errors import Forbidden
+from .schemas import Schema
+from .state import APP_STATE
+from .ws import SessionRegistry, TicketStore, websocket_handler
+
+log = logging.getLogger("pitchey.server")
+
+
+@dataclass
+class Realtime:
+    hub: Hub
+    backplane: Backplane
+    tickets: TicketStore
+    sessions: SessionRegistry = field(default_factory=SessionRegistry)
+    draining: bool = False
+
+
+class WsTicket(Schema):
+    ticket: str
+    expires_in: int
+    url: str
+
+
+api = Api()
+
+
+@api.route("GET", "/api/ws/token", response=WsTicket, tags=("realtime",),
+           summary="A one-time ticket (60 s) to open /ws?ticket=... where headers cannot be set")
+async def ws_ticket(call: Call[Any, Any]) -> WsTicket:
+    realtime: Realtime = call.state.extras["realtime"]
+    ticket = realtime.tickets.issue(call.user)
+    return WsTicket(ticket=ticket, expires_in=int(realtime.tickets.ttl),
+                    url=f"/ws?ticket={ticket}")
+
+
+async def metrics_handler(request: web.Request) -> web.StreamResponse:
+    """Prometheus metrics: with PITCHEY_METRICS_TOKEN set, bearer-protected; else loopback only."""
+    state = request.app[APP_STATE]
+    token = state.settings.metrics_token
+    if token is not None:
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(sent.encode(), token.get_secret_value().encode()):
+            raise Forbidden("Metrics need the metrics token")
+    else:
+        try:
+            loopback = ipaddress.ip_address(request.remote or "").is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise Forbidden("Metrics are served to loopback only unless a token is configured")
+    realtime: Realtime = state.extras["realtime"]
+    realtime.hub.metrics.rooms_active.set(realtime.hub.active_rooms())
+    body = generate_latest(realtime.hub.metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def setup_realtime(app: web.Application, backplane: Backplane | None = None) -> None:
+    """Install /ws and /metrics, and start/stop the hub with the app."""
+    state = app[APP_STATE]
+    settings = state.settings
+    app.router.add_get("/ws", websocket_handler, name="ws")
+    app.router.add_get("/metrics", metrics_handler, name="metrics")
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        plane = backplane or InProcessBackplane(
+            HistoryLimits(settings.room_history_size, settings.room_history_seconds)
+        )
+        hub = Hub(state.database, plane, idle_timeout=settings.room_idle_timeout,
+                  metrics=NodeMetrics())
+        realtime = Realtime(hub, plane, TicketStore(settings.ws_ticket_ttl))
+        state.extras["realtime"] = realtime
+        state.revocations.subscribe(realtime.sessions.revoked)
+        await hub.start()
+        yield
+        await hub.stop()
+        await plane.close()
+
+    async def drain(app: web.Application) -> None:
+        realtime: Realtime | None = state.extras.get("realtime")
+        if realtime is None:
+            return
+        realtime.draining = True
+        log.info("draining %d WebSocket sessions", len(realtime.sessions.sessions))
+        await realtime.sessions.close_all(CloseCode.SERVICE_RESTART, "Server restarting",
+                                          timeout=min(5.0, settings.shutdown_timeout))
+
+    app.cleanup_ctx.append(context)
+    app.on_shutdown.append(drain)

@@ -1,0 +1,399 @@
+"""`GET /ws`: authentication, one session per socket, and the session's send path.
+
+The send path is where fan-out speed is won: rooms hand every subscriber the same pre-encoded
+WebSocket frame, the session queues it, and once per loop iteration writes everything queued in one
+call. The queue is bounded in bytes; a client that cannot keep up is closed with 4009 instead of
+growing this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+import uuid
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from pitchey.protocol import (
+    SUBPROTOCOL,
+    CloseCode,
+    ErrorCode,
+    Ping,
+    PresenceQuery,
+    ProtocolError,
+    RoomName,
+    SendMessage,
+    Subscribe,
+    TokenBucket,
+    Typing,
+    Unsubscribe,
+    parse_command,
+)
+from pitchey.protocol.events import encode_event, error_frame, pong
+from pitchey.protocol.wsframe import close_frame, text_frame
+from pitchey.rooms.access import RoomDenied, authorize
+from pitchey.rooms.hub import Hub
+from pitchey.rooms.messages import Join, Leave, Post, QueryPresence, TypingNotice, Unwatch, Watch
+from pitchey.storage.database import StorageUnavailable
+
+from .auth import Principal
+from .errors import Forbidden, Unauthorized
+from .settings import Settings
+from .state import APP_STATE, AppState
+
+log = logging.getLogger("pitchey.ws")
+
+#: Persistent rate-limit violations within this many seconds close the socket with 1008.
+VIOLATION_WINDOW = 10.0
+MAX_VIOLATIONS = 20
+ABORT_AFTER_CLOSE = 2.0
+
+
+class TicketStore:
+    """One-time tickets for `/ws?ticket=`: a browser that cannot set headers gets one over REST.
+
+    A ticket is useless after its first use or after its short lifetime.
+    """
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self.ttl = ttl
+        self._tickets: dict[str, tuple[Principal, float]] = {}
+
+    def issue(self, principal: Principal) -> str:
+        self._purge()
+        ticket = secrets.token_urlsafe(32)
+        self._tickets[ticket] = (principal, time.monotonic() + self.ttl)
+        return ticket
+
+    def redeem(self, ticket: str) -> Principal | None:
+        entry = self._tickets.pop(ticket, None)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def _purge(self) -> None:
+        if len(self._tickets) > 1024:
+            now = time.monotonic()
+            for key in [k for k, (_, exp) in self._tickets.items() if exp < now]:
+                del self._tickets[key]
+
+
+class SessionRegistry:
+    """Live sessions of this node, by token id so a logout closes them at once."""
+
+    def __init__(self) -> None:
+        self.sessions: set[WsSession] = set()
+        self._by_jti: dict[uuid.UUID, set[WsSession]] = {}
+
+    def add(self, session: WsSession) -> None:
+        self.sessions.add(session)
+        self._by_jti.setdefault(session.principal.jti, set()).add(session)
+
+    def remove(self, session: WsSession) -> None:
+        self.sessions.discard(session)
+        peers = self._by_jti.get(session.principal.jti)
+        if peers is not None:
+            peers.discard(session)
+            if not peers:
+                del self._by_jti[session.principal.jti]
+
+    def revoked(self, jti: uuid.UUID) -> None:
+        for session in list(self._by_jti.get(jti, ())):
+            session.close_soon(CloseCode.UNAUTHORIZED, "Session revoked")
+
+    async def close_all(self, code: int, reason: str, timeout: float) -> None:
+        """Tell every client to go (1012 on restart) and wait, bounded, for the sockets to close."""
+        sessions = list(self.sessions)
+        for s in sessions:
+            s.close_soon(code, reason)
+        if sessions:
+            await asyncio.wait([s.closed_event() for s in sessions], timeout=timeout)
+
+
+class WsSession:
+    """One WebSocket connection of one signed-in user."""
+
+    __slots__ = (
+        "_abort_handle", "_closed", "_closing", "_flush_scheduled", "_loop", "_out", "_out_bytes",
+        "_violations", "_window_start", "bucket", "hub", "max_buffer", "max_subscriptions",
+        "principal", "rooms", "session_id", "transport", "user_id", "user_type", "watching", "ws",
+        "__weakref__",
+    )
+
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport,
+                 principal: Principal, hub: Hub, settings: Settings) -> None:
+        self.ws = ws
+        self.transport = transport
+        self.principal = principal
+        self.user_id = principal.user_id
+        self.user_type = principal.user_type
+        self.session_id = secrets.token_hex(8)
+        self.hub = hub
+        self.max_buffer = settings.ws_send_buffer
+        self.max_subscriptions = settings.ws_max_subscriptions
+        self.bucket = TokenBucket(settings.ws_rate, settings.ws_burst)
+        self.rooms: set[str] = set()
+        self.watching: set[str] = set()
+        self._loop = asyncio.get_running_loop()
+        self._out: list[bytes] = []
+        self._out_bytes = 0
+        self._flush_scheduled = False
+        self._closing = False
+        self._closed: asyncio.Future[None] = self._loop.create_future()
+        self._violations = 0
+        self._window_start = 0.0
+        self._abort_handle: asyncio.TimerHandle | None = None
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # -- the send path (called by rooms, on the loop) --------------------------------------
+
+    def deliver(self, frame: bytes) -> bool:
+        if self._closing:
+            return False
+        self._out.append(frame)
+        self._out_bytes += len(frame)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+        if self._out_bytes + self.transport.get_write_buffer_size() > self.max_buffer:
+            self._slow_consumer()
+            return False
+        return True
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._closing or not self._out:
+            return
+        frames, self._out, self._out_bytes = self._out, [], 0
+        if self.transport.is_closing():
+            self.close_soon(CloseCode.GOING_AWAY, "")
+            return
+        # One write for everything queued this iteration: one syscall instead of one per frame.
+        self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+        if self.transport.get_write_buffer_size() > self.max_buffer:
+            self._slow_consumer()
+
+    def _slow_consumer(self) -> None:
+        if self._closing:
+            return
+        self.hub.metrics.slow_consumer_closes.inc()
+        log.info("closing slow consumer session=%s user=%s", self.session_id, self.user_id)
+        self._out.clear()
+        self._out_bytes = 0
+        self._close_now(CloseCode.SLOW_CONSUMER, "Slow consumer")
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Flush what is queued, send a close frame, and give the peer a moment before aborting."""
+        if self._closing:
+            return
+        self._flush()
+        self._close_now(code, reason)
+
+    def _close_now(self, code: int, reason: str) -> None:
+        self._closing = True
+        transport = self.transport
+        if transport.is_closing():
+            return
+        with contextlib.suppress(Exception):
+            transport.write(close_frame(code, reason))
+        # A peer that does not answer our close (or reads nothing at all) is cut off.
+        self._abort_handle = self._loop.call_later(ABORT_AFTER_CLOSE, transport.abort)
+        transport.close()
+
+    def closed_event(self) -> asyncio.Future[None]:
+        return self._closed
+
+    def finished(self) -> None:
+        if self._abort_handle is not None:
+            self._abort_handle.cancel()
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    # -- commands --------------------------------------------------------------------------
+
+    def send_error(self, code: str, message: str, id: Any = None, room: str | None = None) -> None:
+        self.deliver(text_frame(error_frame(code, message, id=id, room=room)))
+
+    def _rate_ok(self) -> bool:
+        if self.bucket.take():
+            return True
+        now = time.monotonic()
+        if now - self._window_start > VIOLATION_WINDOW:
+            self._window_start, self._violations = now, 0
+        self._violations += 1
+        if self._violations > MAX_VIOLATIONS:
+            self.close_soon(CloseCode.POLICY_VIOLATION, "Rate limit exceeded")
+        return False
+
+    async def handle_text(self, raw: str) -> None:
+        try:
+            command = parse_command(raw)
+        except ProtocolError as exc:
+            self.send_error(exc.code, exc.message, exc.id)
+            return
+        self.hub.metrics.commands.labels(type(command).__name__.lower()).inc()
+        if not self._rate_ok():
+            self.deliver(text_frame(encode_event("error", id=command.id, data={
+                "code": ErrorCode.RATE_LIMITED, "message": "Too many commands",
+                "retryAfter": round(self.bucket.retry_after(), 3)})))
+            return
+        match command:
+            case Ping(id=cid):
+                self.deliver(text_frame(pong(cid)))
+            case Subscribe():
+                await self.subscribe(command)
+            case Unsubscribe(room=room, id=cid):
+                self.unsubscribe(room, cid)
+            case SendMessage(room=room, text=text, id=cid):
+                if self._require(room, cid):
+                    self.hub.tell(str(room), Post(self, text, cid))
+            case PresenceQuery(room=room, id=cid):
+                if self._require(room, cid):
+                    self.hub.tell(str(room), QueryPresence(self, cid))
+            case Typing(room=room, id=cid):
+                if self._require(room, cid):
+                    self.hub.tell(str(room), TypingNotice(self, cid))
+
+    def _require(self, room: RoomName, cid: Any) -> bool:
+        if room.metrics or str(room) not in self.rooms:
+            self.send_error(ErrorCode.NOT_SUBSCRIBED, "Subscribe to the room first", cid,
+                            str(room))
+            return False
+        return True
+
+    async def subscribe(self, cmd: Subscribe) -> None:
+        name = str(cmd.room)
+        if len(self.rooms) + len(self.watching) >= self.max_subscriptions and \
+                name not in self.rooms and name not in self.watching:
+            self.send_error("LIMIT", f"At most {self.max_subscriptions} subscriptions", cmd.id,
+                            name)
+            return
+        try:
+            await authorize(cmd.room, self.user_id, self.user_type, self.hub.pitches)
+        except RoomDenied as exc:
+            self.send_error(exc.code, str(exc), cmd.id, name)
+            return
+        except StorageUnavailable:
+            self.send_error("UNAVAILABLE", "Try again shortly", cmd.id, name)
+            return
+        if self._closing:
+            return
+        if cmd.room.metrics:
+            target = str(cmd.room.target)
+            self.watching.add(name)
+            self.hub.tell(target, Watch(self, cmd.id))
+        else:
+            self.rooms.add(name)
+            self.hub.tell(name, Join(self, cmd.since, cmd.epoch, cmd.id))
+
+    def join_own_room(self) -> None:
+        name = f"user:{self.user_id}"
+        self.rooms.add(name)
+        self.hub.tell(name, Join(self))
+
+    def unsubscribe(self, room: RoomName, cid: Any) -> None:
+        name = str(room)
+        if room.metrics:
+            if name in self.watching:
+                self.watching.discard(name)
+                self.hub.tell(str(room.target), Unwatch(self, cid, reply=True))
+                return
+        elif name in self.rooms:
+            self.rooms.discard(name)
+            self.hub.tell(name, Leave(self, cid, reply=True))
+            return
+        self.send_error(ErrorCode.NOT_SUBSCRIBED, "Not subscribed", cid, name)
+
+    def leave_all(self) -> None:
+        for name in self.rooms:
+            self.hub.tell(name, Leave(self))
+        for name in self.watching:
+            self.hub.tell(name.removeprefix("metrics:"), Unwatch(self))
+        self.rooms.clear()
+        self.watching.clear()
+
+
+def _offered_protocols(request: web.Request) -> list[str]:
+    header = request.headers.get("Sec-WebSocket-Protocol", "")
+    return [p.strip() for p in header.split(",") if p.strip()]
+
+
+def authenticate_ws(request: web.Request, state: AppState, tickets: TicketStore) -> Principal:
+    """Bearer subprotocol, one-time ticket, or same-origin session cookie; never a token in a URL."""
+    for proto in _offered_protocols(request):
+        if proto.startswith("bearer."):
+            return state.tokens.verify(proto[len("bearer."):], "subprotocol")
+    ticket = request.query.get("ticket")
+    if ticket is not None:
+        principal = tickets.redeem(ticket)
+        if principal is None:
+            raise Unauthorized("Invalid, expired or already used ticket")
+        if state.revocations.is_revoked(principal.jti) or principal.expires_at <= time.time():
+            raise Unauthorized("Session no longer valid")
+        return principal
+    cookie = request.cookies.get(state.settings.cookie_name)
+    if cookie:
+        principal = state.tokens.verify(cookie, "cookie")
+        origin = request.headers.get("Origin")
+        if origin is not None:
+            origin = origin.rstrip("/")
+            host_origins = {f"http://{request.host}", f"https://{request.host}"}
+            if origin not in host_origins and origin not in state.settings.cors_origins:
+                raise Forbidden("Cross-origin WebSocket with a session cookie")
+        return principal
+    raise Unauthorized("Send a token as the 'bearer.<token>' subprotocol, a ticket or a cookie")
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    state = request.app[APP_STATE]
+    realtime = state.extras["realtime"]
+    principal = authenticate_ws(request, state, realtime.tickets)
+    settings = state.settings
+    ws = web.WebSocketResponse(
+        protocols=(SUBPROTOCOL,),
+        heartbeat=settings.ws_heartbeat,
+        max_msg_size=64 * 1024,
+        compress=False,
+    )
+    await ws.prepare(request)
+    transport = request.transport
+    assert transport is not None
+    session = WsSession(ws, transport, principal, realtime.hub, settings)  # type: ignore[arg-type]
+    registry: SessionRegistry = realtime.sessions
+    registry.add(session)
+    metrics = realtime.hub.metrics
+    metrics.connections.inc()
+    expiry = asyncio.get_running_loop().call_later(
+        max(0.0, principal.expires_at - time.time()),
+        session.close_soon, CloseCode.UNAUTHORIZED, "Session expired",
+    )
+    try:
+        if realtime.draining:
+            session.close_soon(CloseCode.SERVICE_RESTART, "Server restarting")
+        else:
+            session.deliver(text_frame(encode_event("connected", data={
+                "userId": principal.user_id, "userType": principal.user_type,
+                "sessionId": session.session_id,
+            })))
+            session.join_own_room()
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                await session.handle_text(msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                session.send_error(ErrorCode.BAD_FRAME, "Frames must be JSON text")
+    finally:
+        expiry.cancel()
+        session._closing = True  # noqa: SLF001 - nothing more is queued to a finished socket
+        session.leave_all()
+        registry.remove(session)
+        metrics.connections.dec()
+        session.finished()
+    return ws
