@@ -135,7 +135,7 @@ class InProcessBackplane:
         stream = self._stream(room)
         if since is None:
             return Recovery(stream.seq, stream.epoch, False, [])
-        if epoch is not None and epoch != stream.epoch or since > stream.seq:
+        if (epoch is not None and epoch != stream.epoch) or since > stream.seq:
             return Recovery(stream.seq, stream.epoch, False, [])
         if since == stream.seq:
             return Recovery(stream.seq, stream.epoch, True, [])

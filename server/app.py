@@ -12,12 +12,12 @@ from aiohttp import web
 
 from pitchey.storage.database import Database
 
+from . import realtime
 from .api import Api
 from .auth import Passwords, RevocationCache, TokenService
 from .middleware import cors, request_context
 from .openapi import build_openapi
 from .ratelimit import AuthLimiter
-from . import realtime
 from .routes import auth as auth_routes
 from .routes import ndas as nda_routes
 from .routes import pitches as pitch_routes

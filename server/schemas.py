@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -21,9 +21,13 @@ class Empty(Schema):
     pass
 
 
+# A password is exactly what was typed: never stripped like the other strings.
+Password = Annotated[str, StringConstraints(strip_whitespace=False)]
+
+
 class RegisterBody(Schema):
     email: EmailStr = Field(max_length=254)
-    password: str = Field(min_length=8, max_length=256)
+    password: Password = Field(min_length=8, max_length=256)
     username: str | None = Field(None, min_length=2, max_length=50, pattern=r"^[\w.\-]+$")
     name: str | None = Field(None, min_length=1, max_length=200)
     company_name: str | None = Field(None, min_length=1, max_length=200)
@@ -36,7 +40,7 @@ class RegisterBody(Schema):
 
 class LoginBody(Schema):
     email: EmailStr = Field(max_length=254)
-    password: str = Field(min_length=1, max_length=256)
+    password: Password = Field(min_length=1, max_length=256)
 
     @field_validator("email")
     @classmethod

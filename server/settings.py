@@ -51,7 +51,9 @@ class Settings(BaseSettings):
         "auto", validation_alias=_env("PITCHEY_COOKIE_SECURE")
     )
     trust_proxy: bool = Field(False, validation_alias=_env("PITCHEY_TRUST_PROXY"))
-    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field((), validation_alias=_env("PITCHEY_CORS_ORIGINS"))
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), validation_alias=_env("PITCHEY_CORS_ORIGINS")
+    )
     max_body_bytes: int = Field(1024 * 1024, ge=1024, validation_alias=_env("PITCHEY_MAX_BODY_BYTES"))
     login_failure_limit: str = Field(
         "10/15minutes", validation_alias=_env("PITCHEY_LOGIN_FAILURE_LIMIT")
@@ -69,7 +71,8 @@ class Settings(BaseSettings):
                                 validation_alias=_env("PITCHEY_WS_SEND_BUFFER"))
     ws_rate: float = Field(20.0, gt=0, validation_alias=_env("PITCHEY_WS_RATE"))
     ws_burst: int = Field(60, ge=1, validation_alias=_env("PITCHEY_WS_BURST"))
-    ws_max_subscriptions: int = Field(200, ge=1, validation_alias=_env("PITCHEY_WS_MAX_SUBSCRIPTIONS"))
+    ws_max_subscriptions: int = Field(200, ge=1,
+                                      validation_alias=_env("PITCHEY_WS_MAX_SUBSCRIPTIONS"))
     ws_ticket_ttl: float = Field(60.0, gt=0, le=600, validation_alias=_env("PITCHEY_WS_TICKET_TTL"))
     room_idle_timeout: float = Field(60.0, gt=0, validation_alias=_env("PITCHEY_ROOM_IDLE_TIMEOUT"))
     room_history_size: int = Field(1000, ge=0, validation_alias=_env("PITCHEY_ROOM_HISTORY_SIZE"))

@@ -118,10 +118,28 @@ class WsSession:
     """One WebSocket connection of one signed-in user."""
 
     __slots__ = (
-        "_abort_handle", "_closed", "_closing", "_flush_scheduled", "_loop", "_out", "_out_bytes",
-        "_violations", "_window_start", "bucket", "hub", "max_buffer", "max_subscriptions",
-        "principal", "rooms", "session_id", "transport", "user_id", "user_type", "watching", "ws",
         "__weakref__",
+        "_abort_handle",
+        "_closed",
+        "_closing",
+        "_flush_scheduled",
+        "_loop",
+        "_out",
+        "_out_bytes",
+        "_violations",
+        "_window_start",
+        "bucket",
+        "hub",
+        "max_buffer",
+        "max_subscriptions",
+        "principal",
+        "rooms",
+        "session_id",
+        "transport",
+        "user_id",
+        "user_type",
+        "watching",
+        "ws",
     )
 
     def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport,
@@ -366,7 +384,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     transport = request.transport
     assert transport is not None
-    session = WsSession(ws, transport, principal, realtime.hub, settings)  # type: ignore[arg-type]
+    session = WsSession(ws, transport, principal, realtime.hub, settings)
     registry: SessionRegistry = realtime.sessions
     registry.add(session)
     metrics = realtime.hub.metrics
@@ -391,7 +409,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
                 session.send_error(ErrorCode.BAD_FRAME, "Frames must be JSON text")
     finally:
         expiry.cancel()
-        session._closing = True  # noqa: SLF001 - nothing more is queued to a finished socket
+        session._closing = True
         session.leave_all()
         registry.remove(session)
         metrics.connections.dec()

@@ -25,6 +25,13 @@ _UNAVAILABLE = (
     asyncpg.exceptions.InterfaceError,
 )
 
+# The server answered but refuses this DSN (no such database, role or password): a one-line
+# configuration error at start, not a traceback.
+_REFUSED = (
+    asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+)
+
 
 class StorageError(Exception):
     """Base of storage-level failures that callers map to API errors."""
@@ -54,7 +61,7 @@ class Database:
                 command_timeout=timeout * 6,
                 max_inactive_connection_lifetime=300,
             )
-        except _UNAVAILABLE as exc:
+        except (*_UNAVAILABLE, *_REFUSED) as exc:
             raise StorageUnavailable(f"cannot connect to the database: {exc}") from exc
         assert pool is not None
         return cls(pool, timeout)
@@ -62,7 +69,7 @@ class Database:
     async def close(self) -> None:
         try:
             await asyncio.wait_for(self.pool.close(), timeout=self.timeout)
-        except (asyncio.TimeoutError, OSError):
+        except (TimeoutError, OSError):
             self.pool.terminate()
 
     @asynccontextmanager

@@ -25,7 +25,7 @@ class EmbeddedPostgres:
         import pgserver  # imported late: it is only needed when no DATABASE_URL is given
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         dsn: str = self._server.get_uri()
         log.info("embedded PostgreSQL running for %s", self.pgdata)
         return dsn

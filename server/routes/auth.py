@@ -17,7 +17,7 @@ PORTAL = "{portal:creator|investor|production}"
 
 def user_out(user: User) -> UserOut:
     return UserOut(id=user.id, email=user.email, username=user.username, name=user.name,
-                   company_name=user.company_name, user_type=user.user_type,  # type: ignore[arg-type]
+                   company_name=user.company_name, user_type=user.user_type,
                    created_at=user.created_at)
 
 

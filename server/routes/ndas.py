@@ -20,7 +20,7 @@ api = Api()
 
 def nda_out(nda: Nda) -> NdaOut:
     return NdaOut(id=nda.id, pitch_id=nda.pitch_id, requester_id=nda.requester_id,
-                  owner_id=nda.owner_id, status=nda.status,  # type: ignore[arg-type]
+                  owner_id=nda.owner_id, status=nda.status,
                   message=nda.message, reason=nda.reason, created_at=nda.created_at,
                   decided_at=nda.decided_at)
 

@@ -27,8 +27,8 @@ def pitch_out(pitch: Pitch, *, show_protected: bool) -> PitchOut:
         id=pitch.id, user_id=pitch.user_id, title=pitch.title, logline=pitch.logline,
         genre=pitch.genre, format=pitch.format,
         synopsis=None if hidden else pitch.synopsis, budget=None if hidden else pitch.budget,
-        target_audience=pitch.target_audience, status=pitch.status,  # type: ignore[arg-type]
-        visibility=pitch.visibility,  # type: ignore[arg-type]
+        target_audience=pitch.target_audience, status=pitch.status,
+        visibility=pitch.visibility,
         require_nda=pitch.require_nda, view_count=pitch.view_count, like_count=pitch.like_count,
         protected=hidden, created_at=pitch.created_at, updated_at=pitch.updated_at,
     )

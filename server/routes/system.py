@@ -33,7 +33,7 @@ async def ready(call: Call[Any, Any]) -> web.StreamResponse:
     ok = checks.get("database") == "ok" and not checks.get("pendingMigrations")
     degraded = ok and any(v == "degraded" for v in checks.values())
     status = "ready" if ok and not degraded else ("degraded" if ok else "unavailable")
-    body = Readiness(status=status, checks=checks)
+    body = Readiness.model_validate({"status": status, "checks": checks})
     return envelope.success(call.request, body, status=200 if ok else 503)
 
 
