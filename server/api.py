@@ -25,6 +25,7 @@ from .errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from .permissions import Action, portals_for
 
 if TYPE_CHECKING:
     from .state import AppState
@@ -109,6 +110,7 @@ class Endpoint:
     response_list: bool = False
     status: int = 200
     errors: tuple[type[ApiError], ...] = ()
+    permission: tuple[Action, str] | None = None
 
 
 class Api:
@@ -132,11 +134,16 @@ class Api:
         response_list: bool = False,
         status: int = 200,
         errors: tuple[type[ApiError], ...] = (),
+        permission: tuple[Action, str] | None = None,
     ) -> Callable[[Handler], Handler]:
+        """Declare an endpoint. `permission=(action, resource)` consults the portal matrix
+        (server/permissions.py); `portals` restricts to account types directly."""
+        if permission is not None and portals is None:
+            portals = portals_for(*permission)
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(method.upper(), path, handler, summary, tags, auth, portals, body,
-                         query, response, response_list, status, errors)
+                         query, response, response_list, status, errors, permission)
             )
             return handler
 
@@ -147,7 +154,12 @@ class Api:
 
     def install(self, app: web.Application) -> None:
         for ep in self.endpoints:
-            app.router.add_route(ep.method, ep.path, _wrap(ep), name=_route_name(ep))
+            handler = _wrap(ep)
+            if ep.method == "GET":
+                # add_get also answers HEAD (load balancers' health checks use it).
+                app.router.add_get(ep.path, handler, name=_route_name(ep))
+            else:
+                app.router.add_route(ep.method, ep.path, handler, name=_route_name(ep))
 
 
 def _route_name(ep: Endpoint) -> str:

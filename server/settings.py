@@ -134,20 +134,30 @@ def load_settings(**overrides: object) -> Settings:
 def load_or_create_secret(settings: Settings) -> str:
     """JWT secret: from JWT_SECRET, else a generated one kept 0600 in the data directory.
 
-    Created with O_EXCL so two nodes starting at once on one data directory agree on one secret.
+    Written whole to a private temporary file, then hard-linked into place (which fails if the
+    name exists), so two nodes starting at once on one data directory agree on one secret and
+    neither can read a half-written file.
     """
     if settings.jwt_secret is not None:
         return settings.jwt_secret.get_secret_value()
     path = settings.secret_file
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        secret = path.read_text().strip()
-        if len(secret) < 32:
-            raise SettingsError(f"invalid JWT secret file {path}: too short") from None
-        return secret
-    secret = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w") as f:
-        f.write(secret)
+    if not path.exists():
+        secret = secrets.token_urlsafe(48)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secret)
+                f.flush()
+                os.fsync(f.fileno())
+            os.link(tmp, path)
+            return secret
+        except FileExistsError:
+            pass  # another node won the race: use its secret
+        finally:
+            tmp.unlink(missing_ok=True)
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise SettingsError(f"invalid JWT secret file {path}: too short")
     return secret

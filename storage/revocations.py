@@ -14,7 +14,10 @@ class RevocationStore:
 
     async def revoke(self, jti: uuid.UUID, user_id: int, expires_at: datetime) -> None:
         await self.db.execute(
-            """INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES ($1, $2, $3)
+            # An account deleted since the token was issued has nothing left to revoke (and the
+            # foreign key would turn its logout into a 500).
+            """INSERT INTO revoked_tokens (jti, user_id, expires_at)
+               SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)
                ON CONFLICT (jti) DO NOTHING""",
             jti, user_id, expires_at,
         )

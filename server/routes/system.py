@@ -33,8 +33,12 @@ async def ready(call: Call[Any, Any]) -> web.StreamResponse:
     ok = checks.get("database") == "ok" and not checks.get("pendingMigrations")
     degraded = ok and any(v == "degraded" for v in checks.values())
     status = "ready" if ok and not degraded else ("degraded" if ok else "unavailable")
+    if not ok:
+        # Not ready is a failure like any other: the error envelope, with the checks as details.
+        return envelope.failure(call.request, 503, "UNAVAILABLE", "Not ready",
+                                details={"status": status, "checks": checks})
     body = Readiness.model_validate({"status": status, "checks": checks})
-    return envelope.success(call.request, body, status=200 if ok else 503)
+    return envelope.success(call.request, body)
 
 
 @api.route("GET", "/api/openapi.json", auth="none", tags=("system",),

@@ -1,0 +1,50 @@
+"""The seed's portal permission matrix, as one declared table every endpoint consults.
+
+Where the seed is silent and the product needs more, the additions are marked, so the table stays
+the single answer to "may a <portal> account <action> a <resource>?". Object ownership (is this
+*your* pitch?) is checked separately, on every id in a path.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Action = Literal["create", "read", "update", "delete"]
+
+PERMISSIONS: dict[str, dict[Action, frozenset[str]]] = {
+    "creator": {
+        "create": frozenset({"pitch", "media", "nda_template",
+                             "message", "follow"}),            # added: messaging, following
+        "read": frozenset({"own_pitches", "analytics", "nda_requests",
+                           "public_pitches", "messages", "notifications"}),  # added: reading
+        "update": frozenset({"own_pitches", "profile", "nda_requests",  # added: NDA decisions
+                             "notifications"}),
+        "delete": frozenset({"own_pitches", "media", "follow"}),
+    },
+    "investor": {
+        "create": frozenset({"investment", "nda_request", "message",
+                             "payment", "follow"}),            # added: payments, following
+        "read": frozenset({"public_pitches", "portfolio", "analytics",
+                           "messages", "notifications", "payments"}),
+        "update": frozenset({"profile", "preferences", "notifications"}),
+        "delete": frozenset({"saved_pitches", "follow"}),
+    },
+    "production": {
+        "create": frozenset({"project", "team", "resource",
+                             "nda_request", "message", "payment", "follow"}),  # added
+        "read": frozenset({"all_projects", "team_data", "budgets", "public_pitches",
+                           "analytics", "messages", "notifications", "payments"}),
+        "update": frozenset({"projects", "resources", "timeline", "profile",
+                             "notifications"}),
+        "delete": frozenset({"projects", "resources", "follow"}),
+    },
+}
+
+
+def allowed(user_type: str, action: Action, resource: str) -> bool:
+    return resource in PERMISSIONS.get(user_type, {}).get(action, frozenset())
+
+
+def portals_for(action: Action, resource: str) -> tuple[str, ...]:
+    """The portals that may do this, in the matrix's order (for docs and error messages)."""
+    return tuple(p for p in PERMISSIONS if allowed(p, action, resource))
