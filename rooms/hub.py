@@ -19,11 +19,12 @@ from pitchey.actors import ask as actor_ask
 from pitchey.protocol import parse_room
 from pitchey.storage.database import Database
 from pitchey.storage.ndas import NdaStore
+from pitchey.storage.notifications import Notification, NotificationStore
 from pitchey.storage.pitches import PitchStore
 from pitchey.storage.rooms import RoomStore
 
 from .backplane import Backplane, Publication
-from .messages import Deliver, EmitMetrics, Passivate, Resync
+from .messages import Deliver, EmitMetrics, Notify, Passivate, Resync
 from .metrics import NodeMetrics
 from .room import Room, room_class
 
@@ -43,6 +44,7 @@ class Hub:
         self.pitches = PitchStore(db)
         self.ndas = NdaStore(db)
         self.room_store = RoomStore(db)
+        self.notifications = NotificationStore(db)
         self.idle_timeout = idle_timeout
         self.metrics = metrics or NodeMetrics()
         self._rooms: dict[str, Room] = {}
@@ -107,6 +109,12 @@ class Hub:
         except pykka.ActorDeadError:
             self._rooms.pop(name, None)
             return await actor_ask(self.ref(name), message, timeout=timeout)
+
+    async def notify(self, user_id: int, kind: str, title: str, body: str | None = None,
+                     data: dict[str, object] | None = None) -> Notification:
+        """Store a notification for a user and announce it live in their `user:` room."""
+        note: Notification = await self.ask(f"user:{user_id}", Notify(kind, title, body, data))
+        return note
 
     def active_rooms(self) -> int:
         return len(self._rooms)

@@ -19,6 +19,7 @@ from pitchey.protocol.events import ack, encode_event, error_frame
 from pitchey.protocol.wsframe import text_frame
 from pitchey.storage.database import StorageError, StorageUnavailable
 from pitchey.storage.ndas import Nda, NdaAlreadyDecided, NdaAlreadyRequested
+from pitchey.storage.notifications import Notification
 
 from .backplane import Publication
 from .messages import (
@@ -59,6 +60,11 @@ class RoomRefusal(Exception):
 
 def _frame(type: str, **kw: Any) -> bytes:
     return text_frame(encode_event(type, **kw))
+
+
+def _error_frame(code: str, message: str, **kw: Any) -> bytes:
+    """A complete WebSocket frame carrying an `error` event (sessions queue frames, not JSON)."""
+    return text_frame(error_frame(code, message, **kw))
 
 
 class Room(AsyncioActor):
@@ -226,7 +232,7 @@ class Room(AsyncioActor):
         session = msg.session
         if self.subscribers.pop(session, None) is None:
             if msg.reply:
-                session.deliver(error_frame(ErrorCode.NOT_SUBSCRIBED, "Not subscribed",
+                session.deliver(_error_frame(ErrorCode.NOT_SUBSCRIBED, "Not subscribed",
                                             id=msg.id, room=self.name))
             return
         if msg.reply:
@@ -250,7 +256,7 @@ class Room(AsyncioActor):
                 msg.session.deliver(_frame("unsubscribed", room=f"metrics:{self.name}", id=msg.id,
                                            data={}))
         elif msg.reply:
-            msg.session.deliver(error_frame(ErrorCode.NOT_SUBSCRIBED, "Not subscribed", id=msg.id,
+            msg.session.deliver(_error_frame(ErrorCode.NOT_SUBSCRIBED, "Not subscribed", id=msg.id,
                                             room=f"metrics:{self.name}"))
         if not self.watchers:
             self.watchers = None
@@ -302,7 +308,8 @@ class Room(AsyncioActor):
                 await self.hub.backplane.restore(self.name, snapshot)
             return
         self.hub.room_passivated(self)
-        self._stop()
+        # The hub no longer routes to this actor, so the stop is the next and last message.
+        self.stop()
 
 
 class PitchRoom(Room):
@@ -331,14 +338,14 @@ class PitchRoom(Room):
     async def post(self, msg: Post) -> None:
         session = msg.session
         if session not in self.subscribers:
-            session.deliver(error_frame(ErrorCode.NOT_SUBSCRIBED, "Subscribe before posting",
+            session.deliver(_error_frame(ErrorCode.NOT_SUBSCRIBED, "Subscribe before posting",
                                         id=msg.id, room=self.name))
             return
         try:
             stored = await self.hub.room_store.add_message(self.pitch_id, session.user_id,
                                                            msg.text)
         except StorageUnavailable:
-            session.deliver(error_frame("UNAVAILABLE", "Message not stored; try again",
+            session.deliver(_error_frame("UNAVAILABLE", "Message not stored; try again",
                                         id=msg.id, room=self.name))
             return
         pub = await self.publish("message", {
@@ -386,7 +393,7 @@ class UserRoom(Room):
             case Notify():
                 return self.notify(message)
             case Post(session=s, id=cid):
-                s.deliver(error_frame(ErrorCode.FORBIDDEN, "Messages go to pitch rooms",
+                s.deliver(_error_frame(ErrorCode.FORBIDDEN, "Messages go to pitch rooms",
                                       id=cid, room=self.name))
                 return None
             case TypingNotice():
@@ -415,9 +422,17 @@ class UserRoom(Room):
                            nda_data(nda, msg.pitch_title))
         return nda
 
-    async def notify(self, msg: Notify) -> None:
-        await self.publish("notification", {"kind": msg.kind, "title": msg.title,
-                                            "body": msg.body, "data": msg.data or {}})
+    async def notify(self, msg: Notify) -> Notification:
+        """Store the notification, then announce it live to every tab of this user."""
+        note = await self.hub.notifications.add(self.room.id, msg.kind, msg.title, msg.body,
+                                                dict(msg.data or {}))
+        await self.publish("notification", notification_data(note))
+        return note
+
+
+def notification_data(note: Notification) -> dict[str, Any]:
+    return {"id": note.id, "kind": note.kind, "title": note.title, "body": note.body,
+            "data": note.data, "createdAt": note.created_at, "readAt": note.read_at}
 
 
 def room_class(room: RoomName) -> type[Room]:

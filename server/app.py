@@ -18,6 +18,16 @@ from .auth import Passwords, RevocationCache, TokenService
 from .middleware import cors, request_context
 from .openapi import build_openapi
 from .ratelimit import AuthLimiter
+from .routes import (
+    analytics,
+    follows,
+    investments,
+    media,
+    messages,
+    notifications,
+    payments,
+    production,
+)
 from .routes import auth as auth_routes
 from .routes import ndas as nda_routes
 from .routes import pitches as pitch_routes
@@ -39,7 +49,8 @@ def _version() -> str:
 
 def build_api() -> Api:
     api = Api()
-    for module in (system_routes, auth_routes, realtime, pitch_routes, nda_routes):
+    for module in (system_routes, auth_routes, realtime, pitch_routes, nda_routes, follows,
+                   investments, payments, production, messages, notifications, analytics, media):
         api.include(module.api)
     return api
 

@@ -1,0 +1,7 @@
+"""Endpoints: payments (see docs/api.md)."""
+
+from __future__ import annotations
+
+from ..api import Api
+
+api = Api()
