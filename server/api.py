@@ -178,6 +178,11 @@ def _wrap(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]
                 raise Unauthorized()
             if principal is not None and ep.portals and principal.user_type not in ep.portals:
                 raise Forbidden(f"Only {', '.join(ep.portals)} accounts may do this")
+        if ep.method not in _SAFE_METHODS and "auth" not in ep.tags:
+            await state.write_limiter.hit(
+                principal.user_id if principal else None,
+                client_ip(request, state.settings.trust_proxy),
+            )
         body = await _read_body(request, ep.body) if ep.body is not None else None
         query = _validate(ep.query, dict(request.query)) if ep.query is not None else None
         result = await ep.handler(Call(request, state, principal, body, query))

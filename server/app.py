@@ -17,7 +17,7 @@ from .api import Api
 from .auth import Passwords, RevocationCache, TokenService
 from .middleware import cors, request_context
 from .openapi import build_openapi
-from .ratelimit import AuthLimiter
+from .ratelimit import AuthLimiter, WriteLimiter
 from .routes import (
     analytics,
     follows,
@@ -64,6 +64,7 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
         revocations=revocations,
         passwords=Passwords(settings.argon2_profile),
         auth_limiter=AuthLimiter(settings.login_failure_limit, settings.auth_ip_limit),
+        write_limiter=WriteLimiter(settings.write_user_limit, settings.write_ip_limit),
     )
     app = web.Application(
         middlewares=[request_context, cors],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from datetime import UTC, datetime
@@ -56,9 +57,37 @@ def success(
     meta_extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
-    body = dumps({"success": True, "data": data, "meta": meta(request, meta_extra)})
-    return web.Response(body=body, status=status, content_type="application/json",
-                        headers=headers)
+    data_bytes = dumps(data)
+    etag: str | None = None
+    if status == 200 and request.method in ("GET", "HEAD"):
+        # The ETag covers `data` and meta extras (pagination), not the per-request id and time,
+        # so an unchanged answer revalidates with 304 (the seed's "Conditional Requests").
+        digest = hashlib.blake2b(data_bytes, digest_size=12)
+        if meta_extra:
+            digest.update(dumps(meta_extra))
+        etag = f'"{digest.hexdigest()}"'
+        if etag_matches(request.headers.get("If-None-Match"), etag):
+            not_modified = web.Response(status=304, headers=headers)
+            not_modified.headers["ETag"] = etag
+            not_modified.headers["Cache-Control"] = "private, no-cache"
+            return not_modified
+    body = b'{"success":true,"data":' + data_bytes + b',"meta":' + dumps(
+        meta(request, meta_extra)) + b"}"
+    response = web.Response(body=body, status=status, content_type="application/json",
+                            headers=headers)
+    if etag is not None:
+        response.headers["ETag"] = etag
+        response.headers.setdefault("Cache-Control", "private, no-cache")
+    return response
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    candidates = {c.strip().removeprefix("W/") for c in header.split(",")}
+    return etag in candidates
 
 
 def failure(

@@ -47,6 +47,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         response = envelope.failure(request, 500, "INTERNAL", "Internal server error")
     if not response.prepared:
         response.headers["X-Request-Id"] = rid
+        _maybe_compress(request, response)
         if "Access-Control-Allow-Origin" not in response.headers:
             # Errors raised past `cors` became responses only here: they need CORS too, or a
             # browser front-end could not read the error code.
@@ -58,6 +59,18 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
                "status": response.status, "duration_ms": round(duration_ms, 2)},
     )
     return response
+
+
+COMPRESS_MIN_BYTES = 1024
+
+
+def _maybe_compress(request: web.Request, response: web.StreamResponse) -> None:
+    """gzip/deflate JSON answers worth it, per Accept-Encoding (the seed's "Compression")."""
+    if (isinstance(response, web.Response) and response.content_type == "application/json"
+            and isinstance(response.body, bytes) and len(response.body) >= COMPRESS_MIN_BYTES
+            and "Content-Encoding" not in response.headers
+            and request.headers.get("Accept-Encoding")):
+        response.enable_compression()
 
 
 def _http_exception(request: web.Request, exc: web.HTTPException) -> web.StreamResponse:

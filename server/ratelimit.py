@@ -48,3 +48,26 @@ class AuthLimiter:
 
     async def login_succeeded(self, email: str) -> None:
         await self._limiter.clear(self._failures, "login-fail", email)
+
+
+class WriteLimiter:
+    """Writes (POST/PUT/PATCH/DELETE) per signed-in user and per client IP: the seed's
+    "Rate Limiting: per-user and per-IP limits". Reads are left to caching."""
+
+    def __init__(self, per_user: str, per_ip: str, storage_uri: str = "async+memory://"):
+        storage = storage_from_string(storage_uri)
+        assert isinstance(storage, Storage)
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._per_user: RateLimitItem = parse(per_user)
+        self._per_ip: RateLimitItem = parse(per_ip)
+
+    async def hit(self, user_id: int | None, ip: str) -> None:
+        if not await self._limiter.hit(self._per_ip, "write-ip", ip):
+            stats = await self._limiter.get_window_stats(self._per_ip, "write-ip", ip)
+            raise RateLimited(max(1.0, stats.reset_time - time.time()),
+                              "Too many writes from this address")
+        if user_id is not None and not await self._limiter.hit(
+                self._per_user, "write-user", str(user_id)):
+            stats = await self._limiter.get_window_stats(self._per_user, "write-user", str(user_id))
+            raise RateLimited(max(1.0, stats.reset_time - time.time()),
+                              "Too many writes; slow down")

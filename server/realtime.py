@@ -17,7 +17,7 @@ from pitchey.rooms.backplane import Backplane, HistoryLimits, InProcessBackplane
 from pitchey.rooms.hub import Hub
 from pitchey.rooms.metrics import NodeMetrics
 
-from .api import Api, Call
+from .api import Api, Call, client_ip
 from .errors import Forbidden
 from .schemas import Schema
 from .state import APP_STATE
@@ -63,7 +63,10 @@ async def metrics_handler(request: web.Request) -> web.StreamResponse:
             raise Forbidden("Metrics need the metrics token")
     else:
         try:
-            loopback = ipaddress.ip_address(request.remote or "").is_loopback
+            # The client's address, not the peer's: behind a local reverse proxy every peer is
+            # loopback, which would make the metrics public.
+            peer = client_ip(request, state.settings.trust_proxy)
+            loopback = ipaddress.ip_address(peer).is_loopback
         except ValueError:
             loopback = False
         if not loopback:

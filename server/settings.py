@@ -59,6 +59,8 @@ class Settings(BaseSettings):
         "10/15minutes", validation_alias=_env("PITCHEY_LOGIN_FAILURE_LIMIT")
     )
     auth_ip_limit: str = Field("120/minute", validation_alias=_env("PITCHEY_AUTH_IP_LIMIT"))
+    write_user_limit: str = Field("300/minute", validation_alias=_env("PITCHEY_WRITE_USER_LIMIT"))
+    write_ip_limit: str = Field("1200/minute", validation_alias=_env("PITCHEY_WRITE_IP_LIMIT"))
     argon2_profile: Literal["rfc9106-low-memory", "rfc9106-high-memory", "cheapest"] = Field(
         "rfc9106-low-memory", validation_alias=_env("PITCHEY_ARGON2_PROFILE")
     )
@@ -88,7 +90,7 @@ class Settings(BaseSettings):
             return tuple(o.strip().rstrip("/") for o in v.split(",") if o.strip())
         return v
 
-    @field_validator("login_failure_limit", "auth_ip_limit")
+    @field_validator("login_failure_limit", "auth_ip_limit", "write_user_limit", "write_ip_limit")
     @classmethod
     def _valid_limit(cls, v: str) -> str:
         try:

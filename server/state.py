@@ -12,7 +12,7 @@ from pitchey.storage.revocations import RevocationStore
 from pitchey.storage.users import UserStore
 
 from .auth import Passwords, RevocationCache, TokenService
-from .ratelimit import AuthLimiter
+from .ratelimit import AuthLimiter, WriteLimiter
 from .settings import Settings
 
 
@@ -23,6 +23,7 @@ class AppState:
     revocations: RevocationCache
     passwords: Passwords
     auth_limiter: AuthLimiter
+    write_limiter: WriteLimiter
     db: Database | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from aiohttp import web
@@ -46,3 +47,49 @@ async def ready(call: Call[Any, Any]) -> web.StreamResponse:
 async def openapi(call: Call[Any, Any]) -> web.StreamResponse:
     doc = call.request.app["pitchey.openapi"]
     return web.Response(body=envelope.dumps(doc), content_type="application/json")
+
+
+@api.route("GET", "/api/docs", auth="none", tags=("system",),
+           summary="A human-readable API reference, generated from the OpenAPI document")
+async def docs_page(call: Call[Any, Any]) -> web.StreamResponse:
+    doc = call.request.app["pitchey.openapi"]
+    return web.Response(text=render_docs(doc), content_type="text/html",
+                        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+
+def render_docs(doc: dict[str, Any]) -> str:
+    """Self-contained HTML (no CDN, no script): every route, who may call, its body schema."""
+    rows = []
+    for path, ops in sorted(doc["paths"].items()):
+        for method, op in ops.items():
+            body = op.get("requestBody", {}).get("content", {})
+            schema = next(iter(body.values()), {}).get("schema", {}) if body else {}
+            body_ref = schema.get("$ref", "").rsplit("/", 1)[-1]
+            auth = "yes" if op.get("security") else "no"
+            codes = ", ".join(sorted(op.get("responses", {})))
+            rows.append(
+                f"<tr><td><code>{escape(method.upper())}</code></td><td><code>{escape(path)}"
+                f"</code></td><td>{escape(op.get('summary', ''))}</td><td>{auth}</td>"
+                f"<td>{escape(body_ref)}</td><td>{escape(codes)}</td></tr>"
+            )
+    schemas = []
+    for name, schema in sorted(doc["components"]["schemas"].items()):
+        props = schema.get("properties", {})
+        required = set(schema.get("required", []))
+        fields = ", ".join(
+            f"<code>{escape(k)}</code>{'*' if k in required else ''}" for k in props
+        )
+        schemas.append(f"<tr><td id='{escape(name)}'>{escape(name)}</td><td>{fields}</td></tr>")
+    title = escape(doc["info"]["title"])
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{title} reference</title><style>
+body{{font-family:system-ui,sans-serif;margin:2rem;max-width:80rem}}
+table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.3rem;
+text-align:left;vertical-align:top}}code{{font-size:.9em}}</style></head><body>
+<h1>{title} <small>{escape(doc["info"]["version"])}</small></h1>
+<p>Every answer is the envelope <code>{{success, data | error, meta}}</code>. Machine-readable:
+<a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI {escape(doc["openapi"])}).
+Authenticate with <code>Authorization: Bearer &lt;token&gt;</code> or the session cookie.</p>
+<h2>Endpoints</h2><table><tr><th>method</th><th>path</th><th>what</th><th>auth</th>
+<th>body</th><th>statuses</th></tr>{"".join(rows)}</table>
+<h2>Schemas</h2><p>* required</p><table>{"".join(schemas)}</table></body></html>"""
