@@ -7,6 +7,7 @@ is published only after the write committed (the output gate): handlers write fi
 
 from __future__ import annotations
 
+import datetime
 import inspect
 import logging
 import time
@@ -317,6 +318,9 @@ class PitchRoom(Room):
 
     async def load(self) -> None:
         self.pitch_id = self.room.id
+        # Who was already counted today: a repeat view needs no database round trip.
+        self.viewed_day: datetime.date | None = None
+        self.viewed_today: set[int] = set()
 
     def handle(self, message: Any) -> Any:
         match message:
@@ -356,7 +360,13 @@ class PitchRoom(Room):
                                        data={"messageId": stored.id})))
 
     async def record_view(self, user_id: int) -> int | None:
+        today = datetime.datetime.now(datetime.UTC).date()
+        if today != self.viewed_day:
+            self.viewed_day, self.viewed_today = today, set()
+        if user_id in self.viewed_today:
+            return None
         total = await self.hub.pitches.record_view(self.pitch_id, user_id)
+        self.viewed_today.add(user_id)  # counted now, or already counted earlier today
         if total is not None:
             await self.publish("view_update", {"pitchId": self.pitch_id, "views": total,
                                                "userId": user_id})
