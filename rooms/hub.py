@@ -18,13 +18,14 @@ import pykka
 from pitchey.actors import ask as actor_ask
 from pitchey.protocol import parse_room
 from pitchey.storage.database import Database
+from pitchey.storage.messages import MessageStore
 from pitchey.storage.ndas import NdaStore
 from pitchey.storage.notifications import Notification, NotificationStore
 from pitchey.storage.pitches import PitchStore
 from pitchey.storage.rooms import RoomStore
 
 from .backplane import Backplane, Publication
-from .messages import Deliver, EmitMetrics, Notify, Passivate, Resync
+from .messages import Deliver, EmitMetrics, Notify, Passivate, Rebase, Resync
 from .metrics import NodeMetrics
 from .room import Room, room_class
 
@@ -45,6 +46,7 @@ class Hub:
         self.ndas = NdaStore(db)
         self.room_store = RoomStore(db)
         self.notifications = NotificationStore(db)
+        self.messages = MessageStore(db)
         self.idle_timeout = idle_timeout
         self.metrics = metrics or NodeMetrics()
         self._rooms: dict[str, Room] = {}
@@ -122,6 +124,15 @@ class Hub:
     def is_active(self, name: str) -> bool:
         return name in self._rooms
 
+    def room_snapshot(self, name: str) -> dict[str, Any] | None:
+        """Live figures of an active room, read without a message (loop thread, no mutation);
+        None when the room is not in memory."""
+        room = self._rooms.get(name)
+        if room is None or room.actor_stopped.is_set():
+            return None
+        return {"room": name, "subscribers": len(room.subscribers),
+                "presence": room.presence_list(), "watchers": len(room.watchers or ())}
+
     def _on_publication(self, pub: Publication) -> None:
         room = self._rooms.get(pub.room)
         if room is not None:
@@ -155,6 +166,13 @@ class Hub:
         if self._closing:
             return
         self.tell(room.name, Resync(subscribers, watchers))
+
+    def rebase(self, name: str) -> None:
+        """The backplane switched streams for a room (Redis lost or back): resync its sessions."""
+        room = self._rooms.get(name)
+        if room is not None and room.subscribers:
+            with contextlib.suppress(pykka.ActorDeadError):
+                room.actor_ref.tell(Rebase())
 
     def watched(self, name: str, on: bool) -> None:
         if on:

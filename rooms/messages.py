@@ -118,11 +118,29 @@ class Notify:
 
 
 @dataclass(frozen=True, slots=True)
+class DirectMessage:
+    """A direct message for the user of a `user:` room: stored, then announced as `message`."""
+
+    sender_id: int
+    sender_name: str | None
+    sender_type: str
+    pitch_id: int | None
+    pitch_title: str | None
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
 class Resync:
     """Sent to a restarted room: the sessions and dashboards its failed predecessor served."""
 
     subscribers: tuple[Subscriber, ...]
     watchers: tuple[Subscriber, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rebase:
+    """The backplane's stream for this room changed under it (Redis lost or back): tell every
+    subscriber the new position so none mistakes a new stream for the old one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,13 +19,15 @@ from pitchey.protocol import ErrorCode, RoomName, parse_room
 from pitchey.protocol.events import ack, encode_event, error_frame
 from pitchey.protocol.wsframe import text_frame
 from pitchey.storage.database import StorageError, StorageUnavailable
+from pitchey.storage.messages import DirectMessage as StoredMessage
 from pitchey.storage.ndas import Nda, NdaAlreadyDecided, NdaAlreadyRequested
 from pitchey.storage.notifications import Notification
 
-from .backplane import Publication
+from .backplane import Publication, Recovery
 from .messages import (
     DecideNda,
     Deliver,
+    DirectMessage,
     EmitMetrics,
     Join,
     Leave,
@@ -35,6 +37,7 @@ from .messages import (
     QueryPresence,
     RecordView,
     RequestNda,
+    Rebase,
     Resync,
     SetLike,
     Subscriber,
@@ -143,6 +146,8 @@ class Room(AsyncioActor):
                 return self.emit_metrics()
             case Resync():
                 return self.resync(message)
+            case Rebase():
+                return self.rebase()
             case Passivate():
                 return self.passivate()
         return self.handle(message)
@@ -193,12 +198,19 @@ class Room(AsyncioActor):
     async def join(self, msg: Join) -> None:
         session = msg.session
         await self._attach()
+        # Decided before a re-subscribe drops the tab: a user already here is not announced again.
+        first_tab = session.user_id not in self.presence
         if session in self.subscribers:
             # Re-subscribing is how a client asks for a replay; answer it like a first join.
             del self.subscribers[session]
             self._remove_presence(session)
         recovery = await self.hub.backplane.recover(self.name, msg.since, msg.epoch)
-        first_tab = session.user_id not in self.presence
+        budget = getattr(session, "max_buffer", None)
+        if recovery.frames and budget is not None and \
+                sum(map(len, recovery.frames)) > budget // 2:
+            # A replay the session could not even queue would close it as a slow consumer, and
+            # every reconnect would replay it again. Never partial: the client reloads instead.
+            recovery = Recovery(recovery.seq, recovery.epoch, False, [])
         self.presence.setdefault(session.user_id, []).append(session)
         session.deliver(_frame("subscribed", room=self.name, id=msg.id, data={
             "seq": recovery.seq, "epoch": recovery.epoch, "recovered": recovery.recovered,
@@ -292,6 +304,16 @@ class Room(AsyncioActor):
                 self.watchers = set()
             self.watchers.add(w)
             self.hub.watched(self.name, True)
+
+    async def rebase(self) -> None:
+        recovery = await self.hub.backplane.recover(self.name, None, None)
+        frame = _frame("subscribed", room=self.name, data={
+            "seq": recovery.seq, "epoch": recovery.epoch, "recovered": False, "resync": True,
+            "presence": self.presence_list(),
+        })
+        for session in list(self.subscribers):
+            self.subscribers[session] = recovery.seq
+            session.deliver(frame)
 
     async def passivate(self) -> None:
         """Sleep if still idle: save what must survive, free the memory, leave the hub's map."""
@@ -402,6 +424,8 @@ class UserRoom(Room):
                 return self.decide_nda(message)
             case Notify():
                 return self.notify(message)
+            case DirectMessage():
+                return self.direct_message(message)
             case Post(session=s, id=cid):
                 s.deliver(_error_frame(ErrorCode.FORBIDDEN, "Messages go to pitch rooms",
                                       id=cid, room=self.name))
@@ -438,6 +462,28 @@ class UserRoom(Room):
                                                 dict(msg.data or {}))
         await self.publish("notification", notification_data(note))
         return note
+
+    async def direct_message(self, msg: DirectMessage) -> StoredMessage:
+        """Runs in the recipient's room: the message lands, then every tab hears of it, then a
+        `new_message` notification. A failed notification does not undo the delivered message."""
+        stored = await self.hub.messages.add(msg.sender_id, self.room.id, msg.pitch_id,
+                                             msg.content)
+        data = {"id": stored.id, "senderId": stored.sender_id, "senderName": msg.sender_name,
+                "senderType": msg.sender_type, "recipientId": stored.recipient_id,
+                "pitchId": stored.pitch_id, "pitchTitle": msg.pitch_title,
+                "content": stored.content, "createdAt": stored.created_at}
+        await self.publish("message", data)
+        who = msg.sender_name or f"user {msg.sender_id}"
+        title = f"New message from {who}"
+        if msg.pitch_title:
+            title += f" about {msg.pitch_title}"
+        try:
+            await self.notify(Notify("new_message", title, stored.content[:200], {
+                "messageId": stored.id, "senderId": stored.sender_id,
+                "pitchId": stored.pitch_id}))
+        except StorageError:
+            log.warning("message %s stored but its notification was not", stored.id)
+        return stored
 
 
 def notification_data(note: Notification) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pitchey.protocol import CloseCode
 from pitchey.rooms.backplane import Backplane, HistoryLimits, InProcessBackplane
 from pitchey.rooms.hub import Hub
+from pitchey.rooms.redis_backplane import RedisBackplane
 from pitchey.rooms.metrics import NodeMetrics
 
 from .api import Api, Call, client_ip
@@ -85,11 +86,20 @@ def setup_realtime(app: web.Application, backplane: Backplane | None = None) -> 
     app.router.add_get("/metrics", metrics_handler, name="metrics")
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        plane = backplane or InProcessBackplane(
-            HistoryLimits(settings.room_history_size, settings.room_history_seconds)
-        )
+        limits = HistoryLimits(settings.room_history_size, settings.room_history_seconds)
+        redis_plane: RedisBackplane | None = None
+        if backplane is not None:
+            plane: Backplane = backplane
+        elif settings.redis_url:
+            plane = redis_plane = RedisBackplane(settings.redis_url, limits)
+        else:
+            plane = InProcessBackplane(limits)
         hub = Hub(state.database, plane, idle_timeout=settings.room_idle_timeout,
                   metrics=NodeMetrics())
+        if redis_plane is not None:
+            redis_plane.on_resync = hub.rebase
+            await redis_plane.start()
+            state.extras.setdefault("readiness", {})["redis"] = redis_plane.readiness
         realtime = Realtime(hub, plane, TicketStore(settings.ws_ticket_ttl))
         state.extras["realtime"] = realtime
         state.revocations.subscribe(realtime.sessions.revoked)

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from limits import parse_many
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -38,6 +45,7 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=0, le=65535, validation_alias=_env("PITCHEY_PORT"))
     data_dir: Path = Field(default_factory=_default_data_dir, validation_alias=_env("PITCHEY_DATA_DIR"))
     database_url: str | None = Field(None, repr=False, validation_alias=_env("DATABASE_URL"))
+    redis_url: str | None = Field(None, repr=False, validation_alias=_env("REDIS_URL"))
     db_pool_min: int = Field(2, ge=1, le=200, validation_alias=_env("PITCHEY_DB_POOL_MIN"))
     db_pool_max: int = Field(10, ge=1, le=500, validation_alias=_env("PITCHEY_DB_POOL_MAX"))
     db_timeout: float = Field(5.0, gt=0, le=120, validation_alias=_env("PITCHEY_DB_TIMEOUT"))
@@ -82,6 +90,17 @@ class Settings(BaseSettings):
                                         validation_alias=_env("PITCHEY_ROOM_HISTORY_SECONDS"))
     metrics_token: SecretStr | None = Field(None, validation_alias=_env("PITCHEY_METRICS_TOKEN"))
     shutdown_timeout: float = Field(10.0, gt=0, le=300, validation_alias=_env("PITCHEY_SHUTDOWN_TIMEOUT"))
+    # added: media uploads (server/routes/media.py) and where they are stored (server/blobstore.py)
+    media_max_poster: int = Field(10 * 1024**2, ge=1, validation_alias=_env("PITCHEY_MEDIA_MAX_POSTER"))
+    media_max_deck: int = Field(50 * 1024**2, ge=1, validation_alias=_env("PITCHEY_MEDIA_MAX_DECK"))
+    media_max_video: int = Field(2 * 1024**3, ge=1, validation_alias=_env("PITCHEY_MEDIA_MAX_VIDEO"))
+    media_url_ttl: int = Field(60, ge=1, le=7 * 24 * 3600, validation_alias=_env("PITCHEY_MEDIA_URL_TTL"))
+    s3_bucket: str | None = Field(None, min_length=3, max_length=63, validation_alias=_env("S3_BUCKET"))
+    s3_access_key_id: SecretStr | None = Field(None, validation_alias=_env("S3_ACCESS_KEY_ID"))
+    s3_secret_access_key: SecretStr | None = Field(None, validation_alias=_env("S3_SECRET_ACCESS_KEY"))
+    s3_region: str = Field("auto", min_length=1, validation_alias=_env("S3_REGION"))
+    # Declared after the other S3 fields so its validator can see them.
+    s3_endpoint: str | None = Field(None, validation_alias=_env("S3_ENDPOINT"))
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -105,6 +124,21 @@ class Settings(BaseSettings):
         if v is not None and not v.startswith(("postgres://", "postgresql://")):
             raise ValueError("must start with postgresql://")
         return v or None
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _complete_s3(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if not v:
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        missing = [env for name, env in (("s3_bucket", "S3_BUCKET"),
+                                         ("s3_access_key_id", "S3_ACCESS_KEY_ID"),
+                                         ("s3_secret_access_key", "S3_SECRET_ACCESS_KEY"))
+                   if not info.data.get(name)]
+        if missing:
+            raise ValueError(f"needs {', '.join(missing)} as well")
+        return v.rstrip("/")
 
     @property
     def secret_file(self) -> Path:

@@ -396,3 +396,26 @@ def log_capture() -> Iterator[Callable[..., io.StringIO]]:
     root.setLevel(saved_level)
     aiohttp_access.disabled = saved_access_disabled
     pgserver_log.setLevel(saved_pg_level)
+
+
+# --------------------------------------------------------------------------------------------
+# Redis (several nodes share one)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One real redis-server for the session; tests that kill Redis start their own."""
+    from redis_helpers import RedisProcess
+
+    proc = RedisProcess(tmp_path_factory.mktemp("redis"))
+    proc.start()
+    yield proc
+    proc.kill()
+
+
+@pytest.fixture
+def redis_url(redis_server: Any) -> str:
+    """The session Redis, emptied before the test."""
+    redis_server.flush()
+    return str(redis_server.url)
