@@ -129,7 +129,7 @@ async def test_recovery_works_on_whichever_node_the_client_returns_to(make_clien
     epoch = sub["data"]["epoch"]
     talker = await connect(b, poster)
     await talker.subscribe(room)
-    _, first = await talker.post(room, "before")
+    await talker.post(room, "before")
     last_seen = (await watcher.expect("message", room))["seq"]
     await watcher.close()
     for i in range(3):
