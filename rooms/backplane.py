@@ -62,6 +62,18 @@ class Backplane(Protocol):
     async def release(self, room: str) -> RoomSnapshot | None:
         """The room is passivating: hand back what must be saved and forget it (None: kept)."""
 
+    async def presence_update(self, room: str, user_id: int, user_type: str,
+                              local_tabs: int) -> Publication | None:
+        """This node now has `local_tabs` sessions of the user in the room. Publishes
+        `user_joined`/`user_left` when the user's presence across all nodes starts or ends."""
+
+    async def presence(self, room: str, local: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Who is in the room on every node (`local` is this node's view)."""
+
+    async def keepalive(self, rooms: dict[str, dict[int, tuple[int, str]]]) -> None:
+        """Periodic: this node still holds these users (`{room: {user: (tabs, type)}}`); also
+        announces `user_left` for users of nodes that stopped renewing theirs."""
+
     async def restore(self, room: str, snapshot: RoomSnapshot) -> None: ...
 
     async def close(self) -> None: ...
@@ -97,6 +109,7 @@ class InProcessBackplane:
         self._clock = clock
         self._streams: dict[str, _Stream] = {}
         self._listeners: list[Listener] = []
+        self._present: dict[str, set[int]] = {}
 
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -146,6 +159,26 @@ class InProcessBackplane:
             return Recovery(stream.seq, stream.epoch, False, [])
         frames = [frame for seq, _, frame in history if seq > since]
         return Recovery(stream.seq, stream.epoch, True, frames)
+
+    async def presence_update(self, room: str, user_id: int, user_type: str,
+                              local_tabs: int) -> Publication | None:
+        present = self._present.setdefault(room, set())
+        if local_tabs > 0 and user_id not in present:
+            present.add(user_id)
+            return await self.publish(room, "user_joined",
+                                      {"userId": user_id, "userType": user_type})
+        if local_tabs <= 0 and user_id in present:
+            present.discard(user_id)
+            if not present:
+                del self._present[room]
+            return await self.publish(room, "user_left", {"userId": user_id})
+        return None
+
+    async def presence(self, room: str, local: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return local  # one node: its view is the whole room
+
+    async def keepalive(self, rooms: dict[str, dict[int, tuple[int, str]]]) -> None:
+        return None
 
     async def attach(self, room: str) -> None:
         return None

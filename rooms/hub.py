@@ -31,6 +31,8 @@ from .room import Room, room_class
 
 log = logging.getLogger("pitchey.rooms")
 
+PRESENCE_KEEPALIVE = 5.0  # seconds; the backplane's presence entries live 20 s unrenewed
+
 
 class Hub:
     def __init__(
@@ -60,6 +62,7 @@ class Hub:
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._sweep_idle(), name="hub-sweeper"))
         self._tasks.append(asyncio.create_task(self._tick_metrics(), name="hub-metrics"))
+        self._tasks.append(asyncio.create_task(self._keep_presence(), name="hub-presence"))
 
     async def stop(self) -> None:
         """Passivate every room (snapshots saved), then stop the background tasks."""
@@ -193,6 +196,19 @@ class Hub:
                         and now - room.last_active >= self.idle_timeout):
                     with contextlib.suppress(pykka.ActorDeadError):
                         room.actor_ref.tell(Passivate())
+
+    async def _keep_presence(self) -> None:
+        """Renew this node's presence in the backplane; there, users of nodes that stopped
+        renewing (crashed) are announced as gone."""
+        while True:
+            await asyncio.sleep(PRESENCE_KEEPALIVE)
+            rooms = {name: room.presence_counts() for name, room in list(self._rooms.items())
+                     if room.presence and room.announces_presence}
+            if rooms:
+                try:
+                    await self.backplane.keepalive(rooms)
+                except Exception:
+                    log.warning("presence keepalive failed", exc_info=True)
 
     async def _tick_metrics(self) -> None:
         while True:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -45,24 +46,6 @@ PREFIX = "pitchey"
 META_TTL = 7 * 24 * 3600  # seq and epoch outlive the history: seq never restarts silently
 _SENTINEL = 918273645546372819
 
-_PUBLISH = """
-local epoch = redis.call('HGET', KEYS[1], 'e')
-if not epoch then
-  epoch = ARGV[2]
-  redis.call('HSET', KEYS[1], 'e', epoch)
-  redis.call('DEL', KEYS[2])
-end
-local seq = redis.call('HINCRBY', KEYS[1], 's', 1)
-local payload = ARGV[3] .. seq .. ARGV[4]
-local maxlen = tonumber(ARGV[5])
-if maxlen > 0 then
-  redis.call('XADD', KEYS[2], 'MAXLEN', maxlen, '0-' .. seq, 't', ARGV[7], 'p', payload)
-  redis.call('EXPIRE', KEYS[2], ARGV[6])
-end
-redis.call('EXPIRE', KEYS[1], ARGV[8])
-redis.call('PUBLISH', ARGV[1], epoch .. '\\n' .. seq .. '\\n' .. payload)
-return {seq, epoch}
-"""
 
 _POSITION = """
 local epoch = redis.call('HGET', KEYS[1], 'e')
@@ -74,6 +57,128 @@ end
 local seq = redis.call('HGET', KEYS[1], 's') or '0'
 return {tonumber(seq), epoch}
 """
+
+
+# Publishing, shared by the scripts below: assigns the seq, appends the stream, fans out.
+# Expects: meta, stream keys; channel, new epoch, payload head/tail, maxlen, stream ttl, now ms,
+# meta ttl. Returns seq, epoch.
+_PUBLISH_FN = """
+local function publish(meta, stream, chan, new_epoch, head, tail, maxlen, stream_ttl, now_ms,
+                       meta_ttl)
+  local epoch = redis.call('HGET', meta, 'e')
+  if not epoch then
+    epoch = new_epoch
+    redis.call('HSET', meta, 'e', epoch)
+    redis.call('DEL', stream)
+  end
+  local seq = redis.call('HINCRBY', meta, 's', 1)
+  local payload = head .. seq .. tail
+  if tonumber(maxlen) > 0 then
+    redis.call('XADD', stream, 'MAXLEN', maxlen, '0-' .. seq, 't', now_ms, 'p', payload)
+    redis.call('EXPIRE', stream, stream_ttl)
+  end
+  redis.call('EXPIRE', meta, meta_ttl)
+  redis.call('PUBLISH', chan, epoch .. '\\n' .. seq .. '\\n' .. payload)
+  return {seq, epoch}
+end
+"""
+
+_PUBLISH = _PUBLISH_FN + """
+return publish(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
+               ARGV[8])
+"""
+
+# Presence: one hash per (room, node) of users this node holds, renewed by the node; a user is
+# in the room while any live node's hash has them. `known` is who was announced as present, so a
+# transition (and its event) happens exactly once, atomically with the publish.
+# KEYS: node hash, nodes set, known hash, meta, stream.
+# ARGV: node, user, "tabs|type" or "" (gone), node ttl, node key prefix, then the publish
+# arguments for user_joined (head, tail) and user_left (head, tail), channel, new epoch,
+# maxlen, stream ttl, now ms, meta ttl.
+_PRESENCE = _PUBLISH_FN + """
+local node_hash, nodes, known, meta, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local node, uid, value, ttl, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if value ~= '' then
+  redis.call('HSET', node_hash, uid, value)
+  redis.call('SADD', nodes, node)
+else
+  redis.call('HDEL', node_hash, uid)
+end
+redis.call('EXPIRE', node_hash, ttl)
+redis.call('EXPIRE', nodes, ARGV[15])
+local present = false
+for _, n in ipairs(redis.call('SMEMBERS', nodes)) do
+  local h = prefix .. n
+  if redis.call('EXISTS', h) == 0 then
+    redis.call('SREM', nodes, n)
+  elseif redis.call('HEXISTS', h, uid) == 1 then
+    present = true
+  end
+end
+local was_known = redis.call('HEXISTS', known, uid) == 1
+redis.call('EXPIRE', known, ARGV[15])
+local r
+if present and not was_known then
+  redis.call('HSET', known, uid, '1')
+  r = publish(meta, stream, ARGV[10], ARGV[11], ARGV[6], ARGV[7], ARGV[12], ARGV[13], ARGV[14],
+              ARGV[15])
+  return {r[1], r[2], 'user_joined'}
+elseif (not present) and was_known then
+  redis.call('HDEL', known, uid)
+  r = publish(meta, stream, ARGV[10], ARGV[11], ARGV[8], ARGV[9], ARGV[12], ARGV[13], ARGV[14],
+              ARGV[15])
+  return {r[1], r[2], 'user_left'}
+end
+return {0, '', ''}
+"""
+
+# Renew this node's hash for a room and announce `user_left` for users no live node holds any
+# more (a node that died stops renewing; its users go within the node ttl plus one period).
+# KEYS: node hash, nodes set, known hash, meta, stream. ARGV: node, ttl, prefix, flat list
+# "uid, value, ..." of this node's users as ARGV[13..], and the user_left template split around
+# the seq and the user id: head, middle, tail; channel, new epoch, maxlen, stream ttl, now ms,
+# meta ttl.
+_KEEPALIVE = _PUBLISH_FN + """
+local node_hash, nodes, known, meta, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local node, ttl, prefix = ARGV[1], ARGV[2], ARGV[3]
+for i = 13, #ARGV, 2 do
+  redis.call('HSET', node_hash, ARGV[i], ARGV[i + 1])
+end
+if #ARGV >= 13 then
+  redis.call('SADD', nodes, node)
+  redis.call('EXPIRE', node_hash, ttl)
+end
+local live = {}
+for _, n in ipairs(redis.call('SMEMBERS', nodes)) do
+  local h = prefix .. n
+  if redis.call('EXISTS', h) == 0 then
+    redis.call('SREM', nodes, n)
+  else
+    table.insert(live, h)
+  end
+end
+local left = 0
+for _, uid in ipairs(redis.call('HKEYS', known)) do
+  local present = false
+  for _, h in ipairs(live) do
+    if redis.call('HEXISTS', h, uid) == 1 then present = true break end
+  end
+  if not present then
+    redis.call('HDEL', known, uid)
+    publish(meta, stream, ARGV[7], ARGV[8], ARGV[4], ARGV[5] .. uid .. ARGV[6], ARGV[9],
+            ARGV[10], ARGV[11], ARGV[12])
+    left = left + 1
+  end
+end
+return left
+"""
+
+PRESENCE_TTL = 20  # seconds a node's presence lives without renewal (renewed every 5 s)
+
+
+def presence_keys(room: str, node: str) -> list[str]:
+    return [f"{PREFIX}:{{{room}}}:pn:{node}", f"{PREFIX}:{{{room}}}:nodes",
+            f"{PREFIX}:{{{room}}}:known", meta_key(room), stream_key(room)]
 
 
 def meta_key(room: str) -> str:
@@ -110,6 +215,10 @@ class RedisBackplane:
             retry=Retry(NoBackoff(), 1), retry_on_error=[RedisConnectionError],
         )
         self._publish = self.redis.register_script(_PUBLISH)
+        self._presence = self.redis.register_script(_PRESENCE)
+        self._keepalive = self.redis.register_script(_KEEPALIVE)
+        self.node_id = secrets.token_hex(6)
+        self.presence_ttl = PRESENCE_TTL
         self._position = self.redis.register_script(_POSITION)
         self._listeners: list[Listener] = []
         self._rooms: set[str] = set()
@@ -201,6 +310,79 @@ class RedisBackplane:
         frames = [text_frame(fields[b"p"]) for _, fields in entries]
         last = int(_s(entries[-1][0]).split("-")[1])
         return Recovery(max(seq, last), current, True, frames)
+
+    # -- presence across nodes -------------------------------------------------------------
+
+    def _publish_args(self, room: str) -> list[Any]:
+        return [channel(room), new_epoch(), self.limits.max_events, self._stream_ttl,
+                int(self._clock() * 1000), META_TTL]
+
+    async def presence_update(self, room: str, user_id: int, user_type: str,
+                              local_tabs: int) -> Publication | None:
+        if not self.healthy:
+            return await self._fallback.presence_update(room, user_id, user_type, local_tabs)
+        jh, jt = split_event("user_joined", room, {"userId": user_id, "userType": user_type})
+        lh, lt = split_event("user_left", room, {"userId": user_id})
+        value = f"{local_tabs}|{user_type}" if local_tabs > 0 else ""
+        pub_args = self._publish_args(room)
+        try:
+            seq, epoch, kind = await self._presence(
+                keys=presence_keys(room, self.node_id),
+                args=[self.node_id, user_id, value, self.presence_ttl,
+                      f"{PREFIX}:{{{room}}}:pn:", jh, jt, lh, lt, *pub_args],
+            )
+        except (RedisError, OSError) as exc:
+            self._mark_unhealthy(exc)
+            return await self._fallback.presence_update(room, user_id, user_type, local_tabs)
+        if not kind:
+            return None
+        kind = _s(kind)
+        head, tail = (jh, jt) if kind == "user_joined" else (lh, lt)
+        return Publication(room, int(seq), _s(epoch), kind,
+                           text_frame(head + str(int(seq)).encode() + tail), time.monotonic())
+
+    async def presence(self, room: str, local: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not self.healthy:
+            return local
+        try:
+            nodes = [_s(n) for n in await self.redis.smembers(f"{PREFIX}:{{{room}}}:nodes")]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for n in nodes:
+                    if n != self.node_id:  # this node's own view is `local`, newer than Redis
+                        pipe.hgetall(f"{PREFIX}:{{{room}}}:pn:{n}")
+                hashes = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._mark_unhealthy(exc)
+            return local
+        hashes.append({str(u["userId"]): f"{u['connections']}|{u['userType']}" for u in local})
+        users: dict[int, dict[str, Any]] = {}
+        for h in hashes:
+            for uid_raw, value in h.items():
+                tabs, _, utype = _s(value).partition("|")
+                entry = users.setdefault(int(uid_raw), {"userId": int(uid_raw),
+                                                        "userType": utype, "connections": 0})
+                entry["connections"] += int(tabs)
+        return sorted(users.values(), key=lambda u: int(u["userId"]))
+
+    async def keepalive(self, rooms: dict[str, dict[int, tuple[int, str]]]) -> None:
+        if not self.healthy:
+            return
+        marker = b"918273645"
+        for room, users in rooms.items():
+            head, tail = split_event("user_left", room, {"userId": int(marker)})
+            middle, _, tail = tail.partition(marker)
+            flat: list[Any] = []
+            for uid, (tabs, utype) in users.items():
+                flat += [uid, f"{tabs}|{utype}"]
+            try:
+                await self._keepalive(
+                    keys=presence_keys(room, self.node_id),
+                    args=[self.node_id, self.presence_ttl, f"{PREFIX}:{{{room}}}:pn:", head, middle,
+                          tail, *self._publish_args(room), *flat],
+                )
+            except (RedisError, OSError) as exc:
+                self._mark_unhealthy(exc)
+                return
 
     # -- node interest ---------------------------------------------------------------------
 

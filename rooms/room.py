@@ -22,10 +22,13 @@ from pitchey.storage.database import StorageError, StorageUnavailable
 from pitchey.storage.messages import DirectMessage as StoredMessage
 from pitchey.storage.ndas import Nda, NdaAlreadyDecided, NdaAlreadyRequested
 from pitchey.storage.notifications import Notification
+from pitchey.storage.pitches import Access, Pitch
 
+from .access import can_view_pitch
 from .backplane import Publication, Recovery
 from .messages import (
     DecideNda,
+    DeletePitch,
     Deliver,
     DirectMessage,
     EmitMetrics,
@@ -35,14 +38,15 @@ from .messages import (
     Passivate,
     Post,
     QueryPresence,
+    Rebase,
     RecordView,
     RequestNda,
-    Rebase,
     Resync,
     SetLike,
     Subscriber,
     TypingNotice,
     Unwatch,
+    UpdatePitch,
     Watch,
 )
 from .metrics import RoomStats
@@ -138,10 +142,8 @@ class Room(AsyncioActor):
                 return self.watch(message)
             case Unwatch():
                 return self.unwatch(message)
-            case QueryPresence(session=s, id=cid):
-                s.deliver(_frame("presence", room=self.name, id=cid,
-                                 data={"users": self.presence_list()}))
-                return None
+            case QueryPresence():
+                return self.query_presence(message)
             case EmitMetrics():
                 return self.emit_metrics()
             case Resync():
@@ -190,6 +192,14 @@ class Room(AsyncioActor):
             for uid, sessions in self.presence.items()
         ]
 
+    async def presence_view(self) -> list[dict[str, Any]]:
+        """Presence across every node (this node's view alone on a single node)."""
+        return await self.hub.backplane.presence(self.name, self.presence_list())
+
+    async def query_presence(self, msg: QueryPresence) -> None:
+        msg.session.deliver(_frame("presence", room=self.name, id=msg.id,
+                                   data={"users": await self.presence_view()}))
+
     async def _attach(self) -> None:
         if not self.attached:
             await self.hub.backplane.attach(self.name)
@@ -214,14 +224,13 @@ class Room(AsyncioActor):
         self.presence.setdefault(session.user_id, []).append(session)
         session.deliver(_frame("subscribed", room=self.name, id=msg.id, data={
             "seq": recovery.seq, "epoch": recovery.epoch, "recovered": recovery.recovered,
-            "presence": self.presence_list(),
+            "presence": await self.presence_view(),
         }))
         for frame in recovery.frames:
             session.deliver(frame)
         self.subscribers[session] = recovery.seq
-        if first_tab and self.announces_presence:
-            await self.publish("user_joined", {"userId": session.user_id,
-                                               "userType": session.user_type})
+        if first_tab:
+            await self.presence_changed(session)
 
     @property
     def announces_presence(self) -> bool:
@@ -250,8 +259,19 @@ class Room(AsyncioActor):
             return
         if msg.reply:
             session.deliver(_frame("unsubscribed", room=self.name, id=msg.id, data={}))
-        if self._remove_presence(session) and self.announces_presence:
-            await self.publish("user_left", {"userId": session.user_id})
+        if self._remove_presence(session):
+            await self.presence_changed(session)
+
+    async def presence_changed(self, session: Subscriber) -> None:
+        """A user's first tab arrived or last tab left this node: the backplane decides whether
+        that starts or ends their presence in the room across all nodes, and announces it."""
+        if self.announces_presence:
+            tabs = len(self.presence.get(session.user_id, ()))
+            await self.hub.backplane.presence_update(self.name, session.user_id,
+                                                     session.user_type, tabs)
+
+    def presence_counts(self) -> dict[int, tuple[int, str]]:
+        return {uid: (len(tabs), tabs[0].user_type) for uid, tabs in self.presence.items() if tabs}
 
     def watch(self, msg: Watch) -> None:
         if self.watchers is None:
@@ -359,6 +379,10 @@ class PitchRoom(Room):
                 return self.record_view(uid)
             case SetLike(user_id=uid, liked=liked):
                 return self.set_like(uid, liked)
+            case UpdatePitch():
+                return self.update_pitch(message)
+            case DeletePitch(owner_id=oid):
+                return self.delete_pitch(oid)
         return super().handle(message)
 
     async def post(self, msg: Post) -> None:
@@ -400,6 +424,42 @@ class PitchRoom(Room):
             await self.publish("like_update", {"pitchId": self.pitch_id, "likes": total,
                                                "userId": user_id, "liked": liked})
         return changed, total
+
+    async def update_pitch(self, msg: UpdatePitch) -> Pitch | None:
+        """Write the edit; if it narrowed who may see the pitch, drop those who no longer may."""
+        pitch = await self.hub.pitches.update(self.pitch_id, msg.owner_id, msg.changes)
+        if pitch is None or not {"status", "visibility"} & msg.changes.keys():
+            return pitch
+        base = Access(pitch.user_id, pitch.status, pitch.visibility, has_nda=False)
+        doubtful = [s for s in self.subscribers if not can_view_pitch(base, s.user_id, s.user_type)]
+        if doubtful:
+            holders = await self.hub.pitches.approved_holders(self.pitch_id,
+                                                              (s.user_id for s in doubtful))
+            for session in doubtful:
+                if session.user_id not in holders:
+                    await self.evict(session, ErrorCode.FORBIDDEN, "You may no longer see this pitch")
+        return pitch
+
+    async def delete_pitch(self, owner_id: int) -> bool:
+        deleted = await self.hub.pitches.delete(self.pitch_id, owner_id)
+        if deleted:
+            for session in list(self.subscribers):
+                await self.evict(session, ErrorCode.NOT_FOUND, "This pitch was deleted",
+                                 announce=False)
+        return deleted
+
+    async def evict(self, session: Subscriber, code: str, message: str, *,
+                    announce: bool = True) -> None:
+        """Unsubscribe a session on the server's initiative: an `error` then an `unsubscribed`."""
+        if self.subscribers.pop(session, None) is None:
+            return
+        rooms = getattr(session, "rooms", None)  # the WsSession's own bookkeeping, if it has one
+        if isinstance(rooms, set):
+            rooms.discard(self.name)
+        session.deliver(_error_frame(code, message, room=self.name))
+        session.deliver(_frame("unsubscribed", room=self.name, data={}))
+        if self._remove_presence(session) and announce:
+            await self.presence_changed(session)
 
 
 def nda_data(nda: Nda, pitch_title: str, **extra: Any) -> dict[str, Any]:

@@ -182,3 +182,61 @@ async def test_a_node_serves_its_own_clients_while_redis_is_away(make_client, tm
         await c.close()
     finally:
         redis.kill()
+
+
+async def test_a_user_on_two_nodes_is_one_presence_entry(make_client, redis_url):
+    a, b = await two_nodes(make_client, redis_url)
+    _, creator = await user(a, "creator")
+    pitch = await make_pitch(a, creator, status="published")
+    room = f"pitch:{pitch['id']}"
+    watcher_id, watcher_tok = await user(a, "investor")
+    watcher = await connect(a, watcher_tok)
+    await watcher.subscribe(room)
+    uid, tok = await user(a, "investor")
+    tab_a = await connect(a, tok)
+    await tab_a.subscribe(room)
+    await watcher.expect("user_joined", room, where=lambda f: f["data"]["userId"] == uid)
+    tab_b = await connect(b, tok)
+    sub_b = await tab_b.subscribe(room)
+    users = {u["userId"]: u for u in sub_b["data"]["presence"]}
+    assert users[uid]["connections"] == 2 and watcher_id in users
+    await tab_a.close()
+    await tab_a_gone(a, room, uid)
+    await watcher.ping()  # nothing announced: the user is still here through node B
+    assert not [f for f in watcher.discard(room)
+                if f["type"] in ("user_joined", "user_left") and f["data"]["userId"] == uid]
+    await tab_b.close()
+    await watcher.expect("user_left", room, where=lambda f: f["data"]["userId"] == uid)
+    await watcher.close()
+
+
+async def tab_a_gone(node, room, uid):
+    await wait_until(lambda: uid not in realtime(node).hub._rooms[room].presence)
+
+
+async def test_a_dead_nodes_users_leave_within_its_presence_ttl(redis_url):
+    dead, alive = RedisBackplane(redis_url), RedisBackplane(redis_url)
+    dead.presence_ttl = alive.presence_ttl = 1
+    seen: list = []
+    try:
+        await alive.start()
+        alive.listen(lambda pub: seen.append(pub.type))
+        await alive.attach("pitch:9")
+        await asyncio.sleep(0.1)
+        assert (await alive.presence_update("pitch:9", 1, "investor", 1)).type == "user_joined"
+        assert (await dead.presence_update("pitch:9", 2, "creator", 1)).type == "user_joined"
+        # Node "dead" stops renewing (as after kill -9); node "alive" keeps renewing its own.
+        await dead.close()
+        gone = False
+        for _ in range(40):
+            await alive.keepalive({"pitch:9": {1: (1, "investor")}})
+            local = [{"userId": 1, "userType": "investor", "connections": 1}]
+            users = {u["userId"] for u in await alive.presence("pitch:9", local)}
+            if users == {1}:
+                gone = True
+                break
+            await asyncio.sleep(0.1)
+        assert gone, "the dead node's user is still present"
+        await wait_until(lambda: seen.count("user_left") == 1)
+    finally:
+        await alive.close()
