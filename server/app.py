@@ -15,6 +15,7 @@ from pitchey.storage.database import Database
 from . import realtime
 from .api import Api
 from .auth import Passwords, RevocationCache, TokenService
+from .cache import setup_cache
 from .middleware import cors, request_context
 from .openapi import build_openapi
 from .ratelimit import AuthLimiter, WriteLimiter
@@ -58,13 +59,17 @@ def build_api() -> Api:
 def create_app(settings: Settings, dsn: str) -> web.Application:
     """An app bound to one database. Connecting and migrating happen on startup, not here."""
     revocations = RevocationCache()
+    # Several nodes share rate-limit counters through Redis; one node counts in memory.
+    limits_uri = f"async+{settings.redis_url}" if settings.redis_url else "async+memory://"
     state = AppState(
         settings=settings,
         tokens=TokenService(load_or_create_secret(settings), settings.token_ttl, revocations),
         revocations=revocations,
         passwords=Passwords(settings.argon2_profile),
-        auth_limiter=AuthLimiter(settings.login_failure_limit, settings.auth_ip_limit),
-        write_limiter=WriteLimiter(settings.write_user_limit, settings.write_ip_limit),
+        auth_limiter=AuthLimiter(settings.login_failure_limit, settings.auth_ip_limit,
+                                 limits_uri),
+        write_limiter=WriteLimiter(settings.write_user_limit, settings.write_ip_limit,
+                                   limits_uri),
     )
     app = web.Application(
         middlewares=[request_context, cors],
@@ -97,6 +102,9 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
 
     app.cleanup_ctx.append(storage_context)
     realtime.setup_realtime(app)
+    media.setup_media(app)
+    setup_cache(app)
+    payments.setup_payments(state)
     return app
 
 

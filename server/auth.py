@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -76,6 +76,8 @@ class RevocationCache:
     def __init__(self) -> None:
         self._revoked: dict[uuid.UUID, float] = {}
         self._listeners: list[Callable[[uuid.UUID], None]] = []
+        # Set when several nodes share Redis: tells the others of a revocation made here.
+        self.broadcaster: Callable[[uuid.UUID, float], Awaitable[None]] | None = None
 
     def __len__(self) -> int:
         return len(self._revoked)
@@ -86,6 +88,12 @@ class RevocationCache:
         self._revoked[jti] = expires_at
         for listener in self._listeners:
             listener(jti)
+
+    async def revoke(self, jti: uuid.UUID, expires_at: float) -> None:
+        """A revocation made on this node (already persisted): apply it and tell the others."""
+        self.add(jti, expires_at)
+        if self.broadcaster is not None:
+            await self.broadcaster(jti, expires_at)
 
     def load(self, items: list[tuple[uuid.UUID, datetime]]) -> None:
         for jti, exp in items:

@@ -15,12 +15,19 @@ from limits.storage import storage_from_string
 from .errors import RateLimited
 
 
+def limits_storage(uri: str) -> Storage:
+    """`async+memory://` on one node; `async+redis://...` (through redis-py) when nodes share."""
+    options = {"implementation": "redispy"} if uri.startswith("async+redis") else {}
+    storage = storage_from_string(uri, **options)
+    assert isinstance(storage, Storage)
+    return storage
+
+
 class AuthLimiter:
     """Failed logins per email (against password guessing) and auth requests per client IP."""
 
     def __init__(self, failure_limit: str, ip_limit: str, storage_uri: str = "async+memory://"):
-        storage = storage_from_string(storage_uri)
-        assert isinstance(storage, Storage)
+        storage = limits_storage(storage_uri)
         self.storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
         self._failures: RateLimitItem = parse(failure_limit)
@@ -55,8 +62,7 @@ class WriteLimiter:
     "Rate Limiting: per-user and per-IP limits". Reads are left to caching."""
 
     def __init__(self, per_user: str, per_ip: str, storage_uri: str = "async+memory://"):
-        storage = storage_from_string(storage_uri)
-        assert isinstance(storage, Storage)
+        storage = limits_storage(storage_uri)
         self._limiter = MovingWindowRateLimiter(storage)
         self._per_user: RateLimitItem = parse(per_user)
         self._per_ip: RateLimitItem = parse(per_ip)

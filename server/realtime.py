@@ -15,10 +15,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pitchey.protocol import CloseCode
 from pitchey.rooms.backplane import Backplane, HistoryLimits, InProcessBackplane
 from pitchey.rooms.hub import Hub
-from pitchey.rooms.redis_backplane import RedisBackplane
 from pitchey.rooms.metrics import NodeMetrics
+from pitchey.rooms.redis_backplane import RedisBackplane
 
 from .api import Api, Call, client_ip
+from .cluster import Cluster
 from .errors import Forbidden
 from .schemas import Schema
 from .state import APP_STATE
@@ -49,7 +50,7 @@ api = Api()
            summary="A one-time ticket (60 s) to open /ws?ticket=... where headers cannot be set")
 async def ws_ticket(call: Call[Any, Any]) -> WsTicket:
     realtime: Realtime = call.state.extras["realtime"]
-    ticket = realtime.tickets.issue(call.user)
+    ticket = await realtime.tickets.issue(call.user)
     return WsTicket(ticket=ticket, expires_in=int(realtime.tickets.ttl),
                     url=f"/ws?ticket={ticket}")
 
@@ -96,17 +97,25 @@ def setup_realtime(app: web.Application, backplane: Backplane | None = None) -> 
             plane = InProcessBackplane(limits)
         hub = Hub(state.database, plane, idle_timeout=settings.room_idle_timeout,
                   metrics=NodeMetrics())
+        cluster: Cluster | None = None
+        if settings.redis_url:
+            cluster = Cluster(settings.redis_url)
+            await cluster.start(state.revocations)
+            state.extras["cluster"] = cluster
         if redis_plane is not None:
             redis_plane.on_resync = hub.rebase
             await redis_plane.start()
             state.extras.setdefault("readiness", {})["redis"] = redis_plane.readiness
-        realtime = Realtime(hub, plane, TicketStore(settings.ws_ticket_ttl))
+        realtime = Realtime(hub, plane, TicketStore(
+            settings.ws_ticket_ttl, redis=cluster.redis if cluster is not None else None))
         state.extras["realtime"] = realtime
         state.revocations.subscribe(realtime.sessions.revoked)
         await hub.start()
         yield
         await hub.stop()
         await plane.close()
+        if cluster is not None:
+            await cluster.close()
 
     async def drain(app: web.Application) -> None:
         realtime: Realtime | None = state.extras.get("realtime")

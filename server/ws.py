@@ -16,6 +16,7 @@ import time
 import uuid
 from typing import Any
 
+import orjson
 from aiohttp import WSMsgType, web
 
 from pitchey.protocol import (
@@ -59,17 +60,31 @@ class TicketStore:
     A ticket is useless after its first use or after its short lifetime.
     """
 
-    def __init__(self, ttl: float = 60.0) -> None:
+    def __init__(self, ttl: float = 60.0, redis: Any = None) -> None:
         self.ttl = ttl
         self._tickets: dict[str, tuple[Principal, float]] = {}
+        # With several nodes a ticket issued on one is redeemed on another: keep them in Redis,
+        # where GETDEL makes the first redemption the only one.
+        self._redis = redis
 
-    def issue(self, principal: Principal) -> str:
-        self._purge()
+    async def issue(self, principal: Principal) -> str:
         ticket = secrets.token_urlsafe(32)
+        if self._redis is not None:
+            value = orjson.dumps([principal.user_id, principal.email, principal.user_type,
+                                  str(principal.jti), principal.expires_at])
+            await self._redis.set(f"pitchey:ticket:{ticket}", value, px=int(self.ttl * 1000))
+            return ticket
+        self._purge()
         self._tickets[ticket] = (principal, time.monotonic() + self.ttl)
         return ticket
 
-    def redeem(self, ticket: str) -> Principal | None:
+    async def redeem(self, ticket: str) -> Principal | None:
+        if self._redis is not None:
+            raw = await self._redis.getdel(f"pitchey:ticket:{ticket}")
+            if raw is None:
+                return None
+            uid, email, utype, jti, exp = orjson.loads(raw)
+            return Principal(uid, email, utype, uuid.UUID(jti), exp, "ticket")
         entry = self._tickets.pop(ticket, None)
         if entry is None or entry[1] < time.monotonic():
             return None
@@ -255,13 +270,15 @@ class WsSession:
         try:
             command = parse_command(raw)
         except ProtocolError as exc:
-            self.send_error(exc.code, exc.message, exc.id)
+            # Bad frames count against the limit too, or flooding them would bypass it.
+            if self._rate_ok():
+                self.send_error(exc.code, exc.message, exc.id)
+            else:
+                self._rate_limited(exc.id)
             return
         self.hub.metrics.commands.labels(type(command).__name__.lower()).inc()
         if not self._rate_ok():
-            self.deliver(text_frame(encode_event("error", id=command.id, data={
-                "code": ErrorCode.RATE_LIMITED, "message": "Too many commands",
-                "retryAfter": round(self.bucket.retry_after(), 3)})))
+            self._rate_limited(command.id)
             return
         match command:
             case Ping(id=cid):
@@ -279,6 +296,17 @@ class WsSession:
             case Typing(room=room, id=cid):
                 if self._require(room, cid):
                     self.hub.tell(str(room), TypingNotice(self, cid))
+
+    def _rate_limited(self, cid: Any) -> None:
+        self.deliver(text_frame(encode_event("error", id=cid, data={
+            "code": ErrorCode.RATE_LIMITED, "message": "Too many commands",
+            "retryAfter": round(self.bucket.retry_after(), 3)})))
+
+    def handle_binary(self) -> None:
+        if self._rate_ok():
+            self.send_error(ErrorCode.BAD_FRAME, "Frames must be JSON text")
+        else:
+            self._rate_limited(None)
 
     def _require(self, room: RoomName, cid: Any) -> bool:
         if room.metrics or str(room) not in self.rooms:
@@ -344,14 +372,15 @@ def _offered_protocols(request: web.Request) -> list[str]:
     return [p.strip() for p in header.split(",") if p.strip()]
 
 
-def authenticate_ws(request: web.Request, state: AppState, tickets: TicketStore) -> Principal:
+async def authenticate_ws(request: web.Request, state: AppState,
+                          tickets: TicketStore) -> Principal:
     """Bearer subprotocol, one-time ticket, or same-origin session cookie; never a token in a URL."""
     for proto in _offered_protocols(request):
         if proto.startswith("bearer."):
             return state.tokens.verify(proto[len("bearer."):], "subprotocol")
     ticket = request.query.get("ticket")
     if ticket is not None:
-        principal = tickets.redeem(ticket)
+        principal = await tickets.redeem(ticket)
         if principal is None:
             raise Unauthorized("Invalid, expired or already used ticket")
         if state.revocations.is_revoked(principal.jti) or principal.expires_at <= time.time():
@@ -373,7 +402,7 @@ def authenticate_ws(request: web.Request, state: AppState, tickets: TicketStore)
 async def websocket_handler(request: web.Request) -> web.StreamResponse:
     state = request.app[APP_STATE]
     realtime = state.extras["realtime"]
-    principal = authenticate_ws(request, state, realtime.tickets)
+    principal = await authenticate_ws(request, state, realtime.tickets)
     settings = state.settings
     ws = web.WebSocketResponse(
         protocols=(SUBPROTOCOL,),
@@ -406,7 +435,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             if msg.type == WSMsgType.TEXT:
                 await session.handle_text(msg.data)
             elif msg.type == WSMsgType.BINARY:
-                session.send_error(ErrorCode.BAD_FRAME, "Frames must be JSON text")
+                session.handle_binary()
     finally:
         expiry.cancel()
         session._closing = True

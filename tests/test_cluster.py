@@ -240,3 +240,45 @@ async def test_a_dead_nodes_users_leave_within_its_presence_ttl(redis_url):
         await wait_until(lambda: seen.count("user_left") == 1)
     finally:
         await alive.close()
+
+
+async def test_logout_on_one_node_closes_sessions_on_the_other(make_client, redis_url):
+    a, b = await two_nodes(make_client, redis_url)
+    _, tok = await user(a, "investor")
+    live = await connect(a, tok)
+    resp = await b.post("/api/auth/logout", json={}, headers={"Authorization": f"Bearer {tok}"})
+    assert resp.status == 200
+    assert await live.closed(timeout=5) == 4001
+    again = await a.get("/api/auth/session", headers={"Authorization": f"Bearer {tok}"})
+    assert again.status == 401
+
+
+async def test_a_ticket_from_one_node_opens_one_socket_on_another(make_client, redis_url):
+    a, b = await two_nodes(make_client, redis_url)
+    uid, tok = await user(a, "investor")
+    resp = await a.get("/api/ws/token", headers={"Authorization": f"Bearer {tok}"})
+    ticket = (await resp.json())["data"]["ticket"]
+    ws = await b.ws_connect(f"/ws?ticket={ticket}", protocols=["pitchey.v1"])
+    first = await ws.receive_json(timeout=5)
+    assert first["type"] == "connected" and first["data"]["userId"] == uid
+    await ws.close()
+    for node in (a, b):
+        reuse = await node.get(f"/ws?ticket={ticket}", headers={
+            "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+        assert reuse.status == 401
+
+
+async def test_failed_logins_are_counted_across_nodes(make_client, redis_url, expect):
+    a = await make_client(redis_url=redis_url, login_failure_limit="3/minute")
+    b = await make_client(redis_url=redis_url, login_failure_limit="3/minute")
+    email = "shared-limit@example.com"
+    reg = await a.post("/api/auth/investor/register",
+                       json={"email": email, "password": "right-password"})
+    assert reg.status == 201
+    for node in (a, b, a):
+        r = await node.post("/api/auth/investor/login", json={"email": email, "password": "nope-nope"})
+        assert r.status == 401
+    blocked = await b.post("/api/auth/investor/login",
+                           json={"email": email, "password": "right-password"})
+    await expect(blocked, 429, "RATE_LIMITED")

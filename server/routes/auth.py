@@ -96,7 +96,7 @@ async def logout(call: Call[Empty, Any]) -> Reply:
         await call.state.revocation_store.revoke(
             principal.jti, principal.user_id, datetime.fromtimestamp(principal.expires_at, UTC)
         )
-        call.state.revocations.add(principal.jti, principal.expires_at)
+        await call.state.revocations.revoke(principal.jti, principal.expires_at)
     reply = Reply(LoggedOut(logged_out=principal is not None))
     opts = _cookie_options(call, None)
     reply.delete_cookies.append((call.state.settings.cookie_name,

@@ -1,0 +1,81 @@
+"""What several nodes must share beyond room events: token revocations (pub/sub, so every node
+closes the sessions of a logged-out token at once) and the Redis client other shared state uses
+(one-time tickets, rate-limit counters, cache invalidations)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from .auth import RevocationCache
+
+log = logging.getLogger("pitchey.cluster")
+
+REVOKED = "pitchey:revoked"
+
+
+class Cluster:
+    def __init__(self, url: str) -> None:
+        self.redis = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._handlers: dict[str, Callable[[bytes], None]] = {}
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self, revocations: RevocationCache) -> None:
+        def on_revoked(data: bytes) -> None:
+            jti, _, exp = data.decode().partition(" ")
+            with contextlib.suppress(ValueError):
+                revocations.add(uuid.UUID(jti), float(exp))
+
+        self._handlers[REVOKED] = on_revoked
+        revocations.broadcaster = self.publish_revocation
+        self._reader = asyncio.create_task(self._read_forever(), name="cluster-bus")
+
+    def on(self, channel: str, handler: Callable[[bytes], None]) -> None:
+        """Handle messages another node publishes on `channel` (e.g. cache invalidations)."""
+        self._handlers[channel] = handler
+
+    async def publish(self, channel: str, data: str | bytes) -> None:
+        try:
+            await self.redis.publish(channel, data)
+        except (RedisError, OSError) as exc:
+            log.warning("could not publish on %s: %s", channel, exc)
+
+    async def publish_revocation(self, jti: uuid.UUID, expires_at: float) -> None:
+        # The database row is the durable record; this only makes other nodes act at once.
+        await self.publish(REVOKED, f"{jti} {expires_at}")
+
+    async def _read_forever(self) -> None:
+        while True:
+            pubsub: Any = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(*self._handlers)
+                while True:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message and message.get("type") == "message":
+                        channel = message["channel"].decode()
+                        handler = self._handlers.get(channel)
+                        if handler is not None:
+                            handler(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("cluster bus disconnected (%s); retrying", exc)
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        with contextlib.suppress(RedisError, OSError):
+            await self.redis.aclose()
