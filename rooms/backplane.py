@@ -70,6 +70,12 @@ class Backplane(Protocol):
     async def presence(self, room: str, local: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Who is in the room on every node (`local` is this node's view)."""
 
+    async def metrics_rooms(self, local: set[str]) -> set[str]:
+        """Rooms watched by a dashboard on any node (`local`: watched on this one)."""
+
+    async def metrics_merge(self, room: str, figures: dict[str, Any]) -> dict[str, Any]:
+        """Report this node's figures for a room and return them merged across nodes."""
+
     async def keepalive(self, rooms: dict[str, dict[int, tuple[int, str]]]) -> None:
         """Periodic: this node still holds these users (`{room: {user: (tabs, type)}}`); also
         announces `user_left` for users of nodes that stopped renewing theirs."""
@@ -179,6 +185,12 @@ class InProcessBackplane:
 
     async def keepalive(self, rooms: dict[str, dict[int, tuple[int, str]]]) -> None:
         return None
+
+    async def metrics_rooms(self, local: set[str]) -> set[str]:
+        return local
+
+    async def metrics_merge(self, room: str, figures: dict[str, Any]) -> dict[str, Any]:
+        return figures
 
     async def attach(self, room: str) -> None:
         return None

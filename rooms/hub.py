@@ -137,6 +137,7 @@ class Hub:
                 "presence": room.presence_list(), "watchers": len(room.watchers or ())}
 
     def _on_publication(self, pub: Publication) -> None:
+        self.metrics.events.inc()  # every room event reaching this node, whoever published it
         room = self._rooms.get(pub.room)
         if room is not None:
             room.actor_ref.tell(Deliver(pub))
@@ -213,7 +214,12 @@ class Hub:
     async def _tick_metrics(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            for name in list(self._watched):
+            try:
+                watched = await self.backplane.metrics_rooms(set(self._watched))
+            except Exception:
+                log.warning("could not read watched rooms", exc_info=True)
+                watched = set(self._watched)
+            for name in watched:
                 room = self._rooms.get(name)
                 if room is not None:
                     with contextlib.suppress(pykka.ActorDeadError):

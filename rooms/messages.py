@@ -151,3 +151,19 @@ class EmitMetrics:
 @dataclass(frozen=True, slots=True)
 class Passivate:
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatePitch:
+    """An owner's edit of a pitch, applied by its room, which then drops the subscribers who may
+    no longer see the pitch (made private, draft or archived). Answers the updated Pitch or None."""
+
+    owner_id: int
+    changes: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePitch:
+    """An owner deletes the pitch; its room drops every subscriber. Answers True if deleted."""
+
+    owner_id: int

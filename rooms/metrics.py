@@ -70,7 +70,8 @@ class NodeMetrics:
                                         "Rooms passivated after idling", registry=r)
         self.room_restarts = Counter("pitchey_room_restarts", "Rooms restarted after a failure",
                                      registry=r)
-        self.events = Counter("pitchey_room_events", "Room events published", registry=r)
+        self.events = Counter("pitchey_room_events", "Room events received by this node for fan-out",
+                              registry=r)
         self.frames_out = Counter("pitchey_frames_out", "Event frames queued to sessions",
                                   registry=r)
         self.frames_dropped = Counter("pitchey_frames_dropped",

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -384,6 +385,39 @@ class RedisBackplane:
                 self._mark_unhealthy(exc)
                 return
 
+    # -- room metrics across nodes ---------------------------------------------------------
+
+    async def metrics_rooms(self, local: set[str]) -> set[str]:
+        if not self.healthy:
+            return local
+        key, now = f"{PREFIX}:watched", self._clock()
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                if local:
+                    pipe.zadd(key, {room: now + 5 for room in local})
+                pipe.zremrangebyscore(key, "-inf", now)
+                pipe.zrange(key, 0, -1)
+                result = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._mark_unhealthy(exc)
+            return local
+        return {_s(r) for r in result[-1]} | local
+
+    async def metrics_merge(self, room: str, figures: dict[str, Any]) -> dict[str, Any]:
+        if not self.healthy:
+            return figures
+        key = f"{PREFIX}:{{{room}}}:mx"
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hset(key, self.node_id, orjson.dumps(figures))
+                pipe.expire(key, 3)
+                pipe.hgetall(key)
+                result = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._mark_unhealthy(exc)
+            return figures
+        return merge_figures([orjson.loads(v) for v in result[-1].values()])
+
     # -- node interest ---------------------------------------------------------------------
 
     async def attach(self, room: str) -> None:
@@ -471,6 +505,26 @@ class RedisBackplane:
         type_ = payload[type_start:payload.find(b'"', type_start)].decode()
         self._dispatch(Publication(room, int(seq), epoch.decode(), type_, text_frame(payload),
                                    time.monotonic()))
+
+
+def merge_figures(per_node: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sum what adds up across nodes (subscribers, frames out, drops); an event reaches every
+    node, so events in is the largest node's count; latency is the worst node's."""
+    if not per_node:
+        return {}
+    merged = dict(per_node[0])
+    merged["subscribers"] = sum(f.get("subscribers", 0) for f in per_node)
+    merged["eventsOutPerSec"] = round(sum(f.get("eventsOutPerSec", 0) for f in per_node), 2)
+    merged["droppedFrames"] = sum(f.get("droppedFrames", 0) for f in per_node)
+    merged["eventsInPerSec"] = max(f.get("eventsInPerSec", 0) for f in per_node)
+    latency: dict[str, Any] = {}
+    for part in ("p50", "p99", "max"):
+        values = [f["fanoutLatencyMs"][part] for f in per_node
+                  if f.get("fanoutLatencyMs", {}).get(part) is not None]
+        latency[part] = max(values) if values else None
+    merged["fanoutLatencyMs"] = latency
+    merged["nodes"] = len(per_node)
+    return merged
 
 
 def _s(value: bytes | str) -> str:

@@ -163,9 +163,7 @@ class Room(AsyncioActor):
 
     async def publish(self, type: str, data: Any) -> Publication:
         """Publish an event of this room. Call only after the write it announces committed."""
-        pub = await self.hub.backplane.publish(self.name, type, data)
-        self.hub.metrics.events.inc()
-        return pub
+        return await self.hub.backplane.publish(self.name, type, data)
 
     def fan_out(self, pub: Publication) -> None:
         frame, seq = pub.frame, pub.seq
@@ -295,11 +293,14 @@ class Room(AsyncioActor):
             self.watchers = None
             self.hub.watched(self.name, False)
 
-    def emit_metrics(self) -> None:
+    async def emit_metrics(self) -> None:
+        """Once a second while the room is watched on any node: report this node's figures and,
+        for dashboards connected here, send the figures merged across nodes."""
         figures = self.stats.take(len(self.subscribers))
+        merged = await self.hub.backplane.metrics_merge(self.name, figures)
         if not self.watchers:
             return
-        frame = _frame("metrics", room=f"metrics:{self.name}", data=figures)
+        frame = _frame("metrics", room=f"metrics:{self.name}", data=merged)
         for w in list(self.watchers):
             if not w.deliver(frame):
                 self.watchers.discard(w)

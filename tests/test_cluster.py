@@ -282,3 +282,26 @@ async def test_failed_logins_are_counted_across_nodes(make_client, redis_url, ex
     blocked = await b.post("/api/auth/investor/login",
                            json={"email": email, "password": "right-password"})
     await expect(blocked, 429, "RATE_LIMITED")
+
+
+async def test_room_metrics_add_up_across_nodes(make_client, redis_url):
+    a, b = await two_nodes(make_client, redis_url)
+    _, creator = await user(a, "creator")
+    pitch = await make_pitch(a, creator, status="published")
+    room = f"pitch:{pitch['id']}"
+    dashboard = await connect(a, creator)
+    await dashboard.subscribe(f"metrics:{room}")
+    members = []
+    for node in (a, b, b):
+        _, tok = await user(node, "investor")
+        c = await connect(node, tok)
+        await c.subscribe(room)
+        members.append(c)
+
+    def all_three(f):
+        return f["data"].get("subscribers") == 3 and f["data"].get("nodes") == 2
+
+    frame = await dashboard.expect("metrics", f"metrics:{room}", timeout=8, where=all_three)
+    assert frame["data"]["subscribers"] == 3
+    for c in (*members, dashboard):
+        await c.close()
