@@ -105,3 +105,23 @@ class PitchNotFound(NotFound):
 class NdaRequired(Forbidden):
     code = "NDA_REQUIRED"
     default_message = "An approved NDA is required"
+
+
+# added (money): payments and idempotent retries.
+class PaymentDeclined(ApiError):
+    status, code, default_message = 402, "PAYMENT_DECLINED", "The card was declined"
+
+
+class PaymentProviderFailed(ApiError):
+    status, code = 502, "PAYMENT_PROVIDER_ERROR"
+    default_message = "The payment provider failed; nothing was charged"
+
+
+class IdempotencyConflict(Conflict):
+    code = "IDEMPOTENCY_CONFLICT"
+    default_message = "This Idempotency-Key was already used with a different request"
+
+
+class IdempotencyInProgress(Conflict):
+    code = "IDEMPOTENCY_IN_PROGRESS"
+    default_message = "A request with this Idempotency-Key is still being processed; retry shortly"

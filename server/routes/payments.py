@@ -1,7 +1,477 @@
-"""Endpoints: payments (see docs/api.md)."""
+"""Payments: credit purchases and subscriptions paid by card, the credit ledger, the plan.
+
+A paid request runs in three steps so no database transaction is open across the network call:
+record the attempt ('pending'), charge the provider, then settle it and apply what it bought in
+ONE transaction (storage/payments.py). With an `Idempotency-Key` header a retried request gets
+the stored answer and the card is charged at most once, even when retries race: the unique
+(user_id, idempotency_key) decides which request charges, the others wait for its outcome.
+The provider is also called with a key derived from the attempt's id, so re-driving an attempt
+whose outcome we lost (timeout, crash before settling) cannot charge twice either.
+"""
 
 from __future__ import annotations
 
-from ..api import Api
+import asyncio
+import hashlib
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal, cast
+
+import orjson
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from pitchey.storage.payments import (
+    CreditStore,
+    IdempotencyMismatch,
+    LedgerEntry,
+    Payment,
+    PaymentNotPending,
+    PaymentStore,
+    Settled,
+    Subscription,
+)
+
+from ..api import Api, Call, Reply
+from ..errors import (
+    Conflict,
+    IdempotencyConflict,
+    IdempotencyInProgress,
+    PaymentDeclined,
+    PaymentProviderFailed,
+    RateLimited,
+    ValidationFailed,
+)
+from ..payments import (
+    CREDIT_PRICE,
+    CURRENCY,
+    MAX_CREDITS_PER_PURCHASE,
+    PLANS,
+    CardDetails,
+    Money,
+    MoneyIn,
+    PaidPlan,
+    PaymentProviderError,
+    PlanName,
+    idempotency_key,
+    luhn_ok,
+    money_str,
+    payment_provider,
+    setup_payments,
+)
+from ..schemas import Empty, Schema
+from ..schemas_platform import PageQuery, page_meta
+from .investments import REPLAYED_HEADER
+
+log = logging.getLogger("pitchey.server.payments")
 
 api = Api()
+__all__ = ["api", "setup_payments"]  # app.py calls setup_payments(state) to pick the provider
+
+# The provider must answer within this; past it the attempt is recorded failed (retryable).
+PROVIDER_TIMEOUT = 20.0
+# A pending attempt older than this has lost its request (crash): a retry may re-drive it.
+STALE_AFTER = PROVIDER_TIMEOUT + 10.0
+# How long a concurrent retry waits for the request that is charging.
+WAIT_FOR_OTHER = PROVIDER_TIMEOUT + 5.0
+# Card-testing guard: declined attempts allowed per user per window.
+MAX_DECLINES = 10
+DECLINE_WINDOW = 3600.0
+
+
+# -- models -----------------------------------------------------------------------------------
+
+
+class CardIn(Schema):
+    """A card as typed. Validated here (Luhn, expiry) so a typo never reaches the provider;
+    never stored or logged: payments keep the brand and the last four digits only."""
+
+    number: SecretStr = Field(description="12-19 digits; spaces and dashes are ignored",
+                              examples=["4242 4242 4242 4242"])
+    exp_month: int = Field(ge=1, le=12, strict=True)
+    exp_year: int = Field(ge=2000, le=2100, strict=True)
+    cvc: SecretStr = Field(description="3 or 4 digits", examples=["123"])
+
+    @field_validator("number", mode="before")
+    @classmethod
+    def _number(cls, v: Any) -> str:
+        if not isinstance(v, str):
+            raise ValueError("card number must be a string")
+        digits = v.replace(" ", "").replace("-", "")
+        if not (digits.isascii() and digits.isdigit() and 12 <= len(digits) <= 19):
+            raise ValueError("card number must be 12-19 digits")
+        if not luhn_ok(digits):
+            raise ValueError("card number is not valid")
+        return digits
+
+    @field_validator("cvc", mode="before")
+    @classmethod
+    def _cvc(cls, v: Any) -> str:
+        if not isinstance(v, str) or not (v.isascii() and v.isdigit() and 3 <= len(v) <= 4):
+            raise ValueError("cvc must be 3 or 4 digits")
+        return v
+
+    @model_validator(mode="after")
+    def _not_expired(self) -> CardIn:
+        now = datetime.now(UTC)
+        if (self.exp_year, self.exp_month) < (now.year, now.month):
+            raise ValueError("card has expired")
+        return self
+
+    def details(self) -> CardDetails:
+        return CardDetails(self.number.get_secret_value(), self.exp_month, self.exp_year,
+                           self.cvc.get_secret_value())
+
+
+class CreditPurchaseBody(Schema):
+    credits: int = Field(ge=1, le=MAX_CREDITS_PER_PURCHASE, strict=True)
+    card: CardIn
+
+
+class SubscribeBody(Schema):
+    plan: PaidPlan
+    card: CardIn
+
+
+class ProcessBody(Schema):
+    """The seed's generic entry: what is bought, and optionally the amount the client shows
+    (refused when it differs from the price, so a stale price list cannot charge wrongly)."""
+
+    purpose: Literal["credits", "subscription"]
+    credits: int | None = Field(None, ge=1, le=MAX_CREDITS_PER_PURCHASE, strict=True)
+    plan: PaidPlan | None = None
+    amount: MoneyIn | None = None
+    currency: Literal["USD"] = "USD"
+    card: CardIn
+
+    @model_validator(mode="after")
+    def _what(self) -> ProcessBody:
+        if self.purpose == "credits" and (self.credits is None or self.plan is not None):
+            raise ValueError("purpose 'credits' takes credits (and no plan)")
+        if self.purpose == "subscription" and (self.plan is None or self.credits is not None):
+            raise ValueError("purpose 'subscription' takes a plan (and no credits)")
+        return self
+
+
+class PaymentOut(Schema):
+    id: int
+    amount: Money
+    currency: str
+    purpose: Literal["credits", "subscription"]
+    plan: PaidPlan | None
+    credits: int | None
+    status: Literal["pending", "succeeded", "declined", "failed"]
+    card_brand: str
+    card_last4: str
+    provider_ref: str | None
+    failure_code: str | None
+    created_at: datetime
+    settled_at: datetime | None
+
+
+SubscriptionStatus = Literal["none", "active", "cancelled", "expired"]
+
+
+class SubscriptionOut(Schema):
+    plan: PlanName
+    status: SubscriptionStatus
+    effective_plan: PlanName = Field(description="What the user gets now: the plan while paid "
+                                                 "up (even if cancelled), else free")
+    price: Money
+    currency: Literal["USD"] = "USD"
+    credits_per_period: int
+    current_period_start: datetime | None = None
+    current_period_end: datetime | None = None
+    renews: bool
+
+
+class PaymentResult(Schema):
+    payment: PaymentOut
+    credits_added: int
+    credit_balance: int | None = Field(description="Balance right after this payment, when it "
+                                                   "added credits")
+    subscription: SubscriptionOut | None
+    replayed: bool
+
+
+class CreditBalanceOut(Schema):
+    balance: int
+    credit_price: Money
+    currency: Literal["USD"] = "USD"
+    updated_at: datetime | None
+
+
+class LedgerEntryOut(Schema):
+    id: int
+    delta: int
+    balance_after: int
+    reason: Literal["purchase", "subscription_grant", "spend", "refund", "adjustment"]
+    payment_id: int | None
+    note: str | None
+    created_at: datetime
+
+
+class PlanOut(Schema):
+    name: PlanName
+    price: Money
+    credits_per_period: int
+    months: int
+
+
+class PlansOut(Schema):
+    currency: Literal["USD"] = "USD"
+    credit_price: Money
+    max_credits_per_purchase: int
+    plans: list[PlanOut]
+
+
+# -- mapping ----------------------------------------------------------------------------------
+
+
+def payment_out(p: Payment) -> PaymentOut:
+    return PaymentOut(
+        id=p.id, amount=money_str(p.amount), currency=p.currency,
+        purpose=p.purpose, plan=p.plan, credits=p.credits,
+        status=p.status, card_brand=p.card_brand,
+        card_last4=p.card_last4, provider_ref=p.provider_ref, failure_code=p.failure_code,
+        created_at=p.created_at, settled_at=p.settled_at,
+    )
+
+
+def subscription_out(sub: Subscription | None) -> SubscriptionOut:
+    if sub is None:
+        return SubscriptionOut(plan="free", status="none", effective_plan="free",
+                               price=money_str(PLANS["free"].price), credits_per_period=0,
+                               renews=False)
+    plan = PLANS[sub.plan]
+    status = "expired" if sub.expired else cast(SubscriptionStatus, sub.status)
+    return SubscriptionOut(
+        plan=sub.plan, status=status,
+        effective_plan="free" if status == "expired" else sub.plan,
+        price=money_str(plan.price), credits_per_period=plan.credits_per_period,
+        current_period_start=sub.current_period_start, current_period_end=sub.current_period_end,
+        renews=status == "active",
+    )
+
+
+def entry_out(e: LedgerEntry) -> LedgerEntryOut:
+    return LedgerEntryOut(id=e.id, delta=e.delta, balance_after=e.balance_after,
+                          reason=e.reason, payment_id=e.payment_id,
+                          note=e.note, created_at=e.created_at)
+
+
+def result_out(s: Settled, *, replayed: bool) -> PaymentResult:
+    return PaymentResult(
+        payment=payment_out(s.payment),
+        credits_added=s.ledger.delta if s.ledger else 0,
+        credit_balance=s.ledger.balance_after if s.ledger else None,
+        subscription=subscription_out(s.subscription) if s.subscription else None,
+        replayed=replayed,
+    )
+
+
+# -- the flow ---------------------------------------------------------------------------------
+
+
+def _request_hash(purpose: str, plan: str | None, credits: int | None, amount: Decimal,
+                  card: CardDetails) -> str:
+    """What makes two requests "the same" for an Idempotency-Key: what is bought, the price,
+    and the card as far as we may remember it (brand, last four digits, expiry)."""
+    canonical = orjson.dumps({
+        "purpose": purpose, "plan": plan, "credits": credits, "amount": money_str(amount),
+        "currency": CURRENCY, "card": [card.brand, card.last4, card.exp_month, card.exp_year],
+    }, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+async def _pay(call: Call[Any, Any], *, purpose: str, plan: str | None, credits: int | None,
+               card_in: CardIn) -> Reply:
+    me = call.user
+    key = idempotency_key(call.request)
+    card = card_in.details()
+    if purpose == "credits":
+        assert credits is not None
+        amount = CREDIT_PRICE * credits
+        grant, months = credits, 1
+    else:
+        assert plan is not None
+        amount = PLANS[plan].price
+        grant, months = PLANS[plan].credits_per_period, PLANS[plan].months
+    payments = PaymentStore(call.state.database)
+    declines, retry_after = await payments.recent_declines(me.user_id, DECLINE_WINDOW)
+    if declines >= MAX_DECLINES:
+        raise RateLimited(retry_after, "Too many declined payments; try again later")
+    try:
+        begun = await payments.begin(
+            user_id=me.user_id, key=key,
+            request_hash=_request_hash(purpose, plan, credits, amount, card),
+            amount=amount, currency=CURRENCY, purpose=purpose, plan=plan, credits=credits,
+            card_brand=card.brand, card_last4=card.last4,
+            stale_after=STALE_AFTER,
+        )
+    except IdempotencyMismatch:
+        raise IdempotencyConflict() from None
+    if not begun.drive:
+        payment = begun.payment
+        if payment.status == "pending":
+            payment = await _wait_settled(payments, payment)
+        return await _replay(payments, payment)
+    # Shielded: a client that hangs up mid-charge must not leave the attempt unsettled.
+    try:
+        settled = await asyncio.shield(
+            _charge(call, payments, begun.payment, card, plan=plan, grant=grant, months=months))
+    except PaymentNotPending:
+        # Another request re-drove this attempt (we were slower than STALE_AFTER) and settled
+        # it first; the provider's key made both calls one charge. Answer with its outcome.
+        current = await payments.get(me.user_id, begun.payment.id)
+        assert current is not None
+        if current.status == "pending":
+            current = await _wait_settled(payments, current)
+        return await _replay(payments, current)
+    return Reply(result_out(settled, replayed=False), status=201)
+
+
+async def _charge(call: Call[Any, Any], payments: PaymentStore, payment: Payment,
+                  card: CardDetails, *, plan: str | None, grant: int, months: int) -> Settled:
+    provider = payment_provider(call.state)
+    try:
+        async with asyncio.timeout(PROVIDER_TIMEOUT):
+            result = await provider.charge(payment.amount, payment.currency, card,
+                                           f"pitchey-payment-{payment.id}")
+    except (PaymentProviderError, TimeoutError) as exc:
+        code = exc.code if isinstance(exc, PaymentProviderError) else "timeout"
+        await payments.fail(payment.id, code)
+        log.warning("payment %s failed at the provider: %s", payment.id, code)
+        raise PaymentProviderFailed(details={"paymentId": payment.id, "providerCode": code}) \
+            from None
+    if result.status != "succeeded":
+        declined = await payments.decline(payment.id, result.id, result.decline_code)
+        raise _declined(declined)
+    return await payments.succeed(payment.id, result.id, credits=grant, plan=plan,
+                                  months=months)
+
+
+def _declined(p: Payment) -> PaymentDeclined:
+    return PaymentDeclined(f"The card was declined ({p.failure_code})",
+                           details={"declineCode": p.failure_code, "paymentId": p.id})
+
+
+async def _wait_settled(payments: PaymentStore, payment: Payment) -> Payment:
+    """Wait for the request that is charging this attempt; 409 if it takes too long."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_FOR_OTHER
+    delay = 0.01
+    while loop.time() < deadline:
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.25)
+        current = await payments.get(payment.user_id, payment.id)
+        if current is not None and current.status != "pending":
+            return current
+    raise IdempotencyInProgress(details={"paymentId": payment.id})
+
+
+async def _replay(payments: PaymentStore, payment: Payment) -> Reply:
+    """The stored outcome of an attempt, answered exactly as the first time."""
+    if payment.status == "declined":
+        raise _declined(payment)
+    if payment.status == "failed":
+        raise PaymentProviderFailed(details={"paymentId": payment.id,
+                                             "providerCode": payment.failure_code})
+    settled = await payments.outcome(payment)
+    return Reply(result_out(settled, replayed=True), status=200,
+                 headers={REPLAYED_HEADER: "true"})
+
+
+_PAY_ERRORS = (PaymentDeclined, PaymentProviderFailed, IdempotencyConflict, RateLimited)
+
+
+@api.route("POST", "/api/payments/process", body=ProcessBody, response=PaymentResult,
+           status=201, permission=("create", "payment"), tags=("payments",),
+           errors=_PAY_ERRORS,
+           summary="Pay by card for credits or a subscription (generic entry of the seed)")
+async def process_payment(call: Call[ProcessBody, Any]) -> Reply:
+    b = call.body
+    price = CREDIT_PRICE * b.credits if b.purpose == "credits" and b.credits is not None \
+        else PLANS[b.plan or "free"].price
+    if b.amount is not None and b.amount != price:
+        raise ValidationFailed(
+            f"amount: {money_str(b.amount)} does not match the price {money_str(price)}",
+            details=[{"field": "amount", "message": f"the price is {money_str(price)}",
+                      "type": "value_error"}])
+    return await _pay(call, purpose=b.purpose, plan=b.plan, credits=b.credits, card_in=b.card)
+
+
+@api.route("POST", "/api/payments/credits/purchase", body=CreditPurchaseBody,
+           response=PaymentResult, status=201, permission=("create", "payment"),
+           tags=("payments",), errors=_PAY_ERRORS,
+           summary="Buy credits by card (idempotent with an Idempotency-Key header)")
+async def purchase_credits(call: Call[CreditPurchaseBody, Any]) -> Reply:
+    return await _pay(call, purpose="credits", plan=None, credits=call.body.credits,
+                      card_in=call.body.card)
+
+
+@api.route("POST", "/api/payments/subscribe", body=SubscribeBody, response=PaymentResult,
+           status=201, permission=("create", "payment"), tags=("payments",),
+           errors=_PAY_ERRORS,
+           summary="Start, renew or change the subscription plan, paid by card")
+async def subscribe(call: Call[SubscribeBody, Any]) -> Reply:
+    return await _pay(call, purpose="subscription", plan=call.body.plan, credits=None,
+                      card_in=call.body.card)
+
+
+@api.route("POST", "/api/payments/subscription/cancel", body=Empty, response=SubscriptionOut,
+           permission=("create", "payment"), tags=("payments",), errors=(Conflict,),
+           summary="Stop renewal; the plan stays until the end of the paid period")
+async def cancel_subscription(call: Call[Empty, Any]) -> SubscriptionOut:
+    sub = await PaymentStore(call.state.database).cancel_subscription(call.user.user_id)
+    if sub is None:
+        raise Conflict("There is no active subscription to cancel")
+    return subscription_out(sub)
+
+
+@api.route("GET", "/api/payments/subscription-status", response=SubscriptionOut,
+           permission=("read", "payments"), tags=("payments",),
+           summary="The caller's plan, its status and the end of the paid period")
+async def subscription_status(call: Call[Any, Any]) -> SubscriptionOut:
+    return subscription_out(
+        await PaymentStore(call.state.database).subscription(call.user.user_id))
+
+
+@api.route("GET", "/api/payments/credits/balance", response=CreditBalanceOut,
+           permission=("read", "payments"), tags=("payments",),
+           summary="The caller's credit balance")
+async def credit_balance(call: Call[Any, Any]) -> CreditBalanceOut:
+    balance, updated = await CreditStore(call.state.database).balance(call.user.user_id)
+    return CreditBalanceOut(balance=balance, credit_price=money_str(CREDIT_PRICE),
+                            updated_at=updated)
+
+
+@api.route("GET", "/api/payments/credits/history", query=PageQuery, response=LedgerEntryOut,
+           response_list=True, permission=("read", "payments"), tags=("payments",),
+           summary="The caller's credit ledger, newest first (paginated)")
+async def credit_history(call: Call[Any, PageQuery]) -> Reply:
+    q = call.query
+    rows, total = await CreditStore(call.state.database).ledger(
+        call.user.user_id, limit=q.limit, offset=q.offset)
+    return Reply([entry_out(e) for e in rows], meta=page_meta(q, total))
+
+
+@api.route("GET", "/api/payments/history", query=PageQuery, response=PaymentOut,
+           response_list=True, permission=("read", "payments"), tags=("payments",),
+           summary="The caller's payment attempts (every status), newest first (paginated)")
+async def payment_history(call: Call[Any, PageQuery]) -> Reply:
+    q = call.query
+    rows, total = await PaymentStore(call.state.database).history(
+        call.user.user_id, limit=q.limit, offset=q.offset)
+    return Reply([payment_out(p) for p in rows], meta=page_meta(q, total))
+
+
+@api.route("GET", "/api/payments/plans", auth="none", response=PlansOut, tags=("payments",),
+           summary="Prices: subscription plans and the credit price (public)")
+async def list_plans(call: Call[Any, Any]) -> PlansOut:
+    return PlansOut(
+        credit_price=money_str(CREDIT_PRICE), max_credits_per_purchase=MAX_CREDITS_PER_PURCHASE,
+        plans=[PlanOut(name=p.name, price=money_str(p.price),
+                       credits_per_period=p.credits_per_period, months=p.months)
+               for p in PLANS.values()],
+    )
