@@ -8,13 +8,15 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from .auth import RevocationCache
+from .cache import CACHE_KEY, Cache, Token
 
 log = logging.getLogger("pitchey.cluster")
 
@@ -79,3 +81,66 @@ class Cluster:
                 await self._reader
         with contextlib.suppress(RedisError, OSError):
             await self.redis.aclose()
+
+
+CACHE_CHANNEL = "pitchey:cache"
+
+
+class SharedCache:
+    """The read cache with invalidations shared between nodes.
+
+    Entries stay in each node's memory (hot reads never leave the process); every invalidation
+    is applied here and published, and every node applies the others'. A node that misses a
+    message while Redis is away serves at most one TTL of staleness, the bound the cache
+    promises anyway.
+    """
+
+    def __init__(self, local: Cache, cluster: Cluster) -> None:
+        self.local = local
+        self.cluster = cluster
+        self.origin = uuid.uuid4().hex[:12]
+        self._tasks: set[asyncio.Task[None]] = set()
+        cluster.on(CACHE_CHANNEL, self._remote)
+
+    async def get(self, key: str) -> Any | None:
+        return await self.local.get(key)
+
+    async def token(self, tags: Iterable[str]) -> Token:
+        return await self.local.token(tags)
+
+    async def set(self, key: str, value: Any, *, ttl: float, tags: Iterable[str] = (),
+                  token: Token | None = None) -> bool:
+        return await self.local.set(key, value, ttl=ttl, tags=tags, token=token)
+
+    async def invalidate(self, *keys: str) -> None:
+        await self.local.invalidate(*keys)
+        await self._broadcast("k", keys)
+
+    async def invalidate_tags(self, *tags: str) -> None:
+        await self.local.invalidate_tags(*tags)
+        await self._broadcast("t", tags)
+
+    async def invalidate_prefix(self, prefix: str) -> None:
+        await self.local.invalidate_prefix(prefix)
+        await self._broadcast("p", (prefix,))
+
+    async def _broadcast(self, kind: str, items: tuple[str, ...]) -> None:
+        if items:
+            await self.cluster.publish(CACHE_CHANNEL, orjson.dumps([self.origin, kind, items]))
+
+    def _remote(self, data: bytes) -> None:
+        origin, kind, items = orjson.loads(data)
+        if origin == self.origin:
+            return
+        apply = {"k": self.local.invalidate, "t": self.local.invalidate_tags,
+                 "p": self.local.invalidate_prefix}[kind]
+        task = asyncio.get_running_loop().create_task(apply(*items))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def share_cache(extras: dict[str, Any], cluster: Cluster) -> None:
+    """Wrap the app's read cache so its invalidations reach every node."""
+    local = extras.get(CACHE_KEY)
+    if local is not None and not isinstance(local, SharedCache):
+        extras[CACHE_KEY] = SharedCache(local, cluster)

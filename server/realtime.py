@@ -19,7 +19,7 @@ from pitchey.rooms.metrics import NodeMetrics
 from pitchey.rooms.redis_backplane import RedisBackplane
 
 from .api import Api, Call, client_ip
-from .cluster import Cluster
+from .cluster import Cluster, share_cache
 from .errors import Forbidden
 from .schemas import Schema
 from .state import APP_STATE
@@ -100,6 +100,7 @@ def setup_realtime(app: web.Application, backplane: Backplane | None = None) -> 
         cluster: Cluster | None = None
         if settings.redis_url:
             cluster = Cluster(settings.redis_url)
+            share_cache(state.extras, cluster)
             await cluster.start(state.revocations)
             state.extras["cluster"] = cluster
         if redis_plane is not None:

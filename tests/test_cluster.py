@@ -305,3 +305,23 @@ async def test_room_metrics_add_up_across_nodes(make_client, redis_url):
     assert frame["data"]["subscribers"] == 3
     for c in (*members, dashboard):
         await c.close()
+
+
+async def test_an_edit_on_one_node_is_never_stale_on_another(make_client, redis_url):
+    a, b = await two_nodes(make_client, redis_url)
+    _, creator = await user(a, "creator")
+    pitch = await make_pitch(a, creator, status="published", title="Before")
+    _, viewer = await user(b, "investor")
+    headers = {"Authorization": f"Bearer {viewer}"}
+    for _ in range(2):  # the second read is served from node B's cache
+        r = await b.get(f"/api/pitches/{pitch['id']}", headers=headers)
+        assert (await r.json())["data"]["title"] == "Before"
+    r = await a.put(f"/api/pitches/{pitch['id']}", json={"title": "After"},
+                    headers={"Authorization": f"Bearer {creator}"})
+    assert r.status == 200
+
+    async def fresh() -> bool:
+        got = await b.get(f"/api/pitches/{pitch['id']}", headers=headers)
+        return (await got.json())["data"]["title"] == "After"
+
+    await wait_until(fresh, timeout=2, what="node B to drop its cached copy")
