@@ -25,6 +25,7 @@ class Notification:
 
 
 _COLUMNS = "id, user_id, kind, title, body, data, created_at, read_at"
+NotificationList = list[Notification]  # `list` is shadowed inside NotificationStore
 
 
 def _notification(row: asyncpg.Record) -> Notification:
@@ -79,3 +80,28 @@ class NotificationStore:
             user_id,
         )
         return int(status.split()[-1])
+
+    async def page(self, user_id: int, *, limit: int, offset: int,
+                   unread_only: bool = False) -> tuple[NotificationList, int]:
+        """A page of a user's notifications, newest first, and how many match (for pagination)."""
+        total = await self.db.fetchval(
+            """SELECT count(*) FROM notifications
+               WHERE user_id = $1 AND (NOT $2 OR read_at IS NULL)""",
+            user_id, unread_only,
+        )
+        rows = await self.db.fetch(
+            f"""SELECT {_COLUMNS} FROM notifications
+                WHERE user_id = $1 AND (NOT $2 OR read_at IS NULL)
+                ORDER BY id DESC LIMIT $3 OFFSET $4""",
+            user_id, unread_only, limit, offset,
+        )
+        return [_notification(r) for r in rows], int(total)
+
+    async def read_one(self, user_id: int, notification_id: int) -> Notification | None:
+        """Mark one notification read and return it; None when it is not this user's."""
+        row = await self.db.fetchrow(
+            f"""UPDATE notifications SET read_at = coalesce(read_at, now())
+                WHERE id = $1 AND user_id = $2 RETURNING {_COLUMNS}""",
+            notification_id, user_id,
+        )
+        return _notification(row) if row else None
