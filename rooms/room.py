@@ -95,7 +95,14 @@ class Room(AsyncioActor):
     # -- lifecycle -------------------------------------------------------------------------
 
     async def on_start(self) -> None:
-        snapshot = await self.hub.room_store.load_snapshot(self.name)
+        try:
+            snapshot = await self.hub.room_store.load_snapshot(self.name)
+        except KeyError:
+            # Without its snapshot the room starts a new epoch (clients see `recovered: false`,
+            # never a silent gap); failing here would drop the Join that activated it, and the
+            # session would never hear `subscribed`.
+            log.warning("room %s starts without its snapshot: database unavailable", self.name)
+            snapshot = None
         if snapshot is not None:
             await self.hub.backplane.restore(self.name, snapshot)
         await self.load()

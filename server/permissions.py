@@ -25,7 +25,8 @@ PERMISSIONS: dict[str, dict[Action, frozenset[str]]] = {
         "create": frozenset({"investment", "nda_request", "message",
                              "payment", "follow"}),            # added: payments, following
         "read": frozenset({"public_pitches", "portfolio", "analytics",
-                           "messages", "notifications", "payments"}),
+                           "messages", "notifications", "payments",
+                           "sent_nda_requests", "signed_ndas"}),  # added: own NDA lists
         "update": frozenset({"profile", "preferences", "notifications"}),
         "delete": frozenset({"saved_pitches", "follow"}),
     },
@@ -33,7 +34,8 @@ PERMISSIONS: dict[str, dict[Action, frozenset[str]]] = {
         "create": frozenset({"project", "team", "resource",
                              "nda_request", "message", "payment", "follow"}),  # added
         "read": frozenset({"all_projects", "team_data", "budgets", "public_pitches",
-                           "analytics", "messages", "notifications", "payments"}),
+                           "analytics", "messages", "notifications", "payments",
+                           "sent_nda_requests", "signed_ndas"}),  # added: own NDA lists
         "update": frozenset({"projects", "resources", "timeline", "profile",
                              "notifications"}),
         "delete": frozenset({"projects", "resources", "follow"}),

@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from .database import Database, StorageError
+from .follows import UserSummary
 
 
 class NdaAlreadyRequested(StorageError):
@@ -72,3 +73,84 @@ class NdaStore:
         if row is None:
             raise NdaAlreadyDecided()
         return _nda(row)
+
+
+@dataclass(frozen=True, slots=True)
+class NdaListRow:
+    """An NDA with the pitch title and the public summary of the other party."""
+
+    nda: Nda
+    pitch_title: str
+    other: UserSummary
+
+
+@dataclass(frozen=True, slots=True)
+class NdaPage:
+    rows: tuple[NdaListRow, ...]
+    total: int
+
+
+_N_COLUMNS = ", ".join(f"n.{c}" for c in _COLUMNS.split(", "))
+_NDA_FIELDS = tuple(_COLUMNS.split(", "))
+
+# {other}: the column naming the other party; {where}: a constant condition on $1 (the caller)
+# and $2 (an optional status).
+_LIST = f"""
+    SELECT {_N_COLUMNS}, p.title AS pitch_title,
+           u.id AS o_id, u.username AS o_username, u.name AS o_name,
+           u.company_name AS o_company, u.user_type AS o_type,
+           count(*) OVER () AS total
+    FROM nda_requests n
+    JOIN pitches p ON p.id = n.pitch_id
+    JOIN users u ON u.id = n.{{other}}
+    WHERE {{where}} AND ($2::text IS NULL OR n.status = $2::text)
+    ORDER BY {{order}}
+    LIMIT $3 OFFSET $4"""
+
+_LIST_COUNT = """SELECT count(*) FROM nda_requests n
+                 WHERE {where} AND ($2::text IS NULL OR n.status = $2::text)"""
+
+
+def _list_row(row: asyncpg.Record) -> NdaListRow:
+    nda = Nda(**{c: row[c] for c in _NDA_FIELDS})
+    other = UserSummary(row["o_id"], row["o_username"], row["o_name"], row["o_company"],
+                        row["o_type"])
+    return NdaListRow(nda, row["pitch_title"], other)
+
+
+class NdaLists:
+    """The three NDA lists of the seed: incoming requests, outgoing requests, signed NDAs."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def incoming(self, owner_id: int, status: str | None, *, limit: int,
+                       offset: int) -> NdaPage:
+        """NDAs on the caller's pitches (the other party is the requester)."""
+        return await self._page("requester_id", "n.owner_id = $1",
+                                "n.created_at DESC, n.id DESC", owner_id, status, limit, offset)
+
+    async def outgoing(self, requester_id: int, status: str | None, *, limit: int,
+                       offset: int) -> NdaPage:
+        """The caller's own requests (the other party is the pitch owner)."""
+        return await self._page("owner_id", "n.requester_id = $1",
+                                "n.created_at DESC, n.id DESC", requester_id, status, limit,
+                                offset)
+
+    async def signed(self, requester_id: int, *, limit: int, offset: int) -> NdaPage:
+        """Approved NDAs the caller holds, most recently approved first."""
+        return await self._page("owner_id", "n.requester_id = $1",
+                                "n.decided_at DESC, n.id DESC", requester_id, "approved", limit,
+                                offset)
+
+    async def _page(self, other: str, where: str, order: str, user_id: int, status: str | None,
+                    limit: int, offset: int) -> NdaPage:
+        rows = await self.db.fetch(_LIST.format(other=other, where=where, order=order),
+                                   user_id, status, limit, offset)
+        if rows:
+            total = int(rows[0]["total"])
+        elif offset == 0:
+            total = 0
+        else:
+            total = int(await self.db.fetchval(_LIST_COUNT.format(where=where), user_id, status))
+        return NdaPage(tuple(_list_row(r) for r in rows), total)

@@ -1,14 +1,24 @@
-"""Pitches and their live counters (views deduplicated per user per day, likes once per user)."""
+"""Pitches, their live counters (views deduplicated per user per day, likes once per user) and the
+catalog lists (browse, search, trending, following, mine).
+
+Every list computes, per row and in the same query, whether the viewer holds an approved NDA for
+it (`CatalogRow.has_nda`), so callers decide protected fields without a query per row. Budget
+filters and the budget sort only see budgets the viewer may see: a hidden budget neither matches a
+range nor orders a page, so neither can be used to guess it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, Literal
 
 import asyncpg
 
-from .database import Database
+from .database import Database, StorageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +39,166 @@ class Pitch:
     like_count: int
     created_at: datetime
     updated_at: datetime
+    published_at: datetime | None = None
 
 
 _COLUMNS = ("id, user_id, title, logline, genre, format, synopsis, budget, target_audience, "
-            "status, visibility, require_nda, view_count, like_count, created_at, updated_at")
+            "status, visibility, require_nda, view_count, like_count, created_at, updated_at, "
+            "published_at")
 
 
 def _pitch(row: asyncpg.Record) -> Pitch:
     return Pitch(**dict(row))
+
+
+class PitchInUse(StorageError):
+    """Other records (investments) reference the pitch, so it cannot be deleted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Creator:
+    """The public summary of a pitch's owner (never the email)."""
+
+    id: int
+    username: str | None
+    name: str | None
+    company_name: str | None
+    user_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogRow:
+    """One pitch of a list, with what the viewer's rights on it depend on."""
+
+    pitch: Pitch
+    creator: Creator
+    has_nda: bool
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogPage:
+    rows: tuple[CatalogRow, ...]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is looking: user id 0 and no type for an anonymous caller."""
+
+    user_id: int = 0
+    user_type: str = ""
+
+
+Sort = Literal["newest", "views", "likes", "budget", "title", "relevance"]
+Order = Literal["asc", "desc"]
+
+
+@dataclass(frozen=True, slots=True)
+class BrowseFilter:
+    genre: str | None = None
+    status: str = "published"
+    budget_min: Decimal | None = None
+    budget_max: Decimal | None = None
+    q: str | None = None
+    sort: Sort = "newest"
+    order: Order | None = None
+
+
+# Trending: each view and like of the last WINDOW_DAYS counts its weight, halved every
+# HALF_LIFE_HOURS of age: score = sum(weight * exp(-ln 2 * age_hours / HALF_LIFE_HOURS)).
+TRENDING_VIEW_WEIGHT = 1.0
+TRENDING_LIKE_WEIGHT = 3.0
+TRENDING_HALF_LIFE_HOURS = 24.0
+TRENDING_WINDOW_DAYS = 7
+
+UPDATABLE = frozenset({"title", "logline", "genre", "format", "synopsis", "budget",
+                       "target_audience", "status", "visibility", "require_nda"})
+
+_WORD = re.compile(r"[^\W_]+")
+_WEB_SYNTAX = re.compile(r'"|(?:^|\s)-\w|\bor\b', re.IGNORECASE)
+
+
+def search_query(q: str) -> tuple[str, str] | None:
+    """(tsquery function, its text) for a search box string, or None when it has no words.
+
+    Plain words become a prefix AND query built from letters and digits only ("dra sp" finds
+    "Dragon Space"): nothing the user typed reaches to_tsquery's operator syntax. A query using
+    quotes, `-word` or `or` goes to websearch_to_tsquery, which never raises on any input.
+    """
+    words = _WORD.findall(q)[:12]
+    if not words:
+        return None
+    if _WEB_SYNTAX.search(q):
+        return "websearch_to_tsquery", q
+    return "to_tsquery", " & ".join(f"{w.lower()}:*" for w in words)
+
+
+_P_COLUMNS = ", ".join(f"p.{c}" for c in _COLUMNS.split(", "))
+_PITCH_FIELDS = tuple(c for c in _COLUMNS.split(", "))
+
+
+@dataclass
+class _Query:
+    """A list query under construction: every value a $n parameter, clauses from constants."""
+
+    viewer: Viewer
+    args: list[Any] = field(default_factory=list)
+    where: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.args.append(self.viewer.user_id)  # $1: the viewer, used by the NDA lateral join
+
+    def arg(self, value: Any) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    def visible(self) -> str:
+        """Published and visible to the viewer: the list form of rooms.access.can_view_pitch."""
+        t = self.arg(self.viewer.user_type)
+        return ("(p.status = 'published' AND (p.visibility = 'public' OR p.user_id = $1"
+                " OR n.has_nda OR (p.visibility = 'investors_only'"
+                f" AND {t}::text IN ('investor', 'production'))))")
+
+
+# Protected fields are the viewer's to see: not NDA-protected, own pitch, or an approved NDA.
+_SHOWN = "(NOT p.require_nda OR p.user_id = $1 OR n.has_nda)"
+_VISIBLE_BUDGET = f"(CASE WHEN {_SHOWN} THEN p.budget END)"
+
+_SELECT = f"""
+    SELECT {_P_COLUMNS}, n.has_nda,
+           u.username AS c_username, u.name AS c_name, u.company_name AS c_company,
+           u.user_type AS c_type, count(*) OVER () AS total {{extra}}
+    FROM pitches p
+    JOIN users u ON u.id = p.user_id
+    CROSS JOIN LATERAL (
+        SELECT EXISTS (SELECT 1 FROM nda_requests r
+                       WHERE r.pitch_id = p.id AND r.requester_id = $1
+                         AND r.status = 'approved') AS has_nda
+    ) n
+    {{join}}
+    WHERE {{where}}
+    ORDER BY {{order}}
+    LIMIT {{limit}} OFFSET {{offset}}"""
+
+_COUNT = """
+    SELECT count(*)
+    FROM pitches p
+    CROSS JOIN LATERAL (
+        SELECT EXISTS (SELECT 1 FROM nda_requests r
+                       WHERE r.pitch_id = p.id AND r.requester_id = $1
+                         AND r.status = 'approved') AS has_nda
+    ) n
+    {join}
+    WHERE {where}"""
+
+
+def _row(row: asyncpg.Record, with_score: bool = False) -> CatalogRow:
+    pitch = Pitch(**{c: row[c] for c in _PITCH_FIELDS})
+    creator = Creator(row["user_id"], row["c_username"], row["c_name"], row["c_company"],
+                      row["c_type"])
+    score = float(row["score"]) if with_score else None
+    return CatalogRow(pitch, creator, bool(row["has_nda"]), score)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +245,20 @@ class PitchStore:
     async def get(self, pitch_id: int) -> Pitch | None:
         row = await self.db.fetchrow(f"SELECT {_COLUMNS} FROM pitches WHERE id = $1", pitch_id)
         return _pitch(row) if row else None
+
+    async def detail(self, pitch_id: int) -> tuple[Pitch, Creator] | None:
+        """The stored row and its owner's public summary (the same for every caller: cacheable)."""
+        row = await self.db.fetchrow(
+            f"""SELECT {_P_COLUMNS}, u.username AS c_username, u.name AS c_name,
+                       u.company_name AS c_company, u.user_type AS c_type
+                FROM pitches p JOIN users u ON u.id = p.user_id WHERE p.id = $1""",
+            pitch_id,
+        )
+        if row is None:
+            return None
+        pitch = Pitch(**{c: row[c] for c in _PITCH_FIELDS})
+        return pitch, Creator(pitch.user_id, row["c_username"], row["c_name"], row["c_company"],
+                              row["c_type"])
 
     async def access(self, pitch_id: int, user_id: int) -> Access | None:
         row = await self.db.fetchrow(
@@ -147,3 +323,152 @@ class PitchStore:
                     "SELECT like_count FROM pitches WHERE id = $1", pitch_id
                 )
             return bool(changed), int(total)
+
+    # -- writes by the owner (called by the pitch's room actor) ------------------------------
+
+    async def update(self, pitch_id: int, owner_id: int, changes: Mapping[str, Any]) -> Pitch | None:
+        """Apply a partial update; None if the pitch is not this owner's. `published_at` is
+        stamped by the database on the first publication."""
+        unknown = set(changes) - UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        args: list[Any] = [pitch_id, owner_id]
+        sets = []
+        for column in sorted(changes):
+            args.append(changes[column])
+            sets.append(f"{column} = ${len(args)}")
+        sets.append("updated_at = now()")
+        row = await self.db.fetchrow(
+            f"""UPDATE pitches SET {", ".join(sets)} WHERE id = $1 AND user_id = $2
+                RETURNING {_COLUMNS}""",
+            *args,
+        )
+        return _pitch(row) if row else None
+
+    async def delete(self, pitch_id: int, owner_id: int) -> bool:
+        """Delete an owner's pitch; PitchInUse when investments (ON DELETE RESTRICT) refer to it."""
+        try:
+            result = await self.db.execute(
+                "DELETE FROM pitches WHERE id = $1 AND user_id = $2", pitch_id, owner_id)
+        except asyncpg.ForeignKeyViolationError:
+            raise PitchInUse() from None
+        return result.endswith(" 1")
+
+    async def approved_holders(self, pitch_id: int, user_ids: Iterable[int]) -> set[int]:
+        """Which of these users hold an approved NDA for the pitch (one query for a whole room)."""
+        ids = sorted(set(user_ids))
+        if not ids:
+            return set()
+        rows = await self.db.fetch(
+            """SELECT requester_id FROM nda_requests
+               WHERE pitch_id = $1 AND status = 'approved' AND requester_id = ANY($2::bigint[])""",
+            pitch_id, ids,
+        )
+        return {r["requester_id"] for r in rows}
+
+    async def has_approved_nda(self, pitch_id: int, user_id: int) -> bool:
+        return bool(await self.db.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM nda_requests WHERE pitch_id = $1
+                              AND requester_id = $2 AND status = 'approved')""",
+            pitch_id, user_id,
+        ))
+
+    # -- the catalog -----------------------------------------------------------------------
+
+    async def _page(self, q: _Query, order: str, limit: int, offset: int, *,
+                    join: str = "", extra: str = "", with_score: bool = False,
+                    cte: str = "") -> CatalogPage:
+        where = " AND ".join(q.where) or "true"
+        n_filter_args = len(q.args)
+        sql = cte + _SELECT.format(extra=extra, join=join, where=where, order=order,
+                                   limit=q.arg(limit), offset=q.arg(offset))
+        rows = await self.db.fetch(sql, *q.args)
+        if rows:
+            total = int(rows[0]["total"])
+        elif offset == 0:
+            total = 0
+        else:  # past the end: the window count saw no rows, so count alone
+            total = int(await self.db.fetchval(
+                cte + _COUNT.format(join=join, where=where), *q.args[:n_filter_args]))
+        return CatalogPage(tuple(_row(r, with_score) for r in rows), total)
+
+    async def browse(self, viewer: Viewer, f: BrowseFilter, *, limit: int,
+                     offset: int) -> CatalogPage:
+        """Published pitches the viewer may see (or, with another status, the viewer's own)."""
+        q = _Query(viewer)
+        if f.status == "published":
+            q.where.append(q.visible())
+            newest = "p.published_at"
+        else:
+            q.where.append(f"p.status = {q.arg(f.status)}::text AND p.user_id = $1")
+            newest = "p.created_at"
+        if f.genre:
+            q.where.append(f"lower(p.genre) = lower({q.arg(f.genre)}::text)")
+        if f.budget_min is not None:
+            q.where.append(f"{_VISIBLE_BUDGET} >= {q.arg(f.budget_min)}")
+        if f.budget_max is not None:
+            q.where.append(f"{_VISIBLE_BUDGET} <= {q.arg(f.budget_max)}")
+        ts = None
+        if f.q is not None:
+            found = search_query(f.q)
+            if found is None:
+                return CatalogPage((), 0)
+            fn, text = found
+            ts = f"{fn}('english'::regconfig, {q.arg(text)}::text)"
+            q.where.append(f"p.search @@ {ts}")
+        sort = f.sort
+        if sort == "relevance" and ts is None:
+            sort = "newest"
+        d = (f.order or ("asc" if sort == "title" else "desc")).upper()
+        order = {
+            "newest": f"{newest} {d}, p.id {d}",
+            "views": f"p.view_count {d}, p.id {d}",
+            "likes": f"p.like_count {d}, p.id {d}",
+            "budget": f"{_VISIBLE_BUDGET} {d} NULLS LAST, p.id {d}",
+            "title": f"lower(p.title) {d}, p.id {d}",
+            "relevance": f"ts_rank(p.search, {ts}) {d}, p.id {d}",
+        }[sort]
+        return await self._page(q, order, limit, offset)
+
+    async def mine(self, owner_id: int, status: str | None, *, limit: int,
+                   offset: int) -> CatalogPage:
+        """An owner's pitches in every status (or one), newest first."""
+        q = _Query(Viewer(owner_id, "creator"))
+        q.where.append("p.user_id = $1")
+        if status is not None:
+            q.where.append(f"p.status = {q.arg(status)}::text")
+        return await self._page(q, "p.created_at DESC, p.id DESC", limit, offset)
+
+    async def following(self, viewer: Viewer, *, limit: int, offset: int) -> CatalogPage:
+        """Visible published pitches by the users the viewer follows, newest first."""
+        q = _Query(viewer)
+        q.where.append(q.visible())
+        q.where.append("p.user_id IN (SELECT followee_id FROM follows WHERE follower_id = $1)")
+        return await self._page(q, "p.published_at DESC, p.id DESC", limit, offset)
+
+    async def trending(self, viewer: Viewer, *, limit: int, offset: int) -> CatalogPage:
+        """Visible published pitches by their time-decayed recent activity (see the constants);
+        pitches without recent activity follow with score 0, most liked and newest first."""
+        q = _Query(viewer)
+        view_w, like_w = q.arg(TRENDING_VIEW_WEIGHT), q.arg(TRENDING_LIKE_WEIGHT)
+        half_life, days = q.arg(TRENDING_HALF_LIFE_HOURS), q.arg(TRENDING_WINDOW_DAYS)
+        cte = f"""
+            WITH activity AS (
+                SELECT pitch_id, {view_w}::float8 AS weight, viewed_at AS at FROM pitch_views
+                WHERE viewed_at > now() - make_interval(days => {days}::int)
+                UNION ALL
+                SELECT pitch_id, {like_w}::float8, created_at FROM pitch_likes
+                WHERE created_at > now() - make_interval(days => {days}::int)
+            ), scores AS (
+                SELECT pitch_id,
+                       sum(weight * exp(-ln(2.0::float8)
+                           * greatest(extract(epoch FROM now() - at)::float8, 0) / 3600.0
+                           / {half_life}::float8)) AS score
+                FROM activity GROUP BY pitch_id
+            )"""
+        q.where.append(q.visible())
+        return await self._page(
+            q, "score DESC, p.like_count DESC, p.published_at DESC, p.id DESC", limit, offset,
+            cte=cte, join="LEFT JOIN scores s ON s.pitch_id = p.id",
+            extra=", coalesce(s.score, 0)::float8 AS score", with_score=True)
+

@@ -1,17 +1,54 @@
-"""Pitches: create, read (which records a view), like. Reads and likes go through the pitch's room
-actor, so each write is also a live event to everyone in the room."""
+"""Pitches: create, read (which records a view), edit, delete, like, and the catalog lists
+(browse/search, trending, following, mine).
+
+Writes that concern a pitch's room go through its actor (views, likes, edits, deletion), so the
+room can announce them or drop subscribers who lost sight of the pitch. Protected fields are
+decided in one place, `pitch_out`, for every endpoint; lists get the per-row NDA flag from SQL.
+Hot reads come from the read cache (server/cache.py); every write here invalidates what it changed.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pitchey.rooms.access import can_view_pitch
-from pitchey.rooms.messages import RecordView, SetLike
-from pitchey.storage.pitches import Access, Pitch
+from pitchey.rooms.messages import DeletePitch, RecordView, SetLike, UpdatePitch
+from pitchey.storage.pitches import (
+    Access,
+    BrowseFilter,
+    CatalogPage,
+    CatalogRow,
+    Creator,
+    Pitch,
+    PitchInUse,
+    PitchStore,
+    Viewer,
+)
 
 from ..api import Api, Call, Reply
-from ..errors import Forbidden, NotFound, PitchNotFound
-from ..schemas import Empty, LikeOut, PitchCreate, PitchOut
+from ..auth import Principal
+from ..cache import (
+    BROWSE_TTL,
+    CATALOG_TAG,
+    PITCH_TTL,
+    TRENDING_TTL,
+    Cache,
+    cached,
+    get_cache,
+    pitch_tag,
+)
+from ..errors import Conflict, Forbidden, NotFound, PitchNotFound, ValidationFailed
+from ..schemas import Empty, LikeOut, PitchCreate
+from ..schemas_catalog import (
+    BrowseQuery,
+    CatalogPitchOut,
+    MyPitchesQuery,
+    PageQuery,
+    PitchDeleted,
+    PitchUpdate,
+    UserSummary,
+    pagination,
+)
 
 api = Api()
 
@@ -20,10 +57,32 @@ def realtime_hub(call: Call[Any, Any]) -> Any:
     return call.state.extras["realtime"].hub
 
 
-def pitch_out(pitch: Pitch, *, show_protected: bool) -> PitchOut:
-    """NDA-protected fields (synopsis, budget) only for the owner and approved-NDA holders."""
+def read_cache(call: Call[Any, Any]) -> Cache:
+    return get_cache(call.state.extras)
+
+
+def store(call: Call[Any, Any]) -> PitchStore:
+    return PitchStore(call.state.database)
+
+
+def can_see_protected(owner_id: int, principal: Principal | None, has_nda: bool) -> bool:
+    """Who may read a pitch's protected fields: its owner and approved-NDA holders."""
+    return principal is not None and (principal.user_id == owner_id or has_nda)
+
+
+def creator_out(c: Creator) -> UserSummary:
+    return UserSummary(id=c.id, username=c.username, name=c.name, company_name=c.company_name,
+                       user_type=c.user_type)
+
+
+def pitch_out(pitch: Pitch, *, show_protected: bool, creator: Creator | None = None,
+              score: float | None = None) -> CatalogPitchOut:
+    """NDA-protected fields (synopsis, budget) only for the owner and approved-NDA holders.
+
+    The one function that decides what of a pitch a caller sees: detail, lists, search, edits.
+    """
     hidden = pitch.require_nda and not show_protected
-    return PitchOut(
+    return CatalogPitchOut(
         id=pitch.id, user_id=pitch.user_id, title=pitch.title, logline=pitch.logline,
         genre=pitch.genre, format=pitch.format,
         synopsis=None if hidden else pitch.synopsis, budget=None if hidden else pitch.budget,
@@ -31,32 +90,140 @@ def pitch_out(pitch: Pitch, *, show_protected: bool) -> PitchOut:
         visibility=pitch.visibility,
         require_nda=pitch.require_nda, view_count=pitch.view_count, like_count=pitch.like_count,
         protected=hidden, created_at=pitch.created_at, updated_at=pitch.updated_at,
+        published_at=pitch.published_at,
+        creator=creator_out(creator) if creator is not None else None,
+        trending_score=None if score is None else round(score, 6),
     )
 
 
-async def visible_pitch(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Access]:
-    """The pitch if the caller may see it; otherwise not found (ids cannot be probed)."""
-    hub = realtime_hub(call)
-    principal = call.principal
-    uid = principal.user_id if principal else 0
-    access = await hub.pitches.access(pitch_id, uid)
-    pitch = await hub.pitches.get(pitch_id) if access else None
-    if access is None or pitch is None:
+def row_out(row: CatalogRow, principal: Principal | None) -> CatalogPitchOut:
+    return pitch_out(row.pitch, creator=row.creator, score=row.score,
+                     show_protected=can_see_protected(row.pitch.user_id, principal, row.has_nda))
+
+
+def page_reply(page: CatalogPage, q: PageQuery, principal: Principal | None) -> Reply:
+    return Reply([row_out(r, principal) for r in page.rows], meta=pagination(q, page.total))
+
+
+def viewer(principal: Principal | None) -> Viewer:
+    return Viewer(principal.user_id, principal.user_type) if principal else Viewer()
+
+
+async def _visible(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creator, Access]:
+    """The pitch if the caller may see it; otherwise not found (ids cannot be probed), or
+    forbidden when the caller may know the pitch exists (published, but private or for investors).
+
+    The stored row comes from the read cache; the caller's NDA is looked up only when it matters
+    (the pitch is protected, or not visible to the caller without one).
+    """
+    found = await cached(read_cache(call), f"pitch:{pitch_id}",
+                         lambda: store(call).detail(pitch_id), ttl=PITCH_TTL,
+                         tags=(pitch_tag(pitch_id),))
+    if found is None:
         raise PitchNotFound()
+    pitch, creator = found
+    principal = call.principal
+    access = Access(pitch.user_id, pitch.status, pitch.visibility, has_nda=False)
     if principal is None:
-        if not (access.status == "published" and access.visibility == "public"):
+        if not (pitch.status == "published" and pitch.visibility == "public"):
             raise PitchNotFound()
-    elif not can_view_pitch(access, principal.user_id, principal.user_type):
+        return pitch, creator, access
+    me = principal.user_id
+    if me != pitch.user_id and (pitch.require_nda
+                                or not can_view_pitch(access, me, principal.user_type)):
+        access = Access(pitch.user_id, pitch.status, pitch.visibility,
+                        has_nda=await store(call).has_approved_nda(pitch_id, me))
+    if not can_view_pitch(access, me, principal.user_type):
         if access.status != "published":
             raise PitchNotFound()
         if access.visibility == "private":
             raise Forbidden("This pitch is private")
         raise Forbidden("This pitch is for investors and production companies")
+    return pitch, creator, access
+
+
+async def visible_pitch(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Access]:
+    """The pitch and the caller's access to it, or 404/403 (see `_visible`)."""
+    pitch, _, access = await _visible(call, pitch_id)
     return pitch, access
 
 
-@api.route("POST", "/api/pitches", body=PitchCreate, response=PitchOut, status=201,
-           portals=("creator",), tags=("pitches",), summary="Create a pitch")
+async def owned_pitch(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creator]:
+    """The caller's own pitch: 404 if they may not know it exists, 403 if it is someone else's."""
+    pitch, creator, _ = await _visible(call, pitch_id)
+    if pitch.user_id != call.user.user_id:
+        raise Forbidden("Only the pitch's owner may change it")
+    return pitch, creator
+
+
+# -- lists (declared before /api/pitches/{id}, which would otherwise match their paths) --------
+
+
+@api.route("GET", "/api/pitches/browse", auth="optional", query=BrowseQuery,
+           permission=("read", "public_pitches"), response=CatalogPitchOut, response_list=True,
+           tags=("pitches",), errors=(ValidationFailed,),
+           summary="Published pitches the caller may see: filters, full-text search, sorting")
+async def browse_pitches(call: Call[Any, BrowseQuery]) -> Reply:
+    q = call.query
+    f = BrowseFilter(genre=q.genre, status=q.status, budget_min=q.budget_min,
+                     budget_max=q.budget_max, q=q.q, sort=q.sort, order=q.order)
+    principal = call.principal
+
+    async def load() -> CatalogPage:
+        return await store(call).browse(viewer(principal), f, limit=q.limit, offset=q.offset)
+
+    if principal is None and q.q is None:
+        # Anonymous pages are the same for every anonymous caller: cache them briefly.
+        key = "browse:anon:" + q.model_dump_json(by_alias=True)
+        page = await cached(read_cache(call), key, load, ttl=BROWSE_TTL, tags=(CATALOG_TAG,))
+    else:
+        page = await load()
+    return page_reply(page, q, principal)
+
+
+@api.route("GET", "/api/pitches/trending", auth="optional", query=PageQuery,
+           permission=("read", "public_pitches"), response=CatalogPitchOut, response_list=True,
+           tags=("pitches",),
+           summary="Visible pitches by recent views and likes with time decay (docs/api-catalog.md)")
+async def trending_pitches(call: Call[Any, PageQuery]) -> Reply:
+    q = call.query
+    principal = call.principal
+
+    async def load() -> CatalogPage:
+        return await store(call).trending(viewer(principal), limit=q.limit, offset=q.offset)
+
+    if principal is None:
+        page = await cached(read_cache(call), f"trending:anon:{q.page}:{q.limit}", load,
+                            ttl=TRENDING_TTL, tags=(CATALOG_TAG,))
+    else:
+        page = await load()
+    return page_reply(page, q, principal)
+
+
+@api.route("GET", "/api/pitches/following", query=PageQuery,
+           permission=("read", "public_pitches"), response=CatalogPitchOut, response_list=True,
+           tags=("pitches", "follows"),
+           summary="Published pitches (visible to the caller) by the users the caller follows")
+async def following_pitches(call: Call[Any, PageQuery]) -> Reply:
+    q = call.query
+    page = await store(call).following(viewer(call.principal), limit=q.limit, offset=q.offset)
+    return page_reply(page, q, call.principal)
+
+
+@api.route("GET", "/api/pitches/my", query=MyPitchesQuery, permission=("read", "own_pitches"),
+           response=CatalogPitchOut, response_list=True, tags=("pitches",),
+           summary="The creator's own pitches in every status, newest first")
+async def my_pitches(call: Call[Any, MyPitchesQuery]) -> Reply:
+    q = call.query
+    page = await store(call).mine(call.user.user_id, q.status, limit=q.limit, offset=q.offset)
+    return page_reply(page, q, call.principal)
+
+
+# -- one pitch ---------------------------------------------------------------------------------
+
+
+@api.route("POST", "/api/pitches", body=PitchCreate, response=CatalogPitchOut, status=201,
+           permission=("create", "pitch"), tags=("pitches",), summary="Create a pitch")
 async def create_pitch(call: Call[PitchCreate, Any]) -> Reply:
     b = call.body
     pitch = await realtime_hub(call).pitches.create(
@@ -64,15 +231,19 @@ async def create_pitch(call: Call[PitchCreate, Any]) -> Reply:
         format=b.format, synopsis=b.synopsis, budget=b.budget, target_audience=b.target_audience,
         status=b.status, visibility=b.visibility, require_nda=b.require_nda,
     )
-    return Reply(pitch_out(pitch, show_protected=True), status=201)
+    if pitch.status == "published":
+        await read_cache(call).invalidate_tags(CATALOG_TAG)
+    found = await store(call).detail(pitch.id)
+    return Reply(pitch_out(pitch, show_protected=True, creator=found[1] if found else None),
+                 status=201)
 
 
-@api.route("GET", "/api/pitches/{id}", auth="optional", response=PitchOut, tags=("pitches",),
-           errors=(NotFound, Forbidden),
+@api.route("GET", "/api/pitches/{id}", auth="optional", response=CatalogPitchOut,
+           tags=("pitches",), errors=(NotFound, Forbidden),
            summary="A pitch; a signed-in viewer's first view of the day is counted live")
-async def get_pitch(call: Call[Any, Any]) -> PitchOut:
+async def get_pitch(call: Call[Any, Any]) -> CatalogPitchOut:
     pitch_id = call.path_id()
-    pitch, access = await visible_pitch(call, pitch_id)
+    pitch, creator, access = await _visible(call, pitch_id)
     principal = call.principal
     views = pitch.view_count
     if principal is not None and principal.user_id != pitch.user_id:
@@ -80,16 +251,56 @@ async def get_pitch(call: Call[Any, Any]) -> PitchOut:
                                                RecordView(principal.user_id))
         if counted is not None:
             views = counted
-    show = principal is not None and (principal.user_id == pitch.user_id or access.has_nda)
-    out = pitch_out(pitch, show_protected=show)
+            await read_cache(call).invalidate_tags(pitch_tag(pitch_id))
+    out = pitch_out(pitch, creator=creator,
+                    show_protected=can_see_protected(pitch.user_id, principal, access.has_nda))
     out.view_count = views
     return out
 
 
+@api.route("PUT", "/api/pitches/{id}", body=PitchUpdate, response=CatalogPitchOut,
+           permission=("update", "own_pitches"), tags=("pitches",),
+           errors=(NotFound, Forbidden, ValidationFailed),
+           summary="Edit one's own pitch (any subset of fields); subscribers who may no longer "
+                   "see it are unsubscribed")
+async def update_pitch(call: Call[PitchUpdate, Any]) -> CatalogPitchOut:
+    pitch_id = call.path_id()
+    _, creator = await owned_pitch(call, pitch_id)
+    updated = await realtime_hub(call).ask(f"pitch:{pitch_id}",
+                                           UpdatePitch(call.user.user_id, call.body.changes()))
+    await read_cache(call).invalidate_tags(pitch_tag(pitch_id), CATALOG_TAG)
+    if updated is None:  # deleted meanwhile
+        raise PitchNotFound()
+    return pitch_out(updated, show_protected=True, creator=creator)
+
+
+@api.route("DELETE", "/api/pitches/{id}", response=PitchDeleted,
+           permission=("delete", "own_pitches"), tags=("pitches",),
+           errors=(NotFound, Forbidden, Conflict),
+           summary="Delete one's own pitch; one with investments cannot be (409: archive it)")
+async def delete_pitch(call: Call[Any, Any]) -> PitchDeleted:
+    pitch_id = call.path_id()
+    await owned_pitch(call, pitch_id)
+    try:
+        deleted = await realtime_hub(call).ask(f"pitch:{pitch_id}",
+                                               DeletePitch(call.user.user_id))
+    except PitchInUse:
+        raise Conflict("This pitch has investments and cannot be deleted; archive it instead")\
+            from None
+    finally:
+        await read_cache(call).invalidate_tags(pitch_tag(pitch_id), CATALOG_TAG)
+    if not deleted:
+        raise PitchNotFound()
+    return PitchDeleted(id=pitch_id, deleted=True)
+
+
 async def _like(call: Call[Any, Any], liked: bool) -> LikeOut:
     pitch_id = call.path_id()
-    await visible_pitch(call, pitch_id)
-    _, total = await realtime_hub(call).ask(f"pitch:{pitch_id}", SetLike(call.user.user_id, liked))
+    await _visible(call, pitch_id)
+    changed, total = await realtime_hub(call).ask(f"pitch:{pitch_id}",
+                                                  SetLike(call.user.user_id, liked))
+    if changed:
+        await read_cache(call).invalidate_tags(pitch_tag(pitch_id))
     return LikeOut(liked=liked, like_count=total)
 
 

@@ -1,0 +1,142 @@
+"""Request and response models of the catalog: pitch lists and edits, follows, NDA lists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from .schemas import NdaOut, PitchOut, PitchStatus, Schema, Visibility
+
+
+class PageQuery(Schema):
+    """`page` (from 1) and `limit` (1..100, default 20) of every list."""
+
+    page: int = Field(1, ge=1, le=100_000)
+    limit: int = Field(20, ge=1, le=100)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+
+def pagination(q: PageQuery, total: int) -> dict[str, Any]:
+    """The `meta` of a page: `{pagination: {page, limit, total, hasMore}}`."""
+    return {"pagination": {"page": q.page, "limit": q.limit, "total": total,
+                           "hasMore": q.offset + q.limit < total}}
+
+
+class UserSummary(Schema):
+    """What anyone may know of another user (never the email)."""
+
+    id: int
+    username: str | None
+    name: str | None
+    company_name: str | None
+    user_type: Literal["creator", "investor", "production"]
+
+
+class CatalogPitchOut(PitchOut):
+    """A pitch as every endpoint returns it: `synopsis`/`budget` are null and `protected` true
+    when the pitch requires an NDA the caller does not hold."""
+
+    published_at: datetime | None = None
+    creator: UserSummary | None = None
+    trending_score: float | None = Field(
+        None, description="Only in /api/pitches/trending: the time-decayed activity score")
+
+
+class PitchUpdate(Schema):
+    """A partial update: only the fields sent change; `null` clears an optional field."""
+
+    title: str | None = Field(None, min_length=1, max_length=255)
+    logline: str | None = Field(None, max_length=1000)
+    genre: str | None = Field(None, max_length=100)
+    format: str | None = Field(None, max_length=100)
+    synopsis: str | None = Field(None, max_length=20000)
+    budget: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    target_audience: str | None = Field(None, max_length=500)
+    status: PitchStatus | None = None
+    visibility: Visibility | None = None
+    require_nda: bool | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> PitchUpdate:
+        if not self.model_fields_set:
+            raise ValueError("Send at least one field to change")
+        for name in ("title", "status", "visibility", "require_nda"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+Sort = Literal["newest", "views", "likes", "budget", "title", "relevance"]
+
+
+class BrowseQuery(PageQuery):
+    genre: str | None = Field(None, min_length=1, max_length=100)
+    status: PitchStatus = Field(
+        "published", description="Other statuses list only the caller's own pitches")
+    budget_min: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    budget_max: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    q: str | None = Field(None, min_length=1, max_length=200,
+                          description="Words of title, logline or genre (prefixes match)")
+    sort: Sort = "newest"
+    order: Literal["asc", "desc"] | None = Field(
+        None, description="Default: asc for title, desc otherwise")
+
+    @model_validator(mode="after")
+    def _check(self) -> BrowseQuery:
+        if (self.budget_min is not None and self.budget_max is not None
+                and self.budget_min > self.budget_max):
+            raise ValueError("budgetMin must not exceed budgetMax")
+        if self.sort == "relevance" and self.q is None:
+            raise ValueError("sort=relevance needs q")
+        return self
+
+
+class MyPitchesQuery(PageQuery):
+    status: PitchStatus | None = None
+
+
+class PitchDeleted(Schema):
+    id: int
+    deleted: bool
+
+
+class FollowBody(Schema):
+    user_id: int = Field(ge=1, le=2**63 - 1)
+
+
+class FollowOut(Schema):
+    user: UserSummary
+    following: bool
+    created: bool = Field(description="False when the follow already existed")
+    followed_at: datetime | None
+
+
+class FollowItem(Schema):
+    user: UserSummary
+    followed_at: datetime
+
+
+NdaStatusFilter = Literal["pending", "approved", "rejected", "revoked", "all"]
+
+
+class IncomingNdaQuery(PageQuery):
+    status: NdaStatusFilter = "pending"
+
+
+class OutgoingNdaQuery(PageQuery):
+    status: NdaStatusFilter = "all"
+
+
+class NdaListItem(NdaOut):
+    pitch_title: str
+    other_party: UserSummary = Field(
+        description="The requester on incoming lists, the pitch owner on outgoing/signed ones")
