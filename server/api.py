@@ -111,6 +111,9 @@ class Endpoint:
     status: int = 200
     errors: tuple[type[ApiError], ...] = ()
     permission: tuple[Action, str] | None = None
+    # added: OpenAPI fragments for endpoints that read or write raw bodies themselves (multipart
+    # uploads, file downloads): "requestBody" replaces the JSON one, "responses" are merged in.
+    openapi_extra: dict[str, Any] | None = None
 
 
 class Api:
@@ -135,6 +138,7 @@ class Api:
         status: int = 200,
         errors: tuple[type[ApiError], ...] = (),
         permission: tuple[Action, str] | None = None,
+        openapi_extra: dict[str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Declare an endpoint. `permission=(action, resource)` consults the portal matrix
         (server/permissions.py); `portals` restricts to account types directly."""
@@ -143,7 +147,8 @@ class Api:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(method.upper(), path, handler, summary, tags, auth, portals, body,
-                         query, response, response_list, status, errors, permission)
+                         query, response, response_list, status, errors, permission,
+                         openapi_extra)
             )
             return handler
 

@@ -118,6 +118,9 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
                 "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
             })
+        if ep.openapi_extra:
+            op["responses"].update(ep.openapi_extra.get("responses", {}))
+            op.update({k: v for k, v in ep.openapi_extra.items() if k != "responses"})
         if ep.auth == "required":
             op["security"] = [{"bearer": []}, {"cookie": []}]
         paths.setdefault(path, {})[ep.method.lower()] = op

@@ -1,0 +1,119 @@
+"""Pitch media metadata. The bytes live in the blob store; a row is written only after the object
+was stored whole, and removed before the object is, so a row never points at a half-written file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from .database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    id: int
+    pitch_id: int
+    uploaded_by: int
+    kind: str
+    storage_key: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    original_name: str | None
+    protected: bool
+    created_at: datetime
+
+
+_COLUMNS = ("id, pitch_id, uploaded_by, kind, storage_key, content_type, size_bytes, sha256, "
+            "original_name, protected, created_at")
+
+
+def _media(row: asyncpg.Record) -> Media:
+    return Media(**dict(row))
+
+
+class MediaStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        *,
+        pitch_id: int,
+        uploaded_by: int,
+        kind: str,
+        storage_key: str,
+        content_type: str,
+        size_bytes: int,
+        sha256: str,
+        original_name: str | None,
+        protected: bool,
+        max_per_pitch: int,
+    ) -> Media | None:
+        """Insert one row; None when the pitch already holds `max_per_pitch` items (or is gone).
+
+        The pitch row is locked while counting, so concurrent uploads cannot overshoot the cap.
+        """
+        async with self.db.transaction() as conn:
+            locked = await conn.fetchval("SELECT id FROM pitches WHERE id = $1 FOR UPDATE", pitch_id)
+            if locked is None:
+                return None
+            count = await conn.fetchval("SELECT count(*) FROM pitch_media WHERE pitch_id = $1",
+                                        pitch_id)
+            if count >= max_per_pitch:
+                return None
+            row = await conn.fetchrow(
+                f"""INSERT INTO pitch_media (pitch_id, uploaded_by, kind, storage_key, content_type,
+                        size_bytes, sha256, original_name, protected)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                    RETURNING {_COLUMNS}""",
+                pitch_id, uploaded_by, kind, storage_key, content_type, size_bytes, sha256,
+                original_name, protected,
+            )
+        assert row is not None
+        return _media(row)
+
+    async def count(self, pitch_id: int, *, include_protected: bool) -> int:
+        total: int = await self.db.fetchval(
+            "SELECT count(*) FROM pitch_media WHERE pitch_id = $1 AND ($2 OR NOT protected)",
+            pitch_id, include_protected,
+        )
+        return total
+
+    async def for_pitch(
+        self, pitch_id: int, *, include_protected: bool, limit: int = 100, offset: int = 0
+    ) -> list[Media]:
+        rows = await self.db.fetch(
+            f"""SELECT {_COLUMNS} FROM pitch_media
+                WHERE pitch_id = $1 AND ($2 OR NOT protected)
+                ORDER BY created_at, id LIMIT $3 OFFSET $4""",
+            pitch_id, include_protected, limit, offset,
+        )
+        return [_media(r) for r in rows]
+
+    async def get(self, media_id: int) -> Media | None:
+        row = await self.db.fetchrow(f"SELECT {_COLUMNS} FROM pitch_media WHERE id = $1", media_id)
+        return _media(row) if row else None
+
+    async def by_key(self, storage_key: str) -> Media | None:
+        row = await self.db.fetchrow(
+            f"SELECT {_COLUMNS} FROM pitch_media WHERE storage_key = $1", storage_key
+        )
+        return _media(row) if row else None
+
+    async def delete(self, media_id: int, pitch_id: int) -> Media | None:
+        """Remove the row (the caller then removes the object); None if it was not there."""
+        row = await self.db.fetchrow(
+            f"DELETE FROM pitch_media WHERE id = $1 AND pitch_id = $2 RETURNING {_COLUMNS}",
+            media_id, pitch_id,
+        )
+        return _media(row) if row else None
+
+    async def delete_for_pitch(self, pitch_id: int) -> list[str]:
+        """Remove every row of a pitch; returns their keys for the caller to delete the objects."""
+        rows = await self.db.fetch(
+            "DELETE FROM pitch_media WHERE pitch_id = $1 RETURNING storage_key", pitch_id
+        )
+        return [r["storage_key"] for r in rows]
