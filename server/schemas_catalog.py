@@ -44,6 +44,9 @@ class CatalogPitchOut(PitchOut):
 
     published_at: datetime | None = None
     creator: UserSummary | None = None
+    media: list[dict[str, Any]] | None = Field(
+        None, description="Only in GET /api/pitches/{id}: the pitch's media the caller may see "
+                          "(protected items only for the owner and approved-NDA holders)")
     trending_score: float | None = Field(
         None, description="Only in /api/pitches/trending: the time-decayed activity score")
 

@@ -671,3 +671,29 @@ async def test_dropped_connection_leaves_nothing(media_client, register, expect,
     # ... and is gone once the server notices; an interrupted upload is no server error.
     assert await stored_keys(client) == [] and await row_count(db_conn) == 0
     assert "unhandled error" not in logs.getvalue()
+
+
+async def test_pitch_detail_lists_media_and_hides_protected_items(make_client, register, auth_headers):
+    """The media list in GET /api/pitches/{id} follows the same NDA rule as synopsis and budget."""
+    client = await make_client()
+    _, owner = await register(client, "creator")
+    resp = await client.post("/api/pitches", json={"title": "With media", "status": "published",
+                                                    "requireNda": True},
+                             headers=auth_headers(owner))
+    pitch_id = (await resp.json())["data"]["id"]
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    pdf = b"%PDF-1.4\n" + b"x" * 64
+    for kind, data, name in (("poster", png, "p.png"), ("deck", pdf, "d.pdf")):
+        form = aiohttp.FormData()
+        form.add_field("kind", kind)
+        form.add_field("file", data, filename=name, content_type="application/octet-stream")
+        up = await client.post(f"/api/pitches/{pitch_id}/media", data=form,
+                               headers=auth_headers(owner))
+        assert up.status == 201, await up.text()
+    mine = (await (await client.get(f"/api/pitches/{pitch_id}",
+                                    headers=auth_headers(owner))).json())["data"]
+    assert sorted(m["kind"] for m in mine["media"]) == ["deck", "poster"]
+    _, investor = await register(client, "investor")
+    theirs = (await (await client.get(f"/api/pitches/{pitch_id}",
+                                      headers=auth_headers(investor))).json())["data"]
+    assert [m["kind"] for m in theirs["media"]] == ["poster"]  # the deck follows requireNda

@@ -119,6 +119,20 @@ async def media_for_pitch(state: AppState, pitch_id: int, show_protected: bool) 
     return [media_out(m).model_dump(mode="json", by_alias=True) for m in rows]
 
 
+async def pitch_media_keys(state: AppState, pitch_id: int) -> list[str]:
+    """Every stored object key of a pitch (to remove the objects once the pitch is deleted)."""
+    rows = await MediaStore(state.database).for_pitch(pitch_id, include_protected=True,
+                                                      limit=MAX_MEDIA_PER_PITCH)
+    return [m.key for m in rows]
+
+
+async def delete_objects(state: AppState, keys: list[str]) -> None:
+    store: BlobStore | None = state.extras.get("blobs")
+    if store is not None:
+        for key in keys:
+            await _delete_object(store, key)
+
+
 async def purge_pitch_media(state: AppState, pitch_id: int) -> int:
     """Delete every media row and object of a pitch (call before deleting the pitch itself:
     the rows would cascade, the objects would not). Returns how many were removed."""

@@ -49,6 +49,7 @@ from ..schemas_catalog import (
     UserSummary,
     pagination,
 )
+from .media import delete_objects, media_for_pitch, pitch_media_keys
 
 api = Api()
 
@@ -252,9 +253,10 @@ async def get_pitch(call: Call[Any, Any]) -> CatalogPitchOut:
         if counted is not None:
             views = counted
             await read_cache(call).invalidate_tags(pitch_tag(pitch_id))
-    out = pitch_out(pitch, creator=creator,
-                    show_protected=can_see_protected(pitch.user_id, principal, access.has_nda))
+    show = can_see_protected(pitch.user_id, principal, access.has_nda)
+    out = pitch_out(pitch, creator=creator, show_protected=show)
     out.view_count = views
+    out.media = await media_for_pitch(call.state, pitch_id, show)
     return out
 
 
@@ -281,6 +283,7 @@ async def update_pitch(call: Call[PitchUpdate, Any]) -> CatalogPitchOut:
 async def delete_pitch(call: Call[Any, Any]) -> PitchDeleted:
     pitch_id = call.path_id()
     await owned_pitch(call, pitch_id)
+    media_keys = await pitch_media_keys(call.state, pitch_id)  # rows cascade, objects do not
     try:
         deleted = await realtime_hub(call).ask(f"pitch:{pitch_id}",
                                                DeletePitch(call.user.user_id))
@@ -291,6 +294,7 @@ async def delete_pitch(call: Call[Any, Any]) -> PitchDeleted:
         await read_cache(call).invalidate_tags(pitch_tag(pitch_id), CATALOG_TAG)
     if not deleted:
         raise PitchNotFound()
+    await delete_objects(call.state, media_keys)
     return PitchDeleted(id=pitch_id, deleted=True)
 
 
