@@ -10,10 +10,14 @@ from pydantic.json_schema import models_json_schema
 from .api import Endpoint, openapi_path
 from .errors import (
     ApiError,
+    Forbidden,
     InvalidJson,
+    NotFound,
     PayloadTooLarge,
     RateLimited,
     Unauthorized,
+    Unavailable,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 
@@ -104,14 +108,20 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
             }
         }
         errors: list[type[ApiError]] = list(ep.errors)
-        if ep.auth == "required":
-            errors.append(Unauthorized)
+        if ep.auth != "none":
+            errors.append(Unauthorized)  # optional auth too: a bad token is refused, not ignored
+        if ep.portals:
+            errors.append(Forbidden)
+        if params:
+            errors.append(NotFound)  # an id or enum value that matches nothing
         if ep.body is not None:
-            errors += [InvalidJson, ValidationFailed, PayloadTooLarge]
+            errors += [InvalidJson, ValidationFailed, PayloadTooLarge, UnsupportedMediaType]
         if ep.query is not None:
             errors.append(ValidationFailed)
-        if ep.tags and "auth" in ep.tags:
+        if (ep.tags and "auth" in ep.tags) or ep.method not in ("GET", "HEAD"):
             errors.append(RateLimited)
+        if "system" not in ep.tags:
+            errors.append(Unavailable)  # the database is unreachable
         for err in errors:
             op["responses"].setdefault(str(err.status), {
                 "description": err.default_message,

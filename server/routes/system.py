@@ -9,6 +9,7 @@ from aiohttp import web
 
 from .. import envelope
 from ..api import Api, Call
+from ..errors import Unavailable
 from ..schemas import Health, Readiness
 
 api = Api()
@@ -21,6 +22,7 @@ async def health(call: Call[Any, Any]) -> Health:
 
 
 @api.route("GET", "/ready", auth="none", response=Readiness, tags=("system",),
+           errors=(Unavailable,),
            summary="Readiness: database reachable and migrations applied")
 async def ready(call: Call[Any, Any]) -> web.StreamResponse:
     checks: dict[str, Any] = {}
@@ -43,14 +45,18 @@ async def ready(call: Call[Any, Any]) -> web.StreamResponse:
 
 
 @api.route("GET", "/api/openapi.json", auth="none", tags=("system",),
-           summary="This API's OpenAPI 3.1 document")
+           summary="This API's OpenAPI 3.1 document",
+           openapi_extra={"responses": {"200": {"description": "OpenAPI 3.1 document", "content": {
+               "application/json": {"schema": {"type": "object"}}}}}})
 async def openapi(call: Call[Any, Any]) -> web.StreamResponse:
     doc = call.request.app["pitchey.openapi"]
     return web.Response(body=envelope.dumps(doc), content_type="application/json")
 
 
 @api.route("GET", "/api/docs", auth="none", tags=("system",),
-           summary="A human-readable API reference, generated from the OpenAPI document")
+           summary="A human-readable API reference, generated from the OpenAPI document",
+           openapi_extra={"responses": {"200": {"description": "HTML page", "content": {
+               "text/html": {"schema": {"type": "string"}}}}}})
 async def docs_page(call: Call[Any, Any]) -> web.StreamResponse:
     doc = call.request.app["pitchey.openapi"]
     return web.Response(text=render_docs(doc), content_type="text/html",
