@@ -97,7 +97,7 @@ class Room(AsyncioActor):
     async def on_start(self) -> None:
         try:
             snapshot = await self.hub.room_store.load_snapshot(self.name)
-        except KeyError:
+        except StorageUnavailable:
             # Without its snapshot the room starts a new epoch (clients see `recovered: false`,
             # never a silent gap); failing here would drop the Join that activated it, and the
             # session would never hear `subscribed`.

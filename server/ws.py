@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
+from redis.exceptions import RedisError
 
 from pitchey.protocol import (
     SUBPROTOCOL,
@@ -42,7 +43,7 @@ from pitchey.rooms.messages import Join, Leave, Post, QueryPresence, TypingNotic
 from pitchey.storage.database import StorageUnavailable
 
 from .auth import Principal
-from .errors import Forbidden, Unauthorized
+from .errors import Forbidden, Unauthorized, Unavailable
 from .settings import Settings
 from .state import APP_STATE, AppState
 
@@ -72,15 +73,23 @@ class TicketStore:
         if self._redis is not None:
             value = orjson.dumps([principal.user_id, principal.email, principal.user_type,
                                   str(principal.jti), principal.expires_at])
-            await self._redis.set(f"pitchey:ticket:{ticket}", value, px=int(self.ttl * 1000))
-            return ticket
+            try:
+                await self._redis.set(f"pitchey:ticket:{ticket}", value,
+                                      px=int(self.ttl * 1000))
+                return ticket
+            except (RedisError, OSError) as exc:
+                # Redis away: a ticket this node alone can redeem beats no ticket at all.
+                log.warning("ticket store unreachable (%s); issuing a node-local ticket", exc)
         self._purge()
         self._tickets[ticket] = (principal, time.monotonic() + self.ttl)
         return ticket
 
     async def redeem(self, ticket: str) -> Principal | None:
-        if self._redis is not None:
-            raw = await self._redis.getdel(f"pitchey:ticket:{ticket}")
+        if self._redis is not None and ticket not in self._tickets:
+            try:
+                raw = await self._redis.getdel(f"pitchey:ticket:{ticket}")
+            except (RedisError, OSError) as exc:
+                raise Unavailable("Tickets cannot be checked right now; try again") from exc
             if raw is None:
                 return None
             uid, email, utype, jti, exp = orjson.loads(raw)
