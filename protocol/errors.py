@@ -23,6 +23,11 @@ class ErrorCode(StrEnum):
     NOT_SUBSCRIBED = "NOT_SUBSCRIBED"
     INTERNAL = "INTERNAL"
     UNAUTHORIZED = "UNAUTHORIZED"
+    LIMIT = "LIMIT"
+    """Too many subscriptions on one connection."""
+    UNAVAILABLE = "UNAVAILABLE"
+    """The database (or backplane) is unreachable; try again."""
+    CONFLICT = "CONFLICT"
 
 
 class CloseCode(IntEnum):

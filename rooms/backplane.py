@@ -152,9 +152,10 @@ class InProcessBackplane:
 
     async def recover(self, room: str, since: int | None, epoch: str | None) -> Recovery:
         stream = self._stream(room)
-        if since is None:
+        if since is None or epoch is None:
+            # No epoch, no proof the client's seq belongs to this stream: never replay on a guess.
             return Recovery(stream.seq, stream.epoch, False, [])
-        if (epoch is not None and epoch != stream.epoch) or since > stream.seq:
+        if epoch != stream.epoch or since > stream.seq:
             return Recovery(stream.seq, stream.epoch, False, [])
         if since == stream.seq:
             return Recovery(stream.seq, stream.epoch, True, [])

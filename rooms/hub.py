@@ -24,7 +24,7 @@ from pitchey.storage.notifications import Notification, NotificationStore
 from pitchey.storage.pitches import PitchStore
 from pitchey.storage.rooms import RoomStore
 
-from .backplane import Backplane, Publication
+from .backplane import Backplane, InProcessBackplane, Publication
 from .messages import Deliver, EmitMetrics, Notify, Passivate, Rebase, Resync
 from .metrics import NodeMetrics
 from .room import Room, room_class
@@ -55,6 +55,7 @@ class Hub:
         self._watched: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self.direct_fanout = isinstance(backplane, InProcessBackplane)
         backplane.listen(self._on_publication)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -139,7 +140,14 @@ class Hub:
     def _on_publication(self, pub: Publication) -> None:
         self.metrics.events.inc()  # every room event reaching this node, whoever published it
         room = self._rooms.get(pub.room)
-        if room is not None:
+        if room is None:
+            return
+        if self.direct_fanout:
+            # In-process, a room's events are published only from that room's own handler, on
+            # this loop: fanning out right here is still inside the actor's turn, and the event
+            # does not wait behind the commands queued in its inbox.
+            room.fan_out(pub)
+        else:
             room.actor_ref.tell(Deliver(pub))
 
     # -- called by rooms (on the loop, from inside their handlers) -------------------------

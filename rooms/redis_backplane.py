@@ -292,7 +292,7 @@ class RedisBackplane:
             seq, current_epoch = await self._position(keys=[meta_key(room)],
                                                       args=[new_epoch(), META_TTL])
             seq, current = int(seq), _s(current_epoch)
-            if since is None or (epoch is not None and epoch != current) or since > seq:
+            if since is None or epoch is None or epoch != current or since > seq:
                 return Recovery(seq, current, False, [])
             if since == seq:
                 return Recovery(seq, current, True, [])

@@ -229,6 +229,7 @@ class WsSession:
         self._out.clear()
         self._out_bytes = 0
         self._close_now(CloseCode.SLOW_CONSUMER, "Slow consumer")
+        self.leave_all()  # now, not when the abort fires: no ghost presence meanwhile
 
     # -- closing ---------------------------------------------------------------------------
 

@@ -465,6 +465,9 @@ def test_error_and_close_codes() -> None:
         "NOT_SUBSCRIBED",
         "INTERNAL",
         "UNAUTHORIZED",
+        "LIMIT",
+        "UNAVAILABLE",
+        "CONFLICT",
     }
     assert ErrorCode.RATE_LIMITED == "RATE_LIMITED"
     assert {c.name: int(c) for c in CloseCode} == {
