@@ -5,22 +5,68 @@ In memory now; `limits` speaks Redis too, which is how several nodes will share 
 
 from __future__ import annotations
 
+import logging
 import time
+from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 from limits.storage import storage_from_string
+from redis.exceptions import RedisError
 
 from .errors import RateLimited
+
+log = logging.getLogger("pitchey.ratelimit")
 
 
 def limits_storage(uri: str) -> Storage:
     """`async+memory://` on one node; `async+redis://...` (through redis-py) when nodes share."""
-    options = {"implementation": "redispy"} if uri.startswith("async+redis") else {}
+    options: dict[str, Any] = {}
+    if uri.startswith("async+redis"):
+        options = {"implementation": "redispy", "wrap_exceptions": True,
+                   "socket_timeout": 2.0, "socket_connect_timeout": 2.0}
     storage = storage_from_string(uri, **options)
     assert isinstance(storage, Storage)
     return storage
+
+
+class _Limiter:
+    """A moving-window limiter on the shared storage that counts in this node's memory while the
+    shared storage (Redis) is unreachable: limits hold per node meanwhile, instead of every
+    login and write failing with a 500."""
+
+    def __init__(self, storage: Storage, shared: bool) -> None:
+        self._shared = MovingWindowRateLimiter(storage)
+        self._local = MovingWindowRateLimiter(limits_storage("async+memory://")) if shared \
+            else None
+        self._failing = False
+
+    async def _run(self, name: str, *args: Any) -> Any:
+        if self._local is None:
+            return await getattr(self._shared, name)(*args)
+        try:
+            result = await getattr(self._shared, name)(*args)
+        except (StorageError, RedisError, OSError) as exc:
+            if not self._failing:
+                log.warning("rate-limit storage unreachable (%s); counting on this node", exc)
+                self._failing = True
+            return await getattr(self._local, name)(*args)
+        self._failing = False
+        return result
+
+    async def hit(self, item: RateLimitItem, *ids: str) -> bool:
+        return bool(await self._run("hit", item, *ids))
+
+    async def test(self, item: RateLimitItem, *ids: str) -> bool:
+        return bool(await self._run("test", item, *ids))
+
+    async def clear(self, item: RateLimitItem, *ids: str) -> None:
+        await self._run("clear", item, *ids)
+
+    async def get_window_stats(self, item: RateLimitItem, *ids: str) -> Any:
+        return await self._run("get_window_stats", item, *ids)
 
 
 class AuthLimiter:
@@ -29,7 +75,7 @@ class AuthLimiter:
     def __init__(self, failure_limit: str, ip_limit: str, storage_uri: str = "async+memory://"):
         storage = limits_storage(storage_uri)
         self.storage = storage
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._limiter = _Limiter(storage, storage_uri.startswith("async+redis"))
         self._failures: RateLimitItem = parse(failure_limit)
         self._per_ip: RateLimitItem = parse(ip_limit)
 
@@ -63,7 +109,7 @@ class WriteLimiter:
 
     def __init__(self, per_user: str, per_ip: str, storage_uri: str = "async+memory://"):
         storage = limits_storage(storage_uri)
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._limiter = _Limiter(storage, storage_uri.startswith("async+redis"))
         self._per_user: RateLimitItem = parse(per_user)
         self._per_ip: RateLimitItem = parse(per_ip)
 
