@@ -255,8 +255,9 @@ def _same_origin(request: web.Request, origin: str, state: AppState) -> bool:
 
 
 async def _read_body(request: web.Request, model: type[B]) -> B:
+    from .state import MAX_BODY
     length = request.content_length
-    limit = request.app["pitchey.max_body"]
+    limit = request.app[MAX_BODY]
     if length is not None and length > limit:
         raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
     ctype = request.content_type

@@ -34,7 +34,7 @@ from .routes import ndas as nda_routes
 from .routes import pitches as pitch_routes
 from .routes import system as system_routes
 from .settings import Settings, load_or_create_secret
-from .state import APP_STATE, AppState
+from .state import APP_STATE, MAX_BODY, OPENAPI, AppState
 
 log = logging.getLogger("pitchey.server")
 
@@ -46,6 +46,10 @@ def _version() -> str:
         return version("pitchey-realtime")
     except PackageNotFoundError:
         return "0.0.0"
+
+
+#: The app's endpoint declarations (the permission test and tools walk them).
+API: web.AppKey[Api] = web.AppKey("pitchey.api", Api)
 
 
 def build_api() -> Api:
@@ -77,11 +81,11 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
         handler_args={"max_field_size": 16 * 1024},
     )
     app[APP_STATE] = state
-    app["pitchey.max_body"] = settings.max_body_bytes
+    app[MAX_BODY] = settings.max_body_bytes
     api = build_api()
     api.install(app)
-    app["pitchey.api"] = api
-    app["pitchey.openapi"] = build_openapi(api.endpoints, title="Pitchey API", version=_version())
+    app[API] = api
+    app[OPENAPI] = build_openapi(api.endpoints, title="Pitchey API", version=_version())
 
     async def storage_context(app: web.Application) -> AsyncIterator[None]:
         state.db = await Database.connect(

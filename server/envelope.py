@@ -12,7 +12,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel
 
-REQUEST_ID_KEY = "pitchey.request_id"
+REQUEST_ID_KEY: web.RequestKey[str] = web.RequestKey("pitchey.request_id", str)
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
 
 

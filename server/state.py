@@ -42,3 +42,5 @@ class AppState:
 
 
 APP_STATE: web.AppKey[AppState] = web.AppKey("pitchey.state", AppState)
+MAX_BODY: web.AppKey[int] = web.AppKey("pitchey.max_body", int)
+OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("pitchey.openapi", dict)

@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from pitchey.server.api import openapi_path
+from pitchey.server.app import API
 from pitchey.server.state import APP_STATE
 
 REGISTER = "/api/auth/creator/register"
@@ -312,7 +313,7 @@ async def test_openapi_document_covers_every_endpoint(client):
     assert doc["openapi"].startswith("3.1")
     assert doc["info"]["title"] and doc["info"]["version"]
 
-    endpoints = client.app["pitchey.api"].endpoints
+    endpoints = client.app[API].endpoints
     assert len(endpoints) >= 7
     expected = {(openapi_path(ep.path)[0], ep.method.lower()) for ep in endpoints}
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}

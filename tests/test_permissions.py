@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from pitchey.server.app import API
 from pitchey.server.permissions import PERMISSIONS, allowed, portals_for
 
 PORTALS = ("creator", "investor", "production")
@@ -28,7 +29,7 @@ def concrete(path: str) -> str:
 
 async def test_matrix_is_one_table_and_endpoints_follow_it(make_client):
     client = await make_client()
-    endpoints = client.app["pitchey.api"].endpoints
+    endpoints = client.app[API].endpoints
     assert endpoints, "no endpoints declared"
     for ep in endpoints:
         if ep.permission is not None:
@@ -45,7 +46,7 @@ async def test_matrix_is_one_table_and_endpoints_follow_it(make_client):
 async def test_every_route_for_every_portal_and_anonymous(make_client, register, auth_headers):
     client = await make_client(write_user_limit="100000/minute", write_ip_limit="100000/minute")
     tokens = {p: (await register(client, p))[1] for p in PORTALS}
-    endpoints = client.app["pitchey.api"].endpoints
+    endpoints = client.app[API].endpoints
     checked = 0
     for ep in endpoints:
         path = concrete(ep.path)

@@ -11,6 +11,7 @@ from .. import envelope
 from ..api import Api, Call
 from ..errors import Unavailable
 from ..schemas import Health, Readiness
+from ..state import OPENAPI
 
 api = Api()
 
@@ -49,7 +50,7 @@ async def ready(call: Call[Any, Any]) -> web.StreamResponse:
            openapi_extra={"responses": {"200": {"description": "OpenAPI 3.1 document", "content": {
                "application/json": {"schema": {"type": "object"}}}}}})
 async def openapi(call: Call[Any, Any]) -> web.StreamResponse:
-    doc = call.request.app["pitchey.openapi"]
+    doc = call.request.app[OPENAPI]
     return web.Response(body=envelope.dumps(doc), content_type="application/json")
 
 
@@ -58,7 +59,7 @@ async def openapi(call: Call[Any, Any]) -> web.StreamResponse:
            openapi_extra={"responses": {"200": {"description": "HTML page", "content": {
                "text/html": {"schema": {"type": "string"}}}}}})
 async def docs_page(call: Call[Any, Any]) -> web.StreamResponse:
-    doc = call.request.app["pitchey.openapi"]
+    doc = call.request.app[OPENAPI]
     return web.Response(text=render_docs(doc), content_type="text/html",
                         headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
 
