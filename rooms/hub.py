@@ -31,6 +31,7 @@ from .room import Room, room_class
 
 log = logging.getLogger("pitchey.rooms")
 
+PASSIVATION_CONCURRENCY = 4  # snapshot saves at once; well under the database pool
 PRESENCE_KEEPALIVE = 5.0  # seconds; the backplane's presence entries live 20 s unrenewed
 
 
@@ -56,6 +57,7 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self.direct_fanout = isinstance(backplane, InProcessBackplane)
+        self.passivation_slots = asyncio.Semaphore(PASSIVATION_CONCURRENCY)
         backplane.listen(self._on_publication)
 
     # -- lifecycle -------------------------------------------------------------------------

@@ -347,9 +347,20 @@ class Room(AsyncioActor):
         """Sleep if still idle: save what must survive, free the memory, leave the hub's map."""
         if self.subscribers or self.watchers or not self.hub.is_idle(self):
             return
-        snapshot = await self.hub.backplane.release(self.name)
-        if snapshot is not None:
-            await self.hub.room_store.save_snapshot(self.name, snapshot)
+        # Bounded: 10,000 rooms idling together must not queue 10,000 saves on the pool.
+        async with self.hub.passivation_slots:
+            if self.subscribers or self.watchers or not self.hub.is_idle(self):
+                return
+            snapshot = await self.hub.backplane.release(self.name)
+            if snapshot is not None:
+                try:
+                    await self.hub.room_store.save_snapshot(self.name, snapshot)
+                except StorageError:
+                    # Keep the room awake with its history: dropping it would let seq go back
+                    # within the same epoch. A later sweep tries again.
+                    await self.hub.backplane.restore(self.name, snapshot)
+                    self.last_active = time.monotonic()
+                    return
         if self.attached:
             await self.hub.backplane.detach(self.name)
             self.attached = False

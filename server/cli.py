@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -54,6 +55,19 @@ class _Database:
             self.embedded.stop()
 
 
+def tune_gc() -> None:
+    """Keep full collections off the latency tail.
+
+    Everything alive after start-up (modules, settings, the app) moves to the permanent
+    generation, so full collections no longer walk it; and collections run less often. Measured
+    (docs/benchmarks.md): with 1,000 sessions the default collector ran 13-16 full collections of
+    60-190 ms in 25 s, and they set the delivery p99.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 async def _serve(settings: Settings, dsn: str) -> None:
     app = create_app(settings, dsn)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_timeout,
@@ -61,6 +75,7 @@ async def _serve(settings: Settings, dsn: str) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
     await site.start()
+    tune_gc()
     log.info("listening on http://%s:%d", settings.host, settings.port)
     print(f"pitchey: listening on http://{settings.host}:{settings.port}", flush=True)
     stop = asyncio.Event()

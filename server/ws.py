@@ -106,10 +106,40 @@ class TicketStore:
                 del self._tickets[key]
 
 
+class FlushScheduler:
+    """One loop callback per iteration flushes every session that got frames in it.
+
+    A callback per session per event costs a handle, a context copy and a dispatch for each
+    delivered frame; one shared callback costs that once per loop iteration.
+    """
+
+    __slots__ = ("_loop", "_pending", "_scheduled")
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: list[WsSession] = []
+        self._scheduled = False
+
+    def add(self, session: WsSession) -> None:
+        self._pending.append(session)
+        if not self._scheduled:
+            self._scheduled = True
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
+            self._loop.call_soon(self._run)
+
+    def _run(self) -> None:
+        pending, self._pending = self._pending, []
+        self._scheduled = False
+        for session in pending:
+            session._flush()
+
+
 class SessionRegistry:
     """Live sessions of this node, by token id so a logout closes them at once."""
 
     def __init__(self) -> None:
+        self.flusher = FlushScheduler()
         self.sessions: set[WsSession] = set()
         self._by_jti: dict[uuid.UUID, set[WsSession]] = {}
 
@@ -144,6 +174,7 @@ class WsSession:
     __slots__ = (
         "__weakref__",
         "_abort_handle",
+        "_backlog",
         "_closed",
         "_closing",
         "_flush_scheduled",
@@ -153,6 +184,7 @@ class WsSession:
         "_violations",
         "_window_start",
         "bucket",
+        "flusher",
         "hub",
         "max_buffer",
         "max_subscriptions",
@@ -167,7 +199,8 @@ class WsSession:
     )
 
     def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport,
-                 principal: Principal, hub: Hub, settings: Settings) -> None:
+                 principal: Principal, hub: Hub, settings: Settings,
+                 flusher: FlushScheduler | None = None) -> None:
         self.ws = ws
         self.transport = transport
         self.principal = principal
@@ -183,6 +216,8 @@ class WsSession:
         self._loop = asyncio.get_running_loop()
         self._out: list[bytes] = []
         self._out_bytes = 0
+        self._backlog = 0
+        self.flusher = flusher or FlushScheduler()
         self._flush_scheduled = False
         self._closing = False
         self._closed: asyncio.Future[None] = self._loop.create_future()
@@ -202,8 +237,9 @@ class WsSession:
         self._out_bytes += len(frame)
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
-        if self._out_bytes + self.transport.get_write_buffer_size() > self.max_buffer:
+            self.flusher.add(self)
+        # The transport's own backlog was read at the last flush; frames queued since add to it.
+        if self._out_bytes + self._backlog > self.max_buffer:
             self._slow_consumer()
             return False
         return True
@@ -218,7 +254,8 @@ class WsSession:
             return
         # One write for everything queued this iteration: one syscall instead of one per frame.
         self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
-        if self.transport.get_write_buffer_size() > self.max_buffer:
+        self._backlog = self.transport.get_write_buffer_size()
+        if self._backlog > self.max_buffer:
             self._slow_consumer()
 
     def _slow_consumer(self) -> None:
@@ -423,7 +460,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     transport = request.transport
     assert transport is not None
-    session = WsSession(ws, transport, principal, realtime.hub, settings)
+    session = WsSession(ws, transport, principal, realtime.hub, settings,
+                        realtime.sessions.flusher)
     registry: SessionRegistry = realtime.sessions
     registry.add(session)
     metrics = realtime.hub.metrics
