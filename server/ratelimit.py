@@ -11,7 +11,7 @@ from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from redis.exceptions import RedisError
@@ -38,8 +38,8 @@ class _Limiter:
     login and write failing with a 500."""
 
     def __init__(self, storage: Storage, shared: bool) -> None:
-        self._shared = MovingWindowRateLimiter(storage)
-        self._local = MovingWindowRateLimiter(limits_storage("async+memory://")) if shared \
+        self._shared = SlidingWindowCounterRateLimiter(storage)
+        self._local = SlidingWindowCounterRateLimiter(limits_storage("async+memory://")) if shared \
             else None
         self._failing = False
 

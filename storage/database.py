@@ -41,6 +41,10 @@ class StorageUnavailable(StorageError):
     """The database cannot be reached or did not answer in time."""
 
 
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    return None
+
+
 class Database:
     """Owns the pool. Stores borrow connections through `acquire()` or `transaction()`."""
 
@@ -55,6 +59,10 @@ class Database:
         try:
             pool = await asyncpg.create_pool(
                 dsn,
+                # The default reset (UNLISTEN, RESET ALL, unlock all...) is one more round trip per
+                # query; no code here leaves session state on a connection (transactions roll
+                # back on release, the migration lock is released explicitly).
+                reset=_no_reset,
                 min_size=min(min_size, max_size),
                 max_size=max_size,
                 timeout=timeout,

@@ -29,6 +29,7 @@ from pitchey.storage.pitches import Access, Pitch, PitchStore
 
 from ..api import Api, Call, Reply
 from ..blobstore import BlobStore, blobstore_from_settings
+from ..cache import PITCH_TTL, cached, get_cache, pitch_tag
 from ..errors import (
     BadRequest,
     Conflict,
@@ -114,9 +115,14 @@ async def media_for_pitch(state: AppState, pitch_id: int, show_protected: bool) 
     The caller must already have checked that the viewer may see the pitch; `show_protected` is
     true for the owner and approved-NDA holders (the same test as for synopsis and budget).
     """
-    rows = await MediaStore(state.database).for_pitch(
-        pitch_id, include_protected=show_protected, limit=MAX_MEDIA_PER_PITCH)
-    return [media_out(m).model_dump(mode="json", by_alias=True) for m in rows]
+    async def load() -> list[dict[str, Any]]:
+        rows = await MediaStore(state.database).for_pitch(
+            pitch_id, include_protected=show_protected, limit=MAX_MEDIA_PER_PITCH)
+        return [media_out(m).model_dump(mode="json", by_alias=True) for m in rows]
+
+    # Cached with the pitch row (same tag): a cached detail read makes no database round trip.
+    return await cached(get_cache(state.extras), f"pitch:{pitch_id}:media:{int(show_protected)}",
+                        load, ttl=PITCH_TTL, tags=(pitch_tag(pitch_id),))
 
 
 async def pitch_media_keys(state: AppState, pitch_id: int) -> list[str]:
@@ -137,6 +143,7 @@ async def purge_pitch_media(state: AppState, pitch_id: int) -> int:
     """Delete every media row and object of a pitch (call before deleting the pitch itself:
     the rows would cascade, the objects would not). Returns how many were removed."""
     keys = await MediaStore(state.database).delete_for_pitch(pitch_id)
+    await get_cache(state.extras).invalidate_tags(pitch_tag(pitch_id))
     store: BlobStore | None = state.extras.get("blobs")
     if store is not None:
         for key in keys:
@@ -447,6 +454,7 @@ async def upload_media(call: Call[Any, Any]) -> Reply:
             await _delete_object(store, stored.key)
         raise
     log.info("media stored pitch=%d key=%s size=%d", pitch_id, row.storage_key, row.size_bytes)
+    await get_cache(call.state.extras).invalidate_tags(pitch_tag(pitch_id))
     return Reply(media_out(row), status=201)
 
 
@@ -482,6 +490,7 @@ async def delete_media(call: Call[Any, Any]) -> MediaDeleted:
     if row is None:
         raise NotFound("Media not found")
     await _delete_object(blobs(call.state), row.storage_key)
+    await get_cache(call.state.extras).invalidate_tags(pitch_tag(pitch_id))
     return MediaDeleted(id=row.id, deleted=True)
 
 
