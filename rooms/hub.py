@@ -54,6 +54,7 @@ class Hub:
         self.metrics = metrics or NodeMetrics()
         self._rooms: dict[str, Room] = {}
         self._watched: set[str] = set()
+        self._passivating: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self.direct_fanout = isinstance(backplane, InProcessBackplane)
@@ -157,6 +158,10 @@ class Hub:
     def is_idle(self, room: Room) -> bool:
         return time.monotonic() - room.last_active >= self.idle_timeout or self._closing
 
+    def passivation_over(self, name: str) -> None:
+        """A room finished handling its Passivate (asleep now, or staying awake)."""
+        self._passivating.discard(name)
+
     def room_passivated(self, room: Room) -> None:
         if self._rooms.get(room.name) is room:
             del self._rooms[room.name]
@@ -201,10 +206,13 @@ class Hub:
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
-            for room in list(self._rooms.values()):
+            for name, room in list(self._rooms.items()):
                 # A read on the loop thread, not a mutation: cheaper than a message per room.
-                if (not room.subscribers and not room.watchers
-                        and now - room.last_active >= self.idle_timeout):
+                if (name not in self._passivating and not room.subscribers
+                        and not room.watchers and now - room.last_active >= self.idle_timeout):
+                    # One Passivate in flight per room: 10,000 rooms waiting for a save slot
+                    # must not get another one each on every sweep.
+                    self._passivating.add(name)
                     with contextlib.suppress(pykka.ActorDeadError):
                         room.actor_ref.tell(Passivate())
 

@@ -345,6 +345,12 @@ class Room(AsyncioActor):
 
     async def passivate(self) -> None:
         """Sleep if still idle: save what must survive, free the memory, leave the hub's map."""
+        try:
+            await self._passivate()
+        finally:
+            self.hub.passivation_over(self.name)
+
+    async def _passivate(self) -> None:
         if self.subscribers or self.watchers or not self.hub.is_idle(self):
             return
         # Bounded: 10,000 rooms idling together must not queue 10,000 saves on the pool.
