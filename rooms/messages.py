@@ -14,9 +14,15 @@ class Subscriber(Protocol):
     session_id: str
     user_id: int
     user_type: str
+    max_buffer: int
+    """Bytes the session may have queued before it is closed as a slow consumer."""
 
     def deliver(self, frame: bytes) -> bool:
         """Queue one complete WebSocket frame; False when the session is gone."""
+        ...
+
+    def evicted(self, room: str) -> None:
+        """The room dropped this session on its own initiative (access lost, pitch deleted)."""
         ...
 
 

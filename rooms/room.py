@@ -220,9 +220,7 @@ class Room(AsyncioActor):
             del self.subscribers[session]
             self._remove_presence(session)
         recovery = await self.hub.backplane.recover(self.name, msg.since, msg.epoch)
-        budget = getattr(session, "max_buffer", None)
-        if recovery.frames and budget is not None and \
-                sum(map(len, recovery.frames)) > budget // 2:
+        if recovery.frames and sum(map(len, recovery.frames)) > session.max_buffer // 2:
             # A replay the session could not even queue would close it as a slow consumer, and
             # every reconnect would replay it again. Never partial: the client reloads instead.
             recovery = Recovery(recovery.seq, recovery.epoch, False, [])
@@ -478,9 +476,7 @@ class PitchRoom(Room):
         """Unsubscribe a session on the server's initiative: an `error` then an `unsubscribed`."""
         if self.subscribers.pop(session, None) is None:
             return
-        rooms = getattr(session, "rooms", None)  # the WsSession's own bookkeeping, if it has one
-        if isinstance(rooms, set):
-            rooms.discard(self.name)
+        session.evicted(self.name)
         session.deliver(_error_frame(code, message, room=self.name))
         session.deliver(_frame("unsubscribed", room=self.name, data={}))
         if self._remove_presence(session) and announce:

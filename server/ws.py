@@ -405,6 +405,9 @@ class WsSession:
             return
         self.send_error(ErrorCode.NOT_SUBSCRIBED, "Not subscribed", cid, name)
 
+    def evicted(self, room: str) -> None:
+        self.rooms.discard(room)
+
     def leave_all(self) -> None:
         for name in self.rooms:
             self.hub.tell(name, Leave(self))

@@ -79,12 +79,6 @@ class FollowStore:
         )
         return result.endswith(" 1")
 
-    async def is_following(self, follower_id: int, followee_id: int) -> bool:
-        return bool(await self.db.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2)",
-            follower_id, followee_id,
-        ))
-
     async def following(self, user_id: int, *, limit: int, offset: int) -> FollowPage:
         """The users `user_id` follows, most recent first."""
         return await self._page(
