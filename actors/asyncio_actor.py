@@ -524,9 +524,7 @@ class AsyncioActor(pykka.Actor):
             step = self._step(self.drain_batch)
             if step is not None:
                 inbox = self.actor_inbox
-                self._task = inbox._loop.create_task(
-                    self._drain_async(*step), context=inbox._context
-                )
+                self._task = inbox._loop.create_task(self._drain_async(*step), context=inbox._context)
         except BaseException:
             self._die()
             raise

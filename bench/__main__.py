@@ -60,11 +60,13 @@ def _on_term(signum: int, frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small smoke version (~2 min)")
-    parser.add_argument("--only", default=",".join(SUITES),
-                        help=f"comma-separated suites out of: {', '.join(SUITES)}")
+    parser.add_argument(
+        "--only", default=",".join(SUITES), help=f"comma-separated suites out of: {', '.join(SUITES)}"
+    )
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in only if s not in SUITES]
@@ -77,15 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     nofile = h.raise_nofile()
     cfg = rt.Config.make(args.quick)
     if "connections" in only and nofile < cfg.connections * 1.1:
-        print(f"bench: open-files limit {nofile} is too low for {cfg.connections:,} sessions",
-              file=sys.stderr)
+        print(
+            f"bench: open-files limit {nofile} is too low for {cfg.connections:,} sessions", file=sys.stderr
+        )
         return 2
     started = time.monotonic()
     rows: list[Row] = []
     failures: list[str] = []
     workdir = Path(tempfile.mkdtemp(prefix="pitchey-bench-"))
-    cfg.notes.append(f"machine: {os.cpu_count()} CPUs ({_cpu_model()}), load average at start "
-                     f"{h.loadavg()}; {_versions()}")
+    cfg.notes.append(
+        f"machine: {os.cpu_count()} CPUs ({_cpu_model()}), load average at start {h.loadavg()}; {_versions()}"
+    )
     pg: h.Postgres | None = None
     rigs: rt.Rigs | None = None
     try:
@@ -140,8 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                 traceback.print_exc()
                 if rigs is not None:
                     rigs.close()
-            print(f"bench: {suite} done in {time.monotonic() - t0:.0f} s", file=sys.stderr,
-                  flush=True)
+            print(f"bench: {suite} done in {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         failures.append("interrupted")
     finally:
@@ -150,8 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         if pg is not None:
             pg.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    cfg.notes.append(f"load average at end {h.loadavg()}; whole run "
-                     f"{time.monotonic() - started:.0f} s" + (" (--quick)" if args.quick else ""))
+    cfg.notes.append(
+        f"load average at end {h.loadavg()}; whole run "
+        f"{time.monotonic() - started:.0f} s" + (" (--quick)" if args.quick else "")
+    )
     print(format_table(rows))
     print()
     for note in cfg.notes:

@@ -80,8 +80,7 @@ async def capture() -> dict[str, Any]:
     await store.set_like(1, 1, False)
     unlike = [sql for sql, _ in rec.calls[n:]]
     assert len(like) == 2 and len(unlike) == 2, (like, unlike)
-    return {"detail": detail, "browse": browse, "browse_args": browse_args, "like": like,
-            "unlike": unlike}
+    return {"detail": detail, "browse": browse, "browse_args": browse_args, "like": like, "unlike": unlike}
 
 
 def _default(obj: Any) -> Any:
@@ -91,8 +90,9 @@ def _default(obj: Any) -> Any:
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data, default=_default), status=status,
-                        content_type="application/json")
+    return web.Response(
+        body=orjson.dumps(data, default=_default), status=status, content_type="application/json"
+    )
 
 
 def build(pool: asyncpg.Pool, sql: dict[str, Any]) -> web.Application:
@@ -115,8 +115,7 @@ def build(pool: asyncpg.Pool, sql: dict[str, Any]) -> web.Application:
             if changed:
                 total = await conn.fetchval(count, pitch_id, 1 if liked else -1)
             else:
-                total = await conn.fetchval("SELECT like_count FROM pitches WHERE id = $1",
-                                            pitch_id)
+                total = await conn.fetchval("SELECT like_count FROM pitches WHERE id = $1", pitch_id)
         return _json({"liked": liked, "likeCount": total})
 
     app = web.Application()

@@ -19,8 +19,13 @@ from aiohttp import web
 
 
 def build() -> web.Application:
-    sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False,
-                               cors_allowed_origins="*", transports=["websocket"])
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        logger=False,
+        engineio_logger=False,
+        cors_allowed_origins="*",
+        transports=["websocket"],
+    )
     app = web.Application()
     sio.attach(app)
 

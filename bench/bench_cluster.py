@@ -60,8 +60,9 @@ class Config:
     @classmethod
     def make(cls, quick: bool) -> Config:
         if quick:
-            return cls(quick=True, subscribers=200, users=10, rounds=1, seconds=3.0, warmup=1.0,
-                       latency_seconds=3.0)
+            return cls(
+                quick=True, subscribers=200, users=10, rounds=1, seconds=3.0, warmup=1.0, latency_seconds=3.0
+            )
         return cls(quick=False)
 
 
@@ -85,10 +86,26 @@ class RedisProc:
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.log_path = workdir / f"redis-{self.port}.log"
         self.proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--logfile", str(self.log_path),
-             "--dir", str(workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--logfile",
+                str(self.log_path),
+                "--dir",
+                str(workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
         deadline = time.monotonic() + 20
         while True:
@@ -140,8 +157,14 @@ class Rig:
     """`cfg.subscribers` subscribers of one pitch room, split over `nodes` (one load generator
     process per entry), and a publisher (the pitch's creator) on the first node."""
 
-    def __init__(self, name: str, nodes: list[h.ServerProc], cfg: Config, pg: h.Postgres,
-                 redis: RedisProc | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        nodes: list[h.ServerProc],
+        cfg: Config,
+        pg: h.Postgres,
+        redis: RedisProc | None = None,
+    ) -> None:
         self.name = name
         self.nodes = nodes
         self.cfg = cfg
@@ -154,15 +177,26 @@ class Rig:
             self.room: str = fx["room"]
             per = cfg.subscribers // len(nodes)
             for node in nodes:
-                self.subs += h.spawn_clients("pitchey", node.port, per, 1, room=self.room,
-                                             tokens=fx["tokens"])
+                self.subs += h.spawn_clients(
+                    "pitchey", node.port, per, 1, room=self.room, tokens=fx["tokens"]
+                )
             ready = [c.wait("ready") for c in self.subs]
             self.ready = sum(r["ready"] for r in ready)
             if self.ready != per * len(nodes):
-                raise RuntimeError(f"{name}: {self.ready} of {per * len(nodes)} subscribers "
-                                   f"ready: {[r['fail_reasons'] for r in ready]}")
-            self.pub = h.Client({"proto": "pitchey", "port": nodes[0].port, "n": 1,
-                                 "role": "pub", "room": self.room, "tokens": [fx["creator"]]})
+                raise RuntimeError(
+                    f"{name}: {self.ready} of {per * len(nodes)} subscribers "
+                    f"ready: {[r['fail_reasons'] for r in ready]}"
+                )
+            self.pub = h.Client(
+                {
+                    "proto": "pitchey",
+                    "port": nodes[0].port,
+                    "n": 1,
+                    "role": "pub",
+                    "room": self.room,
+                    "tokens": [fx["creator"]],
+                }
+            )
             self.pub.wait("ready")
         except Exception:
             self.close()
@@ -180,17 +214,24 @@ class Rig:
         pids["publisher"] = [self.pub.pid] if self.pub else []
         return pids
 
-    def window(self, seconds: float, *, mode: str = "saturate", rate: float = 0.0,
-               latency: bool = False) -> dict[str, Any]:
+    def window(
+        self, seconds: float, *, mode: str = "saturate", rate: float = 0.0, latency: bool = False
+    ) -> dict[str, Any]:
         assert self.pub is not None
         now = time.time()
         t0 = now + self.cfg.warmup
         t1 = t0 + seconds
-        self.pub.send(cmd="publish", mode=mode, window=SATURATE_WINDOW, rate=rate,
-                      start=now + 0.05, end=t1 + 0.3)
+        self.pub.send(
+            cmd="publish", mode=mode, window=SATURATE_WINDOW, rate=rate, start=now + 0.05, end=t1 + 0.3
+        )
         for c in self.subs:
-            c.send(cmd="window", start=t0, end=t1, latency=latency,
-                   read_interval=0.0 if latency else READ_INTERVAL)
+            c.send(
+                cmd="window",
+                start=t0,
+                end=t1,
+                latency=latency,
+                read_interval=0.0 if latency else READ_INTERVAL,
+            )
         meter = CpuMeter(self.pids(), {"postgres": lambda: pg_pids(self.pg)})
         per_client = [CpuMeter({"c": [c.pid]}) for c in self.subs]
         meta_key = f"pitchey:{{{self.room}}}:m"
@@ -207,10 +248,14 @@ class Rig:
         published = self.pub.wait("published")
         frames = sum(r["frames"] for r in results)
         out: dict[str, Any] = {
-            "frames": frames, "fps": frames / seconds, "seconds": seconds,
+            "frames": frames,
+            "fps": frames / seconds,
+            "seconds": seconds,
             "per_proc": [r["frames"] for r in results],
             "closed_in_window": sum(r["closed_in_window"] for r in results),
-            "sent": published["sent"], "errors": published["errors"], "cpu": cpu,
+            "sent": published["sent"],
+            "errors": published["errors"],
+            "cpu": cpu,
             "load": h.loadavg(),
         }
         if r0 is not None and r1 is not None:
@@ -243,8 +288,9 @@ def run(quick: bool = False, notes: list[str] | None = None) -> list[Row]:
     if notes is not None:
         cfg.notes = notes
     if REDIS_SERVER is None:
-        cfg.notes.append("cluster: redis-server is not installed (Debian package "
-                         "`redis-server`); suite skipped")
+        cfg.notes.append(
+            "cluster: redis-server is not installed (Debian package `redis-server`); suite skipped"
+        )
         print(cfg.notes[-1], file=sys.stderr)
         return []
     h.raise_nofile()
@@ -258,8 +304,9 @@ def run(quick: bool = False, notes: list[str] | None = None) -> list[Row]:
         secret = secrets.token_urlsafe(48)
         shared_db = pg.create_database()
         for _ in range(2):
-            servers.append(h.start_pitchey(pg, workdir, DATABASE_URL=shared_db,
-                                           REDIS_URL=redis.url, JWT_SECRET=secret))
+            servers.append(
+                h.start_pitchey(pg, workdir, DATABASE_URL=shared_db, REDIS_URL=redis.url, JWT_SECRET=secret)
+            )
         single = h.start_pitchey(pg, workdir, JWT_SECRET=secret)
         servers.append(single)
         rigs.append(Rig("cluster", servers[:2], cfg, pg, redis))
@@ -283,8 +330,12 @@ def _log(rig: Rig, kind: str, w: dict[str, Any]) -> None:
         extra = f" p50 {pct(s, 0.5) / 1e6:.2f} p99 {pct(s, 0.99) / 1e6:.2f} ms"
     if "commands" in w:
         extra += f" redis cmds/event {sum(w['commands'].values()) / max(1, w['events']):.2f}"
-    print(f"cluster {rig.name:7s} {kind:10s} {w['fps']:9,.0f} frames/s events {w['events']:,.0f}"
-          f"{extra} cpu {w['cpu']} load {w['load']}", file=sys.stderr, flush=True)
+    print(
+        f"cluster {rig.name:7s} {kind:10s} {w['fps']:9,.0f} frames/s events {w['events']:,.0f}"
+        f"{extra} cpu {w['cpu']} load {w['load']}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _measure(cfg: Config, cluster: Rig, single: Rig) -> list[Row]:
@@ -313,8 +364,12 @@ def _measure(cfg: Config, cluster: Rig, single: Rig) -> list[Row]:
     lats: dict[str, dict[str, float]] = {}
     for k, ws in lat.items():
         s = sorted(x for w in ws for x in w["lat"])
-        lats[k] = {"n": len(s), "p50": pct(s, 0.5) / 1e6, "p99": pct(s, 0.99) / 1e6,
-                   "max": s[-1] / 1e6 if s else float("nan")}
+        lats[k] = {
+            "n": len(s),
+            "p50": pct(s, 0.5) / 1e6,
+            "p99": pct(s, 0.99) / 1e6,
+            "max": s[-1] / 1e6 if s else float("nan"),
+        }
     busy_p50: dict[str, list[float]] = {}
     for k, ws in busy.items():
         busy_p50[k] = []
@@ -325,7 +380,8 @@ def _measure(cfg: Config, cluster: Rig, single: Rig) -> list[Row]:
             cfg.notes.append(
                 f"cluster latency with a saturating publisher, {k}, {where}: p50 "
                 f"{pct(s, 0.5) / 1e6:.1f} ms, p99 {pct(s, 0.99) / 1e6:.1f} ms "
-                f"({statistics.median(w['events'] / w['seconds'] for w in ws):,.0f} events/s)")
+                f"({statistics.median(w['events'] / w['seconds'] for w in ws):,.0f} events/s)"
+            )
     busy_single = statistics.median(busy_p50["single"])
     # Redis cost per event: over every cluster window (throughput and latency alike).
     cmds_thr = _redis_cost(thr["cluster"])
@@ -335,13 +391,16 @@ def _measure(cfg: Config, cluster: Rig, single: Rig) -> list[Row]:
         w = max(thr[k], key=lambda x: x["fps"])
         cpu = w["cpu"]
         cfg.notes.append(
-            f"cluster throughput {k}: windows " + ", ".join(f"{x['fps']:,.0f}" for x in thr[k])
+            f"cluster throughput {k}: windows "
+            + ", ".join(f"{x['fps']:,.0f}" for x in thr[k])
             + f" frames/s ({statistics.median(x['events'] / x['seconds'] for x in thr[k]):,.0f} "
             f"events/s); closed during windows {sum(x['closed_in_window'] for x in thr[k])}; "
             f"publisher errors {sum(x['errors'] for x in thr[k])}; frames per load generator "
             f"{w['per_proc']}; CPU of the best window (% of one core): "
             + ", ".join(f"{g} {v:.0f}" for g, v in cpu.items())
-            + "; load average after each window: " + " / ".join(x["load"] for x in thr[k]))
+            + "; load average after each window: "
+            + " / ".join(x["load"] for x in thr[k])
+        )
         cpu = lat[k][-1]["cpu"]
         expected = cfg.latency_rate * cfg.latency_seconds * n * cfg.rounds
         by_proc = []
@@ -355,46 +414,98 @@ def _measure(cfg: Config, cluster: Rig, single: Rig) -> list[Row]:
             f"{lats[k]['max']:.1f} ms ({'; '.join(by_proc)} ms); p99 per window "
             + ", ".join(f"{pct(sorted(w['lat']), 0.99) / 1e6:.1f}" for w in lat[k])
             + " ms; CPU of the last window: "
-            + ", ".join(f"{g} {v:.0f}" for g, v in cpu.items()))
+            + ", ".join(f"{g} {v:.0f}" for g, v in cpu.items())
+        )
     cfg.notes.append(
         "cluster frames/s ratio (2 nodes / 1 node) per round (paired windows): "
-        + ", ".join(f"{c['fps'] / s['fps']:.2f}x"
-                    for c, s in zip(thr["cluster"], thr["single"], strict=True))
+        + ", ".join(f"{c['fps'] / s['fps']:.2f}x" for c, s in zip(thr["cluster"], thr["single"], strict=True))
         + "; other processes on the machine (% of one core) in those windows: "
-        + ", ".join(f"{c['cpu']['others']:.0f}/{s['cpu']['others']:.0f}"
-                    for c, s in zip(thr["cluster"], thr["single"], strict=True)))
+        + ", ".join(
+            f"{c['cpu']['others']:.0f}/{s['cpu']['others']:.0f}"
+            for c, s in zip(thr["cluster"], thr["single"], strict=True)
+        )
+    )
     for label, c in (("throughput", cmds_thr), ("50 events/s", cmds_lat)):
         top = sorted(c["per_event"].items(), key=lambda kv: -kv[1])[:10]
         cfg.notes.append(
             f"cluster Redis commands per event ({label} windows, {c['events']:,} events): "
             f"{c['total']:.2f} in all, {c['scripts']:.2f} script calls (EVALSHA: the client "
-            f"round trips of publishing); by command: "
-            + ", ".join(f"{k} {v:.2f}" for k, v in top))
+            f"round trips of publishing); by command: " + ", ".join(f"{k} {v:.2f}" for k, v in top)
+        )
     both = "2 nodes via Redis"
     one = "1 node in process"
     split = f"{n // 2}+{n // 2}"
     rate = f"{cfg.latency_rate:.0f} events/s"
     return [
-        Row(SUITE, f"delivered frames/s, {n} subscribers ({split} on {both}), saturating "
-            "publisher", fps["cluster"], "frames/s", f"{one}, {n} subscribers", fps["single"]),
-        Row(SUITE, "published events/s, saturating publisher (posts are serial per room)",
-            eps["cluster"], "events/s", one, eps["single"]),
-        Row(SUITE, f"delivery latency p50, {n} subscribers, {rate}", lats["cluster"]["p50"], "ms",
-            one, lats["single"]["p50"]),
-        Row(SUITE, f"delivery latency p99, {n} subscribers, {rate}", lats["cluster"]["p99"], "ms",
-            one, lats["single"]["p99"]),
-        Row(SUITE, "delivery latency p50, saturating publisher: subscribers on the "
-            "publisher's node (A)", busy_p50["cluster"][0], "ms", one, busy_single),
-        Row(SUITE, "delivery latency p50, saturating publisher: subscribers on the other "
-            "node (B)", busy_p50["cluster"][1], "ms", one, busy_single),
-        Row(SUITE, "Redis commands per published event (saturating; incl. inside Lua)",
-            cmds_thr["total"], "cmds"),
-        Row(SUITE, "Redis script calls (round trips) per published event (saturating)",
-            cmds_thr["scripts"], "calls"),
-        Row(SUITE, f"Redis commands per delivered frame (saturating, {n} subscribers)",
-            cmds_thr["total"] / n, "cmds"),
-        Row(SUITE, f"Redis commands per published event ({rate}; incl. background)",
-            cmds_lat["total"], "cmds"),
+        Row(
+            SUITE,
+            f"delivered frames/s, {n} subscribers ({split} on {both}), saturating publisher",
+            fps["cluster"],
+            "frames/s",
+            f"{one}, {n} subscribers",
+            fps["single"],
+        ),
+        Row(
+            SUITE,
+            "published events/s, saturating publisher (posts are serial per room)",
+            eps["cluster"],
+            "events/s",
+            one,
+            eps["single"],
+        ),
+        Row(
+            SUITE,
+            f"delivery latency p50, {n} subscribers, {rate}",
+            lats["cluster"]["p50"],
+            "ms",
+            one,
+            lats["single"]["p50"],
+        ),
+        Row(
+            SUITE,
+            f"delivery latency p99, {n} subscribers, {rate}",
+            lats["cluster"]["p99"],
+            "ms",
+            one,
+            lats["single"]["p99"],
+        ),
+        Row(
+            SUITE,
+            "delivery latency p50, saturating publisher: subscribers on the publisher's node (A)",
+            busy_p50["cluster"][0],
+            "ms",
+            one,
+            busy_single,
+        ),
+        Row(
+            SUITE,
+            "delivery latency p50, saturating publisher: subscribers on the other node (B)",
+            busy_p50["cluster"][1],
+            "ms",
+            one,
+            busy_single,
+        ),
+        Row(
+            SUITE,
+            "Redis commands per published event (saturating; incl. inside Lua)",
+            cmds_thr["total"],
+            "cmds",
+        ),
+        Row(
+            SUITE,
+            "Redis script calls (round trips) per published event (saturating)",
+            cmds_thr["scripts"],
+            "calls",
+        ),
+        Row(
+            SUITE,
+            f"Redis commands per delivered frame (saturating, {n} subscribers)",
+            cmds_thr["total"] / n,
+            "cmds",
+        ),
+        Row(
+            SUITE, f"Redis commands per published event ({rate}; incl. background)", cmds_lat["total"], "cmds"
+        ),
     ]
 
 
@@ -405,8 +516,12 @@ def _redis_cost(windows: list[dict[str, Any]]) -> dict[str, Any]:
         for k, v in w["commands"].items():
             total[k] = total.get(k, 0) + v
     per = {k: v / max(1, events) for k, v in total.items()}
-    return {"events": events, "per_event": per, "total": sum(per.values()),
-            "scripts": sum(v for k, v in per.items() if k in SCRIPT_COMMANDS)}
+    return {
+        "events": events,
+        "per_event": per,
+        "total": sum(per.values()),
+        "scripts": sum(v for k, v in per.items() if k in SCRIPT_COMMANDS),
+    }
 
 
 if __name__ == "__main__":

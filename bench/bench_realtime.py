@@ -52,9 +52,20 @@ class Config:
     @classmethod
     def make(cls, quick: bool) -> Config:
         if quick:
-            return cls(quick=True, subscribers=100, users=5, fanout_rounds=1, fanout_seconds=3.0,
-                       warmup=1.0, latency_rounds=1, latency_seconds=3.0, connections=1000,
-                       connection_users=10, slow_seconds=6.0, quiet_wait=3.0)
+            return cls(
+                quick=True,
+                subscribers=100,
+                users=5,
+                fanout_rounds=1,
+                fanout_seconds=3.0,
+                warmup=1.0,
+                latency_rounds=1,
+                latency_seconds=3.0,
+                connections=1000,
+                connection_users=10,
+                slow_seconds=6.0,
+                quiet_wait=3.0,
+            )
         return cls(quick=False)
 
 
@@ -67,8 +78,7 @@ def pct(sorted_values: Sequence[float], p: float) -> float:
 class Rig:
     """A server under test with `n` subscribers of one room and one publisher (also a member)."""
 
-    def __init__(self, proto: str, cfg: Config, pg: h.Postgres, workdir: Path,
-                 **env: str) -> None:
+    def __init__(self, proto: str, cfg: Config, pg: h.Postgres, workdir: Path, **env: str) -> None:
         self.proto = proto
         self.cfg = cfg
         self.pg = pg
@@ -83,32 +93,55 @@ class Rig:
             if proto == "pitchey":
                 fx = h.pitchey_fixture(self.server, cfg.users)
                 room, tokens, pub_tokens = fx["room"], fx["tokens"], [fx["creator"]]
-            self.subs = h.spawn_clients(proto, self.server.port, cfg.subscribers,
-                                        cfg.client_procs, room=room, tokens=tokens)
+            self.subs = h.spawn_clients(
+                proto, self.server.port, cfg.subscribers, cfg.client_procs, room=room, tokens=tokens
+            )
             ready = [c.wait("ready") for c in self.subs]
             self.ready = sum(r["ready"] for r in ready)
             failed = sum(r["failed"] for r in ready)
             if failed or self.ready != cfg.subscribers:
-                raise RuntimeError(f"{proto}: {self.ready} of {cfg.subscribers} subscribers "
-                                   f"ready, failures {[r['fail_reasons'] for r in ready]}")
-            self.pub = h.Client({"proto": proto, "port": self.server.port, "n": 1,
-                                 "role": "pub", "room": room, "tokens": pub_tokens})
+                raise RuntimeError(
+                    f"{proto}: {self.ready} of {cfg.subscribers} subscribers "
+                    f"ready, failures {[r['fail_reasons'] for r in ready]}"
+                )
+            self.pub = h.Client(
+                {
+                    "proto": proto,
+                    "port": self.server.port,
+                    "n": 1,
+                    "role": "pub",
+                    "room": room,
+                    "tokens": pub_tokens,
+                }
+            )
             self.pub.wait("ready")
         except Exception:
             self.close()
             raise
 
     def pids(self) -> dict[str, list[int]]:
-        pids = {"server": [self.server.pid], "clients": [c.pid for c in self.subs],
-                "publisher": [self.pub.pid] if self.pub else []}
+        pids = {
+            "server": [self.server.pid],
+            "clients": [c.pid for c in self.subs],
+            "publisher": [self.pub.pid] if self.pub else [],
+        }
         if self.proto == "pitchey":
             pids["postgres"] = self.pg.pids()
         return pids
 
-    def window(self, seconds: float, *, mode: str = "saturate", rate: float = 0.0,
-               pace: str = "echo", window: int = SATURATE_WINDOW, pad: int = 0,
-               latency: bool = False, warmup: float | None = None,
-               sample_rss: bool = False) -> dict[str, Any]:
+    def window(
+        self,
+        seconds: float,
+        *,
+        mode: str = "saturate",
+        rate: float = 0.0,
+        pace: str = "echo",
+        window: int = SATURATE_WINDOW,
+        pad: int = 0,
+        latency: bool = False,
+        warmup: float | None = None,
+        sample_rss: bool = False,
+    ) -> dict[str, Any]:
         assert self.pub is not None
         warm = self.cfg.warmup if warmup is None else warmup
         if self.cfg.quiet_wait:
@@ -116,11 +149,24 @@ class Rig:
         now = time.time()
         t0 = now + warm
         t1 = t0 + seconds
-        self.pub.send(cmd="publish", mode=mode, window=window, rate=rate, pace=pace, pad=pad,
-                      start=now + 0.05, end=t1 + 0.3)
+        self.pub.send(
+            cmd="publish",
+            mode=mode,
+            window=window,
+            rate=rate,
+            pace=pace,
+            pad=pad,
+            start=now + 0.05,
+            end=t1 + 0.3,
+        )
         for c in self.subs:
-            c.send(cmd="window", start=t0, end=t1, latency=latency,
-                   read_interval=0.0 if latency else READ_INTERVAL)
+            c.send(
+                cmd="window",
+                start=t0,
+                end=t1,
+                latency=latency,
+                read_interval=0.0 if latency else READ_INTERVAL,
+            )
         meter = h.CpuMeter(self.pids())
         per_client = [h.CpuMeter({"c": [c.pid]}) for c in self.subs]
         time.sleep(max(0.0, t0 - time.time()))
@@ -138,13 +184,17 @@ class Rig:
         published = self.pub.wait("published")
         frames = sum(r["frames"] for r in results)
         out: dict[str, Any] = {
-            "frames": frames, "fps": frames / seconds,
+            "frames": frames,
+            "fps": frames / seconds,
             "payload": (sum(r["bytes"] for r in results) / frames) if frames else 0.0,
             "open": sum(r["open"] for r in results),
             "closed_in_window": sum(r["closed_in_window"] for r in results),
-            "sent": published["sent"], "errors": published["errors"],
+            "sent": published["sent"],
+            "errors": published["errors"],
             "acked": published["acked"],
-            "cpu": cpu, "rss": rss, "seconds": seconds,
+            "cpu": cpu,
+            "rss": rss,
+            "seconds": seconds,
         }
         if latency:
             pairs: array.array[int] = array.array("q")
@@ -172,8 +222,7 @@ def _cpu_note(name: str, w: dict[str, Any]) -> str:
     parts = [f"server {cpu['server']:.0f}%"]
     if "postgres" in cpu:
         parts.append(f"postgres {cpu['postgres']:.0f}%")
-    parts.append(f"subscriber load generators {cpu['clients']:.0f}% total "
-                 f"(busiest {cpu['max_client']:.0f}%)")
+    parts.append(f"subscriber load generators {cpu['clients']:.0f}% total (busiest {cpu['max_client']:.0f}%)")
     parts.append(f"publisher {cpu['publisher']:.0f}%")
     parts.append(f"other users' processes {cpu['others']:.0f}% (of 200%)")
     return f"{name}: " + ", ".join(parts)
@@ -215,8 +264,9 @@ def fanout(cfg: Config, rigs: Rigs) -> list[Row]:
     med = {p: statistics.median(w["fps"] for w in runs[p]) for p in protos}
     # Frames per second of server CPU: how much work each server does per frame, whatever share
     # of the machine it got (other users' load on this shared machine shifts frames/s, not this).
-    eff = {p: statistics.median(w["fps"] / max(1e-3, w["cpu"]["server"] / 100) for w in runs[p])
-           for p in protos}
+    eff = {
+        p: statistics.median(w["fps"] / max(1e-3, w["cpu"]["server"] / 100) for w in runs[p]) for p in protos
+    }
     n = cfg.subscribers
     for p in protos:
         w = max(runs[p], key=lambda w: w["fps"])
@@ -226,18 +276,33 @@ def fanout(cfg: Config, rigs: Rigs) -> list[Row]:
             f"fan-out {p}: windows {each} frames/s (other users' processes {others} of 200%); "
             f"event payload {w['payload']:.0f} B; {w['frames'] / w['seconds'] / n:,.0f} events/s "
             f"delivered; closed during windows {sum(x['closed_in_window'] for x in runs[p])}; "
-            f"best window: " + _cpu_note("CPU", w).removeprefix("CPU: "))
+            f"best window: " + _cpu_note("CPU", w).removeprefix("CPU: ")
+        )
     name = f"delivered frames/s, {n:,} subscribers, 1 saturating publisher"
     per_cpu = "frames per server CPU-second (same windows)"
     return [
-        Row("fanout", name, med["pitchey"], "frames/s", "bare aiohttp send_str", med["aiohttp"],
-            ">= 1.0x", med["pitchey"] >= med["aiohttp"]),
-        Row("fanout", name, med["pitchey"], "frames/s", "python-socketio room emit",
-            med["socketio"], ">= 3x", med["pitchey"] >= 3 * med["socketio"]),
-        Row("fanout", per_cpu, eff["pitchey"], "frames/s", "bare aiohttp send_str",
-            eff["aiohttp"]),
-        Row("fanout", per_cpu, eff["pitchey"], "frames/s", "python-socketio room emit",
-            eff["socketio"]),
+        Row(
+            "fanout",
+            name,
+            med["pitchey"],
+            "frames/s",
+            "bare aiohttp send_str",
+            med["aiohttp"],
+            ">= 1.0x",
+            med["pitchey"] >= med["aiohttp"],
+        ),
+        Row(
+            "fanout",
+            name,
+            med["pitchey"],
+            "frames/s",
+            "python-socketio room emit",
+            med["socketio"],
+            ">= 3x",
+            med["pitchey"] >= 3 * med["socketio"],
+        ),
+        Row("fanout", per_cpu, eff["pitchey"], "frames/s", "bare aiohttp send_str", eff["aiohttp"]),
+        Row("fanout", per_cpu, eff["pitchey"], "frames/s", "python-socketio room emit", eff["socketio"]),
     ]
 
 
@@ -253,16 +318,19 @@ def latency(cfg: Config, rigs: Rigs) -> list[Row]:
     windows: dict[str, list[dict[str, Any]]] = {p: [] for p in protos}
     for _ in range(cfg.latency_rounds):
         for p in protos:
-            w = rigs.get(p).window(cfg.latency_seconds, mode="rate", rate=cfg.latency_rate,
-                                   latency=True)
+            w = rigs.get(p).window(cfg.latency_seconds, mode="rate", rate=cfg.latency_rate, latency=True)
             lat[p].extend(w.pop("lat"))
             first_lat[p].extend(w.pop("first"))
             windows[p].append(w)
     stats: dict[str, dict[str, float]] = {}
     for p in protos:
         s = sorted(lat[p])
-        stats[p] = {"n": len(s), "p50": pct(s, 0.50) / 1e6, "p99": pct(s, 0.99) / 1e6,
-                    "max": (s[-1] / 1e6) if s else float("nan")}
+        stats[p] = {
+            "n": len(s),
+            "p50": pct(s, 0.50) / 1e6,
+            "p99": pct(s, 0.99) / 1e6,
+            "max": (s[-1] / 1e6) if s else float("nan"),
+        }
         w = windows[p][-1]
         expected = cfg.latency_rate * cfg.latency_seconds * cfg.subscribers * cfg.latency_rounds
         first = sorted(first_lat[p])
@@ -273,16 +341,26 @@ def latency(cfg: Config, rigs: Rigs) -> list[Row]:
             f"max {stats[p]['max']:.1f} ms; first delivery of each event (the delay before "
             f"fan-out starts) p50 {pct(first, 0.5) / 1e6:.2f} ms, p99 {pct(first, 0.99) / 1e6:.2f}"
             f" ms; other users' processes {others} of 200%; last window: "
-            + _cpu_note("CPU", w).removeprefix("CPU: "))
+            + _cpu_note("CPU", w).removeprefix("CPU: ")
+        )
     n = cfg.subscribers
     rate = f"{cfg.latency_rate:.0f} events/s"
     base = "bare aiohttp send_str"
     ps, pa = stats["pitchey"], stats["aiohttp"]
     return [
-        Row("latency", f"publish-to-delivery p50, {n:,} subscribers, {rate}", ps["p50"], "ms",
-            base, pa["p50"]),
-        Row("latency", f"publish-to-delivery p99, {n:,} subscribers, {rate}", ps["p99"], "ms",
-            base, pa["p99"], "<= 1.5x", ps["p99"] <= 1.5 * pa["p99"]),
+        Row(
+            "latency", f"publish-to-delivery p50, {n:,} subscribers, {rate}", ps["p50"], "ms", base, pa["p50"]
+        ),
+        Row(
+            "latency",
+            f"publish-to-delivery p99, {n:,} subscribers, {rate}",
+            ps["p99"],
+            "ms",
+            base,
+            pa["p99"],
+            "<= 1.5x",
+            ps["p99"] <= 1.5 * pa["p99"],
+        ),
     ]
 
 
@@ -333,27 +411,47 @@ def slow_consumer(cfg: Config, rigs: Rigs) -> list[Row]:
         f"again (close frame seen: {closed if closed is not None else 'none'}); the server "
         f"counted {closes:.0f} slow-consumer close(s) (4009) and {dropped:.0f} session(s) gone "
         f"during the stalled window"
-        + ("" if dropped <= closes else " (gone without a 4009: closed by the 10 s WebSocket "
-           "heartbeat, which got no pong)") + "; "
+        + (
+            ""
+            if dropped <= closes
+            else " (gone without a 4009: closed by the 10 s WebSocket heartbeat, which got no pong)"
+        )
+        + "; "
         f"server RSS {stalled['rss'][0] / 2**20:.0f} MB at start of the stalled window, max "
         f"{max(stalled['rss']) / 2**20:.0f} MB (no-stall window grew {growth_before:.1f} MB); "
-        f"windows {before['fps']:,.0f} vs {stalled['fps']:,.0f} frames/s")
+        f"windows {before['fps']:,.0f} vs {stalled['fps']:,.0f} frames/s"
+    )
     rigs.drop("pitchey")
     return [
-        Row("slow", "frames/s per reading subscriber, 1 of them stalled", per_stalled,
-            "frames/s", "same rig, nobody stalled", per_before, ">= 0.9x",
-            per_stalled >= 0.9 * per_before),
-        Row("slow", f"server RSS growth over {cfg.slow_seconds:.0f} s with a stalled client",
-            growth, "MB", "same rig, nobody stalled", growth_before,
-            "flat (<= 2 MB, the 1 MB send buffer + noise)", growth <= 2.0),
+        Row(
+            "slow",
+            "frames/s per reading subscriber, 1 of them stalled",
+            per_stalled,
+            "frames/s",
+            "same rig, nobody stalled",
+            per_before,
+            ">= 0.9x",
+            per_stalled >= 0.9 * per_before,
+        ),
+        Row(
+            "slow",
+            f"server RSS growth over {cfg.slow_seconds:.0f} s with a stalled client",
+            growth,
+            "MB",
+            "same rig, nobody stalled",
+            growth_before,
+            "flat (<= 2 MB, the 1 MB send buffer + noise)",
+            growth <= 2.0,
+        ),
     ]
 
 
 # -- idle connections --------------------------------------------------------------------------
 
 
-def _open_idle(server: h.ServerProc, proto: str, n: int, procs: int,
-               tokens: list[str] | None) -> dict[str, Any]:
+def _open_idle(
+    server: h.ServerProc, proto: str, n: int, procs: int, tokens: list[str] | None
+) -> dict[str, Any]:
     # Warm the server's code paths first, so the RSS baseline is a server that has served.
     warm = h.spawn_clients(proto, server.port, 50, 1, tokens=tokens)
     warm[0].wait("ready")
@@ -361,8 +459,7 @@ def _open_idle(server: h.ServerProc, proto: str, n: int, procs: int,
     time.sleep(1.0)
     rss0 = server.rss()
     start_at = time.time() + 1.0
-    clients = h.spawn_clients(proto, server.port, n, procs, tokens=tokens, concurrency=64,
-                              start_at=start_at)
+    clients = h.spawn_clients(proto, server.port, n, procs, tokens=tokens, concurrency=64, start_at=start_at)
     try:
         cpu = h.CpuMeter({"server": [server.pid], "clients": [c.pid for c in clients]})
         time.sleep(max(0.0, start_at - time.time()))
@@ -372,8 +469,9 @@ def _open_idle(server: h.ServerProc, proto: str, n: int, procs: int,
         seconds = max(r["finished_at"] for r in ready) - start_at
         ok = sum(r["ready"] for r in ready)
         if ok != n:
-            raise RuntimeError(f"{proto}: {ok} of {n} idle sessions opened: "
-                               f"{[r['fail_reasons'] for r in ready]}")
+            raise RuntimeError(
+                f"{proto}: {ok} of {n} idle sessions opened: {[r['fail_reasons'] for r in ready]}"
+            )
         time.sleep(3.0)  # let the server settle (heartbeat timers armed, buffers released)
         rss1 = server.rss()
         for c in clients:
@@ -381,8 +479,14 @@ def _open_idle(server: h.ServerProc, proto: str, n: int, procs: int,
         still = sum(c.wait("stats")["open"] for c in clients)
     finally:
         h.close_all(clients)
-    return {"seconds": seconds, "per_session": (rss1 - rss0) / n, "rss0": rss0, "rss1": rss1,
-            "open_after": still, "cpu": used}
+    return {
+        "seconds": seconds,
+        "per_session": (rss1 - rss0) / n,
+        "rss0": rss0,
+        "rss1": rss1,
+        "open_after": still,
+        "cpu": used,
+    }
 
 
 def connections(cfg: Config, pg: h.Postgres, workdir: Path) -> list[Row]:
@@ -404,13 +508,27 @@ def connections(cfg: Config, pg: h.Postgres, workdir: Path) -> list[Row]:
             f"connections {p}: RSS {r['rss0'] / 2**20:.0f} -> {r['rss1'] / 2**20:.0f} MB for "
             f"{n:,} sessions ({r['open_after']:,} still open after settling); opening took "
             f"{r['seconds']:.1f} s at server CPU {r['cpu']['server']:.0f}%, clients "
-            f"{r['cpu']['clients']:.0f}%")
+            f"{r['cpu']['clients']:.0f}%"
+        )
     ps, pa = res["pitchey"], res["aiohttp"]
     users = f"{cfg.connection_users} users"
     return [
-        Row("connections", f"server memory per idle session ({n:,}, {users}, user room joined)",
-            ps["per_session"] / 1024, "KB", "bare aiohttp idle socket",
-            pa["per_session"] / 1024, "<= 1.5x", ps["per_session"] <= 1.5 * pa["per_session"]),
-        Row("connections", f"time to open {n:,} sessions (2 clients x 64 handshakes in flight)",
-            ps["seconds"], "s", "bare aiohttp", pa["seconds"]),
+        Row(
+            "connections",
+            f"server memory per idle session ({n:,}, {users}, user room joined)",
+            ps["per_session"] / 1024,
+            "KB",
+            "bare aiohttp idle socket",
+            pa["per_session"] / 1024,
+            "<= 1.5x",
+            ps["per_session"] <= 1.5 * pa["per_session"],
+        ),
+        Row(
+            "connections",
+            f"time to open {n:,} sessions (2 clients x 64 handshakes in flight)",
+            ps["seconds"],
+            "s",
+            "bare aiohttp",
+            pa["seconds"],
+        ),
     ]

@@ -175,8 +175,9 @@ class CpuMeter(h.CpuMeter):
     would read that as no PostgreSQL CPU at all (or as negative).
     """
 
-    def __init__(self, pids: dict[str, list[int]],
-                 follow: dict[str, Callable[[], list[int]]] | None = None) -> None:
+    def __init__(
+        self, pids: dict[str, list[int]], follow: dict[str, Callable[[], list[int]]] | None = None
+    ) -> None:
         self.follow = follow or {}
         super().__init__({**pids, **{k: [] for k in self.follow}})
         self._stop = threading.Event()
@@ -226,16 +227,35 @@ class CpuMeter(h.CpuMeter):
         return out
 
 
-def _run_wrk(port: int, script: Path, w: Workload, seconds: float,
-             pids: dict[str, list[int]] | None = None,
-             follow: dict[str, Callable[[], list[int]]] | None = None) -> dict[str, Any]:
+def _run_wrk(
+    port: int,
+    script: Path,
+    w: Workload,
+    seconds: float,
+    pids: dict[str, list[int]] | None = None,
+    follow: dict[str, Callable[[], list[int]]] | None = None,
+) -> dict[str, Any]:
     assert WRK is not None
-    env = dict(os.environ, BENCH_PATHS=",".join(w.paths), BENCH_AUTH=",".join(w.auth),
-               BENCH_AUTH_STYLE=w.style, BENCH_MODE=w.mode, BENCH_THREADS=str(THREADS))
-    argv = [WRK, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--timeout", "10s",
-            "-s", str(script), f"http://127.0.0.1:{port}"]
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    env = dict(
+        os.environ,
+        BENCH_PATHS=",".join(w.paths),
+        BENCH_AUTH=",".join(w.auth),
+        BENCH_AUTH_STYLE=w.style,
+        BENCH_MODE=w.mode,
+        BENCH_THREADS=str(THREADS),
+    )
+    argv = [
+        WRK,
+        f"-t{THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds:g}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}",
+    ]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     meter = CpuMeter(pids or {}, follow)
     meter.start()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -246,7 +266,7 @@ def _run_wrk(port: int, script: Path, w: Workload, seconds: float,
     # wrk's CPU from its rusage once reaped (/proc no longer has it); the servers are children
     # too but are not reaped, so only wrk is in this difference.
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wrk_cpu = (ru1.ru_utime - ru0.ru_utime + ru1.ru_stime - ru0.ru_stime)
+    wrk_cpu = ru1.ru_utime - ru0.ru_utime + ru1.ru_stime - ru0.ru_stime
     cpu["wrk"] = round(100 * wrk_cpu / (time.monotonic() - t0), 1)
     cpu["others"] = round(max(0.0, cpu["others"] - cpu["wrk"]), 1)
     line = next((ln for ln in out.splitlines() if ln.startswith("BENCHJSON ")), None)
@@ -260,8 +280,7 @@ def _run_wrk(port: int, script: Path, w: Workload, seconds: float,
     r["errors"] = errors
     if errors > 0.001 * max(1, r["requests"]):
         kinds = {k: r[k] for k in ("connect", "read", "write", "status", "timeout")}
-        raise RuntimeError(f"{w.key} on {w.server}: {errors} errors of {r['requests']} "
-                           f"requests ({kinds})")
+        raise RuntimeError(f"{w.key} on {w.server}: {errors} errors of {r['requests']} requests ({kinds})")
     return r
 
 
@@ -276,8 +295,8 @@ class DbStats:
         try:
             # Transactions: from the statistics (flushed by idle backends within a second).
             xacts = await conn.fetchval(
-                "SELECT xact_commit + xact_rollback FROM pg_stat_database "
-                "WHERE datname = current_database()")
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+            )
             # Write transactions: the next transaction id, exact (no statistics delay); a like
             # or unlike that changes nothing assigns none.
             xid = await conn.fetchval("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
@@ -311,12 +330,21 @@ def _seed(port: int, cfg: Config, writers: int) -> dict[str, Any]:
         creator_id, creator = rest.register("creator")
         ids = []
         for i in range(cfg.pitches):
-            p = rest.call("POST", "/api/pitches", {
-                "title": f"Bench pitch {i}", "logline": "A heist on a generation ship " * 3,
-                "genre": ("drama", "thriller", "comedy", "sci-fi")[i % 4], "format": "feature",
-                "synopsis": "Long synopsis. " * 40, "budget": f"{1_000_000 + i * 1000}.00",
-                "targetAudience": "adults 18-49", "status": "published",
-            }, creator)
+            p = rest.call(
+                "POST",
+                "/api/pitches",
+                {
+                    "title": f"Bench pitch {i}",
+                    "logline": "A heist on a generation ship " * 3,
+                    "genre": ("drama", "thriller", "comedy", "sci-fi")[i % 4],
+                    "format": "feature",
+                    "synopsis": "Long synopsis. " * 40,
+                    "budget": f"{1_000_000 + i * 1000}.00",
+                    "targetAudience": "adults 18-49",
+                    "status": "published",
+                },
+                creator,
+            )
             ids.append(int(p["id"]))
         readers = [rest.register("investor") for _ in range(READERS)]
         writers_ = [rest.register("investor") for _ in range(writers)]
@@ -326,8 +354,7 @@ def _seed(port: int, cfg: Config, writers: int) -> dict[str, Any]:
         assert len(rest.call("GET", "/api/pitches/browse", None)) == min(20, cfg.pitches)
     finally:
         rest.close()
-    return {"creator": creator, "creator_id": creator_id, "ids": ids, "readers": readers,
-            "writers": writers_}
+    return {"creator": creator, "creator_id": creator_id, "ids": ids, "readers": readers, "writers": writers_}
 
 
 def _pct_ms(us: float) -> float:
@@ -360,21 +387,34 @@ def run(quick: bool = False, notes: list[str] | None = None) -> list[Row]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _suite(cfg: Config, pg: h.Postgres, workdir: Path, script: Path,
-           servers: list[h.ServerProc]) -> list[Row]:
+def _suite(
+    cfg: Config, pg: h.Postgres, workdir: Path, script: Path, servers: list[h.ServerProc]
+) -> list[Row]:
     dsn = pg.create_database()
     generous = "10000000/minute"
-    product = h.start_pitchey(pg, workdir, DATABASE_URL=dsn, PITCHEY_AUTH_IP_LIMIT=generous,
-                              PITCHEY_WRITE_IP_LIMIT=generous, PITCHEY_WRITE_USER_LIMIT=generous,
-                              PITCHEY_DB_POOL_MIN="2", PITCHEY_DB_POOL_MAX="10")
+    product = h.start_pitchey(
+        pg,
+        workdir,
+        DATABASE_URL=dsn,
+        PITCHEY_AUTH_IP_LIMIT=generous,
+        PITCHEY_WRITE_IP_LIMIT=generous,
+        PITCHEY_WRITE_USER_LIMIT=generous,
+        PITCHEY_DB_POOL_MIN="2",
+        PITCHEY_DB_POOL_MAX="10",
+    )
     servers.append(product)
     # Writers: a fresh pair (one per wrk thread) for each (round, server, warm-up|window), so
     # every like/unlike sequence starts from "not liked".
     per_round = 2 * 2 * THREADS
     fx = _seed(product.port, cfg, per_round * cfg.rounds)
     bport = h.free_port()
-    bare = h.ServerProc("bare-rest", [sys.executable, "-m", "bench.baseline_rest", str(bport),
-                                      dsn], dict(os.environ), bport, workdir)
+    bare = h.ServerProc(
+        "bare-rest",
+        [sys.executable, "-m", "bench.baseline_rest", str(bport), dsn],
+        dict(os.environ),
+        bport,
+        workdir,
+    )
     servers.append(bare)
     stats = DbStats(dsn)
     ids = fx["ids"]
@@ -392,29 +432,39 @@ def _suite(cfg: Config, pg: h.Postgres, workdir: Path, script: Path,
         if views >= cfg.pitches * READERS:
             break
     else:
-        raise RuntimeError(f"warm-up sweep recorded only {views} of "
-                           f"{cfg.pitches * READERS} first views")
+        raise RuntimeError(f"warm-up sweep recorded only {views} of {cfg.pitches * READERS} first views")
 
     def workloads(rnd: int) -> list[tuple[Workload, Workload | None, int]]:
-        w = writers[rnd * per_round:(rnd + 1) * per_round]
+        w = writers[rnd * per_round : (rnd + 1) * per_round]
         tok = [t for _, t in w]
         uid = [str(u) for u, _ in w]
         return [
             (Workload("detail-anon", "pitchey", detail_paths, "random"), None, product.port),
-            (Workload("detail-investor", "pitchey", detail_paths, "random", reader_tokens,
-                      "bearer"), None, product.port),
+            (
+                Workload("detail-investor", "pitchey", detail_paths, "random", reader_tokens, "bearer"),
+                None,
+                product.port,
+            ),
             (Workload("detail", "bare", [f"/pitch/{i}" for i in ids], "random"), None, bport),
-            (Workload("browse-anon", "pitchey", ["/api/pitches/browse"], "random"), None,
-             product.port),
-            (Workload("browse-investor", "pitchey", ["/api/pitches/browse"], "random",
-                      reader_tokens, "bearer"), None, product.port),
+            (Workload("browse-anon", "pitchey", ["/api/pitches/browse"], "random"), None, product.port),
+            (
+                Workload(
+                    "browse-investor", "pitchey", ["/api/pitches/browse"], "random", reader_tokens, "bearer"
+                ),
+                None,
+                product.port,
+            ),
             (Workload("browse", "bare", ["/browse"], "random"), None, bport),
-            (Workload("like", "pitchey", like_paths, "like", tok[2:4], "bearer"),
-             Workload("like-warm", "pitchey", like_paths, "like", tok[0:2], "bearer"),
-             product.port),
-            (Workload("like", "bare", [f"/like/{i}" for i in ids], "like", uid[6:8], "query"),
-             Workload("like-warm", "bare", [f"/like/{i}" for i in ids], "like", uid[4:6],
-                      "query"), bport),
+            (
+                Workload("like", "pitchey", like_paths, "like", tok[2:4], "bearer"),
+                Workload("like-warm", "pitchey", like_paths, "like", tok[0:2], "bearer"),
+                product.port,
+            ),
+            (
+                Workload("like", "bare", [f"/like/{i}" for i in ids], "like", uid[6:8], "query"),
+                Workload("like-warm", "bare", [f"/like/{i}" for i in ids], "like", uid[4:6], "query"),
+                bport,
+            ),
         ]
 
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -424,9 +474,9 @@ def _suite(cfg: Config, pg: h.Postgres, workdir: Path, script: Path,
             time.sleep(0.3)
             x0, xid0 = stats.read()
             server_pid = product.pid if w.server == "pitchey" else bare.pid
-            r = _run_wrk(port, script, w, cfg.seconds,
-                         {"server": [server_pid]},
-                         {"postgres": lambda: pg_pids(pg)})
+            r = _run_wrk(
+                port, script, w, cfg.seconds, {"server": [server_pid]}, {"postgres": lambda: pg_pids(pg)}
+            )
             time.sleep(1.5)  # idle backends flush their statistics within about a second
             x1, xid1 = stats.read()
             r["xacts_per_req"] = (x1 - x0 - 2) / max(1, r["requests"])
@@ -435,11 +485,14 @@ def _suite(cfg: Config, pg: h.Postgres, workdir: Path, script: Path,
             r["cpu_us"] = used / 100 * r["duration_us"] / max(1, r["requests"])
             r["server_us"] = r["cpu"]["server"] / 100 * r["duration_us"] / max(1, r["requests"])
             results.setdefault((w.server, w.key), []).append(r)
-            print(f"rest {w.server:7s} {w.key:16s} {r['rps']:8,.0f} req/s p50 "
-                  f"{_pct_ms(r['p50_us']):6.1f} p99 {_pct_ms(r['p99_us']):6.1f} ms  cpu "
-                  f"{r['cpu']}  xacts/req {r['xacts_per_req']:.2f} writes/req {r['writes_per_req']:.2f} "
-                  f"cpu/req {r['server_us']:.0f}+{r['cpu_us'] - r['server_us']:.0f} us  load {r['load']}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"rest {w.server:7s} {w.key:16s} {r['rps']:8,.0f} req/s p50 "
+                f"{_pct_ms(r['p50_us']):6.1f} p99 {_pct_ms(r['p99_us']):6.1f} ms  cpu "
+                f"{r['cpu']}  xacts/req {r['xacts_per_req']:.2f} writes/req {r['writes_per_req']:.2f} "
+                f"cpu/req {r['server_us']:.0f}+{r['cpu_us'] - r['server_us']:.0f} us  load {r['load']}",
+                file=sys.stderr,
+                flush=True,
+            )
     return _rows(cfg, results)
 
 
@@ -458,15 +511,21 @@ def _med(rs: list[dict[str, Any]], key: str) -> float:
 def _rows(cfg: Config, results: dict[tuple[str, str], list[dict[str, Any]]]) -> list[Row]:
     def fig(server: str, key: str) -> dict[str, float]:
         rs = results[(server, key)]
-        return {"rps": _med(rs, "rps"), "p99": _med(rs, "p99_us") / 1000,
-                "p50": _med(rs, "p50_us") / 1000, "xacts": _med(rs, "xacts_per_req"),
-                "cpu": _med(rs, "server_us")}
+        return {
+            "rps": _med(rs, "rps"),
+            "p99": _med(rs, "p99_us") / 1000,
+            "p50": _med(rs, "p50_us") / 1000,
+            "xacts": _med(rs, "xacts_per_req"),
+            "cpu": _med(rs, "server_us"),
+        }
 
     for (server, key), rs in sorted(results.items()):
         cpu = rs[-1]["cpu"]
         cfg.notes.append(
-            f"rest {server} {key}: windows " + ", ".join(f"{r['rps']:,.0f}" for r in rs)
-            + " req/s; p99 " + ", ".join(f"{r['p99_us'] / 1000:.1f}" for r in rs)
+            f"rest {server} {key}: windows "
+            + ", ".join(f"{r['rps']:,.0f}" for r in rs)
+            + " req/s; p99 "
+            + ", ".join(f"{r['p99_us'] / 1000:.1f}" for r in rs)
             + f" ms; DB transactions/request ~{_med(rs, 'xacts_per_req'):.2f}"
             + f" (write transactions {_med(rs, 'writes_per_req'):.2f})"
             + f"; CPU per request: server {_med(rs, 'server_us'):.0f} us, server+postgres "
@@ -475,16 +534,26 @@ def _rows(cfg: Config, results: dict[tuple[str, str], list[dict[str, Any]]]) -> 
             f"postgres {cpu.get('postgres', 0):.0f}, wrk {cpu.get('wrk', 0):.0f}, "
             f"other processes {cpu.get('others', 0):.0f}, whole machine "
             f"{cpu.get('machine', 0):.0f} of 200; load average before each window: "
-            + " / ".join(r["load"] for r in rs))
-    for key, base in (("detail-anon", "detail"), ("detail-investor", "detail"),
-                      ("browse-anon", "browse"), ("browse-investor", "browse"), ("like", "like")):
+            + " / ".join(r["load"] for r in rs)
+        )
+    for key, base in (
+        ("detail-anon", "detail"),
+        ("detail-investor", "detail"),
+        ("browse-anon", "browse"),
+        ("browse-investor", "browse"),
+        ("like", "like"),
+    ):
         pairs = zip(results[("pitchey", key)], results[("bare", base)], strict=True)
-        cfg.notes.append(f"rest {key}: req/s ratio to bare {base}, per round (paired windows): "
-                         + ", ".join(f"{p['rps'] / b['rps']:.2f}x" for p, b in pairs))
+        cfg.notes.append(
+            f"rest {key}: req/s ratio to bare {base}, per round (paired windows): "
+            + ", ".join(f"{p['rps'] / b['rps']:.2f}x" for p, b in pairs)
+        )
     for (server, key), rs in results.items():
         if key == "like" and min(r["writes_per_req"] for r in rs) < 0.95:
-            cfg.notes.append(f"WARNING rest {server} like: some requests changed nothing "
-                             f"(write transactions/request {[r['writes_per_req'] for r in rs]})")
+            cfg.notes.append(
+                f"WARNING rest {server} like: some requests changed nothing "
+                f"(write transactions/request {[r['writes_per_req'] for r in rs]})"
+            )
     n = f"{CONNECTIONS} conns"
     bd, bb, bl = fig("bare", "detail"), fig("bare", "browse"), fig("bare", "like")
     da, di = fig("pitchey", "detail-anon"), fig("pitchey", "detail-investor")
@@ -494,35 +563,109 @@ def _rows(cfg: Config, results: dict[tuple[str, str], list[dict[str, Any]]]) -> 
     bare_browse = "bare aiohttp+asyncpg, same browse SQL"
     bare_like = "bare aiohttp+asyncpg, same like/unlike transaction"
     rows = [
-        Row(SUITE, f"GET /api/pitches/{{id}} req/s, anonymous (cached row), {n}", da["rps"],
-            "req/s", bare_pk, bd["rps"], ">= 2x", da["rps"] >= 2 * bd["rps"]),
-        Row(SUITE, "GET /api/pitches/{id} p99, anonymous (cached row)", da["p99"], "ms",
-            bare_pk, bd["p99"], "< baseline", da["p99"] < bd["p99"]),
-        Row(SUITE, "GET /api/pitches/{id} server CPU per request, anonymous", da["cpu"], "us",
-            bare_pk, bd["cpu"]),
-        Row(SUITE, f"GET /api/pitches/{{id}} req/s, signed-in investor (cached row + view "
-            f"dedup in room actor), {n}", di["rps"], "req/s", bare_pk, bd["rps"], ">= 2x",
-            di["rps"] >= 2 * bd["rps"]),
-        Row(SUITE, "GET /api/pitches/{id} p99, signed-in investor", di["p99"], "ms", bare_pk,
-            bd["p99"], "< baseline", di["p99"] < bd["p99"]),
-        Row(SUITE, "GET /api/pitches/{id} server CPU per request, signed-in investor",
-            di["cpu"], "us", bare_pk, bd["cpu"]),
-        Row(SUITE, f"GET /api/pitches/browse req/s, anonymous (cached page 1), {n}", ba["rps"],
-            "req/s", bare_browse, bb["rps"]),
-        Row(SUITE, "GET /api/pitches/browse p99, anonymous", ba["p99"], "ms", bare_browse,
-            bb["p99"]),
-        Row(SUITE, f"GET /api/pitches/browse req/s, signed-in investor (query each time), {n}",
-            bi["rps"], "req/s", bare_browse, bb["rps"]),
-        Row(SUITE, "GET /api/pitches/browse p99, signed-in investor", bi["p99"], "ms",
-            bare_browse, bb["p99"]),
-        Row(SUITE, "GET /api/pitches/browse server CPU per request, signed-in investor",
-            bi["cpu"], "us", bare_browse, bb["cpu"]),
-        Row(SUITE, f"POST/DELETE /api/pitches/{{id}}/like req/s (each one a change), {n}",
-            lk["rps"], "req/s", bare_like, bl["rps"], ">= 0.7x", lk["rps"] >= 0.7 * bl["rps"]),
-        Row(SUITE, "POST/DELETE /api/pitches/{id}/like p99", lk["p99"], "ms", bare_like,
-            bl["p99"]),
-        Row(SUITE, "POST/DELETE /api/pitches/{id}/like server CPU per request", lk["cpu"], "us",
-            bare_like, bl["cpu"]),
+        Row(
+            SUITE,
+            f"GET /api/pitches/{{id}} req/s, anonymous (cached row), {n}",
+            da["rps"],
+            "req/s",
+            bare_pk,
+            bd["rps"],
+            ">= 2x",
+            da["rps"] >= 2 * bd["rps"],
+        ),
+        Row(
+            SUITE,
+            "GET /api/pitches/{id} p99, anonymous (cached row)",
+            da["p99"],
+            "ms",
+            bare_pk,
+            bd["p99"],
+            "< baseline",
+            da["p99"] < bd["p99"],
+        ),
+        Row(
+            SUITE,
+            "GET /api/pitches/{id} server CPU per request, anonymous",
+            da["cpu"],
+            "us",
+            bare_pk,
+            bd["cpu"],
+        ),
+        Row(
+            SUITE,
+            f"GET /api/pitches/{{id}} req/s, signed-in investor (cached row + view dedup in room actor), {n}",
+            di["rps"],
+            "req/s",
+            bare_pk,
+            bd["rps"],
+            ">= 2x",
+            di["rps"] >= 2 * bd["rps"],
+        ),
+        Row(
+            SUITE,
+            "GET /api/pitches/{id} p99, signed-in investor",
+            di["p99"],
+            "ms",
+            bare_pk,
+            bd["p99"],
+            "< baseline",
+            di["p99"] < bd["p99"],
+        ),
+        Row(
+            SUITE,
+            "GET /api/pitches/{id} server CPU per request, signed-in investor",
+            di["cpu"],
+            "us",
+            bare_pk,
+            bd["cpu"],
+        ),
+        Row(
+            SUITE,
+            f"GET /api/pitches/browse req/s, anonymous (cached page 1), {n}",
+            ba["rps"],
+            "req/s",
+            bare_browse,
+            bb["rps"],
+        ),
+        Row(SUITE, "GET /api/pitches/browse p99, anonymous", ba["p99"], "ms", bare_browse, bb["p99"]),
+        Row(
+            SUITE,
+            f"GET /api/pitches/browse req/s, signed-in investor (query each time), {n}",
+            bi["rps"],
+            "req/s",
+            bare_browse,
+            bb["rps"],
+        ),
+        Row(
+            SUITE, "GET /api/pitches/browse p99, signed-in investor", bi["p99"], "ms", bare_browse, bb["p99"]
+        ),
+        Row(
+            SUITE,
+            "GET /api/pitches/browse server CPU per request, signed-in investor",
+            bi["cpu"],
+            "us",
+            bare_browse,
+            bb["cpu"],
+        ),
+        Row(
+            SUITE,
+            f"POST/DELETE /api/pitches/{{id}}/like req/s (each one a change), {n}",
+            lk["rps"],
+            "req/s",
+            bare_like,
+            bl["rps"],
+            ">= 0.7x",
+            lk["rps"] >= 0.7 * bl["rps"],
+        ),
+        Row(SUITE, "POST/DELETE /api/pitches/{id}/like p99", lk["p99"], "ms", bare_like, bl["p99"]),
+        Row(
+            SUITE,
+            "POST/DELETE /api/pitches/{id}/like server CPU per request",
+            lk["cpu"],
+            "us",
+            bare_like,
+            bl["cpu"],
+        ),
     ]
     return rows
 

@@ -61,11 +61,17 @@ async def _child(dsn: str, n: int) -> dict[str, Any]:
     await db.migrate()
     owner = await db.fetchval(
         "INSERT INTO users (email, user_type, password_hash) "
-        "VALUES ('rooms-bench@bench.example.com', 'creator', 'x') RETURNING id")
-    ids = [r["id"] for r in await db.fetch(
-        "INSERT INTO pitches (user_id, title, status) "
-        "SELECT $1, 'Pitch ' || g, 'published' FROM generate_series(1, $2) g RETURNING id",
-        owner, n + 200)]
+        "VALUES ('rooms-bench@bench.example.com', 'creator', 'x') RETURNING id"
+    )
+    ids = [
+        r["id"]
+        for r in await db.fetch(
+            "INSERT INTO pitches (user_id, title, status) "
+            "SELECT $1, 'Pitch ' || g, 'published' FROM generate_series(1, $2) g RETURNING id",
+            owner,
+            n + 200,
+        )
+    ]
     names = [f"pitch:{i}" for i in ids[:n]]
 
     async def activate(hub: Hub, rooms: list[str]) -> array.array[float]:
@@ -137,7 +143,8 @@ async def _child(dsn: str, n: int) -> dict[str, Any]:
     await db.close()
     mb = 2**20
     return {
-        "n": n, "rss_idle_mb": rss_idle / mb,
+        "n": n,
+        "rss_idle_mb": rss_idle / mb,
         "active_mb": (rss_active - rss_idle) / mb,
         "restored_mb": (rss_restored - rss_before_restore) / mb,
         "blocks_restored": blocks_restored - blocks_before_restore,
@@ -145,26 +152,40 @@ async def _child(dsn: str, n: int) -> dict[str, Any]:
         "reactivated_mb": (rss_reactivated - rss_idle) / mb,
         "blocks_active": blocks_active - blocks_idle,
         "blocks_passive": blocks_passive - blocks_idle,
-        "fresh_p50_ms": _pct(fresh, 0.5) * 1e3, "fresh_p99_ms": _pct(fresh, 0.99) * 1e3,
-        "fresh_max_ms": max(fresh) * 1e3, "fresh_total_s": sum(fresh),
+        "fresh_p50_ms": _pct(fresh, 0.5) * 1e3,
+        "fresh_p99_ms": _pct(fresh, 0.99) * 1e3,
+        "fresh_max_ms": max(fresh) * 1e3,
+        "fresh_total_s": sum(fresh),
         "restored_p50_ms": _pct(restored, 0.5) * 1e3,
         "restored_p99_ms": _pct(restored, 0.99) * 1e3,
-        "passivate_s": passivate_s, "history_s": history_s, "history_ok": history_ok,
-        "history_left": left, "history_restarts": restarts, "snapshots": saved,
+        "passivate_s": passivate_s,
+        "history_s": history_s,
+        "history_ok": history_ok,
+        "history_left": left,
+        "history_restarts": restarts,
+        "snapshots": saved,
     }
 
 
 def run(dsn: str, quick: bool = False, notes: list[str] | None = None) -> list[Row]:
     n = 1_000 if quick else 10_000
-    out = subprocess.run([sys.executable, "-m", "bench.bench_rooms", dsn, str(n)],
-                         capture_output=True, text=True, timeout=900, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.bench_rooms", dsn, str(n)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"rooms child failed:\n{out.stderr[-3000:]}")
     r = json.loads(out.stdout.strip().splitlines()[-1])
     if notes is not None:
-        sweep = (f"took {r['history_s']:.1f} s" if r["history_ok"] else
-                 f"did NOT finish in {r['history_s']:.0f} s: {r['history_left']:,} rooms still "
-                 f"active, {r['history_restarts']:,.0f} room restarts (failed passivations)")
+        sweep = (
+            f"took {r['history_s']:.1f} s"
+            if r["history_ok"]
+            else f"did NOT finish in {r['history_s']:.0f} s: {r['history_left']:,} rooms still "
+            f"active, {r['history_restarts']:,.0f} room restarts (failed passivations)"
+        )
         notes.append(
             f"rooms: idle process {r['rss_idle_mb']:.0f} MB; {n:,} rooms +{r['active_mb']:.1f} MB "
             f"({r['blocks_active'] / n:.0f} live allocator blocks per room), activation p50 "
@@ -175,22 +196,52 @@ def run(dsn: str, quick: bool = False, notes: list[str] | None = None) -> list[R
             f"sweeping {n:,} rooms with a {EVENTS_PER_ROOM}-event history {sweep}; "
             f"{r['snapshots']:,} snapshots saved; restoring them took +{r['restored_mb']:.1f} MB "
             f"RSS ({r['blocks_restored'] / n:.0f} blocks per room), activation p50 "
-            f"{r['restored_p50_ms']:.2f} ms")
+            f"{r['restored_p50_ms']:.2f} ms"
+        )
     return [
-        Row(SUITE, f"memory of {n:,} active rooms (RSS above idle)", r["active_mb"], "MB",
-            goal="<= 50 MB", met=r["active_mb"] <= 50),
-        Row(SUITE, "activation p99, incl. snapshot lookup (none saved)", r["fresh_p99_ms"], "ms",
-            goal="<= 2 ms", met=r["fresh_p99_ms"] <= 2),
-        Row(SUITE, f"activation p99, restoring a {EVENTS_PER_ROOM}-event snapshot",
-            r["restored_p99_ms"], "ms", goal="<= 2 ms", met=r["restored_p99_ms"] <= 2),
-        Row(SUITE, "RSS above idle after passivation", r["passive_mb"], "MB",
-            f"{n:,} rooms active", r["active_mb"], "back to idle (<= 10% of active)",
-            r["passive_mb"] <= 0.1 * r["active_mb"]),
-        Row(SUITE, f"time to passivate {n:,} idle rooms (incl. 0.5 s idle timeout)",
-            r["passivate_s"], "s"),
-        Row(SUITE, f"time to passivate {n:,} rooms saving snapshots", r["history_s"], "s",
+        Row(
+            SUITE,
+            f"memory of {n:,} active rooms (RSS above idle)",
+            r["active_mb"],
+            "MB",
+            goal="<= 50 MB",
+            met=r["active_mb"] <= 50,
+        ),
+        Row(
+            SUITE,
+            "activation p99, incl. snapshot lookup (none saved)",
+            r["fresh_p99_ms"],
+            "ms",
+            goal="<= 2 ms",
+            met=r["fresh_p99_ms"] <= 2,
+        ),
+        Row(
+            SUITE,
+            f"activation p99, restoring a {EVENTS_PER_ROOM}-event snapshot",
+            r["restored_p99_ms"],
+            "ms",
+            goal="<= 2 ms",
+            met=r["restored_p99_ms"] <= 2,
+        ),
+        Row(
+            SUITE,
+            "RSS above idle after passivation",
+            r["passive_mb"],
+            "MB",
+            f"{n:,} rooms active",
+            r["active_mb"],
+            "back to idle (<= 10% of active)",
+            r["passive_mb"] <= 0.1 * r["active_mb"],
+        ),
+        Row(SUITE, f"time to passivate {n:,} idle rooms (incl. 0.5 s idle timeout)", r["passivate_s"], "s"),
+        Row(
+            SUITE,
+            f"time to passivate {n:,} rooms saving snapshots",
+            r["history_s"],
+            "s",
             goal="all passivate, no restarts",
-            met=bool(r["history_ok"]) and r["history_restarts"] == 0),
+            met=bool(r["history_ok"]) and r["history_restarts"] == 0,
+        ),
     ]
 
 

@@ -117,8 +117,10 @@ class CpuMeter:
         """Per group, % of one core; "machine": all CPUs busy, "others": busy outside the groups
         (other users' processes on this shared machine), both in % of one core."""
         dt = time.monotonic() - self.t0
-        out = {k: round(100 * (sum(cpu_seconds(p) for p in v) - self.c0[k]) / dt, 1)
-               for k, v in self.pids.items()}
+        out = {
+            k: round(100 * (sum(cpu_seconds(p) for p in v) - self.c0[k]) / dt, 1)
+            for k, v in self.pids.items()
+        }
         busy0, total0 = self.m0
         busy1, total1 = machine_jiffies()
         ncpu = os.cpu_count() or 1
@@ -140,7 +142,8 @@ class Postgres:
         self.dir = Path(tempfile.mkdtemp(prefix="pitchey-bench-pg-"))
         os.chmod(self.dir, 0o777)  # pgserver runs postgres as its own user when we are root
         self.server = pgserver.get_server(  # type: ignore[attr-defined]
-            self.dir / "pgdata", cleanup_mode="delete")
+            self.dir / "pgdata", cleanup_mode="delete"
+        )
         self.dsn = self.server.get_uri()
 
     def create_database(self) -> str:
@@ -161,15 +164,15 @@ class Postgres:
 
 
 class ServerProc:
-    def __init__(self, kind: str, argv: list[str], env: dict[str, str], port: int,
-                 workdir: Path) -> None:
+    def __init__(self, kind: str, argv: list[str], env: dict[str, str], port: int, workdir: Path) -> None:
         self.kind = kind
         self.port = port
         self.workdir = workdir
         self.log_path = workdir / f"{kind}-{port}.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                                     stderr=self._log, text=True)
+        self.proc = subprocess.Popen(
+            argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log, text=True
+        )
         deadline = time.monotonic() + 60
         assert self.proc.stdout is not None
         while True:
@@ -203,28 +206,28 @@ def start_pitchey(pg: Postgres, workdir: Path, **env_extra: str) -> ServerProc:
     data_dir = workdir / f"pitchey-{port}"
     data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    env.update({
-        "PITCHEY_PORT": str(port),
-        "PITCHEY_DATA_DIR": str(data_dir),
-        "DATABASE_URL": pg.create_database(),
-        "PITCHEY_ARGON2_PROFILE": "cheapest",
-        "PITCHEY_AUTH_IP_LIMIT": "100000/minute",
-        "PITCHEY_WS_RATE": "1000000",
-        "PITCHEY_WS_BURST": "1000000",
-        "PITCHEY_LOG_LEVEL": "WARNING",
-    })
+    env.update(
+        {
+            "PITCHEY_PORT": str(port),
+            "PITCHEY_DATA_DIR": str(data_dir),
+            "DATABASE_URL": pg.create_database(),
+            "PITCHEY_ARGON2_PROFILE": "cheapest",
+            "PITCHEY_AUTH_IP_LIMIT": "100000/minute",
+            "PITCHEY_WS_RATE": "1000000",
+            "PITCHEY_WS_BURST": "1000000",
+            "PITCHEY_LOG_LEVEL": "WARNING",
+        }
+    )
     env.update(env_extra)
     # BENCH_PITCHEY_MODULE runs another entry module instead (a patched or profiled server).
-    argv = [sys.executable, "-m", os.environ.get("BENCH_PITCHEY_MODULE", "pitchey.server.cli"),
-            "serve"]
+    argv = [sys.executable, "-m", os.environ.get("BENCH_PITCHEY_MODULE", "pitchey.server.cli"), "serve"]
     return ServerProc("pitchey", argv, env, port, workdir)
 
 
 def start_baseline(kind: str, workdir: Path) -> ServerProc:
     port = free_port()
     module = {"aiohttp": "bench.baseline_aiohttp", "socketio": "bench.baseline_socketio"}[kind]
-    return ServerProc(kind, [sys.executable, "-m", module, str(port)], dict(os.environ), port,
-                      workdir)
+    return ServerProc(kind, [sys.executable, "-m", module, str(port)], dict(os.environ), port, workdir)
 
 
 # -- REST set-up of pitchey accounts and a pitch -------------------------------------------------
@@ -247,8 +250,7 @@ class Rest:
 
     def register(self, portal: str) -> tuple[int, str]:
         email = f"{portal}-{os.getpid()}-{next(_ids)}@bench.example.com"
-        data = self.call("POST", f"/api/auth/{portal}/register",
-                         {"email": email, "password": PASSWORD})
+        data = self.call("POST", f"/api/auth/{portal}/register", {"email": email, "password": PASSWORD})
         return int(data["user"]["id"]), str(data["token"])
 
     def close(self) -> None:
@@ -260,13 +262,11 @@ def pitchey_fixture(server: ServerProc, users: int) -> dict[str, Any]:
     rest = Rest(server.port)
     try:
         creator_id, creator = rest.register("creator")
-        pitch = rest.call("POST", "/api/pitches", {"title": "Bench pitch", "status": "published"},
-                          creator)
+        pitch = rest.call("POST", "/api/pitches", {"title": "Bench pitch", "status": "published"}, creator)
         tokens = [rest.register("investor")[1] for _ in range(users)]
     finally:
         rest.close()
-    return {"creator": creator, "creator_id": creator_id, "room": f"pitch:{pitch['id']}",
-            "tokens": tokens}
+    return {"creator": creator, "creator_id": creator_id, "room": f"pitch:{pitch['id']}", "tokens": tokens}
 
 
 # -- load generator processes ------------------------------------------------------------------
@@ -278,8 +278,11 @@ class Client:
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.cfg = cfg
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.loadgen"], cwd=ROOT,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            [sys.executable, "-m", "bench.loadgen"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         self.send(**cfg)
 
@@ -298,8 +301,7 @@ class Client:
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
             if not line:
-                raise RuntimeError(f"load generator exited (rc={self.proc.poll()}) "
-                                   f"waiting for {event!r}")
+                raise RuntimeError(f"load generator exited (rc={self.proc.poll()}) waiting for {event!r}")
             msg: dict[str, Any] = json.loads(line)
             if msg.get("event") == event:
                 return msg
@@ -315,17 +317,37 @@ class Client:
                 self.proc.wait()
 
 
-def spawn_clients(proto: str, port: int, total: int, procs: int, *, room: str | None = None,
-                  tokens: list[str] | None = None, concurrency: int = 64,
-                  start_at: float = 0.0) -> list[Client]:
+def spawn_clients(
+    proto: str,
+    port: int,
+    total: int,
+    procs: int,
+    *,
+    room: str | None = None,
+    tokens: list[str] | None = None,
+    concurrency: int = 64,
+    start_at: float = 0.0,
+) -> list[Client]:
     """`total` subscriber connections spread over `procs` load generator processes."""
     clients = []
     per = [total // procs + (1 if i < total % procs else 0) for i in range(procs)]
     offset = 0
     for n in per:
-        clients.append(Client({"proto": proto, "port": port, "n": n, "role": "sub", "room": room,
-                               "tokens": tokens, "token_offset": offset,
-                               "concurrency": concurrency, "start_at": start_at}))
+        clients.append(
+            Client(
+                {
+                    "proto": proto,
+                    "port": port,
+                    "n": n,
+                    "role": "sub",
+                    "room": room,
+                    "tokens": tokens,
+                    "token_offset": offset,
+                    "concurrency": concurrency,
+                    "start_at": start_at,
+                }
+            )
+        )
         offset += n
     return clients
 

@@ -119,8 +119,7 @@ class LoadGen:
         self.n: int = cfg.get("n", 1)
         self.concurrency: int = cfg.get("concurrency", 100)
         tokens = cfg.get("tokens") or [None]
-        self.conns = [Conn(i, tokens[(cfg.get("token_offset", 0) + i) % len(tokens)])
-                      for i in range(self.n)]
+        self.conns = [Conn(i, tokens[(cfg.get("token_offset", 0) + i) % len(tokens)]) for i in range(self.n)]
         self.prefix = EVENT_PREFIX[self.proto]
         self.ep = select.epoll()
         self.by_fd: dict[int, Conn] = {}
@@ -202,9 +201,14 @@ class LoadGen:
 
     def request(self, c: Conn) -> bytes:
         key = base64.b64encode(os.urandom(16)).decode()
-        lines = [f"GET {PATHS[self.proto]} HTTP/1.1", f"Host: {self.host}:{self.port}",
-                 "Upgrade: websocket", "Connection: Upgrade", f"Sec-WebSocket-Key: {key}",
-                 "Sec-WebSocket-Version: 13"]
+        lines = [
+            f"GET {PATHS[self.proto]} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {key}",
+            "Sec-WebSocket-Version: 13",
+        ]
         if self.proto == "pitchey":
             lines.append(f"Sec-WebSocket-Protocol: pitchey.v1, bearer.{c.token}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode()
@@ -226,15 +230,14 @@ class LoadGen:
             if len(c.buf) > 65536:
                 self.fail(c, "http:too-long")
             return
-        head, c.buf = c.buf[:end], c.buf[end + 4:]
+        head, c.buf = c.buf[:end], c.buf[end + 4 :]
         status = head.split(b"\r\n", 1)[0]
         if b" 101 " not in status + b" ":
             self.fail(c, "http:" + status.decode(errors="replace")[9:12])
             return
         c.stage = SETUP
         if self.proto == "pitchey" and self.room:
-            self.send_text(c, json.dumps({"type": "subscribe", "room": self.room,
-                                          "id": "s"}).encode())
+            self.send_text(c, json.dumps({"type": "subscribe", "room": self.room, "id": "s"}).encode())
         if c.buf:
             data, c.buf = c.buf, b""
             self.on_frames(c, data)
@@ -248,8 +251,7 @@ class LoadGen:
                 self.pitchey_user_id = ev["data"]["userId"]
             elif kind == "subscribed":
                 room = ev.get("room", "")
-                if (self.room and room == self.room) or (not self.room
-                                                         and room.startswith("user:")):
+                if (self.room and room == self.room) or (not self.room and room.startswith("user:")):
                     self.mark_ready(c)
             elif kind == "error":
                 self.fail(c, "error:" + ev.get("data", {}).get("code", "?"))
@@ -277,9 +279,16 @@ class LoadGen:
         if self.ready_reported or self.pending or self.in_setup > 0:
             return
         self.ready_reported = True
-        self.emit({"event": "ready", "ready": self.ready, "failed": self.failed,
-                   "fail_reasons": self.fail_reasons, "finished_at": time.time(),
-                   "user_id": self.pitchey_user_id})
+        self.emit(
+            {
+                "event": "ready",
+                "ready": self.ready,
+                "failed": self.failed,
+                "fail_reasons": self.fail_reasons,
+                "finished_at": time.time(),
+                "user_id": self.pitchey_user_id,
+            }
+        )
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -339,7 +348,7 @@ class LoadGen:
             else:
                 if n - i < 10:
                     break
-                b1 = int.from_bytes(data[i + 2:i + 10], "big")
+                b1 = int.from_bytes(data[i + 2 : i + 10], "big")
                 h = 10
             end = i + h + b1
             if end > n:
@@ -354,7 +363,7 @@ class LoadGen:
                             if lat is not None:
                                 a = data.find(b"@", i + h, end)
                                 if a >= 0:
-                                    sent_ns = int(data[a + 1:a + 20])
+                                    sent_ns = int(data[a + 1 : a + 20])
                                     lat.append(sent_ns)
                                     lat.append(now_ns - sent_ns)
                         if pub:
@@ -370,12 +379,12 @@ class LoadGen:
                     elif self.proto == "socketio" and end - i - h == 1 and data[i + h] == 0x32:
                         self.send_text(c, b"3")  # engine.io ping -> pong
                 else:
-                    self.setup_text(c, data[i + h:end])
+                    self.setup_text(c, data[i + h : end])
                     if c.stage == CLOSED:
                         return
                     ready = c.stage == READY
             elif op == 9:  # ping -> pong with the same payload
-                self.send(c, client_frame(data[i + h:end], 0xA))
+                self.send(c, client_frame(data[i + h : end], 0xA))
             elif op == 8:
                 if b1 >= 2:
                     c.close_code = (data[i + h] << 8) | data[i + h + 1]
@@ -440,8 +449,13 @@ class LoadGen:
         elif kind == "unstall":
             self.unstall()
         elif kind == "stats":
-            self.emit({"event": "stats", "open": sum(c.stage == READY for c in self.conns),
-                       "closed": self.closed_codes})
+            self.emit(
+                {
+                    "event": "stats",
+                    "open": sum(c.stage == READY for c in self.conns),
+                    "closed": self.closed_codes,
+                }
+            )
         elif kind == "quit":
             self.running = False
 
@@ -481,12 +495,15 @@ class LoadGen:
         self.seq += 1
         stamp = f"@{time.time_ns()}@" + "x" * (self.pub or {}).get("pad", 0)
         if self.proto == "pitchey":
-            return (f'{{"type":"message","room":"{self.room}","id":{self.seq},'
-                    f'"data":{{"text":"{stamp}"}}}}').encode()
+            return (
+                f'{{"type":"message","room":"{self.room}","id":{self.seq},"data":{{"text":"{stamp}"}}}}'
+            ).encode()
         # The bare and socket.io baselines broadcast an event shaped (and sized) like pitchey's.
-        event = (f'{{"type":"message","room":"pitch:1","seq":{self.seq},'
-                 f'"timestamp":"{iso_now(3)}","data":{{"id":{self.seq},"pitchId":1,"userId":2,'
-                 f'"userType":"creator","text":"{stamp}","createdAt":"{iso_now(6)}"}}}}')
+        event = (
+            f'{{"type":"message","room":"pitch:1","seq":{self.seq},'
+            f'"timestamp":"{iso_now(3)}","data":{{"id":{self.seq},"pitchId":1,"userId":2,'
+            f'"userType":"creator","text":"{stamp}","createdAt":"{iso_now(6)}"}}}}'
+        )
         if self.proto == "socketio":
             return f'42["publish",{event}]'.encode()
         return event.encode()
@@ -498,8 +515,15 @@ class LoadGen:
             return None
         c = self.conns[0]
         if now >= pub["end"]:
-            self.emit({"event": "published", "sent": self.sent, "echoed": self.echoed,
-                       "acked": self.acked, "errors": self.errors})
+            self.emit(
+                {
+                    "event": "published",
+                    "sent": self.sent,
+                    "echoed": self.echoed,
+                    "acked": self.acked,
+                    "errors": self.errors,
+                }
+            )
             self.pub = None
             return None
         if now < pub["start"]:
@@ -545,8 +569,9 @@ class LoadGen:
                 if now >= win["end"]:
                     self.finish_window()
                 else:
-                    timeout = min(timeout, max(0.001, win["end"] - now)
-                                  if now >= win["start"] else win["start"] - now)
+                    timeout = min(
+                        timeout, max(0.001, win["end"] - now) if now >= win["start"] else win["start"] - now
+                    )
             for fd, ev in ep.poll(timeout):
                 if fd == stdin_fd:
                     self.on_stdin()
@@ -571,13 +596,14 @@ class LoadGen:
 
     def finish_window(self) -> None:
         assert self.win is not None
-        out: dict[str, Any] = {"event": "window", "frames": self.win_frames,
-                               "bytes": self.win_bytes,
-                               "open": sum(c.stage == READY and not c.stalled
-                                           for c in self.conns),
-                               "closed": self.closed_codes,
-                               "closed_in_window": sum(self.closed_codes.values())
-                               - self.win_closed_before}
+        out: dict[str, Any] = {
+            "event": "window",
+            "frames": self.win_frames,
+            "bytes": self.win_bytes,
+            "open": sum(c.stage == READY and not c.stalled for c in self.conns),
+            "closed": self.closed_codes,
+            "closed_in_window": sum(self.closed_codes.values()) - self.win_closed_before,
+        }
         if self.win["latency"]:
             fd, path = tempfile.mkstemp(prefix="bench-lat-", suffix=".bin")
             with os.fdopen(fd, "wb") as f:

@@ -187,9 +187,7 @@ def _message(obj: dict[str, Any], id: str | int | None) -> SendMessage:
     if not text:
         raise _bad("message text is empty", id)
     if len(text) > MAX_MESSAGE_CHARS:
-        raise _bad(
-            f"message text is too long ({len(text)} characters, max {MAX_MESSAGE_CHARS})", id
-        )
+        raise _bad(f"message text is too long ({len(text)} characters, max {MAX_MESSAGE_CHARS})", id)
     return SendMessage(room, text, id)
 
 

@@ -32,9 +32,7 @@ __all__ = [
 ]
 
 _DUMPS_OPTS: Final = orjson.OPT_UTC_Z
-_TIMESTAMP_RE: Final = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z"
-)
+_TIMESTAMP_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z")
 
 
 class EventType(StrEnum):
@@ -112,9 +110,7 @@ def error_frame(
 ) -> bytes:
     """An ``error`` event; ``data`` is ``{"code", "message"}``."""
     code_str = code.value if isinstance(code, Enum) else code
-    return encode_event(
-        EventType.ERROR, data={"code": code_str, "message": message}, room=room, id=id
-    )
+    return encode_event(EventType.ERROR, data={"code": code_str, "message": message}, room=room, id=id)
 
 
 def protocol_error_frame(exc: ProtocolError, room: str | RoomName | None = None) -> bytes:

@@ -62,8 +62,9 @@ class Backplane(Protocol):
     async def release(self, room: str) -> RoomSnapshot | None:
         """The room is passivating: hand back what must be saved and forget it (None: kept)."""
 
-    async def presence_update(self, room: str, user_id: int, user_type: str,
-                              local_tabs: int) -> Publication | None:
+    async def presence_update(
+        self, room: str, user_id: int, user_type: str, local_tabs: int
+    ) -> Publication | None:
         """This node now has `local_tabs` sessions of the user in the room. Publishes
         `user_joined`/`user_left` when the user's presence across all nodes starts or ends."""
 
@@ -109,8 +110,7 @@ def new_epoch() -> str:
 class InProcessBackplane:
     """Single-node backplane: streams live in this process, delivery is a direct call."""
 
-    def __init__(self, limits: HistoryLimits | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, limits: HistoryLimits | None = None, clock: Callable[[], float] = time.time) -> None:
         self.limits = limits or HistoryLimits()
         self._clock = clock
         self._streams: dict[str, _Stream] = {}
@@ -138,8 +138,9 @@ class InProcessBackplane:
         stream = self._stream(room)
         stream.seq += 1
         now = self._clock()
-        frame = text_frame(encode_event(type, room=room, seq=stream.seq, data=data,
-                                        timestamp=utc_timestamp()))
+        frame = text_frame(
+            encode_event(type, room=room, seq=stream.seq, data=data, timestamp=utc_timestamp())
+        )
         if self.limits.max_events > 0:
             if stream.history is None:
                 stream.history = deque(maxlen=self.limits.max_events)
@@ -167,13 +168,13 @@ class InProcessBackplane:
         frames = [frame for seq, _, frame in history if seq > since]
         return Recovery(stream.seq, stream.epoch, True, frames)
 
-    async def presence_update(self, room: str, user_id: int, user_type: str,
-                              local_tabs: int) -> Publication | None:
+    async def presence_update(
+        self, room: str, user_id: int, user_type: str, local_tabs: int
+    ) -> Publication | None:
         present = self._present.setdefault(room, set())
         if local_tabs > 0 and user_id not in present:
             present.add(user_id)
-            return await self.publish(room, "user_joined",
-                                      {"userId": user_id, "userType": user_type})
+            return await self.publish(room, "user_joined", {"userId": user_id, "userType": user_type})
         if local_tabs <= 0 and user_id in present:
             present.discard(user_id)
             if not present:

@@ -119,8 +119,14 @@ class Hub:
             self._rooms.pop(name, None)
             return await actor_ask(self.ref(name), message, timeout=timeout)
 
-    async def notify(self, user_id: int, kind: str, title: str, body: str | None = None,
-                     data: dict[str, object] | None = None) -> Notification:
+    async def notify(
+        self,
+        user_id: int,
+        kind: str,
+        title: str,
+        body: str | None = None,
+        data: dict[str, object] | None = None,
+    ) -> Notification:
         """Store a notification for a user and announce it live in their `user:` room."""
         note: Notification = await self.ask(f"user:{user_id}", Notify(kind, title, body, data))
         return note
@@ -137,8 +143,12 @@ class Hub:
         room = self._rooms.get(name)
         if room is None or room.actor_stopped.is_set():
             return None
-        return {"room": name, "subscribers": len(room.subscribers),
-                "presence": room.presence_list(), "watchers": len(room.watchers or ())}
+        return {
+            "room": name,
+            "subscribers": len(room.subscribers),
+            "presence": room.presence_list(),
+            "watchers": len(room.watchers or ()),
+        }
 
     def _on_publication(self, pub: Publication) -> None:
         self.metrics.events.inc()  # every room event reaching this node, whoever published it
@@ -208,8 +218,12 @@ class Hub:
             now = time.monotonic()
             for name, room in list(self._rooms.items()):
                 # A read on the loop thread, not a mutation: cheaper than a message per room.
-                if (name not in self._passivating and not room.subscribers
-                        and not room.watchers and now - room.last_active >= self.idle_timeout):
+                if (
+                    name not in self._passivating
+                    and not room.subscribers
+                    and not room.watchers
+                    and now - room.last_active >= self.idle_timeout
+                ):
                     # One Passivate in flight per room: 10,000 rooms waiting for a save slot
                     # must not get another one each on every sweep.
                     self._passivating.add(name)
@@ -221,8 +235,11 @@ class Hub:
         renewing (crashed) are announced as gone."""
         while True:
             await asyncio.sleep(PRESENCE_KEEPALIVE)
-            rooms = {name: room.presence_counts() for name, room in list(self._rooms.items())
-                     if room.presence and room.announces_presence}
+            rooms = {
+                name: room.presence_counts()
+                for name, room in list(self._rooms.items())
+                if room.presence and room.announces_presence
+            }
             if rooms:
                 try:
                     await self.backplane.keepalive(rooms)

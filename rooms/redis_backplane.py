@@ -84,10 +84,13 @@ local function publish(meta, stream, chan, new_epoch, head, tail, maxlen, stream
 end
 """
 
-_PUBLISH = _PUBLISH_FN + """
+_PUBLISH = (
+    _PUBLISH_FN
+    + """
 return publish(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
                ARGV[8])
 """
+)
 
 # Presence: one hash per (room, node) of users this node holds, renewed by the node; a user is
 # in the room while any live node's hash has them. `known` is who was announced as present, so a
@@ -96,7 +99,9 @@ return publish(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], AR
 # ARGV: node, user, "tabs|type" or "" (gone), node ttl, node key prefix, then the publish
 # arguments for user_joined (head, tail) and user_left (head, tail), channel, new epoch,
 # maxlen, stream ttl, now ms, meta ttl.
-_PRESENCE = _PUBLISH_FN + """
+_PRESENCE = (
+    _PUBLISH_FN
+    + """
 local node_hash, nodes, known, meta, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local node, uid, value, ttl, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if value ~= '' then
@@ -132,6 +137,7 @@ elseif (not present) and was_known then
 end
 return {0, '', ''}
 """
+)
 
 # Renew this node's hash for a room and announce `user_left` for users no live node holds any
 # more (a node that died stops renewing; its users go within the node ttl plus one period).
@@ -139,7 +145,9 @@ return {0, '', ''}
 # "uid, value, ..." of this node's users as ARGV[13..], and the user_left template split around
 # the seq and the user id: head, middle, tail; channel, new epoch, maxlen, stream ttl, now ms,
 # meta ttl.
-_KEEPALIVE = _PUBLISH_FN + """
+_KEEPALIVE = (
+    _PUBLISH_FN
+    + """
 local node_hash, nodes, known, meta, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local node, ttl, prefix = ARGV[1], ARGV[2], ARGV[3]
 for i = 13, #ARGV, 2 do
@@ -173,13 +181,19 @@ for _, uid in ipairs(redis.call('HKEYS', known)) do
 end
 return left
 """
+)
 
 PRESENCE_TTL = 20  # seconds a node's presence lives without renewal (renewed every 5 s)
 
 
 def presence_keys(room: str, node: str) -> list[str]:
-    return [f"{PREFIX}:{{{room}}}:pn:{node}", f"{PREFIX}:{{{room}}}:nodes",
-            f"{PREFIX}:{{{room}}}:known", meta_key(room), stream_key(room)]
+    return [
+        f"{PREFIX}:{{{room}}}:pn:{node}",
+        f"{PREFIX}:{{{room}}}:nodes",
+        f"{PREFIX}:{{{room}}}:known",
+        meta_key(room),
+        stream_key(room),
+    ]
 
 
 def meta_key(room: str) -> str:
@@ -205,15 +219,20 @@ def split_event(type: str, room: str, data: Any) -> tuple[bytes, bytes]:
 class RedisBackplane:
     """Backplane over Redis (pub/sub for delivery, a stream per room for history)."""
 
-    def __init__(self, url: str, limits: HistoryLimits | None = None, *,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, url: str, limits: HistoryLimits | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.url = url
         self.limits = limits or HistoryLimits()
         self._clock = clock
         # One quick retry replaces a pooled connection that died with a Redis restart.
         self.redis = aioredis.Redis.from_url(
-            url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=10,
-            retry=Retry(NoBackoff(), 1), retry_on_error=[RedisConnectionError],
+            url,
+            socket_timeout=2.0,
+            socket_connect_timeout=2.0,
+            health_check_interval=10,
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
         )
         self._publish = self.redis.register_script(_PUBLISH)
         self._presence = self.redis.register_script(_PRESENCE)
@@ -274,8 +293,16 @@ class RedisBackplane:
         try:
             seq, epoch = await self._publish(
                 keys=[meta_key(room), stream_key(room)],
-                args=[channel(room), new_epoch(), head, tail, self.limits.max_events,
-                      self._stream_ttl, int(self._clock() * 1000), META_TTL],
+                args=[
+                    channel(room),
+                    new_epoch(),
+                    head,
+                    tail,
+                    self.limits.max_events,
+                    self._stream_ttl,
+                    int(self._clock() * 1000),
+                    META_TTL,
+                ],
             )
         except (RedisError, OSError) as exc:
             self._mark_unhealthy(exc)
@@ -289,8 +316,7 @@ class RedisBackplane:
         if not self.healthy:
             return await self._fallback.recover(room, since, epoch)
         try:
-            seq, current_epoch = await self._position(keys=[meta_key(room)],
-                                                      args=[new_epoch(), META_TTL])
+            seq, current_epoch = await self._position(keys=[meta_key(room)], args=[new_epoch(), META_TTL])
             seq, current = int(seq), _s(current_epoch)
             if since is None or epoch is None or epoch != current or since > seq:
                 return Recovery(seq, current, False, [])
@@ -304,8 +330,7 @@ class RedisBackplane:
             return Recovery(seq, current, False, [])
         first_seq = int(_s(entries[0][0]).split("-")[1])
         oldest_ms = int(entries[0][1][b"t"])
-        too_old = self.limits.max_age > 0 and \
-            oldest_ms < (self._clock() - self.limits.max_age) * 1000
+        too_old = self.limits.max_age > 0 and oldest_ms < (self._clock() - self.limits.max_age) * 1000
         if first_seq != since + 1 or too_old:
             return Recovery(seq, current, False, [])
         frames = [text_frame(fields[b"p"]) for _, fields in entries]
@@ -315,11 +340,18 @@ class RedisBackplane:
     # -- presence across nodes -------------------------------------------------------------
 
     def _publish_args(self, room: str) -> list[Any]:
-        return [channel(room), new_epoch(), self.limits.max_events, self._stream_ttl,
-                int(self._clock() * 1000), META_TTL]
+        return [
+            channel(room),
+            new_epoch(),
+            self.limits.max_events,
+            self._stream_ttl,
+            int(self._clock() * 1000),
+            META_TTL,
+        ]
 
-    async def presence_update(self, room: str, user_id: int, user_type: str,
-                              local_tabs: int) -> Publication | None:
+    async def presence_update(
+        self, room: str, user_id: int, user_type: str, local_tabs: int
+    ) -> Publication | None:
         if not self.healthy:
             return await self._fallback.presence_update(room, user_id, user_type, local_tabs)
         jh, jt = split_event("user_joined", room, {"userId": user_id, "userType": user_type})
@@ -329,8 +361,18 @@ class RedisBackplane:
         try:
             seq, epoch, kind = await self._presence(
                 keys=presence_keys(room, self.node_id),
-                args=[self.node_id, user_id, value, self.presence_ttl,
-                      f"{PREFIX}:{{{room}}}:pn:", jh, jt, lh, lt, *pub_args],
+                args=[
+                    self.node_id,
+                    user_id,
+                    value,
+                    self.presence_ttl,
+                    f"{PREFIX}:{{{room}}}:pn:",
+                    jh,
+                    jt,
+                    lh,
+                    lt,
+                    *pub_args,
+                ],
             )
         except (RedisError, OSError) as exc:
             self._mark_unhealthy(exc)
@@ -339,8 +381,14 @@ class RedisBackplane:
             return None
         kind = _s(kind)
         head, tail = (jh, jt) if kind == "user_joined" else (lh, lt)
-        return Publication(room, int(seq), _s(epoch), kind,
-                           text_frame(head + str(int(seq)).encode() + tail), time.monotonic())
+        return Publication(
+            room,
+            int(seq),
+            _s(epoch),
+            kind,
+            text_frame(head + str(int(seq)).encode() + tail),
+            time.monotonic(),
+        )
 
     async def presence(self, room: str, local: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not self.healthy:
@@ -360,8 +408,9 @@ class RedisBackplane:
         for h in hashes:
             for uid_raw, value in h.items():
                 tabs, _, utype = _s(value).partition("|")
-                entry = users.setdefault(int(uid_raw), {"userId": int(uid_raw),
-                                                        "userType": utype, "connections": 0})
+                entry = users.setdefault(
+                    int(uid_raw), {"userId": int(uid_raw), "userType": utype, "connections": 0}
+                )
                 entry["connections"] += int(tabs)
         return sorted(users.values(), key=lambda u: int(u["userId"]))
 
@@ -378,8 +427,16 @@ class RedisBackplane:
             try:
                 await self._keepalive(
                     keys=presence_keys(room, self.node_id),
-                    args=[self.node_id, self.presence_ttl, f"{PREFIX}:{{{room}}}:pn:", head, middle,
-                          tail, *self._publish_args(room), *flat],
+                    args=[
+                        self.node_id,
+                        self.presence_ttl,
+                        f"{PREFIX}:{{{room}}}:pn:",
+                        head,
+                        middle,
+                        tail,
+                        *self._publish_args(room),
+                        *flat,
+                    ],
                 )
             except (RedisError, OSError) as exc:
                 self._mark_unhealthy(exc)
@@ -502,9 +559,10 @@ class RedisBackplane:
         room = chan.removeprefix(f"{PREFIX}:ch:")
         epoch, seq, payload = data.split(b"\n", 2)
         type_start = payload.find(b'"type":"') + 8
-        type_ = payload[type_start:payload.find(b'"', type_start)].decode()
-        self._dispatch(Publication(room, int(seq), epoch.decode(), type_, text_frame(payload),
-                                   time.monotonic()))
+        type_ = payload[type_start : payload.find(b'"', type_start)].decode()
+        self._dispatch(
+            Publication(room, int(seq), epoch.decode(), type_, text_frame(payload), time.monotonic())
+        )
 
 
 def merge_figures(per_node: list[dict[str, Any]]) -> dict[str, Any]:
@@ -519,8 +577,9 @@ def merge_figures(per_node: list[dict[str, Any]]) -> dict[str, Any]:
     merged["eventsInPerSec"] = max(f.get("eventsInPerSec", 0) for f in per_node)
     latency: dict[str, Any] = {}
     for part in ("p50", "p99", "max"):
-        values = [f["fanoutLatencyMs"][part] for f in per_node
-                  if f.get("fanoutLatencyMs", {}).get(part) is not None]
+        values = [
+            f["fanoutLatencyMs"][part] for f in per_node if f.get("fanoutLatencyMs", {}).get(part) is not None
+        ]
         latency[part] = max(values) if values else None
     merged["fanoutLatencyMs"] = latency
     merged["nodes"] = len(per_node)

@@ -202,8 +202,9 @@ class Room(AsyncioActor):
         return await self.hub.backplane.presence(self.name, self.presence_list())
 
     async def query_presence(self, msg: QueryPresence) -> None:
-        msg.session.deliver(_frame("presence", room=self.name, id=msg.id,
-                                   data={"users": await self.presence_view()}))
+        msg.session.deliver(
+            _frame("presence", room=self.name, id=msg.id, data={"users": await self.presence_view()})
+        )
 
     async def _attach(self) -> None:
         if not self.attached:
@@ -225,10 +226,19 @@ class Room(AsyncioActor):
             # every reconnect would replay it again. Never partial: the client reloads instead.
             recovery = Recovery(recovery.seq, recovery.epoch, False, [])
         self.presence.setdefault(session.user_id, []).append(session)
-        session.deliver(_frame("subscribed", room=self.name, id=msg.id, data={
-            "seq": recovery.seq, "epoch": recovery.epoch, "recovered": recovery.recovered,
-            "presence": await self.presence_view(),
-        }))
+        session.deliver(
+            _frame(
+                "subscribed",
+                room=self.name,
+                id=msg.id,
+                data={
+                    "seq": recovery.seq,
+                    "epoch": recovery.epoch,
+                    "recovered": recovery.recovered,
+                    "presence": await self.presence_view(),
+                },
+            )
+        )
         for frame in recovery.frames:
             session.deliver(frame)
         self.subscribers[session] = recovery.seq
@@ -257,8 +267,9 @@ class Room(AsyncioActor):
         session = msg.session
         if self.subscribers.pop(session, None) is None:
             if msg.reply:
-                session.deliver(_error_frame(ErrorCode.NOT_SUBSCRIBED, "Not subscribed",
-                                            id=msg.id, room=self.name))
+                session.deliver(
+                    _error_frame(ErrorCode.NOT_SUBSCRIBED, "Not subscribed", id=msg.id, room=self.name)
+                )
             return
         if msg.reply:
             session.deliver(_frame("unsubscribed", room=self.name, id=msg.id, data={}))
@@ -270,8 +281,7 @@ class Room(AsyncioActor):
         that starts or ends their presence in the room across all nodes, and announces it."""
         if self.announces_presence:
             tabs = len(self.presence.get(session.user_id, ()))
-            await self.hub.backplane.presence_update(self.name, session.user_id,
-                                                     session.user_type, tabs)
+            await self.hub.backplane.presence_update(self.name, session.user_id, session.user_type, tabs)
 
     def presence_counts(self) -> dict[int, tuple[int, str]]:
         return {uid: (len(tabs), tabs[0].user_type) for uid, tabs in self.presence.items() if tabs}
@@ -281,19 +291,26 @@ class Room(AsyncioActor):
             self.watchers = set()
         self.watchers.add(msg.session)
         self.hub.watched(self.name, True)
-        msg.session.deliver(_frame("subscribed", room=f"metrics:{self.name}", id=msg.id,
-                                   data={"seq": 0, "epoch": "", "recovered": False,
-                                         "presence": []}))
+        msg.session.deliver(
+            _frame(
+                "subscribed",
+                room=f"metrics:{self.name}",
+                id=msg.id,
+                data={"seq": 0, "epoch": "", "recovered": False, "presence": []},
+            )
+        )
 
     def unwatch(self, msg: Unwatch) -> None:
         if self.watchers and msg.session in self.watchers:
             self.watchers.discard(msg.session)
             if msg.reply:
-                msg.session.deliver(_frame("unsubscribed", room=f"metrics:{self.name}", id=msg.id,
-                                           data={}))
+                msg.session.deliver(_frame("unsubscribed", room=f"metrics:{self.name}", id=msg.id, data={}))
         elif msg.reply:
-            msg.session.deliver(_error_frame(ErrorCode.NOT_SUBSCRIBED, "Not subscribed", id=msg.id,
-                                            room=f"metrics:{self.name}"))
+            msg.session.deliver(
+                _error_frame(
+                    ErrorCode.NOT_SUBSCRIBED, "Not subscribed", id=msg.id, room=f"metrics:{self.name}"
+                )
+            )
         if not self.watchers:
             self.watchers = None
             self.hub.watched(self.name, False)
@@ -321,10 +338,19 @@ class Room(AsyncioActor):
             self.subscribers[session] = recovery.seq
             self.presence.setdefault(session.user_id, []).append(session)
         for session in msg.subscribers:
-            session.deliver(_frame("subscribed", room=self.name, data={
-                "seq": recovery.seq, "epoch": recovery.epoch, "recovered": False,
-                "resync": True, "presence": self.presence_list(),
-            }))
+            session.deliver(
+                _frame(
+                    "subscribed",
+                    room=self.name,
+                    data={
+                        "seq": recovery.seq,
+                        "epoch": recovery.epoch,
+                        "recovered": False,
+                        "resync": True,
+                        "presence": self.presence_list(),
+                    },
+                )
+            )
         for w in msg.watchers:
             if self.watchers is None:
                 self.watchers = set()
@@ -333,10 +359,17 @@ class Room(AsyncioActor):
 
     async def rebase(self) -> None:
         recovery = await self.hub.backplane.recover(self.name, None, None)
-        frame = _frame("subscribed", room=self.name, data={
-            "seq": recovery.seq, "epoch": recovery.epoch, "recovered": False, "resync": True,
-            "presence": self.presence_list(),
-        })
+        frame = _frame(
+            "subscribed",
+            room=self.name,
+            data={
+                "seq": recovery.seq,
+                "epoch": recovery.epoch,
+                "recovered": False,
+                "resync": True,
+                "presence": self.presence_list(),
+            },
+        )
         for session in list(self.subscribers):
             self.subscribers[session] = recovery.seq
             session.deliver(frame)
@@ -411,22 +444,29 @@ class PitchRoom(Room):
     async def post(self, msg: Post) -> None:
         session = msg.session
         if session not in self.subscribers:
-            session.deliver(_error_frame(ErrorCode.NOT_SUBSCRIBED, "Subscribe before posting",
-                                        id=msg.id, room=self.name))
+            session.deliver(
+                _error_frame(ErrorCode.NOT_SUBSCRIBED, "Subscribe before posting", id=msg.id, room=self.name)
+            )
             return
         try:
-            stored = await self.hub.room_store.add_message(self.pitch_id, session.user_id,
-                                                           msg.text)
+            stored = await self.hub.room_store.add_message(self.pitch_id, session.user_id, msg.text)
         except StorageUnavailable:
-            session.deliver(_error_frame("UNAVAILABLE", "Message not stored; try again",
-                                        id=msg.id, room=self.name))
+            session.deliver(
+                _error_frame("UNAVAILABLE", "Message not stored; try again", id=msg.id, room=self.name)
+            )
             return
-        pub = await self.publish("message", {
-            "id": stored.id, "pitchId": self.pitch_id, "userId": session.user_id,
-            "userType": session.user_type, "text": stored.body, "createdAt": stored.created_at,
-        })
-        session.deliver(text_frame(ack(msg.id, room=self.name, seq=pub.seq,
-                                       data={"messageId": stored.id})))
+        pub = await self.publish(
+            "message",
+            {
+                "id": stored.id,
+                "pitchId": self.pitch_id,
+                "userId": session.user_id,
+                "userType": session.user_type,
+                "text": stored.body,
+                "createdAt": stored.created_at,
+            },
+        )
+        session.deliver(text_frame(ack(msg.id, room=self.name, seq=pub.seq, data={"messageId": stored.id})))
 
     async def record_view(self, user_id: int) -> int | None:
         today = datetime.datetime.now(datetime.UTC).date()
@@ -437,15 +477,15 @@ class PitchRoom(Room):
         total = await self.hub.pitches.record_view(self.pitch_id, user_id)
         self.viewed_today.add(user_id)  # counted now, or already counted earlier today
         if total is not None:
-            await self.publish("view_update", {"pitchId": self.pitch_id, "views": total,
-                                               "userId": user_id})
+            await self.publish("view_update", {"pitchId": self.pitch_id, "views": total, "userId": user_id})
         return total
 
     async def set_like(self, user_id: int, liked: bool) -> tuple[bool, int]:
         changed, total = await self.hub.pitches.set_like(self.pitch_id, user_id, liked)
         if changed:
-            await self.publish("like_update", {"pitchId": self.pitch_id, "likes": total,
-                                               "userId": user_id, "liked": liked})
+            await self.publish(
+                "like_update", {"pitchId": self.pitch_id, "likes": total, "userId": user_id, "liked": liked}
+            )
         return changed, total
 
     async def update_pitch(self, msg: UpdatePitch) -> Pitch | None:
@@ -456,8 +496,7 @@ class PitchRoom(Room):
         base = Access(pitch.user_id, pitch.status, pitch.visibility, has_nda=False)
         doubtful = [s for s in self.subscribers if not can_view_pitch(base, s.user_id, s.user_type)]
         if doubtful:
-            holders = await self.hub.pitches.approved_holders(self.pitch_id,
-                                                              (s.user_id for s in doubtful))
+            holders = await self.hub.pitches.approved_holders(self.pitch_id, (s.user_id for s in doubtful))
             for session in doubtful:
                 if session.user_id not in holders:
                     await self.evict(session, ErrorCode.FORBIDDEN, "You may no longer see this pitch")
@@ -467,12 +506,10 @@ class PitchRoom(Room):
         deleted = await self.hub.pitches.delete(self.pitch_id, owner_id)
         if deleted:
             for session in list(self.subscribers):
-                await self.evict(session, ErrorCode.NOT_FOUND, "This pitch was deleted",
-                                 announce=False)
+                await self.evict(session, ErrorCode.NOT_FOUND, "This pitch was deleted", announce=False)
         return deleted
 
-    async def evict(self, session: Subscriber, code: str, message: str, *,
-                    announce: bool = True) -> None:
+    async def evict(self, session: Subscriber, code: str, message: str, *, announce: bool = True) -> None:
         """Unsubscribe a session on the server's initiative: an `error` then an `unsubscribed`."""
         if self.subscribers.pop(session, None) is None:
             return
@@ -485,9 +522,15 @@ class PitchRoom(Room):
 
 def nda_data(nda: Nda, pitch_title: str, **extra: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "ndaId": nda.id, "pitchId": nda.pitch_id, "pitchTitle": pitch_title,
-        "requesterId": nda.requester_id, "ownerId": nda.owner_id, "status": nda.status,
-        "message": nda.message, "reason": nda.reason, "createdAt": nda.created_at,
+        "ndaId": nda.id,
+        "pitchId": nda.pitch_id,
+        "pitchTitle": pitch_title,
+        "requesterId": nda.requester_id,
+        "ownerId": nda.owner_id,
+        "status": nda.status,
+        "message": nda.message,
+        "reason": nda.reason,
+        "createdAt": nda.created_at,
         "decidedAt": nda.decided_at,
     }
     data.update(extra)
@@ -508,8 +551,9 @@ class UserRoom(Room):
             case DirectMessage():
                 return self.direct_message(message)
             case Post(session=s, id=cid):
-                s.deliver(_error_frame(ErrorCode.FORBIDDEN, "Messages go to pitch rooms",
-                                      id=cid, room=self.name))
+                s.deliver(
+                    _error_frame(ErrorCode.FORBIDDEN, "Messages go to pitch rooms", id=cid, room=self.name)
+                )
                 return None
             case TypingNotice():
                 return None
@@ -518,13 +562,10 @@ class UserRoom(Room):
     async def request_nda(self, msg: RequestNda) -> Nda:
         """Runs in the pitch owner's room: the request lands, then the owner hears of it."""
         try:
-            nda = await self.hub.ndas.request(msg.pitch_id, msg.requester_id, msg.owner_id,
-                                              msg.message)
+            nda = await self.hub.ndas.request(msg.pitch_id, msg.requester_id, msg.owner_id, msg.message)
         except NdaAlreadyRequested:
-            raise RoomRefusal("CONFLICT", "An NDA for this pitch is already pending or approved")\
-                from None
-        await self.publish("nda_request", nda_data(nda, msg.pitch_title,
-                                                   requesterName=msg.requester_name))
+            raise RoomRefusal("CONFLICT", "An NDA for this pitch is already pending or approved") from None
+        await self.publish("nda_request", nda_data(nda, msg.pitch_title, requesterName=msg.requester_name))
         return nda
 
     async def decide_nda(self, msg: DecideNda) -> Nda:
@@ -533,43 +574,61 @@ class UserRoom(Room):
             nda = await self.hub.ndas.decide(msg.nda_id, msg.owner_id, msg.approve, msg.reason)
         except NdaAlreadyDecided:
             raise RoomRefusal("CONFLICT", "This NDA request was already decided") from None
-        await self.publish("nda_approved" if msg.approve else "nda_rejected",
-                           nda_data(nda, msg.pitch_title))
+        await self.publish("nda_approved" if msg.approve else "nda_rejected", nda_data(nda, msg.pitch_title))
         return nda
 
     async def notify(self, msg: Notify) -> Notification:
         """Store the notification, then announce it live to every tab of this user."""
-        note = await self.hub.notifications.add(self.room.id, msg.kind, msg.title, msg.body,
-                                                dict(msg.data or {}))
+        note = await self.hub.notifications.add(
+            self.room.id, msg.kind, msg.title, msg.body, dict(msg.data or {})
+        )
         await self.publish("notification", notification_data(note))
         return note
 
     async def direct_message(self, msg: DirectMessage) -> StoredMessage:
         """Runs in the recipient's room: the message lands, then every tab hears of it, then a
         `new_message` notification. A failed notification does not undo the delivered message."""
-        stored = await self.hub.messages.add(msg.sender_id, self.room.id, msg.pitch_id,
-                                             msg.content)
-        data = {"id": stored.id, "senderId": stored.sender_id, "senderName": msg.sender_name,
-                "senderType": msg.sender_type, "recipientId": stored.recipient_id,
-                "pitchId": stored.pitch_id, "pitchTitle": msg.pitch_title,
-                "content": stored.content, "createdAt": stored.created_at}
+        stored = await self.hub.messages.add(msg.sender_id, self.room.id, msg.pitch_id, msg.content)
+        data = {
+            "id": stored.id,
+            "senderId": stored.sender_id,
+            "senderName": msg.sender_name,
+            "senderType": msg.sender_type,
+            "recipientId": stored.recipient_id,
+            "pitchId": stored.pitch_id,
+            "pitchTitle": msg.pitch_title,
+            "content": stored.content,
+            "createdAt": stored.created_at,
+        }
         await self.publish("message", data)
         who = msg.sender_name or f"user {msg.sender_id}"
         title = f"New message from {who}"
         if msg.pitch_title:
             title += f" about {msg.pitch_title}"
         try:
-            await self.notify(Notify("new_message", title, stored.content[:200], {
-                "messageId": stored.id, "senderId": stored.sender_id,
-                "pitchId": stored.pitch_id}))
+            await self.notify(
+                Notify(
+                    "new_message",
+                    title,
+                    stored.content[:200],
+                    {"messageId": stored.id, "senderId": stored.sender_id, "pitchId": stored.pitch_id},
+                )
+            )
         except StorageError:
             log.warning("message %s stored but its notification was not", stored.id)
         return stored
 
 
 def notification_data(note: Notification) -> dict[str, Any]:
-    return {"id": note.id, "kind": note.kind, "title": note.title, "body": note.body,
-            "data": note.data, "createdAt": note.created_at, "readAt": note.read_at}
+    return {
+        "id": note.id,
+        "kind": note.kind,
+        "title": note.title,
+        "body": note.body,
+        "data": note.data,
+        "createdAt": note.created_at,
+        "readAt": note.read_at,
+    }
 
 
 def room_class(room: RoomName) -> type[Room]:

@@ -144,11 +144,26 @@ class Api:
         (server/permissions.py); `portals` restricts to account types directly."""
         if permission is not None and portals is None:
             portals = portals_for(*permission)
+
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
-                Endpoint(method.upper(), path, handler, summary, tags, auth, portals, body,
-                         query, response, response_list, status, errors, permission,
-                         openapi_extra)
+                Endpoint(
+                    method.upper(),
+                    path,
+                    handler,
+                    summary,
+                    tags,
+                    auth,
+                    portals,
+                    body,
+                    query,
+                    response,
+                    response_list,
+                    status,
+                    errors,
+                    permission,
+                    openapi_extra,
+                )
             )
             return handler
 
@@ -194,8 +209,9 @@ def _wrap(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]
         if isinstance(result, web.StreamResponse):
             return result
         reply = result if isinstance(result, Reply) else Reply(result, status=ep.status)
-        response = envelope.success(request, reply.data, status=reply.status,
-                                    meta_extra=reply.meta, headers=reply.headers)
+        response = envelope.success(
+            request, reply.data, status=reply.status, meta_extra=reply.meta, headers=reply.headers
+        )
         for name, value, opts in reply.set_cookies:
             response.set_cookie(name, value, **opts)
         for name, opts in reply.delete_cookies:
@@ -256,13 +272,17 @@ def _same_origin(request: web.Request, origin: str, state: AppState) -> bool:
 
 async def _read_body(request: web.Request, model: type[B]) -> B:
     from .state import MAX_BODY
+
     length = request.content_length
     limit = request.app[MAX_BODY]
     if length is not None and length > limit:
         raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
     ctype = request.content_type
-    if request.body_exists and ctype not in ("application/json", "application/octet-stream") \
-            and not ctype.endswith("+json"):
+    if (
+        request.body_exists
+        and ctype not in ("application/json", "application/octet-stream")
+        and not ctype.endswith("+json")
+    ):
         raise UnsupportedMediaType("Send the body as application/json")
     try:
         raw = await request.read()

@@ -54,8 +54,21 @@ API: web.AppKey[Api] = web.AppKey("pitchey.api", Api)
 
 def build_api() -> Api:
     api = Api()
-    for module in (system_routes, auth_routes, realtime, pitch_routes, nda_routes, follows,
-                   investments, payments, production, messages, notifications, analytics, media):
+    for module in (
+        system_routes,
+        auth_routes,
+        realtime,
+        pitch_routes,
+        nda_routes,
+        follows,
+        investments,
+        payments,
+        production,
+        messages,
+        notifications,
+        analytics,
+        media,
+    ):
         api.include(module.api)
     return api
 
@@ -70,10 +83,8 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
         tokens=TokenService(load_or_create_secret(settings), settings.token_ttl, revocations),
         revocations=revocations,
         passwords=Passwords(settings.argon2_profile),
-        auth_limiter=AuthLimiter(settings.login_failure_limit, settings.auth_ip_limit,
-                                 limits_uri),
-        write_limiter=WriteLimiter(settings.write_user_limit, settings.write_ip_limit,
-                                   limits_uri),
+        auth_limiter=AuthLimiter(settings.login_failure_limit, settings.auth_ip_limit, limits_uri),
+        write_limiter=WriteLimiter(settings.write_user_limit, settings.write_ip_limit, limits_uri),
     )
     app = web.Application(
         middlewares=[request_context, cors],
@@ -89,7 +100,9 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
 
     async def storage_context(app: web.Application) -> AsyncIterator[None]:
         state.db = await Database.connect(
-            dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max,
+            dsn,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
             timeout=settings.db_timeout,
         )
         try:

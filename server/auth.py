@@ -57,9 +57,7 @@ class Passwords:
     async def verify(self, stored_hash: str | None, password: str) -> bool:
         def check() -> bool:
             try:
-                return self._hasher.verify(stored_hash or self._dummy, password) and (
-                    stored_hash is not None
-                )
+                return self._hasher.verify(stored_hash or self._dummy, password) and (stored_hash is not None)
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 return False
 

@@ -64,8 +64,9 @@ class BlobStore(Protocol):
 
     async def exists(self, key: str) -> bool: ...
 
-    async def delivery(self, key: str, *, filename: str, content_type: str, disposition: str,
-                       expires: int) -> Delivery: ...
+    async def delivery(
+        self, key: str, *, filename: str, content_type: str, disposition: str, expires: int
+    ) -> Delivery: ...
 
     async def keys(self, prefix: str = "") -> list[str]:
         """Every stored key under `prefix` (operations and tests; not for request paths)."""
@@ -127,8 +128,9 @@ class LocalBlobStore:
             return False
         return await asyncio.to_thread(path.is_file)
 
-    async def delivery(self, key: str, *, filename: str, content_type: str, disposition: str,
-                       expires: int) -> Delivery:
+    async def delivery(
+        self, key: str, *, filename: str, content_type: str, disposition: str, expires: int
+    ) -> Delivery:
         return Delivery(path=self.path(key))
 
     async def keys(self, prefix: str = "") -> list[str]:
@@ -165,9 +167,17 @@ class S3BlobStore:
 
     backend = "s3"
 
-    def __init__(self, *, endpoint: str, bucket: str, access_key_id: str, secret_access_key: str,
-                 region: str = "auto", part_size: int = 8 * 1024 * 1024,
-                 timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        bucket: str,
+        access_key_id: str,
+        secret_access_key: str,
+        region: str = "auto",
+        part_size: int = 8 * 1024 * 1024,
+        timeout: float = 30.0,
+    ) -> None:
         if part_size < S3_MIN_PART:
             raise ValueError("S3 parts must be at least 5 MiB")
         self.endpoint = endpoint
@@ -197,8 +207,11 @@ class S3BlobStore:
         )
         session = aioboto3.Session()
         self._client_cm = session.client(
-            "s3", endpoint_url=self.endpoint, region_name=self.region,
-            aws_access_key_id=self._credentials[0], aws_secret_access_key=self._credentials[1],
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id=self._credentials[0],
+            aws_secret_access_key=self._credentials[1],
             config=config,
         )
         self._client = await self._client_cm.__aenter__()
@@ -252,34 +265,35 @@ class S3BlobStore:
                 if len(buffer) >= self.part_size:
                     if upload_id is None:
                         created = await self.client.create_multipart_upload(
-                            Bucket=self.bucket, Key=key, ContentType=content_type)
+                            Bucket=self.bucket, Key=key, ContentType=content_type
+                        )
                         upload_id = created["UploadId"]
                     parts.append(await self._upload_part(key, upload_id, len(parts) + 1, buffer))
                     buffer = bytearray()
             if upload_id is None:
-                await self.client.put_object(Bucket=self.bucket, Key=key, Body=bytes(buffer),
-                                             ContentType=content_type)
+                await self.client.put_object(
+                    Bucket=self.bucket, Key=key, Body=bytes(buffer), ContentType=content_type
+                )
                 return
             if buffer:
                 parts.append(await self._upload_part(key, upload_id, len(parts) + 1, buffer))
             await self.client.complete_multipart_upload(
-                Bucket=self.bucket, Key=key, UploadId=upload_id,
-                MultipartUpload={"Parts": parts})
+                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
         except BaseException:
             if upload_id is not None:
                 await asyncio.shield(self._abort(key, upload_id))
             raise
 
-    async def _upload_part(self, key: str, upload_id: str, number: int,
-                           data: bytearray) -> dict[str, Any]:
-        done = await self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id,
-                                             PartNumber=number, Body=bytes(data))
+    async def _upload_part(self, key: str, upload_id: str, number: int, data: bytearray) -> dict[str, Any]:
+        done = await self.client.upload_part(
+            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=bytes(data)
+        )
         return {"PartNumber": number, "ETag": done["ETag"]}
 
     async def _abort(self, key: str, upload_id: str) -> None:
         try:
-            await self.client.abort_multipart_upload(Bucket=self.bucket, Key=key,
-                                                     UploadId=upload_id)
+            await self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
         except Exception:
             # A bucket lifecycle rule for incomplete uploads is the backstop.
             log.warning("could not abort multipart upload of %s", key, exc_info=True)
@@ -299,13 +313,17 @@ class S3BlobStore:
             raise
         return True
 
-    async def delivery(self, key: str, *, filename: str, content_type: str, disposition: str,
-                       expires: int) -> Delivery:
+    async def delivery(
+        self, key: str, *, filename: str, content_type: str, disposition: str, expires: int
+    ) -> Delivery:
         url = await self.client.generate_presigned_url(
             "get_object",
-            Params={"Bucket": self.bucket, "Key": check_key(key),
-                    "ResponseContentType": content_type,
-                    "ResponseContentDisposition": disposition},
+            Params={
+                "Bucket": self.bucket,
+                "Key": check_key(key),
+                "ResponseContentType": content_type,
+                "ResponseContentDisposition": disposition,
+            },
             ExpiresIn=expires,
         )
         return Delivery(url=str(url))
@@ -352,7 +370,8 @@ def blobstore_from_settings(settings: Settings) -> BlobStore:
     if settings.s3_endpoint:
         assert settings.s3_bucket and settings.s3_access_key_id and settings.s3_secret_access_key
         return S3BlobStore(
-            endpoint=settings.s3_endpoint, bucket=settings.s3_bucket,
+            endpoint=settings.s3_endpoint,
+            bucket=settings.s3_bucket,
             access_key_id=settings.s3_access_key_id.get_secret_value(),
             secret_access_key=settings.s3_secret_access_key.get_secret_value(),
             region=settings.s3_region,

@@ -50,8 +50,9 @@ class Cache(Protocol):
 
     async def token(self, tags: Iterable[str]) -> Token: ...
 
-    async def set(self, key: str, value: Any, *, ttl: float, tags: Iterable[str] = (),
-                  token: Token | None = None) -> bool: ...
+    async def set(
+        self, key: str, value: Any, *, ttl: float, tags: Iterable[str] = (), token: Token | None = None
+    ) -> bool: ...
 
     async def invalidate(self, *keys: str) -> None: ...
 
@@ -73,8 +74,7 @@ class TtlCache:
     Values are returned as stored, so store immutable things (frozen dataclasses, tuples, bytes).
     """
 
-    def __init__(self, max_entries: int = 4096,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, max_entries: int = 4096, clock: Callable[[], float] = time.monotonic) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self.max_entries = max_entries
@@ -108,8 +108,9 @@ class TtlCache:
     async def token(self, tags: Iterable[str]) -> Token:
         return self._epoch, tuple((t, self._generation.get(t, 0)) for t in tags)
 
-    async def set(self, key: str, value: Any, *, ttl: float, tags: Iterable[str] = (),
-                  token: Token | None = None) -> bool:
+    async def set(
+        self, key: str, value: Any, *, ttl: float, tags: Iterable[str] = (), token: Token | None = None
+    ) -> bool:
         """Store unless a tag in `token` was invalidated since it was taken; True if stored."""
         if token is not None:
             epoch, seen = token
@@ -161,8 +162,9 @@ class TtlCache:
                     del self._by_tag[tag]
 
 
-async def cached(cache: Cache, key: str, load: Callable[[], Awaitable[T]], *, ttl: float,
-                 tags: Iterable[str]) -> T:
+async def cached(
+    cache: Cache, key: str, load: Callable[[], Awaitable[T]], *, ttl: float, tags: Iterable[str]
+) -> T:
     """The cached value of `key`, or `load()` stored under `tags` (unless invalidated meanwhile).
 
     A `None` from `load` is not cached (absent things are cheap to ask about again, and a row

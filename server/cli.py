@@ -26,8 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pitchey",
         description="Pitchey Realtime: the API and real-time server of the Pitchey platform.",
-        epilog="Settings come from the environment (PITCHEY_*, DATABASE_URL, JWT_SECRET); "
-               "see README.md.",
+        epilog="Settings come from the environment (PITCHEY_*, DATABASE_URL, JWT_SECRET); see README.md.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", help="run the API server")
@@ -70,8 +69,9 @@ def tune_gc() -> None:
 
 async def _serve(settings: Settings, dsn: str) -> None:
     app = create_app(settings, dsn)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_timeout,
-                           handle_signals=False)
+    runner = web.AppRunner(
+        app, access_log=None, shutdown_timeout=settings.shutdown_timeout, handle_signals=False
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
     await site.start()
@@ -115,8 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _Database(settings) as dsn:
             if args.command == "migrate":
                 applied = asyncio.run(_migrate(dsn, settings))
-                print(f"pitchey: applied {len(applied)} migration(s)"
-                      + (f": {', '.join(applied)}" if applied else ""))
+                print(
+                    f"pitchey: applied {len(applied)} migration(s)"
+                    + (f": {', '.join(applied)}" if applied else "")
+                )
             else:
                 asyncio.run(_serve(settings, dsn))
     except StorageUnavailable as exc:

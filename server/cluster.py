@@ -108,8 +108,9 @@ class SharedCache:
     async def token(self, tags: Iterable[str]) -> Token:
         return await self.local.token(tags)
 
-    async def set(self, key: str, value: Any, *, ttl: float, tags: Iterable[str] = (),
-                  token: Token | None = None) -> bool:
+    async def set(
+        self, key: str, value: Any, *, ttl: float, tags: Iterable[str] = (), token: Token | None = None
+    ) -> bool:
         return await self.local.set(key, value, ttl=ttl, tags=tags, token=token)
 
     async def invalidate(self, *keys: str) -> None:
@@ -132,8 +133,11 @@ class SharedCache:
         origin, kind, items = orjson.loads(data)
         if origin == self.origin:
             return
-        apply = {"k": self.local.invalidate, "t": self.local.invalidate_tags,
-                 "p": self.local.invalidate_prefix}[kind]
+        apply = {
+            "k": self.local.invalidate,
+            "t": self.local.invalidate_tags,
+            "p": self.local.invalidate_prefix,
+        }[kind]
         task = asyncio.get_running_loop().create_task(apply(*items))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

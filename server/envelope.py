@@ -71,10 +71,8 @@ def success(
             not_modified.headers["ETag"] = etag
             not_modified.headers["Cache-Control"] = "private, no-cache"
             return not_modified
-    body = b'{"success":true,"data":' + data_bytes + b',"meta":' + dumps(
-        meta(request, meta_extra)) + b"}"
-    response = web.Response(body=body, status=status, content_type="application/json",
-                            headers=headers)
+    body = b'{"success":true,"data":' + data_bytes + b',"meta":' + dumps(meta(request, meta_extra)) + b"}"
+    response = web.Response(body=body, status=status, content_type="application/json", headers=headers)
     if etag is not None:
         response.headers["ETag"] = etag
         response.headers.setdefault("Cache-Control", "private, no-cache")
@@ -103,5 +101,4 @@ def failure(
     if details is not None:
         error["details"] = details
     body = dumps({"success": False, "error": error, "meta": meta(request)})
-    return web.Response(body=body, status=status, content_type="application/json",
-                        headers=headers)
+    return web.Response(body=body, status=status, content_type="application/json", headers=headers)

@@ -90,8 +90,7 @@ class RateLimited(ApiError):
 
     def __init__(self, retry_after: float, message: str | None = None) -> None:
         seconds = max(1, int(retry_after + 0.999))
-        super().__init__(message, details={"retryAfter": seconds},
-                         headers={"Retry-After": str(seconds)})
+        super().__init__(message, details={"retryAfter": seconds}, headers={"Retry-After": str(seconds)})
 
 
 class Unavailable(ApiError):

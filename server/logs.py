@@ -17,8 +17,13 @@ _SECRETS = [
     # JWTs: three base64url parts, the first starting with eyJ ('{"').
     (re.compile(r"eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]+"), "[REDACTED-JWT]"),
     (re.compile(r"(?i)(bearer\s+)[^\s,;\"']+"), r"\1[REDACTED]"),
-    (re.compile(r"(?i)(\"?(?:password|passwd|secret|token|cookie|authorization)\"?\s*[:=]\s*)"
-                r"(\"[^\"]*\"|'[^']*'|[^\s,;}]+)"), r"\1[REDACTED]"),
+    (
+        re.compile(
+            r"(?i)(\"?(?:password|passwd|secret|token|cookie|authorization)\"?\s*[:=]\s*)"
+            r"(\"[^\"]*\"|'[^']*'|[^\s,;}]+)"
+        ),
+        r"\1[REDACTED]",
+    ),
     (re.compile(r"(?i)(ticket=)[^\s&\"']+"), r"\1[REDACTED]"),
 ]
 

@@ -21,8 +21,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _error_response(request: web.Request, err: ApiError) -> web.Response:
-    return envelope.failure(request, err.status, err.code, err.message, details=err.details,
-                            headers=err.headers)
+    return envelope.failure(
+        request, err.status, err.code, err.message, details=err.details, headers=err.headers
+    )
 
 
 @web.middleware
@@ -54,9 +55,19 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             _cors_headers(request, response)
     duration_ms = (time.perf_counter() - started) * 1000
     access.info(
-        "%s %s %s %d %.1fms", rid, request.method, request.path, response.status, duration_ms,
-        extra={"request_id": rid, "method": request.method, "path": request.path,
-               "status": response.status, "duration_ms": round(duration_ms, 2)},
+        "%s %s %s %d %.1fms",
+        rid,
+        request.method,
+        request.path,
+        response.status,
+        duration_ms,
+        extra={
+            "request_id": rid,
+            "method": request.method,
+            "path": request.path,
+            "status": response.status,
+            "duration_ms": round(duration_ms, 2),
+        },
     )
     return response
 
@@ -66,10 +77,14 @@ COMPRESS_MIN_BYTES = 1024
 
 def _maybe_compress(request: web.Request, response: web.StreamResponse) -> None:
     """gzip/deflate JSON answers worth it, per Accept-Encoding (the seed's "Compression")."""
-    if (isinstance(response, web.Response) and response.content_type == "application/json"
-            and isinstance(response.body, bytes) and len(response.body) >= COMPRESS_MIN_BYTES
-            and "Content-Encoding" not in response.headers
-            and request.headers.get("Accept-Encoding")):
+    if (
+        isinstance(response, web.Response)
+        and response.content_type == "application/json"
+        and isinstance(response.body, bytes)
+        and len(response.body) >= COMPRESS_MIN_BYTES
+        and "Content-Encoding" not in response.headers
+        and request.headers.get("Accept-Encoding")
+    ):
         response.enable_compression()
 
 
@@ -99,12 +114,13 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not allowed:
             return envelope.failure(request, 403, "FORBIDDEN", "Origin not allowed")
         response: web.StreamResponse = web.Response(status=204)
-        response.headers.update({
-            "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
-            "Access-Control-Allow-Headers":
-                "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id",
-            "Access-Control-Max-Age": "600",
-        })
+        response.headers.update(
+            {
+                "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+                "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id",
+                "Access-Control-Max-Age": "600",
+            }
+        )
     else:
         response = await handler(request)
     _cors_headers(request, response)
@@ -113,8 +129,7 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 def _cors_headers(request: web.Request, response: web.StreamResponse) -> None:
     origin = request.headers.get("Origin", "").rstrip("/")
-    if origin and origin in request.app[APP_STATE].settings.cors_origins \
-            and not response.prepared:
+    if origin and origin in request.app[APP_STATE].settings.cors_origins and not response.prepared:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Credentials"] = "true"
         response.headers["Access-Control-Expose-Headers"] = "X-Request-Id, Retry-After, ETag"

@@ -67,9 +67,7 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
             if m is not None:
                 models.add(m)
     ordered = sorted(models, key=lambda m: m.__name__)
-    keys, defs = models_json_schema(
-        [(m, "validation") for m in ordered], by_alias=True, ref_template=_REF
-    )
+    keys, defs = models_json_schema([(m, "validation") for m in ordered], by_alias=True, ref_template=_REF)
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
     schemas["Meta"] = _META
     schemas["ErrorEnvelope"] = _ERROR_ENVELOPE
@@ -123,11 +121,15 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
         if "system" not in ep.tags:
             errors.append(Unavailable)  # the database is unreachable
         for err in errors:
-            op["responses"].setdefault(str(err.status), {
-                "description": err.default_message,
-                "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
-            })
+            op["responses"].setdefault(
+                str(err.status),
+                {
+                    "description": err.default_message,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}
+                    },
+                },
+            )
         if ep.openapi_extra:
             op["responses"].update(ep.openapi_extra.get("responses", {}))
             op.update({k: v for k, v in ep.openapi_extra.items() if k != "responses"})

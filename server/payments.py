@@ -75,15 +75,21 @@ def parse_money(value: Any) -> Decimal:
 MoneyIn = Annotated[
     Decimal,
     BeforeValidator(parse_money),
-    WithJsonSchema({
-        "oneOf": [{"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"}, {"type": "number"}],
-        "description": f"positive, at most 2 decimals, at most {MAX_AMOUNT}",
-        "examples": ["1250.00"],
-    }),
+    WithJsonSchema(
+        {
+            "oneOf": [{"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"}, {"type": "number"}],
+            "description": f"positive, at most 2 decimals, at most {MAX_AMOUNT}",
+            "examples": ["1250.00"],
+        }
+    ),
 ]
 
-Money = Annotated[str, Field(pattern=MONEY_PATTERN, examples=["1250.00"],
-                             description="a decimal string with exactly two decimals")]
+Money = Annotated[
+    str,
+    Field(
+        pattern=MONEY_PATTERN, examples=["1250.00"], description="a decimal string with exactly two decimals"
+    ),
+]
 
 
 def money_str(amount: Decimal) -> str:
@@ -105,7 +111,7 @@ PaidPlan = Literal["basic", "pro", "enterprise"]
 @dataclass(frozen=True, slots=True)
 class Plan:
     name: PlanName
-    price: Decimal          # per period
+    price: Decimal  # per period
     credits_per_period: int  # granted to the credit ledger when a period is paid
     months: int = 1
 
@@ -210,8 +216,9 @@ class PaymentProviderError(Exception):
 
 
 class PaymentProvider(Protocol):
-    async def charge(self, amount: Decimal, currency: str, card: CardDetails,
-                     idempotency_key: str) -> ChargeResult:
+    async def charge(
+        self, amount: Decimal, currency: str, card: CardDetails, idempotency_key: str
+    ) -> ChargeResult:
         """Charge `amount`; the same `idempotency_key` always yields the same result and at
         most one charge. Raises `PaymentProviderError` for network errors and timeouts."""
         ...
@@ -240,8 +247,9 @@ class TestPaymentProvider:
         self.charged: list[tuple[str, Decimal]] = []
         self._results: dict[str, asyncio.Future[ChargeResult]] = {}
 
-    async def charge(self, amount: Decimal, currency: str, card: CardDetails,
-                     idempotency_key: str) -> ChargeResult:
+    async def charge(
+        self, amount: Decimal, currency: str, card: CardDetails, idempotency_key: str
+    ) -> ChargeResult:
         self.calls += 1
         known = self._results.get(idempotency_key)
         if known is not None:

@@ -13,31 +13,60 @@ Action = Literal["create", "read", "update", "delete"]
 
 PERMISSIONS: dict[str, dict[Action, frozenset[str]]] = {
     "creator": {
-        "create": frozenset({"pitch", "media", "nda_template",
-                             "message", "follow"}),            # added: messaging, following
-        "read": frozenset({"own_pitches", "analytics", "nda_requests",
-                           "public_pitches", "messages", "notifications"}),  # added: reading
-        "update": frozenset({"own_pitches", "profile", "nda_requests",  # added: NDA decisions
-                             "notifications"}),
+        "create": frozenset(
+            {"pitch", "media", "nda_template", "message", "follow"}
+        ),  # added: messaging, following
+        "read": frozenset(
+            {"own_pitches", "analytics", "nda_requests", "public_pitches", "messages", "notifications"}
+        ),  # added: reading
+        "update": frozenset(
+            {
+                "own_pitches",
+                "profile",
+                "nda_requests",  # added: NDA decisions
+                "notifications",
+            }
+        ),
         "delete": frozenset({"own_pitches", "media", "follow"}),
     },
     "investor": {
-        "create": frozenset({"investment", "nda_request", "message",
-                             "payment", "follow"}),            # added: payments, following
-        "read": frozenset({"public_pitches", "portfolio", "analytics",
-                           "messages", "notifications", "payments",
-                           "sent_nda_requests", "signed_ndas"}),  # added: own NDA lists
+        "create": frozenset(
+            {"investment", "nda_request", "message", "payment", "follow"}
+        ),  # added: payments, following
+        "read": frozenset(
+            {
+                "public_pitches",
+                "portfolio",
+                "analytics",
+                "messages",
+                "notifications",
+                "payments",
+                "sent_nda_requests",
+                "signed_ndas",
+            }
+        ),  # added: own NDA lists
         "update": frozenset({"profile", "preferences", "notifications"}),
         "delete": frozenset({"saved_pitches", "follow"}),
     },
     "production": {
-        "create": frozenset({"project", "team", "resource",
-                             "nda_request", "message", "payment", "follow"}),  # added
-        "read": frozenset({"all_projects", "team_data", "budgets", "public_pitches",
-                           "analytics", "messages", "notifications", "payments",
-                           "sent_nda_requests", "signed_ndas"}),  # added: own NDA lists
-        "update": frozenset({"projects", "resources", "timeline", "profile",
-                             "notifications"}),
+        "create": frozenset(
+            {"project", "team", "resource", "nda_request", "message", "payment", "follow"}
+        ),  # added
+        "read": frozenset(
+            {
+                "all_projects",
+                "team_data",
+                "budgets",
+                "public_pitches",
+                "analytics",
+                "messages",
+                "notifications",
+                "payments",
+                "sent_nda_requests",
+                "signed_ndas",
+            }
+        ),  # added: own NDA lists
+        "update": frozenset({"projects", "resources", "timeline", "profile", "notifications"}),
         "delete": frozenset({"projects", "resources", "follow"}),
     },
 }

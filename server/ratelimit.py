@@ -25,8 +25,12 @@ def limits_storage(uri: str) -> Storage:
     """`async+memory://` on one node; `async+redis://...` (through redis-py) when nodes share."""
     options: dict[str, Any] = {}
     if uri.startswith("async+redis"):
-        options = {"implementation": "redispy", "wrap_exceptions": True,
-                   "socket_timeout": 2.0, "socket_connect_timeout": 2.0}
+        options = {
+            "implementation": "redispy",
+            "wrap_exceptions": True,
+            "socket_timeout": 2.0,
+            "socket_connect_timeout": 2.0,
+        }
     storage = storage_from_string(uri, **options)
     assert isinstance(storage, Storage)
     return storage
@@ -39,8 +43,7 @@ class _Limiter:
 
     def __init__(self, storage: Storage, shared: bool) -> None:
         self._shared = SlidingWindowCounterRateLimiter(storage)
-        self._local = SlidingWindowCounterRateLimiter(limits_storage("async+memory://")) if shared \
-            else None
+        self._local = SlidingWindowCounterRateLimiter(limits_storage("async+memory://")) if shared else None
         self._failing = False
 
     async def _run(self, name: str, *args: Any) -> Any:
@@ -85,9 +88,7 @@ class AuthLimiter:
 
     async def hit_ip(self, ip: str) -> None:
         if not await self._limiter.hit(self._per_ip, "auth-ip", ip):
-            raise RateLimited(
-                await self._retry_after(self._per_ip, ip), "Too many authentication requests"
-            )
+            raise RateLimited(await self._retry_after(self._per_ip, ip), "Too many authentication requests")
 
     async def check_login(self, email: str) -> None:
         if not await self._limiter.test(self._failures, "login-fail", email):
@@ -116,10 +117,7 @@ class WriteLimiter:
     async def hit(self, user_id: int | None, ip: str) -> None:
         if not await self._limiter.hit(self._per_ip, "write-ip", ip):
             stats = await self._limiter.get_window_stats(self._per_ip, "write-ip", ip)
-            raise RateLimited(max(1.0, stats.reset_time - time.time()),
-                              "Too many writes from this address")
-        if user_id is not None and not await self._limiter.hit(
-                self._per_user, "write-user", str(user_id)):
+            raise RateLimited(max(1.0, stats.reset_time - time.time()), "Too many writes from this address")
+        if user_id is not None and not await self._limiter.hit(self._per_user, "write-user", str(user_id)):
             stats = await self._limiter.get_window_stats(self._per_user, "write-user", str(user_id))
-            raise RateLimited(max(1.0, stats.reset_time - time.time()),
-                              "Too many writes; slow down")
+            raise RateLimited(max(1.0, stats.reset_time - time.time()), "Too many writes; slow down")

@@ -46,13 +46,17 @@ class WsTicket(Schema):
 api = Api()
 
 
-@api.route("GET", "/api/ws/token", response=WsTicket, tags=("realtime",),
-           summary="A one-time ticket (60 s) to open /ws?ticket=... where headers cannot be set")
+@api.route(
+    "GET",
+    "/api/ws/token",
+    response=WsTicket,
+    tags=("realtime",),
+    summary="A one-time ticket (60 s) to open /ws?ticket=... where headers cannot be set",
+)
 async def ws_ticket(call: Call[Any, Any]) -> WsTicket:
     realtime: Realtime = call.state.extras["realtime"]
     ticket = await realtime.tickets.issue(call.user)
-    return WsTicket(ticket=ticket, expires_in=int(realtime.tickets.ttl),
-                    url=f"/ws?ticket={ticket}")
+    return WsTicket(ticket=ticket, expires_in=int(realtime.tickets.ttl), url=f"/ws?ticket={ticket}")
 
 
 async def metrics_handler(request: web.Request) -> web.StreamResponse:
@@ -95,8 +99,7 @@ def setup_realtime(app: web.Application, backplane: Backplane | None = None) -> 
             plane = redis_plane = RedisBackplane(settings.redis_url, limits)
         else:
             plane = InProcessBackplane(limits)
-        hub = Hub(state.database, plane, idle_timeout=settings.room_idle_timeout,
-                  metrics=NodeMetrics())
+        hub = Hub(state.database, plane, idle_timeout=settings.room_idle_timeout, metrics=NodeMetrics())
         cluster: Cluster | None = None
         if settings.redis_url:
             cluster = Cluster(settings.redis_url)
@@ -107,8 +110,11 @@ def setup_realtime(app: web.Application, backplane: Backplane | None = None) -> 
             redis_plane.on_resync = hub.rebase
             await redis_plane.start()
             state.extras.setdefault("readiness", {})["redis"] = redis_plane.readiness
-        realtime = Realtime(hub, plane, TicketStore(
-            settings.ws_ticket_ttl, redis=cluster.redis if cluster is not None else None))
+        realtime = Realtime(
+            hub,
+            plane,
+            TicketStore(settings.ws_ticket_ttl, redis=cluster.redis if cluster is not None else None),
+        )
         state.extras["realtime"] = realtime
         state.revocations.subscribe(realtime.sessions.revoked)
         await hub.start()
@@ -124,8 +130,9 @@ def setup_realtime(app: web.Application, backplane: Backplane | None = None) -> 
             return
         realtime.draining = True
         log.info("draining %d WebSocket sessions", len(realtime.sessions.sessions))
-        await realtime.sessions.close_all(CloseCode.SERVICE_RESTART, "Server restarting",
-                                          timeout=min(5.0, settings.shutdown_timeout))
+        await realtime.sessions.close_all(
+            CloseCode.SERVICE_RESTART, "Server restarting", timeout=min(5.0, settings.shutdown_timeout)
+        )
 
     app.cleanup_ctx.append(context)
     app.on_shutdown.append(drain)

@@ -13,8 +13,9 @@ from pydantic.alias_generators import to_camel
 class Schema(BaseModel):
     """Base: camelCase aliases, accept either spelling on input, ignore unknown fields."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore",
-                              str_strip_whitespace=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", str_strip_whitespace=True
+    )
 
 
 class Empty(Schema):

@@ -24,8 +24,14 @@ class PageQuery(Schema):
 
 def pagination(q: PageQuery, total: int) -> dict[str, Any]:
     """The `meta` of a page: `{pagination: {page, limit, total, hasMore}}`."""
-    return {"pagination": {"page": q.page, "limit": q.limit, "total": total,
-                           "hasMore": q.offset + q.limit < total}}
+    return {
+        "pagination": {
+            "page": q.page,
+            "limit": q.limit,
+            "total": total,
+            "hasMore": q.offset + q.limit < total,
+        }
+    }
 
 
 class UserSummary(Schema):
@@ -45,10 +51,13 @@ class CatalogPitchOut(PitchOut):
     published_at: datetime | None = None
     creator: UserSummary | None = None
     media: list[dict[str, Any]] | None = Field(
-        None, description="Only in GET /api/pitches/{id}: the pitch's media the caller may see "
-                          "(protected items only for the owner and approved-NDA holders)")
+        None,
+        description="Only in GET /api/pitches/{id}: the pitch's media the caller may see "
+        "(protected items only for the owner and approved-NDA holders)",
+    )
     trending_score: float | None = Field(
-        None, description="Only in /api/pitches/trending: the time-decayed activity score")
+        None, description="Only in /api/pitches/trending: the time-decayed activity score"
+    )
 
 
 class PitchUpdate(Schema):
@@ -83,20 +92,18 @@ Sort = Literal["newest", "views", "likes", "budget", "title", "relevance"]
 
 class BrowseQuery(PageQuery):
     genre: str | None = Field(None, min_length=1, max_length=100)
-    status: PitchStatus = Field(
-        "published", description="Other statuses list only the caller's own pitches")
+    status: PitchStatus = Field("published", description="Other statuses list only the caller's own pitches")
     budget_min: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
     budget_max: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
-    q: str | None = Field(None, min_length=1, max_length=200,
-                          description="Words of title, logline or genre (prefixes match)")
+    q: str | None = Field(
+        None, min_length=1, max_length=200, description="Words of title, logline or genre (prefixes match)"
+    )
     sort: Sort = "newest"
-    order: Literal["asc", "desc"] | None = Field(
-        None, description="Default: asc for title, desc otherwise")
+    order: Literal["asc", "desc"] | None = Field(None, description="Default: asc for title, desc otherwise")
 
     @model_validator(mode="after")
     def _check(self) -> BrowseQuery:
-        if (self.budget_min is not None and self.budget_max is not None
-                and self.budget_min > self.budget_max):
+        if self.budget_min is not None and self.budget_max is not None and self.budget_min > self.budget_max:
             raise ValueError("budgetMin must not exceed budgetMax")
         if self.sort == "relevance" and self.q is None:
             raise ValueError("sort=relevance needs q")
@@ -142,4 +149,5 @@ class OutgoingNdaQuery(PageQuery):
 class NdaListItem(NdaOut):
     pitch_title: str
     other_party: UserSummary = Field(
-        description="The requester on incoming lists, the pitch owner on outgoing/signed ones")
+        description="The requester on incoming lists, the pitch owner on outgoing/signed ones"
+    )

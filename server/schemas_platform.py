@@ -23,8 +23,7 @@ Money = Annotated[Decimal, AfterValidator(_cents)]
 # Inputs: at most two decimals, at most 12 digits before the point.
 AmountIn = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
 
-Stage = Literal["development", "pre_production", "production", "post_production", "distribution",
-                "completed"]
+Stage = Literal["development", "pre_production", "production", "post_production", "distribution", "completed"]
 Range = Literal["7d", "30d", "90d"]
 
 
@@ -42,8 +41,15 @@ class PageQuery(Schema):
 
 def page_meta(q: PageQuery, total: int, **extra: Any) -> dict[str, Any]:
     """`meta.pagination` of a list answer (plus any extra meta keys)."""
-    return {"pagination": {"page": q.page, "limit": q.limit, "total": total,
-                           "hasMore": q.offset + q.limit < total}, **extra}
+    return {
+        "pagination": {
+            "page": q.page,
+            "limit": q.limit,
+            "total": total,
+            "hasMore": q.offset + q.limit < total,
+        },
+        **extra,
+    }
 
 
 # -- production -------------------------------------------------------------------------------
@@ -91,8 +97,9 @@ class BudgetLinePatchIn(Schema):
     id: int | None = Field(None, ge=1)
     category: str | None = Field(None, min_length=1, max_length=100)
     allocated: AmountIn | None = Field(None, ge=0)
-    spent: AmountIn | None = Field(None, ge=0, description="Sets spent; the difference is "
-                                   "recorded as an adjustment expense")
+    spent: AmountIn | None = Field(
+        None, ge=0, description="Sets spent; the difference is recorded as an adjustment expense"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> BudgetLinePatchIn:
@@ -193,8 +200,7 @@ class ExpenseCreate(Schema):
     budget_line_id: int = Field(ge=1)
     amount: AmountIn = Field(gt=0)
     note: str | None = Field(None, max_length=1000)
-    spent_at: datetime | None = Field(None, description="When it was spent (default now); "
-                                      "not in the future")
+    spent_at: datetime | None = Field(None, description="When it was spent (default now); not in the future")
 
 
 class ExpenseOut(Schema):
@@ -216,8 +222,9 @@ class ExpenseResult(Schema):
 
 
 class InvestmentTotals(Schema):
-    invested: Money = Field(description="Live (not cancelled/refunded) investments, each "
-                            "linked pitch counted once")
+    invested: Money = Field(
+        description="Live (not cancelled/refunded) investments, each linked pitch counted once"
+    )
     completed: Money
     pending: Money
     investments: int
@@ -340,8 +347,10 @@ class RangeQuery(Schema):
 class Metric(Schema):
     current: int | Money
     previous: int | Money
-    change_percent: float | None = Field(description="(current - previous) / previous * 100, "
-                                         "one decimal; null when previous is 0 and current is not")
+    change_percent: float | None = Field(
+        description="(current - previous) / previous * 100, "
+        "one decimal; null when previous is 0 and current is not"
+    )
     unit: Literal["count", "money"]
 
 
@@ -350,10 +359,12 @@ class DashboardOut(Schema):
     range: Range
     since: datetime
     until: datetime
-    metrics: dict[str, Metric] = Field(description="creator: pitches, views, likes, ndaRequests, "
-                                       "investmentsReceived, investmentCount; investor: invested, "
-                                       "investments, ndasSigned; production: projects, spend, "
-                                       "investedInPitches")
+    metrics: dict[str, Metric] = Field(
+        description="creator: pitches, views, likes, ndaRequests, "
+        "investmentsReceived, investmentCount; investor: invested, "
+        "investments, ndasSigned; production: projects, spend, "
+        "investedInPitches"
+    )
     totals: dict[str, int | Money] = Field(description="All-time figures of the same portal")
 
 

@@ -53,8 +53,9 @@ class Settings(BaseSettings):
     token_ttl: int = Field(
         7 * 24 * 3600, ge=60, le=90 * 24 * 3600, validation_alias=_env("PITCHEY_TOKEN_TTL")
     )
-    cookie_name: str = Field("pitchey_session", pattern=r"^[A-Za-z0-9_\-]{1,64}$",
-                             validation_alias=_env("PITCHEY_COOKIE_NAME"))
+    cookie_name: str = Field(
+        "pitchey_session", pattern=r"^[A-Za-z0-9_\-]{1,64}$", validation_alias=_env("PITCHEY_COOKIE_NAME")
+    )
     cookie_secure: Literal["auto", "always", "never"] = Field(
         "auto", validation_alias=_env("PITCHEY_COOKIE_SECURE")
     )
@@ -63,9 +64,7 @@ class Settings(BaseSettings):
         (), validation_alias=_env("PITCHEY_CORS_ORIGINS")
     )
     max_body_bytes: int = Field(1024 * 1024, ge=1024, validation_alias=_env("PITCHEY_MAX_BODY_BYTES"))
-    login_failure_limit: str = Field(
-        "10/15minutes", validation_alias=_env("PITCHEY_LOGIN_FAILURE_LIMIT")
-    )
+    login_failure_limit: str = Field("10/15minutes", validation_alias=_env("PITCHEY_LOGIN_FAILURE_LIMIT"))
     auth_ip_limit: str = Field("120/minute", validation_alias=_env("PITCHEY_AUTH_IP_LIMIT"))
     write_user_limit: str = Field("300/minute", validation_alias=_env("PITCHEY_WRITE_USER_LIMIT"))
     write_ip_limit: str = Field("1200/minute", validation_alias=_env("PITCHEY_WRITE_IP_LIMIT"))
@@ -77,17 +76,14 @@ class Settings(BaseSettings):
         "INFO", validation_alias=_env("PITCHEY_LOG_LEVEL")
     )
     ws_heartbeat: float = Field(10.0, gt=0, le=300, validation_alias=_env("PITCHEY_WS_HEARTBEAT"))
-    ws_send_buffer: int = Field(1024 * 1024, ge=16 * 1024,
-                                validation_alias=_env("PITCHEY_WS_SEND_BUFFER"))
+    ws_send_buffer: int = Field(1024 * 1024, ge=16 * 1024, validation_alias=_env("PITCHEY_WS_SEND_BUFFER"))
     ws_rate: float = Field(20.0, gt=0, validation_alias=_env("PITCHEY_WS_RATE"))
     ws_burst: int = Field(60, ge=1, validation_alias=_env("PITCHEY_WS_BURST"))
-    ws_max_subscriptions: int = Field(200, ge=1,
-                                      validation_alias=_env("PITCHEY_WS_MAX_SUBSCRIPTIONS"))
+    ws_max_subscriptions: int = Field(200, ge=1, validation_alias=_env("PITCHEY_WS_MAX_SUBSCRIPTIONS"))
     ws_ticket_ttl: float = Field(60.0, gt=0, le=600, validation_alias=_env("PITCHEY_WS_TICKET_TTL"))
     room_idle_timeout: float = Field(60.0, gt=0, validation_alias=_env("PITCHEY_ROOM_IDLE_TIMEOUT"))
     room_history_size: int = Field(1000, ge=0, validation_alias=_env("PITCHEY_ROOM_HISTORY_SIZE"))
-    room_history_seconds: float = Field(600.0, ge=0,
-                                        validation_alias=_env("PITCHEY_ROOM_HISTORY_SECONDS"))
+    room_history_seconds: float = Field(600.0, ge=0, validation_alias=_env("PITCHEY_ROOM_HISTORY_SECONDS"))
     metrics_token: SecretStr | None = Field(None, validation_alias=_env("PITCHEY_METRICS_TOKEN"))
     shutdown_timeout: float = Field(10.0, gt=0, le=300, validation_alias=_env("PITCHEY_SHUTDOWN_TIMEOUT"))
     # added: media uploads (server/routes/media.py) and where they are stored (server/blobstore.py)
@@ -132,10 +128,15 @@ class Settings(BaseSettings):
             return None
         if not v.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
-        missing = [env for name, env in (("s3_bucket", "S3_BUCKET"),
-                                         ("s3_access_key_id", "S3_ACCESS_KEY_ID"),
-                                         ("s3_secret_access_key", "S3_SECRET_ACCESS_KEY"))
-                   if not info.data.get(name)]
+        missing = [
+            env
+            for name, env in (
+                ("s3_bucket", "S3_BUCKET"),
+                ("s3_access_key_id", "S3_ACCESS_KEY_ID"),
+                ("s3_secret_access_key", "S3_SECRET_ACCESS_KEY"),
+            )
+            if not info.data.get(name)
+        ]
         if missing:
             raise ValueError(f"needs {', '.join(missing)} as well")
         return v.rstrip("/")
@@ -150,8 +151,11 @@ class Settings(BaseSettings):
 
 
 _ENV_NAMES = {
-    name: (field.validation_alias.choices[0] if isinstance(field.validation_alias, AliasChoices)
-           else name.upper())
+    name: (
+        field.validation_alias.choices[0]
+        if isinstance(field.validation_alias, AliasChoices)
+        else name.upper()
+    )
     for name, field in Settings.model_fields.items()
 }
 

@@ -71,11 +71,17 @@ class TicketStore:
     async def issue(self, principal: Principal) -> str:
         ticket = secrets.token_urlsafe(32)
         if self._redis is not None:
-            value = orjson.dumps([principal.user_id, principal.email, principal.user_type,
-                                  str(principal.jti), principal.expires_at])
+            value = orjson.dumps(
+                [
+                    principal.user_id,
+                    principal.email,
+                    principal.user_type,
+                    str(principal.jti),
+                    principal.expires_at,
+                ]
+            )
             try:
-                await self._redis.set(f"pitchey:ticket:{ticket}", value,
-                                      px=int(self.ttl * 1000))
+                await self._redis.set(f"pitchey:ticket:{ticket}", value, px=int(self.ttl * 1000))
                 return ticket
             except (RedisError, OSError) as exc:
                 # Redis away: a ticket this node alone can redeem beats no ticket at all.
@@ -198,9 +204,15 @@ class WsSession:
         "ws",
     )
 
-    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport,
-                 principal: Principal, hub: Hub, settings: Settings,
-                 flusher: FlushScheduler | None = None) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        transport: asyncio.Transport,
+        principal: Principal,
+        hub: Hub,
+        settings: Settings,
+        flusher: FlushScheduler | None = None,
+    ) -> None:
         self.ws = ws
         self.transport = transport
         self.principal = principal
@@ -345,9 +357,19 @@ class WsSession:
                     self.hub.tell(str(room), TypingNotice(self, cid))
 
     def _rate_limited(self, cid: Any) -> None:
-        self.deliver(text_frame(encode_event("error", id=cid, data={
-            "code": ErrorCode.RATE_LIMITED, "message": "Too many commands",
-            "retryAfter": round(self.bucket.retry_after(), 3)})))
+        self.deliver(
+            text_frame(
+                encode_event(
+                    "error",
+                    id=cid,
+                    data={
+                        "code": ErrorCode.RATE_LIMITED,
+                        "message": "Too many commands",
+                        "retryAfter": round(self.bucket.retry_after(), 3),
+                    },
+                )
+            )
+        )
 
     def handle_binary(self) -> None:
         if self._rate_ok():
@@ -357,17 +379,18 @@ class WsSession:
 
     def _require(self, room: RoomName, cid: Any) -> bool:
         if room.metrics or str(room) not in self.rooms:
-            self.send_error(ErrorCode.NOT_SUBSCRIBED, "Subscribe to the room first", cid,
-                            str(room))
+            self.send_error(ErrorCode.NOT_SUBSCRIBED, "Subscribe to the room first", cid, str(room))
             return False
         return True
 
     async def subscribe(self, cmd: Subscribe) -> None:
         name = str(cmd.room)
-        if len(self.rooms) + len(self.watching) >= self.max_subscriptions and \
-                name not in self.rooms and name not in self.watching:
-            self.send_error("LIMIT", f"At most {self.max_subscriptions} subscriptions", cmd.id,
-                            name)
+        if (
+            len(self.rooms) + len(self.watching) >= self.max_subscriptions
+            and name not in self.rooms
+            and name not in self.watching
+        ):
+            self.send_error("LIMIT", f"At most {self.max_subscriptions} subscriptions", cmd.id, name)
             return
         try:
             await authorize(cmd.room, self.user_id, self.user_type, self.hub.pitches)
@@ -422,12 +445,11 @@ def _offered_protocols(request: web.Request) -> list[str]:
     return [p.strip() for p in header.split(",") if p.strip()]
 
 
-async def authenticate_ws(request: web.Request, state: AppState,
-                          tickets: TicketStore) -> Principal:
+async def authenticate_ws(request: web.Request, state: AppState, tickets: TicketStore) -> Principal:
     """Bearer subprotocol, one-time ticket, or same-origin session cookie; never a token in a URL."""
     for proto in _offered_protocols(request):
         if proto.startswith("bearer."):
-            return state.tokens.verify(proto[len("bearer."):], "subprotocol")
+            return state.tokens.verify(proto[len("bearer.") :], "subprotocol")
     ticket = request.query.get("ticket")
     if ticket is not None:
         principal = await tickets.redeem(ticket)
@@ -463,24 +485,33 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     transport = request.transport
     assert transport is not None
-    session = WsSession(ws, transport, principal, realtime.hub, settings,
-                        realtime.sessions.flusher)
+    session = WsSession(ws, transport, principal, realtime.hub, settings, realtime.sessions.flusher)
     registry: SessionRegistry = realtime.sessions
     registry.add(session)
     metrics = realtime.hub.metrics
     metrics.connections.inc()
     expiry = asyncio.get_running_loop().call_later(
         max(0.0, principal.expires_at - time.time()),
-        session.close_soon, CloseCode.UNAUTHORIZED, "Session expired",
+        session.close_soon,
+        CloseCode.UNAUTHORIZED,
+        "Session expired",
     )
     try:
         if realtime.draining:
             session.close_soon(CloseCode.SERVICE_RESTART, "Server restarting")
         else:
-            session.deliver(text_frame(encode_event("connected", data={
-                "userId": principal.user_id, "userType": principal.user_type,
-                "sessionId": session.session_id,
-            })))
+            session.deliver(
+                text_frame(
+                    encode_event(
+                        "connected",
+                        data={
+                            "userId": principal.user_id,
+                            "userType": principal.user_type,
+                            "sessionId": session.session_id,
+                        },
+                    )
+                )
+            )
             session.join_own_room()
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:

@@ -90,27 +90,33 @@ class AnalyticsStore:
                    FROM pitch_views
                    WHERE pitch_id = $1 AND viewed_at >= $2 AND viewed_at < $3
                    GROUP BY 1""",
-                pitch_id, start, end,
+                pitch_id,
+                start,
+                end,
             )
             likes = await conn.fetch(
                 """SELECT (created_at AT TIME ZONE 'utc')::date AS day, count(*) AS n
                    FROM pitch_likes
                    WHERE pitch_id = $1 AND created_at >= $2 AND created_at < $3
                    GROUP BY 1""",
-                pitch_id, start, end,
+                pitch_id,
+                start,
+                end,
             )
             unique = await conn.fetchval(
                 """SELECT count(DISTINCT user_id) FROM pitch_views
                    WHERE pitch_id = $1 AND viewed_at >= $2 AND viewed_at < $3""",
-                pitch_id, start, end,
+                pitch_id,
+                start,
+                end,
             )
-        return DailyCounts({r["day"]: int(r["n"]) for r in views},
-                           {r["day"]: int(r["n"]) for r in likes}, int(unique))
+        return DailyCounts(
+            {r["day"]: int(r["n"]) for r in views}, {r["day"]: int(r["n"]) for r in likes}, int(unique)
+        )
 
     # -- dashboards ------------------------------------------------------------------------
 
-    async def creator_dashboard(self, user_id: int, w: Window) -> tuple[dict[str, Pair],
-                                                                         dict[str, Any]]:
+    async def creator_dashboard(self, user_id: int, w: Window) -> tuple[dict[str, Pair], dict[str, Any]]:
         start, mid, end = w
         async with self.db.acquire() as conn:
             pitches = await conn.fetchrow(
@@ -122,28 +128,40 @@ class AnalyticsStore:
                           coalesce(sum(view_count), 0) AS views_all,
                           coalesce(sum(like_count), 0) AS likes_all
                    FROM pitches WHERE user_id = $1""",
-                user_id, start, mid, end,
+                user_id,
+                start,
+                mid,
+                end,
             )
             views = await conn.fetchrow(
                 """SELECT count(*) FILTER (WHERE v.viewed_at >= $3) AS views_cur,
                           count(*) FILTER (WHERE v.viewed_at < $3) AS views_prev
                    FROM pitch_views v JOIN pitches p ON p.id = v.pitch_id
                    WHERE p.user_id = $1 AND v.viewed_at >= $2 AND v.viewed_at < $4""",
-                user_id, start, mid, end,
+                user_id,
+                start,
+                mid,
+                end,
             )
             likes = await conn.fetchrow(
                 """SELECT count(*) FILTER (WHERE l.created_at >= $3) AS likes_cur,
                           count(*) FILTER (WHERE l.created_at < $3) AS likes_prev
                    FROM pitch_likes l JOIN pitches p ON p.id = l.pitch_id
                    WHERE p.user_id = $1 AND l.created_at >= $2 AND l.created_at < $4""",
-                user_id, start, mid, end,
+                user_id,
+                start,
+                mid,
+                end,
             )
             ndas = await conn.fetchrow(
                 """SELECT count(*) FILTER (WHERE created_at >= $3) AS nda_cur,
                           count(*) FILTER (WHERE created_at < $3) AS nda_prev
                    FROM nda_requests
                    WHERE owner_id = $1 AND created_at >= $2 AND created_at < $4""",
-                user_id, start, mid, end,
+                user_id,
+                start,
+                mid,
+                end,
             )
             invest = await conn.fetchrow(
                 f"""SELECT coalesce(sum(i.amount) FILTER (WHERE i.created_at >= $3), 0)
@@ -155,7 +173,10 @@ class AnalyticsStore:
                     FROM investments i JOIN pitches p ON p.id = i.pitch_id
                     WHERE p.user_id = $1 AND i.{LIVE_INVESTMENT}
                       AND i.created_at >= $2 AND i.created_at < $4""",
-                user_id, start, mid, end,
+                user_id,
+                start,
+                mid,
+                end,
             )
             invested_all = await conn.fetchval(
                 f"""SELECT coalesce(sum(i.amount), 0) FROM investments i
@@ -172,13 +193,16 @@ class AnalyticsStore:
             "investmentsReceived": Pair(invest["inv_cur"], invest["inv_prev"]),
             "investmentCount": Pair(invest["cnt_cur"], invest["cnt_prev"]),
         }
-        totals = {"pitches": pitches["total"], "publishedPitches": pitches["published"],
-                  "views": pitches["views_all"], "likes": pitches["likes_all"],
-                  "investmentsReceived": invested_all}
+        totals = {
+            "pitches": pitches["total"],
+            "publishedPitches": pitches["published"],
+            "views": pitches["views_all"],
+            "likes": pitches["likes_all"],
+            "investmentsReceived": invested_all,
+        }
         return metrics, totals
 
-    async def investor_dashboard(self, user_id: int, w: Window) -> tuple[dict[str, Pair],
-                                                                          dict[str, Any]]:
+    async def investor_dashboard(self, user_id: int, w: Window) -> tuple[dict[str, Pair], dict[str, Any]]:
         start, mid, end = w
         async with self.db.acquire() as conn:
             invest = await conn.fetchrow(
@@ -189,7 +213,10 @@ class AnalyticsStore:
                     FROM investments
                     WHERE investor_id = $1 AND {LIVE_INVESTMENT}
                       AND created_at >= $2 AND created_at < $4""",
-                user_id, start, mid, end,
+                user_id,
+                start,
+                mid,
+                end,
             )
             ndas = await conn.fetchrow(
                 """SELECT count(*) FILTER (WHERE decided_at >= $3) AS nda_cur,
@@ -197,7 +224,10 @@ class AnalyticsStore:
                    FROM nda_requests
                    WHERE requester_id = $1 AND status = 'approved'
                      AND decided_at >= $2 AND decided_at < $4""",
-                user_id, start, mid, end,
+                user_id,
+                start,
+                mid,
+                end,
             )
             totals = await conn.fetchrow(
                 f"""SELECT coalesce(sum(amount), 0) AS invested,
@@ -208,18 +238,23 @@ class AnalyticsStore:
             )
             signed = await conn.fetchval(
                 """SELECT count(*) FROM nda_requests
-                   WHERE requester_id = $1 AND status = 'approved'""", user_id)
+                   WHERE requester_id = $1 AND status = 'approved'""",
+                user_id,
+            )
         assert invest and ndas and totals
         metrics = {
             "invested": Pair(invest["inv_cur"], invest["inv_prev"]),
             "investments": Pair(invest["cnt_cur"], invest["cnt_prev"]),
             "ndasSigned": Pair(ndas["nda_cur"], ndas["nda_prev"]),
         }
-        return metrics, {"invested": totals["invested"], "positions": totals["positions"],
-                         "investments": totals["investments"], "ndasSigned": signed}
+        return metrics, {
+            "invested": totals["invested"],
+            "positions": totals["positions"],
+            "investments": totals["investments"],
+            "ndasSigned": signed,
+        }
 
-    async def production_dashboard(self, user_id: int, w: Window) -> tuple[dict[str, Pair],
-                                                                            dict[str, Any]]:
+    async def production_dashboard(self, user_id: int, w: Window) -> tuple[dict[str, Pair], dict[str, Any]]:
         start, mid, end = w
         async with self.db.acquire() as conn:
             projects = await conn.fetchrow(
@@ -228,7 +263,10 @@ class AnalyticsStore:
                           count(*) AS total,
                           count(*) FILTER (WHERE stage <> 'completed') AS active
                    FROM production_projects WHERE company_id = $1""",
-                user_id, start, mid, end,
+                user_id,
+                start,
+                mid,
+                end,
             )
             spend = await conn.fetchrow(
                 """SELECT coalesce(sum(e.amount) FILTER (WHERE e.spent_at >= $3), 0) AS cur,
@@ -236,7 +274,10 @@ class AnalyticsStore:
                    FROM production_expenses e
                    JOIN production_projects pr ON pr.id = e.project_id
                    WHERE pr.company_id = $1 AND e.spent_at >= $2 AND e.spent_at < $4""",
-                user_id, start, mid, end,
+                user_id,
+                start,
+                mid,
+                end,
             )
             invest = await conn.fetchrow(
                 f"""SELECT coalesce(sum(amount) FILTER (WHERE created_at >= $3), 0) AS cur,
@@ -245,7 +286,10 @@ class AnalyticsStore:
                     WHERE {LIVE_INVESTMENT} AND created_at >= $2 AND created_at < $4
                       AND pitch_id IN (SELECT pitch_id FROM production_projects
                                        WHERE company_id = $1 AND pitch_id IS NOT NULL)""",
-                user_id, start, mid, end,
+                user_id,
+                start,
+                mid,
+                end,
             )
             totals = await conn.fetchrow(
                 f"""SELECT
@@ -266,18 +310,25 @@ class AnalyticsStore:
             "spend": Pair(spend["cur"], spend["prev"]),
             "investedInPitches": Pair(invest["cur"], invest["prev"]),
         }
-        return metrics, {"projects": projects["total"], "activeProjects": projects["active"],
-                         "budget": totals["budget"], "spent": totals["spent"],
-                         "investedInPitches": totals["invested"]}
+        return metrics, {
+            "projects": projects["total"],
+            "activeProjects": projects["active"],
+            "budget": totals["budget"],
+            "spent": totals["spent"],
+            "investedInPitches": totals["invested"],
+        }
 
     # -- production ------------------------------------------------------------------------
 
-    async def production_figures(self, company_id: int, today: date,
-                                 upcoming_limit: int = 10) -> ProductionFigures:
+    async def production_figures(
+        self, company_id: int, today: date, upcoming_limit: int = 10
+    ) -> ProductionFigures:
         async with self.db.acquire() as conn:
             stages = await conn.fetch(
                 """SELECT stage, count(*) AS n FROM production_projects
-                   WHERE company_id = $1 GROUP BY stage""", company_id)
+                   WHERE company_id = $1 GROUP BY stage""",
+                company_id,
+            )
             budget = await conn.fetchrow(
                 """SELECT coalesce(sum(pr.budget), 0) AS budget,
                           coalesce(sum(l.allocated), 0) AS allocated,
@@ -306,7 +357,8 @@ class AnalyticsStore:
                    FROM production_milestones m
                    JOIN production_projects pr ON pr.id = m.project_id
                    WHERE pr.company_id = $1""",
-                company_id, today,
+                company_id,
+                today,
             )
             upcoming = await conn.fetch(
                 """SELECT pr.id AS project_id, pr.title AS project_title,
@@ -315,15 +367,20 @@ class AnalyticsStore:
                    JOIN production_projects pr ON pr.id = m.project_id
                    WHERE pr.company_id = $1 AND NOT m.done AND m.due_date >= $2
                    ORDER BY m.due_date, m.id LIMIT $3""",
-                company_id, today, upcoming_limit,
+                company_id,
+                today,
+                upcoming_limit,
             )
         assert budget is not None and ms is not None
         return ProductionFigures(
             by_stage={r["stage"]: int(r["n"]) for r in stages},
-            budget=budget["budget"], allocated=budget["allocated"], spent=budget["spent"],
+            budget=budget["budget"],
+            allocated=budget["allocated"],
+            spent=budget["spent"],
             over_budget_lines=[OverBudgetLine(**dict(r)) for r in over],
             over_budget_projects=int(budget["over"]),
-            milestones_done=int(ms["done"]), milestones_total=int(ms["total"]),
+            milestones_done=int(ms["done"]),
+            milestones_total=int(ms["total"]),
             milestones_overdue=int(ms["overdue"]),
             upcoming=[UpcomingMilestone(**dict(r)) for r in upcoming],
         )
@@ -343,6 +400,7 @@ class AnalyticsStore:
         """(id, title) of a user's most recent pitches, for live room figures."""
         rows = await self.db.fetch(
             "SELECT id, title FROM pitches WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
-            user_id, limit,
+            user_id,
+            limit,
         )
         return [(r["id"], r["title"]) for r in rows]

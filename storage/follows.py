@@ -41,8 +41,7 @@ _SUMMARY = "u.id, u.username, u.name, u.company_name, u.user_type"
 
 
 def _summary(row: asyncpg.Record) -> UserSummary:
-    return UserSummary(row["id"], row["username"], row["name"], row["company_name"],
-                       row["user_type"])
+    return UserSummary(row["id"], row["username"], row["name"], row["company_name"], row["user_type"])
 
 
 class FollowStore:
@@ -60,13 +59,15 @@ class FollowStore:
                 created = await conn.fetchval(
                     """INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)
                        ON CONFLICT DO NOTHING RETURNING created_at""",
-                    follower_id, followee_id,
+                    follower_id,
+                    followee_id,
                 )
                 if created is not None:
                     return True, created
                 since = await conn.fetchval(
                     "SELECT created_at FROM follows WHERE follower_id = $1 AND followee_id = $2",
-                    follower_id, followee_id,
+                    follower_id,
+                    followee_id,
                 )
                 return False, since
         except asyncpg.ForeignKeyViolationError:
@@ -75,7 +76,8 @@ class FollowStore:
     async def unfollow(self, follower_id: int, followee_id: int) -> bool:
         result = await self.db.execute(
             "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2",
-            follower_id, followee_id,
+            follower_id,
+            followee_id,
         )
         return result.endswith(" 1")
 
@@ -86,7 +88,11 @@ class FollowStore:
                 FROM follows f JOIN users u ON u.id = f.followee_id
                 WHERE f.follower_id = $1
                 ORDER BY f.created_at DESC, u.id DESC LIMIT $2 OFFSET $3""",
-            "SELECT count(*) FROM follows WHERE follower_id = $1", user_id, limit, offset)
+            "SELECT count(*) FROM follows WHERE follower_id = $1",
+            user_id,
+            limit,
+            offset,
+        )
 
     async def followers(self, user_id: int, *, limit: int, offset: int) -> FollowPage:
         """The users following `user_id`, most recent first."""
@@ -95,10 +101,13 @@ class FollowStore:
                 FROM follows f JOIN users u ON u.id = f.follower_id
                 WHERE f.followee_id = $1
                 ORDER BY f.created_at DESC, u.id DESC LIMIT $2 OFFSET $3""",
-            "SELECT count(*) FROM follows WHERE followee_id = $1", user_id, limit, offset)
+            "SELECT count(*) FROM follows WHERE followee_id = $1",
+            user_id,
+            limit,
+            offset,
+        )
 
-    async def _page(self, sql: str, count_sql: str, user_id: int, limit: int,
-                    offset: int) -> FollowPage:
+    async def _page(self, sql: str, count_sql: str, user_id: int, limit: int, offset: int) -> FollowPage:
         rows = await self.db.fetch(sql, user_id, limit, offset)
         if rows:
             total = int(rows[0]["total"])

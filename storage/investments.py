@@ -69,9 +69,24 @@ class Recommendation:
 _INV = """i.id, i.investor_id, i.pitch_id, p.title AS pitch_title, i.amount, i.status,
           i.idempotency_key, i.created_at"""
 
-_PITCH_FIELDS = ("id", "user_id", "title", "logline", "genre", "format", "synopsis", "budget",
-                 "target_audience", "status", "visibility", "require_nda", "view_count",
-                 "like_count", "created_at", "updated_at")
+_PITCH_FIELDS = (
+    "id",
+    "user_id",
+    "title",
+    "logline",
+    "genre",
+    "format",
+    "synopsis",
+    "budget",
+    "target_audience",
+    "status",
+    "visibility",
+    "require_nda",
+    "view_count",
+    "like_count",
+    "created_at",
+    "updated_at",
+)
 _PITCH_COLUMNS = ", ".join(f"p.{c}" for c in _PITCH_FIELDS)
 
 
@@ -83,8 +98,9 @@ class InvestmentStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def create(self, investor_id: int, pitch_id: int, amount: Decimal,
-                     key: str | None) -> tuple[Investment, bool]:
+    async def create(
+        self, investor_id: int, pitch_id: int, amount: Decimal, key: str | None
+    ) -> tuple[Investment, bool]:
         """Insert an investment; with a key already used, the stored one and False instead.
 
         The unique index on (investor_id, idempotency_key) decides races between retries.
@@ -98,14 +114,18 @@ class InvestmentStore:
                             WHERE idempotency_key IS NOT NULL DO NOTHING
                         RETURNING *)
                     SELECT {_INV} FROM ins i JOIN pitches p ON p.id = i.pitch_id""",
-                investor_id, pitch_id, amount, key,
+                investor_id,
+                pitch_id,
+                amount,
+                key,
             )
             if row is not None:
                 return _investment(row), True
             existing = await conn.fetchrow(
                 f"""SELECT {_INV} FROM investments i JOIN pitches p ON p.id = i.pitch_id
                     WHERE i.investor_id = $1 AND i.idempotency_key = $2""",
-                investor_id, key,
+                investor_id,
+                key,
             )
         assert existing is not None, "conflict without a row: the key's row must exist"
         return _investment(existing), False
@@ -114,31 +134,33 @@ class InvestmentStore:
         row = await self.db.fetchrow(
             f"""SELECT {_INV} FROM investments i JOIN pitches p ON p.id = i.pitch_id
                 WHERE i.investor_id = $1 AND i.idempotency_key = $2""",
-            investor_id, key,
+            investor_id,
+            key,
         )
         return _investment(row) if row else None
 
-    async def history(self, investor_id: int, *, limit: int,
-                      offset: int) -> tuple[list[Investment], int]:
+    async def history(self, investor_id: int, *, limit: int, offset: int) -> tuple[list[Investment], int]:
         """Newest first, with the total for pagination (one query)."""
         rows = await self.db.fetch(
             f"""SELECT {_INV}, count(*) OVER () AS total
                 FROM investments i JOIN pitches p ON p.id = i.pitch_id
                 WHERE i.investor_id = $1
                 ORDER BY i.created_at DESC, i.id DESC LIMIT $2 OFFSET $3""",
-            investor_id, limit, offset,
+            investor_id,
+            limit,
+            offset,
         )
         total = int(rows[0]["total"]) if rows else await self._count(investor_id)
         return [_investment(_without(r, "total")) for r in rows], total
 
     async def _count(self, investor_id: int) -> int:
-        return int(await self.db.fetchval(
-            "SELECT count(*) FROM investments WHERE investor_id = $1", investor_id))
+        return int(
+            await self.db.fetchval("SELECT count(*) FROM investments WHERE investor_id = $1", investor_id)
+        )
 
     async def portfolio(self, investor_id: int) -> Portfolio:
         """Totals, per-status breakdown and per-pitch positions from one consistent snapshot."""
-        async with self.db.acquire() as conn, conn.transaction(isolation="repeatable_read",
-                                                                readonly=True):
+        async with self.db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             statuses = await conn.fetch(
                 """SELECT status, count(*) AS count, sum(amount) AS amount
                    FROM investments WHERE investor_id = $1
@@ -150,7 +172,8 @@ class InvestmentStore:
                               AS invested,
                           count(*) AS investments
                    FROM investments WHERE investor_id = $1""",
-                investor_id, list(ACTIVE_STATUSES),
+                investor_id,
+                list(ACTIVE_STATUSES),
             )
             positions = await conn.fetch(
                 """SELECT i.pitch_id, p.title AS pitch_title, p.genre, sum(i.amount) AS amount,
@@ -160,7 +183,8 @@ class InvestmentStore:
                    WHERE i.investor_id = $1 AND i.status = ANY($2::text[])
                    GROUP BY i.pitch_id, p.title, p.genre
                    ORDER BY sum(i.amount) DESC, max(i.created_at) DESC, i.pitch_id""",
-                investor_id, list(ACTIVE_STATUSES),
+                investor_id,
+                list(ACTIVE_STATUSES),
             )
         assert totals is not None
         return Portfolio(
@@ -170,8 +194,9 @@ class InvestmentStore:
             by_status=[StatusTotal(r["status"], int(r["count"]), r["amount"]) for r in statuses],
         )
 
-    async def recommendations(self, user_id: int, user_type: str, *, limit: int,
-                              offset: int) -> tuple[list[Recommendation], int]:
+    async def recommendations(
+        self, user_id: int, user_type: str, *, limit: int, offset: int
+    ) -> tuple[list[Recommendation], int]:
         """Published pitches this user may see and does not hold, best first.
 
         score = 5 if the user holds an approved NDA for the pitch
@@ -238,7 +263,11 @@ class InvestmentStore:
             FROM scored s
             ORDER BY score DESC, popularity DESC, created_at DESC, id DESC
             LIMIT $3 OFFSET $4""",
-            user_id, user_type, limit, offset, list(ACTIVE_STATUSES),
+            user_id,
+            user_type,
+            limit,
+            offset,
+            list(ACTIVE_STATUSES),
         )
         if not rows and offset > 0:
             _, total = await self.recommendations(user_id, user_type, limit=1, offset=0)
@@ -247,7 +276,9 @@ class InvestmentStore:
         out = [
             Recommendation(
                 pitch=Pitch(**{c: r[c] for c in _PITCH_FIELDS}),
-                has_nda=r["has_nda"], score=float(r["score"]), reason_code=r["reason_code"],
+                has_nda=r["has_nda"],
+                score=float(r["score"]),
+                reason_code=r["reason_code"],
             )
             for r in rows
         ]

@@ -26,8 +26,10 @@ class Media:
     created_at: datetime
 
 
-_COLUMNS = ("id, pitch_id, uploaded_by, kind, storage_key, content_type, size_bytes, sha256, "
-            "original_name, protected, created_at")
+_COLUMNS = (
+    "id, pitch_id, uploaded_by, kind, storage_key, content_type, size_bytes, sha256, "
+    "original_name, protected, created_at"
+)
 
 
 def _media(row: asyncpg.Record) -> Media:
@@ -60,8 +62,7 @@ class MediaStore:
             locked = await conn.fetchval("SELECT id FROM pitches WHERE id = $1 FOR UPDATE", pitch_id)
             if locked is None:
                 return None
-            count = await conn.fetchval("SELECT count(*) FROM pitch_media WHERE pitch_id = $1",
-                                        pitch_id)
+            count = await conn.fetchval("SELECT count(*) FROM pitch_media WHERE pitch_id = $1", pitch_id)
             if count >= max_per_pitch:
                 return None
             row = await conn.fetchrow(
@@ -69,8 +70,15 @@ class MediaStore:
                         size_bytes, sha256, original_name, protected)
                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                     RETURNING {_COLUMNS}""",
-                pitch_id, uploaded_by, kind, storage_key, content_type, size_bytes, sha256,
-                original_name, protected,
+                pitch_id,
+                uploaded_by,
+                kind,
+                storage_key,
+                content_type,
+                size_bytes,
+                sha256,
+                original_name,
+                protected,
             )
         assert row is not None
         return _media(row)
@@ -78,7 +86,8 @@ class MediaStore:
     async def count(self, pitch_id: int, *, include_protected: bool) -> int:
         total: int = await self.db.fetchval(
             "SELECT count(*) FROM pitch_media WHERE pitch_id = $1 AND ($2 OR NOT protected)",
-            pitch_id, include_protected,
+            pitch_id,
+            include_protected,
         )
         return total
 
@@ -89,7 +98,10 @@ class MediaStore:
             f"""SELECT {_COLUMNS} FROM pitch_media
                 WHERE pitch_id = $1 AND ($2 OR NOT protected)
                 ORDER BY created_at, id LIMIT $3 OFFSET $4""",
-            pitch_id, include_protected, limit, offset,
+            pitch_id,
+            include_protected,
+            limit,
+            offset,
         )
         return [_media(r) for r in rows]
 
@@ -107,7 +119,8 @@ class MediaStore:
         """Remove the row (the caller then removes the object); None if it was not there."""
         row = await self.db.fetchrow(
             f"DELETE FROM pitch_media WHERE id = $1 AND pitch_id = $2 RETURNING {_COLUMNS}",
-            media_id, pitch_id,
+            media_id,
+            pitch_id,
         )
         return _media(row) if row else None
 

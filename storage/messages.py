@@ -56,24 +56,27 @@ class MessageStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def add(self, sender_id: int, recipient_id: int, pitch_id: int | None,
-                  content: str) -> DirectMessage:
+    async def add(
+        self, sender_id: int, recipient_id: int, pitch_id: int | None, content: str
+    ) -> DirectMessage:
         row = await self.db.fetchrow(
             f"""INSERT INTO direct_messages (sender_id, recipient_id, pitch_id, content)
                 VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}""",
-            sender_id, recipient_id, pitch_id, content,
+            sender_id,
+            recipient_id,
+            pitch_id,
+            content,
         )
         assert row is not None
         return _message(row)
 
     async def counterpart(self, user_id: int) -> Counterpart | None:
         row = await self.db.fetchrow(
-            "SELECT id, username, name, company_name, user_type FROM users WHERE id = $1",
-            user_id)
+            "SELECT id, username, name, company_name, user_type FROM users WHERE id = $1", user_id
+        )
         return Counterpart(**dict(row)) if row else None
 
-    async def threads(self, user_id: int, *, limit: int,
-                      offset: int) -> tuple[list[Thread], int]:
+    async def threads(self, user_id: int, *, limit: int, offset: int) -> tuple[list[Thread], int]:
         """One entry per counterpart, the most recently active first, and how many there are."""
         async with self.db.acquire() as conn:
             total = await conn.fetchval(
@@ -105,30 +108,38 @@ class MessageStore:
                    JOIN direct_messages m ON m.id = t.last_id
                    JOIN users u ON u.id = t.other_id
                    ORDER BY t.last_id DESC LIMIT $2 OFFSET $3""",
-                user_id, limit, offset,
+                user_id,
+                limit,
+                offset,
             )
         threads = [
             Thread(
-                counterpart=Counterpart(r["other_id"], r["username"], r["name"],
-                                        r["company_name"], r["user_type"]),
-                last_message=_message(r, "m_"), unread=int(r["unread"]), total=int(r["total"]),
+                counterpart=Counterpart(
+                    r["other_id"], r["username"], r["name"], r["company_name"], r["user_type"]
+                ),
+                last_message=_message(r, "m_"),
+                unread=int(r["unread"]),
+                total=int(r["total"]),
             )
             for r in rows
         ]
         return threads, int(total)
 
-    async def conversation(self, user_id: int, other_id: int, *, limit: int,
-                           offset: int) -> tuple[list[DirectMessage], int]:
+    async def conversation(
+        self, user_id: int, other_id: int, *, limit: int, offset: int
+    ) -> tuple[list[DirectMessage], int]:
         """Messages between two users, newest first, and how many there are."""
         where = """WHERE (sender_id = $1 AND recipient_id = $2)
                       OR (sender_id = $2 AND recipient_id = $1)"""
         async with self.db.acquire() as conn:
-            total = await conn.fetchval(f"SELECT count(*) FROM direct_messages {where}",
-                                        user_id, other_id)
+            total = await conn.fetchval(f"SELECT count(*) FROM direct_messages {where}", user_id, other_id)
             rows = await conn.fetch(
                 f"""SELECT {_COLUMNS} FROM direct_messages {where}
                     ORDER BY id DESC LIMIT $3 OFFSET $4""",
-                user_id, other_id, limit, offset,
+                user_id,
+                other_id,
+                limit,
+                offset,
             )
         return [_message(r) for r in rows], int(total)
 
@@ -137,7 +148,8 @@ class MessageStore:
         status = await self.db.execute(
             """UPDATE direct_messages SET read_at = now()
                WHERE recipient_id = $1 AND sender_id = $2 AND read_at IS NULL""",
-            user_id, other_id,
+            user_id,
+            other_id,
         )
         return int(status.split()[-1])
 
@@ -146,12 +158,15 @@ class MessageStore:
         row = await self.db.fetchrow(
             f"""UPDATE direct_messages SET read_at = coalesce(read_at, now())
                 WHERE id = $1 AND recipient_id = $2 RETURNING {_COLUMNS}""",
-            message_id, user_id,
+            message_id,
+            user_id,
         )
         return _message(row) if row else None
 
     async def unread_total(self, user_id: int) -> int:
-        return int(await self.db.fetchval(
-            "SELECT count(*) FROM direct_messages WHERE recipient_id = $1 AND read_at IS NULL",
-            user_id,
-        ))
+        return int(
+            await self.db.fetchval(
+                "SELECT count(*) FROM direct_messages WHERE recipient_id = $1 AND read_at IS NULL",
+                user_id,
+            )
+        )

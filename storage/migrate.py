@@ -73,15 +73,15 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
             row = done.get(mig.version)
             if row is not None:
                 if row["checksum"] != mig.checksum:
-                    raise MigrationError(
-                        f"migration {mig.name} was changed after it was applied"
-                    )
+                    raise MigrationError(f"migration {mig.name} was changed after it was applied")
                 continue
             async with conn.transaction():
                 await conn.execute(mig.sql)
                 await conn.execute(
                     "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    mig.version, mig.name, mig.checksum,
+                    mig.version,
+                    mig.name,
+                    mig.checksum,
                 )
             log.info("applied migration %s", mig.name)
             applied_now.append(mig.name)

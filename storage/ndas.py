@@ -32,8 +32,7 @@ class Nda:
     decided_at: datetime | None
 
 
-_COLUMNS = ("id, pitch_id, requester_id, owner_id, status, message, reason, created_at, "
-            "decided_at")
+_COLUMNS = "id, pitch_id, requester_id, owner_id, status, message, reason, created_at, decided_at"
 
 
 def _nda(row: asyncpg.Record) -> Nda:
@@ -44,13 +43,15 @@ class NdaStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def request(self, pitch_id: int, requester_id: int, owner_id: int,
-                      message: str | None) -> Nda:
+    async def request(self, pitch_id: int, requester_id: int, owner_id: int, message: str | None) -> Nda:
         try:
             row = await self.db.fetchrow(
                 f"""INSERT INTO nda_requests (pitch_id, requester_id, owner_id, message)
                     VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}""",
-                pitch_id, requester_id, owner_id, message,
+                pitch_id,
+                requester_id,
+                owner_id,
+                message,
             )
         except asyncpg.UniqueViolationError:
             raise NdaAlreadyRequested() from None
@@ -61,14 +62,16 @@ class NdaStore:
         row = await self.db.fetchrow(f"SELECT {_COLUMNS} FROM nda_requests WHERE id = $1", nda_id)
         return _nda(row) if row else None
 
-    async def decide(self, nda_id: int, owner_id: int, approve: bool,
-                     reason: str | None) -> Nda:
+    async def decide(self, nda_id: int, owner_id: int, approve: bool, reason: str | None) -> Nda:
         """Decide a pending NDA; only its owner can, and only once."""
         row = await self.db.fetchrow(
             f"""UPDATE nda_requests SET status = $3, reason = $4, decided_at = now()
                 WHERE id = $1 AND owner_id = $2 AND status = 'pending'
                 RETURNING {_COLUMNS}""",
-            nda_id, owner_id, "approved" if approve else "rejected", reason,
+            nda_id,
+            owner_id,
+            "approved" if approve else "rejected",
+            reason,
         )
         if row is None:
             raise NdaAlreadyDecided()
@@ -113,8 +116,7 @@ _LIST_COUNT = """SELECT count(*) FROM nda_requests n
 
 def _list_row(row: asyncpg.Record) -> NdaListRow:
     nda = Nda(**{c: row[c] for c in _NDA_FIELDS})
-    other = UserSummary(row["o_id"], row["o_username"], row["o_name"], row["o_company"],
-                        row["o_type"])
+    other = UserSummary(row["o_id"], row["o_username"], row["o_name"], row["o_company"], row["o_type"])
     return NdaListRow(nda, row["pitch_title"], other)
 
 
@@ -124,29 +126,42 @@ class NdaLists:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def incoming(self, owner_id: int, status: str | None, *, limit: int,
-                       offset: int) -> NdaPage:
+    async def incoming(self, owner_id: int, status: str | None, *, limit: int, offset: int) -> NdaPage:
         """NDAs on the caller's pitches (the other party is the requester)."""
-        return await self._page("requester_id", "n.owner_id = $1",
-                                "n.created_at DESC, n.id DESC", owner_id, status, limit, offset)
+        return await self._page(
+            "requester_id", "n.owner_id = $1", "n.created_at DESC, n.id DESC", owner_id, status, limit, offset
+        )
 
-    async def outgoing(self, requester_id: int, status: str | None, *, limit: int,
-                       offset: int) -> NdaPage:
+    async def outgoing(self, requester_id: int, status: str | None, *, limit: int, offset: int) -> NdaPage:
         """The caller's own requests (the other party is the pitch owner)."""
-        return await self._page("owner_id", "n.requester_id = $1",
-                                "n.created_at DESC, n.id DESC", requester_id, status, limit,
-                                offset)
+        return await self._page(
+            "owner_id",
+            "n.requester_id = $1",
+            "n.created_at DESC, n.id DESC",
+            requester_id,
+            status,
+            limit,
+            offset,
+        )
 
     async def signed(self, requester_id: int, *, limit: int, offset: int) -> NdaPage:
         """Approved NDAs the caller holds, most recently approved first."""
-        return await self._page("owner_id", "n.requester_id = $1",
-                                "n.decided_at DESC, n.id DESC", requester_id, "approved", limit,
-                                offset)
+        return await self._page(
+            "owner_id",
+            "n.requester_id = $1",
+            "n.decided_at DESC, n.id DESC",
+            requester_id,
+            "approved",
+            limit,
+            offset,
+        )
 
-    async def _page(self, other: str, where: str, order: str, user_id: int, status: str | None,
-                    limit: int, offset: int) -> NdaPage:
-        rows = await self.db.fetch(_LIST.format(other=other, where=where, order=order),
-                                   user_id, status, limit, offset)
+    async def _page(
+        self, other: str, where: str, order: str, user_id: int, status: str | None, limit: int, offset: int
+    ) -> NdaPage:
+        rows = await self.db.fetch(
+            _LIST.format(other=other, where=where, order=order), user_id, status, limit, offset
+        )
         if rows:
             total = int(rows[0]["total"])
         elif offset == 0:

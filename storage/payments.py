@@ -95,11 +95,15 @@ class Settled:
     subscription: Subscription | None
 
 
-_PAY = ("id, user_id, amount, currency, purpose, plan, credits, status, provider_ref, "
-        "failure_code, card_brand, card_last4, idempotency_key, created_at, settled_at")
+_PAY = (
+    "id, user_id, amount, currency, purpose, plan, credits, status, provider_ref, "
+    "failure_code, card_brand, card_last4, idempotency_key, created_at, settled_at"
+)
 _LEDGER = "id, user_id, delta, balance_after, reason, payment_id, note, created_at"
-_SUB = ("user_id, plan, status, current_period_start, current_period_end, last_payment_id, "
-        "updated_at, current_period_end <= now() AS expired")
+_SUB = (
+    "user_id, plan, status, current_period_start, current_period_end, last_payment_id, "
+    "updated_at, current_period_end <= now() AS expired"
+)
 
 
 def _payment(row: Mapping[str, Any]) -> Payment:
@@ -114,8 +118,9 @@ def _subscription(row: Mapping[str, Any]) -> Subscription:
     return Subscription(**{k: row[k] for k in Subscription.__dataclass_fields__})
 
 
-async def _append_ledger(conn: asyncpg.Connection, user_id: int, delta: int, reason: str,
-                         payment_id: int | None, note: str | None) -> LedgerEntry:
+async def _append_ledger(
+    conn: asyncpg.Connection, user_id: int, delta: int, reason: str, payment_id: int | None, note: str | None
+) -> LedgerEntry:
     """Change the balance and append the ledger row; the caller holds the transaction."""
     await conn.execute(
         "INSERT INTO credit_balances (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING",
@@ -125,14 +130,20 @@ async def _append_ledger(conn: asyncpg.Connection, user_id: int, delta: int, rea
         balance = await conn.fetchval(
             """UPDATE credit_balances SET balance = balance + $2, updated_at = now()
                WHERE user_id = $1 RETURNING balance""",
-            user_id, delta,
+            user_id,
+            delta,
         )
     except asyncpg.CheckViolationError:
         raise InsufficientCredits() from None
     row = await conn.fetchrow(
         f"""INSERT INTO credit_ledger (user_id, delta, balance_after, reason, payment_id, note)
             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_LEDGER}""",
-        user_id, delta, balance, reason, payment_id, note,
+        user_id,
+        delta,
+        balance,
+        reason,
+        payment_id,
+        note,
     )
     assert row is not None
     return _entry(row)
@@ -142,9 +153,21 @@ class PaymentStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def begin(self, *, user_id: int, key: str | None, request_hash: str, amount: Decimal,
-                    currency: str, purpose: str, plan: str | None, credits: int | None,
-                    card_brand: str, card_last4: str, stale_after: float) -> Begun:
+    async def begin(
+        self,
+        *,
+        user_id: int,
+        key: str | None,
+        request_hash: str,
+        amount: Decimal,
+        currency: str,
+        purpose: str,
+        plan: str | None,
+        credits: int | None,
+        card_brand: str,
+        card_last4: str,
+        stale_after: float,
+    ) -> Begun:
         """Record an attempt, or find the one this key already names.
 
         A new attempt is the caller's to charge. An existing one is returned as is when settled
@@ -159,7 +182,15 @@ class PaymentStore:
                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                     ON CONFLICT ON CONSTRAINT payments_idempotency_key DO NOTHING
                     RETURNING {_PAY}""",
-                user_id, amount, currency, purpose, plan, credits, card_brand, card_last4, key,
+                user_id,
+                amount,
+                currency,
+                purpose,
+                plan,
+                credits,
+                card_brand,
+                card_last4,
+                key,
                 request_hash,
             )
             if row is not None:
@@ -167,7 +198,8 @@ class PaymentStore:
             existing = await conn.fetchrow(
                 f"""SELECT {_PAY}, request_hash FROM payments
                     WHERE user_id = $1 AND idempotency_key = $2""",
-                user_id, key,
+                user_id,
+                key,
             )
             assert existing is not None, "conflict without a row: the key's row must exist"
             if existing["request_hash"] != request_hash:
@@ -181,7 +213,8 @@ class PaymentStore:
                     WHERE id = $1 AND (status = 'failed' OR (status = 'pending'
                           AND claimed_at < now() - make_interval(secs => $2)))
                     RETURNING {_PAY}""",
-                existing["id"], stale_after,
+                existing["id"],
+                stale_after,
             )
             if claimed is not None:
                 return Begun(_payment(claimed), drive=True, created=False)
@@ -189,7 +222,8 @@ class PaymentStore:
 
     async def get(self, user_id: int, payment_id: int) -> Payment | None:
         row = await self.db.fetchrow(
-            f"SELECT {_PAY} FROM payments WHERE id = $1 AND user_id = $2", payment_id, user_id)
+            f"SELECT {_PAY} FROM payments WHERE id = $1 AND user_id = $2", payment_id, user_id
+        )
         return _payment(row) if row else None
 
     async def fail(self, payment_id: int, code: str) -> Payment:
@@ -199,20 +233,31 @@ class PaymentStore:
     async def decline(self, payment_id: int, provider_ref: str, code: str | None) -> Payment:
         return await self._settle(payment_id, "declined", provider_ref, code or "card_declined")
 
-    async def _settle(self, payment_id: int, status: str, provider_ref: str | None,
-                      code: str | None) -> Payment:
+    async def _settle(
+        self, payment_id: int, status: str, provider_ref: str | None, code: str | None
+    ) -> Payment:
         row = await self.db.fetchrow(
             f"""UPDATE payments SET status = $2, provider_ref = $3, failure_code = $4,
                     settled_at = now()
                 WHERE id = $1 AND status = 'pending' RETURNING {_PAY}""",
-            payment_id, status, provider_ref, code,
+            payment_id,
+            status,
+            provider_ref,
+            code,
         )
         if row is None:
             raise PaymentNotPending()
         return _payment(row)
 
-    async def succeed(self, payment_id: int, provider_ref: str, *, credits: int = 0,
-                      plan: str | None = None, months: int = 1) -> Settled:
+    async def succeed(
+        self,
+        payment_id: int,
+        provider_ref: str,
+        *,
+        credits: int = 0,
+        plan: str | None = None,
+        months: int = 1,
+    ) -> Settled:
         """Settle a charged payment and apply what it bought, all in one transaction.
 
         `credits` go to the ledger ('purchase' for a credit purchase, 'subscription_grant' for a
@@ -224,7 +269,8 @@ class PaymentStore:
                 f"""UPDATE payments SET status = 'succeeded', provider_ref = $2,
                         failure_code = NULL, settled_at = now()
                     WHERE id = $1 AND status = 'pending' RETURNING {_PAY}""",
-                payment_id, provider_ref,
+                payment_id,
+                provider_ref,
             )
             if row is None:
                 raise PaymentNotPending()
@@ -248,15 +294,17 @@ class PaymentStore:
                             last_payment_id = EXCLUDED.last_payment_id,
                             updated_at = now()
                         RETURNING {_SUB}""",
-                    payment.user_id, plan, months, payment.id,
+                    payment.user_id,
+                    plan,
+                    months,
+                    payment.id,
                 )
                 assert sub is not None
                 subscription = _subscription(sub)
             entry: LedgerEntry | None = None
             if credits > 0:
                 reason = "purchase" if payment.purpose == "credits" else "subscription_grant"
-                entry = await _append_ledger(conn, payment.user_id, credits, reason, payment.id,
-                                             None)
+                entry = await _append_ledger(conn, payment.user_id, credits, reason, payment.id, None)
         return Settled(payment, entry, subscription)
 
     async def outcome(self, payment: Payment) -> Settled:
@@ -269,9 +317,9 @@ class PaymentStore:
             sub = None
             if payment.purpose == "subscription":
                 sub = await conn.fetchrow(
-                    f"SELECT {_SUB} FROM subscriptions WHERE user_id = $1", payment.user_id)
-        return Settled(payment, _entry(entry) if entry else None,
-                       _subscription(sub) if sub else None)
+                    f"SELECT {_SUB} FROM subscriptions WHERE user_id = $1", payment.user_id
+                )
+        return Settled(payment, _entry(entry) if entry else None, _subscription(sub) if sub else None)
 
     async def recent_declines(self, user_id: int, window_seconds: float) -> tuple[int, float]:
         """Declines in the window, and seconds until the oldest of them leaves it."""
@@ -282,17 +330,19 @@ class PaymentStore:
                FROM payments
                WHERE user_id = $1 AND status = 'declined'
                  AND created_at > now() - make_interval(secs => $2)""",
-            user_id, window_seconds,
+            user_id,
+            window_seconds,
         )
         assert row is not None
         return int(row["n"]), float(row["retry_after"])
 
-    async def history(self, user_id: int, *, limit: int,
-                      offset: int) -> tuple[list[Payment], int]:
+    async def history(self, user_id: int, *, limit: int, offset: int) -> tuple[list[Payment], int]:
         rows = await self.db.fetch(
             f"""SELECT {_PAY}, count(*) OVER () AS total FROM payments WHERE user_id = $1
                 ORDER BY id DESC LIMIT $2 OFFSET $3""",
-            user_id, limit, offset,
+            user_id,
+            limit,
+            offset,
         )
         if rows:
             return [_payment(r) for r in rows], int(rows[0]["total"])
@@ -300,8 +350,7 @@ class PaymentStore:
         return [], int(total)
 
     async def subscription(self, user_id: int) -> Subscription | None:
-        row = await self.db.fetchrow(f"SELECT {_SUB} FROM subscriptions WHERE user_id = $1",
-                                     user_id)
+        row = await self.db.fetchrow(f"SELECT {_SUB} FROM subscriptions WHERE user_id = $1", user_id)
         return _subscription(row) if row else None
 
     async def cancel_subscription(self, user_id: int) -> Subscription | None:
@@ -321,20 +370,21 @@ class CreditStore:
 
     async def balance(self, user_id: int) -> tuple[int, datetime | None]:
         row = await self.db.fetchrow(
-            "SELECT balance, updated_at FROM credit_balances WHERE user_id = $1", user_id)
+            "SELECT balance, updated_at FROM credit_balances WHERE user_id = $1", user_id
+        )
         return (int(row["balance"]), row["updated_at"]) if row else (0, None)
 
-    async def ledger(self, user_id: int, *, limit: int,
-                     offset: int) -> tuple[list[LedgerEntry], int]:
+    async def ledger(self, user_id: int, *, limit: int, offset: int) -> tuple[list[LedgerEntry], int]:
         rows = await self.db.fetch(
             f"""SELECT {_LEDGER}, count(*) OVER () AS total FROM credit_ledger
                 WHERE user_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3""",
-            user_id, limit, offset,
+            user_id,
+            limit,
+            offset,
         )
         if rows:
             return [_entry(r) for r in rows], int(rows[0]["total"])
-        total = await self.db.fetchval(
-            "SELECT count(*) FROM credit_ledger WHERE user_id = $1", user_id)
+        total = await self.db.fetchval("SELECT count(*) FROM credit_ledger WHERE user_id = $1", user_id)
         return [], int(total)
 
     async def spend(self, user_id: int, credits: int, note: str | None = None) -> LedgerEntry:

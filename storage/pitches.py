@@ -42,9 +42,11 @@ class Pitch:
     published_at: datetime | None = None
 
 
-_COLUMNS = ("id, user_id, title, logline, genre, format, synopsis, budget, target_audience, "
-            "status, visibility, require_nda, view_count, like_count, created_at, updated_at, "
-            "published_at")
+_COLUMNS = (
+    "id, user_id, title, logline, genre, format, synopsis, budget, target_audience, "
+    "status, visibility, require_nda, view_count, like_count, created_at, updated_at, "
+    "published_at"
+)
 
 
 def _pitch(row: asyncpg.Record) -> Pitch:
@@ -112,8 +114,20 @@ TRENDING_LIKE_WEIGHT = 3.0
 TRENDING_HALF_LIFE_HOURS = 24.0
 TRENDING_WINDOW_DAYS = 7
 
-UPDATABLE = frozenset({"title", "logline", "genre", "format", "synopsis", "budget",
-                       "target_audience", "status", "visibility", "require_nda"})
+UPDATABLE = frozenset(
+    {
+        "title",
+        "logline",
+        "genre",
+        "format",
+        "synopsis",
+        "budget",
+        "target_audience",
+        "status",
+        "visibility",
+        "require_nda",
+    }
+)
 
 _WORD = re.compile(r"[^\W_]+")
 _WEB_SYNTAX = re.compile(r'"|(?:^|\s)-\w|\bor\b', re.IGNORECASE)
@@ -156,9 +170,11 @@ class _Query:
     def visible(self) -> str:
         """Published and visible to the viewer: the list form of rooms.access.can_view_pitch."""
         t = self.arg(self.viewer.user_type)
-        return ("(p.status = 'published' AND (p.visibility = 'public' OR p.user_id = $1"
-                " OR n.has_nda OR (p.visibility = 'investors_only'"
-                f" AND {t}::text IN ('investor', 'production'))))")
+        return (
+            "(p.status = 'published' AND (p.visibility = 'public' OR p.user_id = $1"
+            " OR n.has_nda OR (p.visibility = 'investors_only'"
+            f" AND {t}::text IN ('investor', 'production'))))"
+        )
 
 
 # Protected fields are the viewer's to see: not NDA-protected, own pitch, or an approved NDA.
@@ -195,8 +211,7 @@ _COUNT = """
 
 def _row(row: asyncpg.Record, with_score: bool = False) -> CatalogRow:
     pitch = Pitch(**{c: row[c] for c in _PITCH_FIELDS})
-    creator = Creator(row["user_id"], row["c_username"], row["c_name"], row["c_company"],
-                      row["c_type"])
+    creator = Creator(row["user_id"], row["c_username"], row["c_name"], row["c_company"], row["c_type"])
     score = float(row["score"]) if with_score else None
     return CatalogRow(pitch, creator, bool(row["has_nda"]), score)
 
@@ -236,8 +251,17 @@ class PitchStore:
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
                         CASE WHEN $9 = 'published' THEN now() END)
                 RETURNING {_COLUMNS}""",
-            user_id, title, logline, genre, format, synopsis, budget, target_audience, status,
-            visibility, require_nda,
+            user_id,
+            title,
+            logline,
+            genre,
+            format,
+            synopsis,
+            budget,
+            target_audience,
+            status,
+            visibility,
+            require_nda,
         )
         assert row is not None
         return _pitch(row)
@@ -257,8 +281,9 @@ class PitchStore:
         if row is None:
             return None
         pitch = Pitch(**{c: row[c] for c in _PITCH_FIELDS})
-        return pitch, Creator(pitch.user_id, row["c_username"], row["c_name"], row["c_company"],
-                              row["c_type"])
+        return pitch, Creator(
+            pitch.user_id, row["c_username"], row["c_name"], row["c_company"], row["c_type"]
+        )
 
     async def access(self, pitch_id: int, user_id: int) -> Access | None:
         row = await self.db.fetchrow(
@@ -267,16 +292,15 @@ class PitchStore:
                               WHERE n.pitch_id = p.id AND n.requester_id = $2
                                 AND n.status = 'approved') AS has_nda
                FROM pitches p WHERE p.id = $1""",
-            pitch_id, user_id,
+            pitch_id,
+            user_id,
         )
         if row is None:
             return None
         return Access(row["user_id"], row["status"], row["visibility"], row["has_nda"])
 
     async def counters(self, pitch_id: int) -> tuple[int, int] | None:
-        row = await self.db.fetchrow(
-            "SELECT view_count, like_count FROM pitches WHERE id = $1", pitch_id
-        )
+        row = await self.db.fetchrow("SELECT view_count, like_count FROM pitches WHERE id = $1", pitch_id)
         return (row["view_count"], row["like_count"]) if row else None
 
     async def record_view(self, pitch_id: int, user_id: int) -> int | None:
@@ -285,7 +309,8 @@ class PitchStore:
             inserted = await conn.fetchval(
                 """INSERT INTO pitch_views (pitch_id, user_id) VALUES ($1, $2)
                    ON CONFLICT DO NOTHING RETURNING true""",
-                pitch_id, user_id,
+                pitch_id,
+                user_id,
             )
             if not inserted:
                 return None
@@ -302,26 +327,27 @@ class PitchStore:
                 changed = await conn.fetchval(
                     """INSERT INTO pitch_likes (pitch_id, user_id) VALUES ($1, $2)
                        ON CONFLICT DO NOTHING RETURNING true""",
-                    pitch_id, user_id,
+                    pitch_id,
+                    user_id,
                 )
                 delta = 1
             else:
                 changed = await conn.fetchval(
                     """DELETE FROM pitch_likes WHERE pitch_id = $1 AND user_id = $2
                        RETURNING true""",
-                    pitch_id, user_id,
+                    pitch_id,
+                    user_id,
                 )
                 delta = -1
             if changed:
                 total = await conn.fetchval(
                     """UPDATE pitches SET like_count = like_count + $2 WHERE id = $1
                        RETURNING like_count""",
-                    pitch_id, delta,
+                    pitch_id,
+                    delta,
                 )
             else:
-                total = await conn.fetchval(
-                    "SELECT like_count FROM pitches WHERE id = $1", pitch_id
-                )
+                total = await conn.fetchval("SELECT like_count FROM pitches WHERE id = $1", pitch_id)
             return bool(changed), int(total)
 
     # -- writes by the owner (called by the pitch's room actor) ------------------------------
@@ -349,7 +375,8 @@ class PitchStore:
         """Delete an owner's pitch; PitchInUse when investments (ON DELETE RESTRICT) refer to it."""
         try:
             result = await self.db.execute(
-                "DELETE FROM pitches WHERE id = $1 AND user_id = $2", pitch_id, owner_id)
+                "DELETE FROM pitches WHERE id = $1 AND user_id = $2", pitch_id, owner_id
+            )
         except asyncpg.ForeignKeyViolationError:
             raise PitchInUse() from None
         return result.endswith(" 1")
@@ -362,38 +389,52 @@ class PitchStore:
         rows = await self.db.fetch(
             """SELECT requester_id FROM nda_requests
                WHERE pitch_id = $1 AND status = 'approved' AND requester_id = ANY($2::bigint[])""",
-            pitch_id, ids,
+            pitch_id,
+            ids,
         )
         return {r["requester_id"] for r in rows}
 
     async def has_approved_nda(self, pitch_id: int, user_id: int) -> bool:
-        return bool(await self.db.fetchval(
-            """SELECT EXISTS (SELECT 1 FROM nda_requests WHERE pitch_id = $1
+        return bool(
+            await self.db.fetchval(
+                """SELECT EXISTS (SELECT 1 FROM nda_requests WHERE pitch_id = $1
                               AND requester_id = $2 AND status = 'approved')""",
-            pitch_id, user_id,
-        ))
+                pitch_id,
+                user_id,
+            )
+        )
 
     # -- the catalog -----------------------------------------------------------------------
 
-    async def _page(self, q: _Query, order: str, limit: int, offset: int, *,
-                    join: str = "", extra: str = "", with_score: bool = False,
-                    cte: str = "") -> CatalogPage:
+    async def _page(
+        self,
+        q: _Query,
+        order: str,
+        limit: int,
+        offset: int,
+        *,
+        join: str = "",
+        extra: str = "",
+        with_score: bool = False,
+        cte: str = "",
+    ) -> CatalogPage:
         where = " AND ".join(q.where) or "true"
         n_filter_args = len(q.args)
-        sql = cte + _SELECT.format(extra=extra, join=join, where=where, order=order,
-                                   limit=q.arg(limit), offset=q.arg(offset))
+        sql = cte + _SELECT.format(
+            extra=extra, join=join, where=where, order=order, limit=q.arg(limit), offset=q.arg(offset)
+        )
         rows = await self.db.fetch(sql, *q.args)
         if rows:
             total = int(rows[0]["total"])
         elif offset == 0:
             total = 0
         else:  # past the end: the window count saw no rows, so count alone
-            total = int(await self.db.fetchval(
-                cte + _COUNT.format(join=join, where=where), *q.args[:n_filter_args]))
+            total = int(
+                await self.db.fetchval(cte + _COUNT.format(join=join, where=where), *q.args[:n_filter_args])
+            )
         return CatalogPage(tuple(_row(r, with_score) for r in rows), total)
 
-    async def browse(self, viewer: Viewer, f: BrowseFilter, *, limit: int,
-                     offset: int) -> CatalogPage:
+    async def browse(self, viewer: Viewer, f: BrowseFilter, *, limit: int, offset: int) -> CatalogPage:
         """Published pitches the viewer may see (or, with another status, the viewer's own)."""
         q = _Query(viewer)
         if f.status == "published":
@@ -430,8 +471,7 @@ class PitchStore:
         }[sort]
         return await self._page(q, order, limit, offset)
 
-    async def mine(self, owner_id: int, status: str | None, *, limit: int,
-                   offset: int) -> CatalogPage:
+    async def mine(self, owner_id: int, status: str | None, *, limit: int, offset: int) -> CatalogPage:
         """An owner's pitches in every status (or one), newest first."""
         q = _Query(Viewer(owner_id, "creator"))
         q.where.append("p.user_id = $1")
@@ -468,7 +508,12 @@ class PitchStore:
             )"""
         q.where.append(q.visible())
         return await self._page(
-            q, "score DESC, p.like_count DESC, p.published_at DESC, p.id DESC", limit, offset,
-            cte=cte, join="LEFT JOIN scores s ON s.pitch_id = p.id",
-            extra=", coalesce(s.score, 0)::float8 AS score", with_score=True)
-
+            q,
+            "score DESC, p.like_count DESC, p.published_at DESC, p.id DESC",
+            limit,
+            offset,
+            cte=cte,
+            join="LEFT JOIN scores s ON s.pitch_id = p.id",
+            extra=", coalesce(s.score, 0)::float8 AS score",
+            with_score=True,
+        )

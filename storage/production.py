@@ -15,8 +15,7 @@ import asyncpg
 
 from .database import Database, StorageError
 
-STAGES = ("development", "pre_production", "production", "post_production", "distribution",
-          "completed")
+STAGES = ("development", "pre_production", "production", "post_production", "distribution", "completed")
 
 
 class ProductionError(StorageError):
@@ -192,12 +191,10 @@ class InvestmentOverview:
     spent: Decimal
 
 
-_PROJECT = ("id, company_id, pitch_id, title, stage, budget, start_date, end_date, created_at, "
-            "updated_at")
+_PROJECT = "id, company_id, pitch_id, title, stage, budget, start_date, end_date, created_at, updated_at"
 _LINE = "id, project_id, category, allocated, spent, created_at"
 _MILESTONE = "id, project_id, title, due_date, done, done_at, created_at"
-_EXPENSE = ("id, project_id, budget_line_id, kind, amount, note, spent_at, created_by, "
-            "created_at")
+_EXPENSE = "id, project_id, budget_line_id, kind, amount, note, spent_at, created_by, created_at"
 # Investments that still count: not cancelled and not refunded.
 LIVE_INVESTMENT = "status NOT IN ('cancelled', 'refunded')"
 
@@ -220,81 +217,101 @@ class ProductionStore:
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def _children(self, conn: asyncpg.Connection,
-                        rows: list[asyncpg.Record]) -> list[Project]:
+    async def _children(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[Project]:
         ids = [r["id"] for r in rows]
         lines: dict[int, list[BudgetLine]] = {i: [] for i in ids}
         milestones: dict[int, list[Milestone]] = {i: [] for i in ids}
         if ids:
             for r in await conn.fetch(
                 f"SELECT {_LINE} FROM production_budget_lines WHERE project_id = ANY($1::bigint[]) "
-                "ORDER BY id", ids,
+                "ORDER BY id",
+                ids,
             ):
                 lines[r["project_id"]].append(_line(r))
             for r in await conn.fetch(
                 f"""SELECT {_MILESTONE} FROM production_milestones
                     WHERE project_id = ANY($1::bigint[])
-                    ORDER BY due_date NULLS LAST, id""", ids,
+                    ORDER BY due_date NULLS LAST, id""",
+                ids,
             ):
                 milestones[r["project_id"]].append(_milestone(r))
-        return [Project(**dict(r), budget_lines=lines[r["id"]], milestones=milestones[r["id"]])
-                for r in rows]
+        return [Project(**dict(r), budget_lines=lines[r["id"]], milestones=milestones[r["id"]]) for r in rows]
 
     async def get(self, company_id: int, project_id: int) -> Project | None:
         async with self.db.acquire() as conn:
             return await self._get(conn, company_id, project_id)
 
-    async def _get(self, conn: asyncpg.Connection, company_id: int,
-                   project_id: int) -> Project | None:
+    async def _get(self, conn: asyncpg.Connection, company_id: int, project_id: int) -> Project | None:
         row = await conn.fetchrow(
             f"SELECT {_PROJECT} FROM production_projects WHERE id = $1 AND company_id = $2",
-            project_id, company_id,
+            project_id,
+            company_id,
         )
         if row is None:
             return None
         return (await self._children(conn, [row]))[0]
 
-    async def page(self, company_id: int, *, limit: int, offset: int,
-                   stage: str | None = None) -> tuple[list[Project], int]:
+    async def page(
+        self, company_id: int, *, limit: int, offset: int, stage: str | None = None
+    ) -> tuple[list[Project], int]:
         """A page of the company's projects, newest first, and how many there are."""
         async with self.db.acquire() as conn:
             total = await conn.fetchval(
                 """SELECT count(*) FROM production_projects
                    WHERE company_id = $1 AND ($2::text IS NULL OR stage = $2)""",
-                company_id, stage,
+                company_id,
+                stage,
             )
             rows = await conn.fetch(
                 f"""SELECT {_PROJECT} FROM production_projects
                     WHERE company_id = $1 AND ($2::text IS NULL OR stage = $2)
                     ORDER BY id DESC LIMIT $3 OFFSET $4""",
-                company_id, stage, limit, offset,
+                company_id,
+                stage,
+                limit,
+                offset,
             )
             return await self._children(conn, list(rows)), int(total)
 
-    async def expenses(self, company_id: int, project_id: int, *, limit: int,
-                       offset: int) -> tuple[list[Expense], int] | None:
+    async def expenses(
+        self, company_id: int, project_id: int, *, limit: int, offset: int
+    ) -> tuple[list[Expense], int] | None:
         """A page of a project's expenses, latest first; None if not the company's project."""
         async with self.db.acquire() as conn:
             owned = await conn.fetchval(
                 "SELECT true FROM production_projects WHERE id = $1 AND company_id = $2",
-                project_id, company_id,
+                project_id,
+                company_id,
             )
             if not owned:
                 return None
             total = await conn.fetchval(
-                "SELECT count(*) FROM production_expenses WHERE project_id = $1", project_id)
+                "SELECT count(*) FROM production_expenses WHERE project_id = $1", project_id
+            )
             rows = await conn.fetch(
                 f"""SELECT {_EXPENSE} FROM production_expenses WHERE project_id = $1
                     ORDER BY spent_at DESC, id DESC LIMIT $2 OFFSET $3""",
-                project_id, limit, offset,
+                project_id,
+                limit,
+                offset,
             )
             return [_expense(r) for r in rows], int(total)
 
     # -- writing ---------------------------------------------------------------------------
 
-    async def create(self, company_id: int, *, title: str, stage: str, budget: Decimal,
-                     pitch_id: int | None, start_date: date | None, end_date: date | None,
-                     lines: list[NewLine], milestones: list[NewMilestone]) -> Project:
+    async def create(
+        self,
+        company_id: int,
+        *,
+        title: str,
+        stage: str,
+        budget: Decimal,
+        pitch_id: int | None,
+        start_date: date | None,
+        end_date: date | None,
+        lines: list[NewLine],
+        milestones: list[NewMilestone],
+    ) -> Project:
         """The project with its lines and milestones, all or nothing."""
         try:
             async with self.db.transaction() as conn:
@@ -302,7 +319,13 @@ class ProductionStore:
                     f"""INSERT INTO production_projects
                             (company_id, pitch_id, title, stage, budget, start_date, end_date)
                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_PROJECT}""",
-                    company_id, pitch_id, title, stage, budget, start_date, end_date,
+                    company_id,
+                    pitch_id,
+                    title,
+                    stage,
+                    budget,
+                    start_date,
+                    end_date,
                 )
                 assert row is not None
                 for line in lines:
@@ -311,27 +334,33 @@ class ProductionStore:
                     await conn.execute(
                         """INSERT INTO production_milestones (project_id, title, due_date)
                            VALUES ($1, $2, $3)""",
-                        row["id"], m.title, m.due_date,
+                        row["id"],
+                        m.title,
+                        m.due_date,
                     )
                 return (await self._children(conn, [row]))[0]
         except asyncpg.CheckViolationError as exc:
             raise InvalidProjectData(_check_message(exc)) from None
 
-    async def _add_line(self, conn: asyncpg.Connection, project_id: int, category: str,
-                        allocated: Decimal) -> int:
+    async def _add_line(
+        self, conn: asyncpg.Connection, project_id: int, category: str, allocated: Decimal
+    ) -> int:
         try:
             async with conn.transaction():  # a savepoint: the caller's transaction survives
                 line_id: int = await conn.fetchval(
                     """INSERT INTO production_budget_lines (project_id, category, allocated)
                        VALUES ($1, $2, $3) RETURNING id""",
-                    project_id, category, allocated,
+                    project_id,
+                    category,
+                    allocated,
                 )
         except asyncpg.UniqueViolationError:
             raise DuplicateCategory(f"Budget line '{category}' already exists") from None
         return line_id
 
-    async def update(self, company_id: int, project_id: int, patch: ProjectPatch,
-                     user_id: int) -> Project | None:
+    async def update(
+        self, company_id: int, project_id: int, patch: ProjectPatch, user_id: int
+    ) -> Project | None:
         """Apply a partial update in one transaction; None if not the company's project.
 
         Setting a line's `spent` records the difference as an 'adjustment' expense, so the spend
@@ -342,22 +371,31 @@ class ProductionStore:
                 current = await conn.fetchrow(
                     f"""SELECT {_PROJECT} FROM production_projects
                         WHERE id = $1 AND company_id = $2 FOR UPDATE""",
-                    project_id, company_id,
+                    project_id,
+                    company_id,
                 )
                 if current is None:
                     return None
                 merged = dict(current)
                 merged.update(patch.values)
-                if (merged["start_date"] is not None and merged["end_date"] is not None
-                        and merged["end_date"] < merged["start_date"]):
+                if (
+                    merged["start_date"] is not None
+                    and merged["end_date"] is not None
+                    and merged["end_date"] < merged["start_date"]
+                ):
                     raise InvalidProjectData("endDate must not be before startDate")
                 await conn.execute(
                     """UPDATE production_projects
                        SET title = $2, pitch_id = $3, stage = $4, budget = $5, start_date = $6,
                            end_date = $7, updated_at = now()
                        WHERE id = $1""",
-                    project_id, merged["title"], merged["pitch_id"], merged["stage"],
-                    merged["budget"], merged["start_date"], merged["end_date"],
+                    project_id,
+                    merged["title"],
+                    merged["pitch_id"],
+                    merged["stage"],
+                    merged["budget"],
+                    merged["start_date"],
+                    merged["end_date"],
                 )
                 for lp in patch.lines:
                     await self._apply_line(conn, project_id, lp, user_id)
@@ -369,18 +407,19 @@ class ProductionStore:
         except asyncpg.CheckViolationError as exc:
             raise InvalidProjectData(_check_message(exc)) from None
 
-    async def _apply_line(self, conn: asyncpg.Connection, project_id: int, lp: LinePatch,
-                          user_id: int) -> None:
+    async def _apply_line(
+        self, conn: asyncpg.Connection, project_id: int, lp: LinePatch, user_id: int
+    ) -> None:
         if lp.id is None:
             assert lp.category is not None
-            line_id = await self._add_line(conn, project_id, lp.category,
-                                           lp.allocated or Decimal("0"))
+            line_id = await self._add_line(conn, project_id, lp.category, lp.allocated or Decimal("0"))
             old_spent = Decimal("0")
         else:
             row = await conn.fetchrow(
                 """SELECT id, spent FROM production_budget_lines
                    WHERE id = $1 AND project_id = $2 FOR UPDATE""",
-                lp.id, project_id,
+                lp.id,
+                project_id,
             )
             if row is None:
                 raise UnknownBudgetLine(f"Budget line {lp.id} not found in this project")
@@ -390,33 +429,40 @@ class ProductionStore:
                     async with conn.transaction():
                         await conn.execute(
                             "UPDATE production_budget_lines SET category = $2 WHERE id = $1",
-                            line_id, lp.category)
+                            line_id,
+                            lp.category,
+                        )
                 except asyncpg.UniqueViolationError:
-                    raise DuplicateCategory(
-                        f"Budget line '{lp.category}' already exists") from None
+                    raise DuplicateCategory(f"Budget line '{lp.category}' already exists") from None
             if lp.allocated is not None:
                 await conn.execute(
-                    "UPDATE production_budget_lines SET allocated = $2 WHERE id = $1",
-                    line_id, lp.allocated)
+                    "UPDATE production_budget_lines SET allocated = $2 WHERE id = $1", line_id, lp.allocated
+                )
         if lp.spent is not None and lp.spent != old_spent:
             await conn.execute(
                 """INSERT INTO production_expenses
                        (project_id, budget_line_id, kind, amount, note, created_by)
                    VALUES ($1, $2, 'adjustment', $3, 'spent set by project update', $4)""",
-                project_id, line_id, lp.spent - old_spent, user_id,
+                project_id,
+                line_id,
+                lp.spent - old_spent,
+                user_id,
             )
             await conn.execute(
-                "UPDATE production_budget_lines SET spent = $2 WHERE id = $1", line_id, lp.spent)
+                "UPDATE production_budget_lines SET spent = $2 WHERE id = $1", line_id, lp.spent
+            )
 
-    async def _apply_milestone(self, conn: asyncpg.Connection, project_id: int,
-                               mp: MilestonePatch) -> None:
+    async def _apply_milestone(self, conn: asyncpg.Connection, project_id: int, mp: MilestonePatch) -> None:
         if mp.id is None:
             assert mp.title is not None
             done = bool(mp.done)
             await conn.execute(
                 """INSERT INTO production_milestones (project_id, title, due_date, done, done_at)
                    VALUES ($1, $2, $3, $4, CASE WHEN $4 THEN now() END)""",
-                project_id, mp.title, mp.due_date, done,
+                project_id,
+                mp.title,
+                mp.due_date,
+                done,
             )
             return
         found = await conn.fetchval(
@@ -428,14 +474,26 @@ class ProductionStore:
                                   WHEN $6 THEN coalesce(done_at, now())
                                   ELSE NULL END
                WHERE id = $1 AND project_id = $2 RETURNING true""",
-            mp.id, project_id, mp.title, mp.due_date_set, mp.due_date, mp.done,
+            mp.id,
+            project_id,
+            mp.title,
+            mp.due_date_set,
+            mp.due_date,
+            mp.done,
         )
         if not found:
             raise UnknownMilestone(f"Milestone {mp.id} not found in this project")
 
-    async def add_expense(self, company_id: int, project_id: int, line_id: int, amount: Decimal,
-                          note: str | None, spent_at: datetime | None,
-                          user_id: int) -> tuple[Expense, BudgetLine] | None:
+    async def add_expense(
+        self,
+        company_id: int,
+        project_id: int,
+        line_id: int,
+        amount: Decimal,
+        note: str | None,
+        spent_at: datetime | None,
+        user_id: int,
+    ) -> tuple[Expense, BudgetLine] | None:
         """Append an expense and raise its line's spent, atomically.
 
         None if the project is not the company's; UnknownBudgetLine if the line is not the
@@ -446,14 +504,17 @@ class ProductionStore:
                 owned = await conn.fetchval(
                     """UPDATE production_projects SET updated_at = now()
                        WHERE id = $1 AND company_id = $2 RETURNING true""",
-                    project_id, company_id,
+                    project_id,
+                    company_id,
                 )
                 if not owned:
                     return None
                 line = await conn.fetchrow(
                     f"""UPDATE production_budget_lines SET spent = spent + $3
                         WHERE id = $1 AND project_id = $2 RETURNING {_LINE}""",
-                    line_id, project_id, amount,
+                    line_id,
+                    project_id,
+                    amount,
                 )
                 if line is None:
                     raise UnknownBudgetLine(f"Budget line {line_id} not found in this project")
@@ -462,7 +523,12 @@ class ProductionStore:
                             (project_id, budget_line_id, kind, amount, note, spent_at, created_by)
                         VALUES ($1, $2, 'expense', $3, $4, coalesce($5, now()), $6)
                         RETURNING {_EXPENSE}""",
-                    project_id, line_id, amount, note, spent_at, user_id,
+                    project_id,
+                    line_id,
+                    amount,
+                    note,
+                    spent_at,
+                    user_id,
                 )
                 assert row is not None
                 return _expense(row), _line(line)
@@ -471,8 +537,7 @@ class ProductionStore:
 
     # -- the production portal's views ---------------------------------------------------
 
-    async def following(self, company_id: int, *, limit: int,
-                        offset: int) -> tuple[list[FollowedPitch], int]:
+    async def following(self, company_id: int, *, limit: int, offset: int) -> tuple[list[FollowedPitch], int]:
         """Published pitches of the users this company follows that it may see, newest first."""
         where = """FROM follows f
                    JOIN pitches p ON p.user_id = f.followee_id
@@ -491,7 +556,9 @@ class ProductionStore:
                     {where}
                     ORDER BY coalesce(p.published_at, p.created_at) DESC, p.id DESC
                     LIMIT $2 OFFSET $3""",
-                company_id, limit, offset,
+                company_id,
+                limit,
+                offset,
             )
         return [FollowedPitch(**dict(r)) for r in rows], int(total)
 
@@ -537,7 +604,9 @@ class ProductionStore:
             )
             linked = await conn.fetchval(
                 """SELECT count(DISTINCT pitch_id) FROM production_projects
-                   WHERE company_id = $1 AND pitch_id IS NOT NULL""", company_id)
+                   WHERE company_id = $1 AND pitch_id IS NOT NULL""",
+                company_id,
+            )
             budget = await conn.fetchrow(
                 """SELECT count(*) AS projects, coalesce(sum(pr.budget), 0) AS budget,
                           coalesce(sum(l.allocated), 0) AS allocated,
@@ -553,11 +622,16 @@ class ProductionStore:
         assert totals is not None and budget is not None
         return InvestmentOverview(
             projects=[PitchInvestment(**dict(r)) for r in rows],
-            total_invested=totals["invested"], total_completed=totals["completed"],
-            total_pending=totals["pending"], investors=totals["investors"],
-            investments=totals["investments"], linked_pitches=int(linked),
-            project_count=budget["projects"], budget=budget["budget"],
-            allocated=budget["allocated"], spent=budget["spent"],
+            total_invested=totals["invested"],
+            total_completed=totals["completed"],
+            total_pending=totals["pending"],
+            investors=totals["investors"],
+            investments=totals["investments"],
+            linked_pitches=int(linked),
+            project_count=budget["projects"],
+            budget=budget["budget"],
+            allocated=budget["allocated"],
+            spent=budget["spent"],
         )
 
 

@@ -19,14 +19,14 @@ class RevocationStore:
             """INSERT INTO revoked_tokens (jti, user_id, expires_at)
                SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)
                ON CONFLICT (jti) DO NOTHING""",
-            jti, user_id, expires_at,
+            jti,
+            user_id,
+            expires_at,
         )
 
     async def active(self) -> list[tuple[uuid.UUID, datetime]]:
         """Revocations of tokens that have not expired yet: the only ones worth checking."""
-        rows = await self.db.fetch(
-            "SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > now()"
-        )
+        rows = await self.db.fetch("SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > now()")
         return [(r["jti"], r["expires_at"]) for r in rows]
 
     async def purge_expired(self) -> int:

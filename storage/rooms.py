@@ -32,7 +32,9 @@ class RoomStore:
         row = await self.db.fetchrow(
             """INSERT INTO room_messages (pitch_id, user_id, body) VALUES ($1, $2, $3)
                RETURNING id, pitch_id, user_id, body, created_at""",
-            pitch_id, user_id, body,
+            pitch_id,
+            user_id,
+            body,
         )
         assert row is not None
         return StoredMessage(**dict(row))
@@ -43,11 +45,12 @@ class RoomStore:
                ON CONFLICT (room) DO UPDATE
                SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, history = EXCLUDED.history,
                    saved_at = now()""",
-            room, snapshot.epoch, snapshot.seq, snapshot.history,
+            room,
+            snapshot.epoch,
+            snapshot.seq,
+            snapshot.history,
         )
 
     async def load_snapshot(self, room: str) -> RoomSnapshot | None:
-        row = await self.db.fetchrow(
-            "SELECT epoch, seq, history FROM room_snapshots WHERE room = $1", room
-        )
+        row = await self.db.fetchrow("SELECT epoch, seq, history FROM room_snapshots WHERE room = $1", room)
         return RoomSnapshot(row["epoch"], row["seq"], bytes(row["history"])) if row else None

@@ -55,7 +55,12 @@ class UserStore:
             row = await self.db.fetchrow(
                 f"""INSERT INTO users (email, password_hash, user_type, username, name, company_name)
                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_COLUMNS}""",
-                email, password_hash, user_type, username, name, company_name,
+                email,
+                password_hash,
+                user_type,
+                username,
+                name,
+                company_name,
             )
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "users_username_key":
@@ -76,5 +81,6 @@ class UserStore:
         """Used when a stored hash was made with weaker parameters than today's."""
         await self.db.execute(
             "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
-            user_id, password_hash,
+            user_id,
+            password_hash,
         )

@@ -243,8 +243,9 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 @pytest.fixture
 def app_factory(make_settings: Callable[..., Settings]) -> Callable[..., web.Application]:
-    def make(settings: Settings | None = None, *, dsn: str | None = None,
-             **overrides: Any) -> web.Application:
+    def make(
+        settings: Settings | None = None, *, dsn: str | None = None, **overrides: Any
+    ) -> web.Application:
         s = settings if settings is not None else make_settings(**overrides)
         url = dsn or s.database_url
         assert url, "settings without a database_url need an explicit dsn"
@@ -257,8 +258,9 @@ def app_factory(make_settings: Callable[..., Settings]) -> Callable[..., web.App
 def make_client(
     aiohttp_client: Any, app_factory: Callable[..., web.Application]
 ) -> Callable[..., Awaitable[TestClient]]:
-    async def make(app: web.Application | None = None, *, keep_cookies: bool = False,
-                   **overrides: Any) -> TestClient:
+    async def make(
+        app: web.Application | None = None, *, keep_cookies: bool = False, **overrides: Any
+    ) -> TestClient:
         if app is None:
             app = app_factory(**overrides)
         kwargs: dict[str, Any] = {}
@@ -351,8 +353,7 @@ async def login_user(
     client: TestClient, portal: str, email: str, password: str = PASSWORD
 ) -> tuple[dict[str, Any], str]:
     """Log in through the API (asserting 200); returns (user, token)."""
-    resp = await client.post(f"/api/auth/{portal}/login",
-                             json={"email": email, "password": password})
+    resp = await client.post(f"/api/auth/{portal}/login", json={"email": email, "password": password})
     body = await expect_envelope(resp, 200)
     return body["data"]["user"], body["data"]["token"]
 

@@ -52,33 +52,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def node_env(database_url: str, data_dir: Path, redis_url: str | None = None,
-             **extra: str) -> dict[str, str]:
+def node_env(database_url: str, data_dir: Path, redis_url: str | None = None, **extra: str) -> dict[str, str]:
     """The environment of a node: this process's, minus any operator settings, plus the test's.
 
     Generous limits (the tests measure faults, not rate limiting), a short database timeout so
     an unreachable database shows within the tests' bounds, one shared data dir (the JWT secret
     file lives there, so a token from one node works on every node).
     """
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("PITCHEY_") and k not in ("DATABASE_URL", "JWT_SECRET",
-                                                         "REDIS_URL")}
-    env.update({
-        "DATABASE_URL": database_url,
-        "PITCHEY_DATA_DIR": str(data_dir),
-        "PITCHEY_ARGON2_PROFILE": "cheapest",
-        "PITCHEY_AUTH_IP_LIMIT": GENEROUS,
-        "PITCHEY_LOGIN_FAILURE_LIMIT": GENEROUS,
-        "PITCHEY_WRITE_IP_LIMIT": GENEROUS,
-        "PITCHEY_WRITE_USER_LIMIT": GENEROUS,
-        "PITCHEY_WS_RATE": "1000",
-        "PITCHEY_WS_BURST": "1000",
-        "PITCHEY_DB_TIMEOUT": "2",
-        "PITCHEY_DB_POOL_MIN": "1",
-        "PITCHEY_DB_POOL_MAX": "8",
-        "PITCHEY_LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PITCHEY_") and k not in ("DATABASE_URL", "JWT_SECRET", "REDIS_URL")
+    }
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "PITCHEY_DATA_DIR": str(data_dir),
+            "PITCHEY_ARGON2_PROFILE": "cheapest",
+            "PITCHEY_AUTH_IP_LIMIT": GENEROUS,
+            "PITCHEY_LOGIN_FAILURE_LIMIT": GENEROUS,
+            "PITCHEY_WRITE_IP_LIMIT": GENEROUS,
+            "PITCHEY_WRITE_USER_LIMIT": GENEROUS,
+            "PITCHEY_WS_RATE": "1000",
+            "PITCHEY_WS_BURST": "1000",
+            "PITCHEY_DB_TIMEOUT": "2",
+            "PITCHEY_DB_POOL_MIN": "1",
+            "PITCHEY_DB_POOL_MAX": "8",
+            "PITCHEY_LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     if redis_url:
         env["REDIS_URL"] = redis_url
     env.update(extra)
@@ -96,8 +99,7 @@ def tail_file(path: Path, lines: int = 40) -> str:
 class Node:
     """One `pitchey serve` process on a free loopback port; its output goes to files."""
 
-    def __init__(self, name: str, env: dict[str, str], logs: Path,
-                 port: int | None = None) -> None:
+    def __init__(self, name: str, env: dict[str, str], logs: Path, port: int | None = None) -> None:
         self.name = name
         self.env = env
         self.logs = logs
@@ -121,7 +123,10 @@ class Node:
             err.flush()
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "pitchey.server.cli", "serve", "--port", str(self.port)],
-                env=self.env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                env=self.env,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,  # a Ctrl-C of pytest does not reach it; we stop it
             )
         return self
@@ -135,8 +140,10 @@ class Node:
         return self.proc is not None and self.proc.poll() is None
 
     def tail(self, lines: int = 40) -> str:
-        return (f"--- {self.name} stderr (tail)\n{tail_file(self.stderr_path, lines)}\n"
-                f"--- {self.name} stdout (tail)\n{tail_file(self.stdout_path, 10)}")
+        return (
+            f"--- {self.name} stderr (tail)\n{tail_file(self.stderr_path, lines)}\n"
+            f"--- {self.name} stdout (tail)\n{tail_file(self.stdout_path, 10)}"
+        )
 
     async def wait_healthy(self, timeout: float = 40.0) -> float:
         """Poll /health until 200; the seconds it took. Fails early if the process exits."""
@@ -145,11 +152,13 @@ class Node:
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
                 if not self.alive():
-                    raise AssertionError(f"{self.name} exited with {self.proc and self.proc.returncode}"
-                                         f"\n{self.tail()}")
+                    raise AssertionError(
+                        f"{self.name} exited with {self.proc and self.proc.returncode}\n{self.tail()}"
+                    )
                 with contextlib.suppress(aiohttp.ClientError, OSError, asyncio.TimeoutError):
-                    async with http.get(self.base + "/health",
-                                        timeout=aiohttp.ClientTimeout(total=2)) as resp:
+                    async with http.get(
+                        self.base + "/health", timeout=aiohttp.ClientTimeout(total=2)
+                    ) as resp:
                         if resp.status == 200:
                             return time.monotonic() - started
                 await asyncio.sleep(0.1)
@@ -222,12 +231,19 @@ class Rest:
     def auth(token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
 
-    async def call(self, method: str, url: str, token: str | None = None, json: Any = None,
-                   timeout: float = 10.0, headers: dict[str, str] | None = None,
-                   ) -> tuple[int, dict[str, Any]]:
+    async def call(
+        self,
+        method: str,
+        url: str,
+        token: str | None = None,
+        json: Any = None,
+        timeout: float = 10.0,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
         h = {**(self.auth(token) if token else {}), **(headers or {})}
-        async with self.http.request(method, url, json=json, headers=h,
-                                     timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+        async with self.http.request(
+            method, url, json=json, headers=h, timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as resp:
             body = await resp.json(content_type=None)
             return resp.status, body
 
@@ -235,8 +251,11 @@ class Rest:
         """(user id, token) of a new account of `portal`."""
         self._n += 1
         email = f"{portal}{self._n}-{os.urandom(4).hex()}@example.com"
-        status, body = await self.call("POST", f"{base}/api/auth/{portal}/register",
-                                       json={"email": email, "password": "fault tests pw 1"})
+        status, body = await self.call(
+            "POST",
+            f"{base}/api/auth/{portal}/register",
+            json={"email": email, "password": "fault tests pw 1"},
+        )
         assert status == 201, body
         return int(body["data"]["user"]["id"]), str(body["data"]["token"])
 
@@ -252,11 +271,14 @@ class Rest:
 # ------------------------------------------------------------------------------------------
 
 
-async def open_ws(http: aiohttp.ClientSession, url: str,
-                  token: str) -> aiohttp.ClientWebSocketResponse:
+async def open_ws(http: aiohttp.ClientSession, url: str, token: str) -> aiohttp.ClientWebSocketResponse:
     """A plain WebSocket with the bearer subprotocol (for tests that read frame by frame)."""
-    return await http.ws_connect(url, protocols=(SUBPROTOCOL, f"bearer.{token}"),
-                                 heartbeat=None, timeout=aiohttp.ClientWSTimeout(ws_close=2.0))
+    return await http.ws_connect(
+        url,
+        protocols=(SUBPROTOCOL, f"bearer.{token}"),
+        heartbeat=None,
+        timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
+    )
 
 
 async def receive_json(ws: aiohttp.ClientWebSocketResponse, timeout: float) -> Any:
@@ -352,9 +374,13 @@ class RoomClient:
 
     async def _connect_and_subscribe(self) -> None:
         name, url = self.urls[self.node_index]
-        ws = await self.http.ws_connect(url, protocols=(SUBPROTOCOL, f"bearer.{self.token}"),
-                                        heartbeat=None, autoping=True,
-                                        timeout=aiohttp.ClientWSTimeout(ws_close=2.0))
+        ws = await self.http.ws_connect(
+            url,
+            protocols=(SUBPROTOCOL, f"bearer.{self.token}"),
+            heartbeat=None,
+            autoping=True,
+            timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
+        )
         self.ws = ws
         # `connected`, then the own user room's `subscribed`.
         hello = await self._receive_json(ws, 5.0)
@@ -364,8 +390,14 @@ class RoomClient:
             data = {"since": self.last_seq, "epoch": self.epoch}
         self._pending_sub = (data.get("since"), data.get("epoch"))
         self._subscribed.clear()
-        await self.send({"type": "subscribe", "room": self.room, "id": self.next_id("s"),
-                         **({"data": data} if data else {})})
+        await self.send(
+            {
+                "type": "subscribe",
+                "room": self.room,
+                "id": self.next_id("s"),
+                **({"data": data} if data else {}),
+            }
+        )
         # Frames until our `subscribed` are handled by the same code as later ones.
         deadline = time.monotonic() + 5.0
         while not self._subscribed.is_set():
@@ -399,8 +431,17 @@ class RoomClient:
             asked = (None, None) if resync or self._pending_sub is None else self._pending_sub
             if not resync:
                 self._pending_sub = None
-            sub = Subscription(self.node, asked[0], asked[1], int(d["seq"]), str(d["epoch"]),
-                               bool(d["recovered"]), resync, time.monotonic(), len(self.frames))
+            sub = Subscription(
+                self.node,
+                asked[0],
+                asked[1],
+                int(d["seq"]),
+                str(d["epoch"]),
+                bool(d["recovered"]),
+                resync,
+                time.monotonic(),
+                len(self.frames),
+            )
             self.subs.append(sub)
             self.epoch = sub.epoch
             # After a recovery the replayed frames continue from `since`; otherwise from `seq`.
@@ -409,8 +450,7 @@ class RoomClient:
         elif f.get("room") == self.room and "seq" in f:
             seq = int(f["seq"])
             if self.last_seq is not None and seq != self.last_seq + 1:
-                self.problems.append(
-                    f"{self.name}: seq {seq} after {self.last_seq} on {self.node}")
+                self.problems.append(f"{self.name}: seq {seq} after {self.last_seq} on {self.node}")
             self.frames.append((seq, str(t), f.get("data")))
             self.last_seq = seq
         self._changed.set()
@@ -424,8 +464,7 @@ class RoomClient:
                 if msg.type == WSMsgType.TEXT:
                     self._handle(orjson.loads(msg.data), msg.data)
                     continue
-                if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED,
-                                WSMsgType.ERROR):
+                if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                     code = msg.data if msg.type == WSMsgType.CLOSE else ws.close_code
                     if not self._stopping:  # our own close at the end is no finding
                         self.closes.append(CloseRecord(self.node, code, time.monotonic()))
@@ -464,9 +503,11 @@ class RoomClient:
         while not cond():
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError(f"{self.name}: timed out after {timeout}s waiting for "
-                                     f"{what}; last seq {self.last_seq} on {self.node}, "
-                                     f"closes {self.closes}, problems {self.problems[:5]}")
+                raise AssertionError(
+                    f"{self.name}: timed out after {timeout}s waiting for "
+                    f"{what}; last seq {self.last_seq} on {self.node}, "
+                    f"closes {self.closes}, problems {self.problems[:5]}"
+                )
             self._changed.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(left, 0.2))
@@ -475,11 +516,12 @@ class RoomClient:
     async def post(self, text: str, timeout: float = 5.0) -> dict[str, Any]:
         """Send a message and wait for its ack or error frame (returned)."""
         cid = self.next_id("m")
-        await self.send({"type": "message", "room": self.room, "id": cid,
-                         "data": {"text": text}})
-        await self.wait_for(lambda: cid in self.acks or any(e.get("id") == cid
-                                                           for e in self.errors),
-                            timeout, f"the answer to message {cid}")
+        await self.send({"type": "message", "room": self.room, "id": cid, "data": {"text": text}})
+        await self.wait_for(
+            lambda: cid in self.acks or any(e.get("id") == cid for e in self.errors),
+            timeout,
+            f"the answer to message {cid}",
+        )
         if cid in self.acks:
             return self.acks[cid]
         return next(e for e in self.errors if e.get("id") == cid)
@@ -496,10 +538,17 @@ class RoomClient:
         count = len(self.subs)
         await self.send({"type": "unsubscribe", "room": self.room, "id": self.next_id("u")})
         self._pending_sub = (since, epoch)
-        await self.send({"type": "subscribe", "room": self.room, "id": self.next_id("s"),
-                         "data": {"since": since, "epoch": epoch}})
-        await self.wait_for(lambda: any(not s.resync for s in self.subs[count:]), timeout,
-                            "the answer to a re-subscribe")
+        await self.send(
+            {
+                "type": "subscribe",
+                "room": self.room,
+                "id": self.next_id("s"),
+                "data": {"since": since, "epoch": epoch},
+            }
+        )
+        await self.wait_for(
+            lambda: any(not s.resync for s in self.subs[count:]), timeout, "the answer to a re-subscribe"
+        )
         return next(s for s in self.subs[count:] if not s.resync)
 
     def texts(self) -> list[str]:
@@ -540,8 +589,9 @@ class Publisher:
             text = f"{self.text_prefix}-{n}"
             self.sent[cid] = text
             with contextlib.suppress(Exception):  # a send while reconnecting is just unacked
-                await self.client.send({"type": "message", "room": self.client.room, "id": cid,
-                                        "data": {"text": text}})
+                await self.client.send(
+                    {"type": "message", "room": self.client.room, "id": cid, "data": {"text": text}}
+                )
             next_at += self.interval
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), max(0.0, next_at - time.monotonic()))
@@ -553,9 +603,11 @@ class Publisher:
             await self._task
         c = self.client
         with contextlib.suppress(AssertionError):
-            await c.wait_for(lambda: all(cid in c.acks or any(e.get("id") == cid
-                                                              for e in c.errors)
-                                         for cid in self.sent), settle, "the last acks")
+            await c.wait_for(
+                lambda: all(cid in c.acks or any(e.get("id") == cid for e in c.errors) for cid in self.sent),
+                settle,
+                "the last acks",
+            )
 
     def acked(self) -> dict[int, str]:
         """seq -> text of every acknowledged message."""
@@ -583,8 +635,13 @@ class StreamReport:
     replayed: int
 
 
-def check_streams(clients: Iterable[RoomClient], acked: dict[int, str] | None = None,
-                  *, require_recovery: bool = True, context: str = "") -> StreamReport:
+def check_streams(
+    clients: Iterable[RoomClient],
+    acked: dict[int, str] | None = None,
+    *,
+    require_recovery: bool = True,
+    context: str = "",
+) -> StreamReport:
     """Assert the room's stream as every client saw it is one gapless, duplicate-free order.
 
     - each client's seqs run strictly +1 from the position of its first subscription, across
@@ -607,8 +664,10 @@ def check_streams(clients: Iterable[RoomClient], acked: dict[int, str] | None = 
         seqs = [s for s, _, _ in c.frames]
         if seqs != expected:
             gaps = [(a, b) for a, b in itertools.pairwise(seqs) if b != a + 1]
-            problems.append(f"{c.name}: seqs not contiguous from {first.base + 1}: "
-                            f"breaks {gaps[:10]}, first {seqs[:3]}, last {seqs[-3:]}")
+            problems.append(
+                f"{c.name}: seqs not contiguous from {first.base + 1}: "
+                f"breaks {gaps[:10]}, first {seqs[:3]}, last {seqs[-3:]}"
+            )
         for s in c.subs[1:]:
             if s.resync:
                 problems.append(f"{c.name}: unexpected resync {s}")
@@ -624,8 +683,9 @@ def check_streams(clients: Iterable[RoomClient], acked: dict[int, str] | None = 
             if seen is None:
                 by_seq[seq] = (type_, data, c.name)
             elif (seen[0], seen[1]) != (type_, data):
-                problems.append(f"seq {seq}: {c.name} saw {type_} {data!r}, "
-                                f"{seen[2]} saw {seen[0]} {seen[1]!r}")
+                problems.append(
+                    f"seq {seq}: {c.name} saw {type_} {data!r}, {seen[2]} saw {seen[0]} {seen[1]!r}"
+                )
     for seq, text in sorted((acked or {}).items()):
         for c in clients:
             if c.subs and seq <= c.subs[0].base:
@@ -636,15 +696,21 @@ def check_streams(clients: Iterable[RoomClient], acked: dict[int, str] | None = 
                 break
     assert not problems, f"{context}\n" + "\n".join(problems[:40])
     return StreamReport(
-        clients=len(clients), frames={c.name: len(c.frames) for c in clients},
+        clients=len(clients),
+        frames={c.name: len(c.frames) for c in clients},
         first_last={c.name: (c.frames[0][0], c.frames[-1][0]) for c in clients if c.frames},
-        acked=len(acked or {}), resubscribes=resubs, recovered=recovered, replayed=replayed)
+        acked=len(acked or {}),
+        resubscribes=resubs,
+        recovered=recovered,
+        replayed=replayed,
+    )
 
 
 async def wait_all(clients: Iterable[RoomClient], seq: int, timeout: float) -> None:
     """Wait until every client has seen the room up to `seq`."""
-    await asyncio.gather(*(c.wait_for(lambda c=c: (c.last_seq or 0) >= seq, timeout,
-                                      f"seq {seq}") for c in clients))
+    await asyncio.gather(
+        *(c.wait_for(lambda c=c: (c.last_seq or 0) >= seq, timeout, f"seq {seq}") for c in clients)
+    )
 
 
 async def timed(coro: Awaitable[Any]) -> tuple[Any, float]:
@@ -701,8 +767,9 @@ class SeparatePostgres:
         self._pg_ctl(["-w", "-m", "fast", "stop"])
 
     def start_again(self) -> None:
-        self._pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}",
-                      "-l", str(self.pgdata / "log"), "start"])
+        self._pg_ctl(
+            ["-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", str(self.pgdata / "log"), "start"]
+        )
 
     def close(self) -> None:
         if self.running():

@@ -52,8 +52,12 @@ def app_state(client: TestClient) -> Any:
     return client.server.app[APP_STATE]
 
 
-async def wait_until(cond: Callable[[], bool | Awaitable[bool]], timeout: float = DEFAULT_TIMEOUT,
-                     interval: float = 0.01, what: str = "condition") -> None:
+async def wait_until(
+    cond: Callable[[], bool | Awaitable[bool]],
+    timeout: float = DEFAULT_TIMEOUT,
+    interval: float = 0.01,
+    what: str = "condition",
+) -> None:
     """Poll `cond` (sync or async) until true; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -84,8 +88,9 @@ class Conn:
         self._ids += 1
         return f"c{self._ids}"
 
-    async def send(self, type: str, room: str | None = None, *, id: Any = None,
-                   data: Any = None, **extra: Any) -> Any:
+    async def send(
+        self, type: str, room: str | None = None, *, id: Any = None, data: Any = None, **extra: Any
+    ) -> Any:
         frame: dict[str, Any] = {"type": type}
         if room is not None:
             frame["room"] = room
@@ -118,15 +123,22 @@ class Conn:
             raise Closed(code, self.backlog)
         raise AssertionError(f"unexpected WebSocket message {msg!r}")
 
-    async def expect(self, type: str | None = None, room: str | None = None, *,
-                     timeout: float = DEFAULT_TIMEOUT,
-                     where: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+    async def expect(
+        self,
+        type: str | None = None,
+        room: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> dict[str, Any]:
         """The first frame (backlog first, then the socket) matching type/room/where."""
 
         def match(f: dict[str, Any]) -> bool:
-            return ((type is None or f["type"] == type)
-                    and (room is None or f.get("room") == room)
-                    and (where is None or where(f)))
+            return (
+                (type is None or f["type"] == type)
+                and (room is None or f.get("room") == room)
+                and (where is None or where(f))
+            )
 
         for i, f in enumerate(self.backlog):
             if match(f):
@@ -136,8 +148,8 @@ class Conn:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(
-                    f"no {type or 'frame'} (room={room}) within {timeout}s; "
-                    f"unconsumed: {self.backlog!r}")
+                    f"no {type or 'frame'} (room={room}) within {timeout}s; unconsumed: {self.backlog!r}"
+                )
             try:
                 f = await self._read(left)
             except TimeoutError:
@@ -150,13 +162,22 @@ class Conn:
         """The next frame of `room` in arrival order, whatever its type."""
         return await self.expect(None, room, timeout=timeout)
 
-    async def events(self, room: str, n: int, timeout: float = DEFAULT_TIMEOUT,
-                     types: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    async def events(
+        self, room: str, n: int, timeout: float = DEFAULT_TIMEOUT, types: tuple[str, ...] | None = None
+    ) -> list[dict[str, Any]]:
         """The next `n` sequenced events of `room` (optionally only of `types`)."""
         out = []
         for _ in range(n):
-            out.append(await self.expect(None, room, timeout=timeout, where=lambda f: (
-                "seq" in f and f["type"] != "ack" and (types is None or f["type"] in types))))
+            out.append(
+                await self.expect(
+                    None,
+                    room,
+                    timeout=timeout,
+                    where=lambda f: (
+                        "seq" in f and f["type"] != "ack" and (types is None or f["type"] in types)
+                    ),
+                )
+            )
         return out
 
     def discard(self, room: str) -> list[dict[str, Any]]:
@@ -181,8 +202,14 @@ class Conn:
 
     # -- commands with their answers -------------------------------------------------------
 
-    async def subscribe(self, room: str, *, since: int | None = None, epoch: str | None = None,
-                        timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+    async def subscribe(
+        self,
+        room: str,
+        *,
+        since: int | None = None,
+        epoch: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> dict[str, Any]:
         """Subscribe and return the `subscribed` frame (raises on an `error` answer)."""
         data: dict[str, Any] = {}
         if since is not None:
@@ -274,14 +301,14 @@ async def make_pitch(client: TestClient, token: str, **fields: Any) -> dict[str,
     return (await expect_envelope(resp, 201))["data"]
 
 
-async def get_pitch(client: TestClient, pitch_id: int, token: str,
-                    status: int = 200) -> dict[str, Any]:
+async def get_pitch(client: TestClient, pitch_id: int, token: str, status: int = 200) -> dict[str, Any]:
     resp = await client.get(f"/api/pitches/{pitch_id}", headers=bearer(token))
     return await expect_envelope(resp, status)
 
 
-async def like(client: TestClient, pitch_id: int, token: str, liked: bool = True,
-               status: int = 200) -> dict[str, Any]:
+async def like(
+    client: TestClient, pitch_id: int, token: str, liked: bool = True, status: int = 200
+) -> dict[str, Any]:
     method = client.post if liked else client.delete
     kwargs: dict[str, Any] = {"headers": bearer(token)}
     if liked:
@@ -290,15 +317,23 @@ async def like(client: TestClient, pitch_id: int, token: str, liked: bool = True
     return await expect_envelope(resp, status)
 
 
-async def request_nda(client: TestClient, pitch_id: int, token: str, message: str = "please",
-                      status: int = 201) -> dict[str, Any]:
-    resp = await client.post("/api/ndas/request", json={"pitchId": pitch_id, "message": message},
-                             headers=bearer(token))
+async def request_nda(
+    client: TestClient, pitch_id: int, token: str, message: str = "please", status: int = 201
+) -> dict[str, Any]:
+    resp = await client.post(
+        "/api/ndas/request", json={"pitchId": pitch_id, "message": message}, headers=bearer(token)
+    )
     return await expect_envelope(resp, status)
 
 
-async def decide_nda(client: TestClient, nda_id: int, token: str, approve: bool = True,
-                     status: int = 200, reason: str | None = None) -> dict[str, Any]:
+async def decide_nda(
+    client: TestClient,
+    nda_id: int,
+    token: str,
+    approve: bool = True,
+    status: int = 200,
+    reason: str | None = None,
+) -> dict[str, Any]:
     body = {} if reason is None else {"reason": reason}
     verb = "approve" if approve else "reject"
     resp = await client.post(f"/api/ndas/{nda_id}/{verb}", json=body, headers=bearer(token))

@@ -26,8 +26,9 @@ async def test_backplane_assigns_one_gapless_order_across_instances(redis_url):
         await one.attach("pitch:1")
         await wait_until(lambda: one.healthy)
         await asyncio.sleep(0.1)  # the subscription is live
-        pubs = await asyncio.gather(*(
-            (one if i % 2 else two).publish("pitch:1", "message", {"i": i}) for i in range(40)))
+        pubs = await asyncio.gather(
+            *((one if i % 2 else two).publish("pitch:1", "message", {"i": i}) for i in range(40))
+        )
         assert sorted(p.seq for p in pubs) == list(range(1, 41))
         assert len({p.epoch for p in pubs}) == 1
         await wait_until(lambda: len(seen) == 40)
@@ -74,8 +75,11 @@ async def test_events_caused_on_one_node_reach_clients_on_the_other(make_client,
     assert got_a["data"]["likes"] == 1 and got_a["data"]["userId"] == inv_b_id
     # Notifications and NDA events cross nodes too: the owner is on node A, the request on B.
     owner = await connect(a, creator)
-    resp = await b.post("/api/ndas/request", json={"pitchId": pitch["id"], "message": "hi"},
-                        headers={"Authorization": f"Bearer {inv_b}"})
+    resp = await b.post(
+        "/api/ndas/request",
+        json={"pitchId": pitch["id"], "message": "hi"},
+        headers={"Authorization": f"Bearer {inv_b}"},
+    )
     assert resp.status == 201
     frame = await owner.expect("nda_request", f"user:{creator_id}")
     assert frame["data"]["requesterId"] == inv_b_id
@@ -140,7 +144,10 @@ async def test_recovery_works_on_whichever_node_the_client_returns_to(make_clien
     current = sub["data"]["seq"]
     replay = await back.events(room, current - last_seen)  # the watcher's user_left included
     assert [f["data"]["text"] for f in replay if f["type"] == "message"] == [
-        "missed 0", "missed 1", "missed 2"]
+        "missed 0",
+        "missed 1",
+        "missed 2",
+    ]
     assert [f["seq"] for f in replay] == list(range(last_seen + 1, current + 1))
     await back.close()
     await talker.close()
@@ -203,8 +210,11 @@ async def test_a_user_on_two_nodes_is_one_presence_entry(make_client, redis_url)
     await tab_a.close()
     await tab_a_gone(a, room, uid)
     await watcher.ping()  # nothing announced: the user is still here through node B
-    assert not [f for f in watcher.discard(room)
-                if f["type"] in ("user_joined", "user_left") and f["data"]["userId"] == uid]
+    assert not [
+        f
+        for f in watcher.discard(room)
+        if f["type"] in ("user_joined", "user_left") and f["data"]["userId"] == uid
+    ]
     await tab_b.close()
     await watcher.expect("user_left", room, where=lambda f: f["data"]["userId"] == uid)
     await watcher.close()
@@ -263,9 +273,15 @@ async def test_a_ticket_from_one_node_opens_one_socket_on_another(make_client, r
     assert first["type"] == "connected" and first["data"]["userId"] == uid
     await ws.close()
     for node in (a, b):
-        reuse = await node.get(f"/ws?ticket={ticket}", headers={
-            "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
-            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+        reuse = await node.get(
+            f"/ws?ticket={ticket}",
+            headers={
+                "Connection": "Upgrade",
+                "Upgrade": "websocket",
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            },
+        )
         assert reuse.status == 401
 
 
@@ -273,14 +289,12 @@ async def test_failed_logins_are_counted_across_nodes(make_client, redis_url, ex
     a = await make_client(redis_url=redis_url, login_failure_limit="3/minute")
     b = await make_client(redis_url=redis_url, login_failure_limit="3/minute")
     email = "shared-limit@example.com"
-    reg = await a.post("/api/auth/investor/register",
-                       json={"email": email, "password": "right-password"})
+    reg = await a.post("/api/auth/investor/register", json={"email": email, "password": "right-password"})
     assert reg.status == 201
     for node in (a, b, a):
         r = await node.post("/api/auth/investor/login", json={"email": email, "password": "nope-nope"})
         assert r.status == 401
-    blocked = await b.post("/api/auth/investor/login",
-                           json={"email": email, "password": "right-password"})
+    blocked = await b.post("/api/auth/investor/login", json={"email": email, "password": "right-password"})
     await expect(blocked, 429, "RATE_LIMITED")
 
 
@@ -316,8 +330,9 @@ async def test_an_edit_on_one_node_is_never_stale_on_another(make_client, redis_
     for _ in range(2):  # the second read is served from node B's cache
         r = await b.get(f"/api/pitches/{pitch['id']}", headers=headers)
         assert (await r.json())["data"]["title"] == "Before"
-    r = await a.put(f"/api/pitches/{pitch['id']}", json={"title": "After"},
-                    headers={"Authorization": f"Bearer {creator}"})
+    r = await a.put(
+        f"/api/pitches/{pitch['id']}", json={"title": "After"}, headers={"Authorization": f"Bearer {creator}"}
+    )
     assert r.status == 200
 
     async def fresh() -> bool:

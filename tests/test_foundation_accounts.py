@@ -35,9 +35,14 @@ async def test_register_in_each_portal(client, expect, auth_headers, portal):
     other = next(p for p in PORTALS if p != portal)
     resp = await client.post(
         f"/api/auth/{portal}/register",
-        json={"email": f"new-{portal}@example.com", "password": "s3cret-pass!",
-              "username": f"user_{portal}", "name": "Ann Example", "companyName": "Acme",
-              "userType": other},
+        json={
+            "email": f"new-{portal}@example.com",
+            "password": "s3cret-pass!",
+            "username": f"user_{portal}",
+            "name": "Ann Example",
+            "companyName": "Acme",
+            "userType": other,
+        },
     )
     body = await expect(resp, 201)
     data = body["data"]
@@ -61,50 +66,54 @@ async def test_register_in_each_portal(client, expect, auth_headers, portal):
 
 
 async def test_email_is_normalised_and_unique_case_insensitively(client, expect, db_conn):
-    resp = await client.post("/api/auth/creator/register",
-                             json={"email": "  A@B.com ", "password": "password123"})
+    resp = await client.post(
+        "/api/auth/creator/register", json={"email": "  A@B.com ", "password": "password123"}
+    )
     body = await expect(resp, 201)
     assert body["data"]["user"]["email"] == "a@b.com"
     assert await db_conn.fetchval("SELECT email FROM users") == "a@b.com"
 
-    for email, portal in (("a@b.com", "creator"), ("A@B.COM", "investor"),
-                          (" a@B.com", "production")):
-        resp = await client.post(f"/api/auth/{portal}/register",
-                                 json={"email": email, "password": "password123"})
+    for email, portal in (("a@b.com", "creator"), ("A@B.COM", "investor"), (" a@B.com", "production")):
+        resp = await client.post(
+            f"/api/auth/{portal}/register", json={"email": email, "password": "password123"}
+        )
         await expect(resp, 409, "EMAIL_EXISTS")
     assert await db_conn.fetchval("SELECT count(*) FROM users") == 1
 
 
 async def test_username_unique_case_insensitively(client, expect, db_conn):
-    resp = await client.post("/api/auth/creator/register",
-                             json={"email": "one@example.com", "password": "password123",
-                                   "username": "FilmMaker"})
+    resp = await client.post(
+        "/api/auth/creator/register",
+        json={"email": "one@example.com", "password": "password123", "username": "FilmMaker"},
+    )
     await expect(resp, 201)
-    resp = await client.post("/api/auth/investor/register",
-                             json={"email": "two@example.com", "password": "password123",
-                                   "username": "filmmaker"})
+    resp = await client.post(
+        "/api/auth/investor/register",
+        json={"email": "two@example.com", "password": "password123", "username": "filmmaker"},
+    )
     await expect(resp, 409, "USERNAME_EXISTS")
     assert await db_conn.fetchval("SELECT count(*) FROM users") == 1
 
 
 async def test_short_password_is_a_validation_error(client, expect, db_conn):
-    resp = await client.post("/api/auth/creator/register",
-                             json={"email": "short@example.com", "password": "1234567"})
+    resp = await client.post(
+        "/api/auth/creator/register", json={"email": "short@example.com", "password": "1234567"}
+    )
     body = await expect(resp, 422, "VALIDATION_ERROR")
     fields = [d["field"] for d in body["error"]["details"]]
     assert "password" in fields
     assert "password" in body["error"]["message"]
     assert await db_conn.fetchval("SELECT count(*) FROM users") == 0
     # Eight characters is enough.
-    resp = await client.post("/api/auth/creator/register",
-                             json={"email": "short@example.com", "password": "12345678"})
+    resp = await client.post(
+        "/api/auth/creator/register", json={"email": "short@example.com", "password": "12345678"}
+    )
     await expect(resp, 201)
 
 
 @pytest.mark.parametrize("email", ["not-an-email", "a@", "@b.com", "a b@c.com", ""])
 async def test_bad_email_is_a_validation_error(client, expect, email):
-    resp = await client.post("/api/auth/creator/register",
-                             json={"email": email, "password": "password123"})
+    resp = await client.post("/api/auth/creator/register", json={"email": email, "password": "password123"})
     body = await expect(resp, 422, "VALIDATION_ERROR")
     assert any(d["field"] == "email" for d in body["error"]["details"])
 
@@ -126,10 +135,12 @@ async def test_password_stored_as_argon2id_hash(client, register, db_conn):
 
 async def test_concurrent_registrations_with_one_email(client, expect, db_conn):
     """Uniqueness is the database's: a race gives one 201 and 409s, never a 500."""
+
     async def attempt(i: int):
-        resp = await client.post(f"/api/auth/{PORTALS[i % 3]}/register",
-                                 json={"email": "race@example.com" if i % 2 else "RACE@example.com",
-                                       "password": "password123"})
+        resp = await client.post(
+            f"/api/auth/{PORTALS[i % 3]}/register",
+            json={"email": "race@example.com" if i % 2 else "RACE@example.com", "password": "password123"},
+        )
         await resp.read()
         return resp.status
 
@@ -140,15 +151,18 @@ async def test_concurrent_registrations_with_one_email(client, expect, db_conn):
 
 async def test_password_is_not_trimmed(client, register, expect):
     await register(client, "creator", email="spaces@example.com", password="  padded secret  ")
-    resp = await client.post("/api/auth/creator/login",
-                             json={"email": "spaces@example.com", "password": "padded secret"})
+    resp = await client.post(
+        "/api/auth/creator/login", json={"email": "spaces@example.com", "password": "padded secret"}
+    )
     await expect(resp, 401, "INVALID_CREDENTIALS")
-    resp = await client.post("/api/auth/creator/login",
-                             json={"email": "spaces@example.com", "password": "  padded secret  "})
+    resp = await client.post(
+        "/api/auth/creator/login", json={"email": "spaces@example.com", "password": "  padded secret  "}
+    )
     await expect(resp, 200)
     # Whitespace counts towards the length like any other character.
-    resp = await client.post("/api/auth/creator/register",
-                             json={"email": "blank@example.com", "password": "  abc   "})
+    resp = await client.post(
+        "/api/auth/creator/register", json={"email": "blank@example.com", "password": "  abc   "}
+    )
     await expect(resp, 201)
 
 
@@ -159,9 +173,10 @@ async def test_password_is_not_trimmed(client, register, expect):
 
 async def test_login_ok_and_token_works(client, register, expect, auth_headers):
     user, _ = await register(client, "investor", email="inv@example.com")
-    resp = await client.post("/api/auth/investor/login",
-                             json={"email": " INV@example.com",
-                                   "password": "correct horse battery staple"})
+    resp = await client.post(
+        "/api/auth/investor/login",
+        json={"email": " INV@example.com", "password": "correct horse battery staple"},
+    )
     body = await expect(resp, 200)
     assert set(body["data"]) == {"user", "token", "expiresAt"}
     assert body["data"]["user"]["id"] == user["id"]
@@ -175,11 +190,13 @@ async def test_login_ok_and_token_works(client, register, expect, auth_headers):
 
 async def test_login_wrong_password_and_unknown_email_look_the_same(client, register, expect):
     await register(client, "creator", email="who@example.com")
-    resp = await client.post("/api/auth/creator/login",
-                             json={"email": "who@example.com", "password": "wrong password"})
+    resp = await client.post(
+        "/api/auth/creator/login", json={"email": "who@example.com", "password": "wrong password"}
+    )
     wrong = await expect(resp, 401, "INVALID_CREDENTIALS")
-    resp = await client.post("/api/auth/creator/login",
-                             json={"email": "nobody@example.com", "password": "wrong password"})
+    resp = await client.post(
+        "/api/auth/creator/login", json={"email": "nobody@example.com", "password": "wrong password"}
+    )
     unknown = await expect(resp, 401, "INVALID_CREDENTIALS")
     assert wrong["error"]["message"] == unknown["error"]["message"]
     assert "set-cookie" not in {k.lower() for k in resp.headers}
@@ -188,25 +205,27 @@ async def test_login_wrong_password_and_unknown_email_look_the_same(client, regi
 async def test_login_through_another_portal_is_wrong_portal(client, register, expect):
     await register(client, "production", email="prod@example.com")
     for portal in ("creator", "investor"):
-        resp = await client.post(f"/api/auth/{portal}/login",
-                                 json={"email": "prod@example.com",
-                                       "password": "correct horse battery staple"})
+        resp = await client.post(
+            f"/api/auth/{portal}/login",
+            json={"email": "prod@example.com", "password": "correct horse battery staple"},
+        )
         body = await expect(resp, 403, "WRONG_PORTAL")
         assert "token" not in str(body)
         assert not resp.headers.getall("Set-Cookie", [])
 
 
-async def test_wrong_password_through_another_portal_is_invalid_credentials(client, register,
-                                                                           expect):
+async def test_wrong_password_through_another_portal_is_invalid_credentials(client, register, expect):
     await register(client, "production", email="prod2@example.com")
-    resp = await client.post("/api/auth/creator/login",
-                             json={"email": "prod2@example.com", "password": "not the password"})
+    resp = await client.post(
+        "/api/auth/creator/login", json={"email": "prod2@example.com", "password": "not the password"}
+    )
     await expect(resp, 401, "INVALID_CREDENTIALS")
 
 
 async def test_unknown_portal_is_not_found(client, expect):
-    resp = await client.post("/api/auth/admin/register",
-                             json={"email": "adm@example.com", "password": "password123"})
+    resp = await client.post(
+        "/api/auth/admin/register", json={"email": "adm@example.com", "password": "password123"}
+    )
     await expect(resp, 404, "NOT_FOUND")
 
 
@@ -221,8 +240,9 @@ async def test_session_requires_credentials(client, expect):
 
 
 async def test_session_with_cookie_alone(client, register, expect, cookie_headers):
-    resp = await client.post("/api/auth/creator/register",
-                             json={"email": "cookie@example.com", "password": "password123"})
+    resp = await client.post(
+        "/api/auth/creator/register", json={"email": "cookie@example.com", "password": "password123"}
+    )
     body = await expect(resp, 201)
     raw, morsel = parse_set_cookie(resp)
     assert morsel.value == body["data"]["token"]
@@ -240,8 +260,9 @@ async def test_session_with_cookie_alone(client, register, expect, cookie_header
 
 async def test_session_cookie_via_browser_like_jar(make_client, expect):
     client = await make_client(keep_cookies=True)
-    resp = await client.post("/api/auth/creator/register",
-                             json={"email": "jar@example.com", "password": "password123"})
+    resp = await client.post(
+        "/api/auth/creator/register", json={"email": "jar@example.com", "password": "password123"}
+    )
     await expect(resp, 201)
     resp = await client.get("/api/auth/session")  # the jar sends the cookie
     data = (await expect(resp, 200))["data"]
@@ -250,9 +271,11 @@ async def test_session_cookie_via_browser_like_jar(make_client, expect):
 
 async def test_cookie_secure_behind_trusted_https_proxy(make_client, expect):
     client = await make_client(trust_proxy=True)
-    resp = await client.post("/api/auth/creator/register",
-                             json={"email": "sec@example.com", "password": "password123"},
-                             headers={"X-Forwarded-Proto": "https"})
+    resp = await client.post(
+        "/api/auth/creator/register",
+        json={"email": "sec@example.com", "password": "password123"},
+        headers={"X-Forwarded-Proto": "https"},
+    )
     await expect(resp, 201)
     raw, _ = parse_set_cookie(resp)
     assert "secure" in attrs(raw)
@@ -261,9 +284,11 @@ async def test_cookie_secure_behind_trusted_https_proxy(make_client, expect):
 
 async def test_forwarded_proto_ignored_without_trust_proxy(make_client, expect):
     client = await make_client(trust_proxy=False)
-    resp = await client.post("/api/auth/creator/register",
-                             json={"email": "notsec@example.com", "password": "password123"},
-                             headers={"X-Forwarded-Proto": "https"})
+    resp = await client.post(
+        "/api/auth/creator/register",
+        json={"email": "notsec@example.com", "password": "password123"},
+        headers={"X-Forwarded-Proto": "https"},
+    )
     await expect(resp, 201)
     raw, _ = parse_set_cookie(resp)
     assert "secure" not in attrs(raw)
@@ -271,15 +296,15 @@ async def test_forwarded_proto_ignored_without_trust_proxy(make_client, expect):
 
 async def test_cookie_secure_always(make_client, register, expect):
     client = await make_client(cookie_secure="always")
-    resp = await client.post("/api/auth/creator/register",
-                             json={"email": "always@example.com", "password": "password123"})
+    resp = await client.post(
+        "/api/auth/creator/register", json={"email": "always@example.com", "password": "password123"}
+    )
     await expect(resp, 201)
     raw, _ = parse_set_cookie(resp)
     assert "secure" in attrs(raw)
 
 
-async def test_cookie_post_from_foreign_origin_is_refused(client, register, expect,
-                                                          cookie_headers):
+async def test_cookie_post_from_foreign_origin_is_refused(client, register, expect, cookie_headers):
     _, token = await register(client, "creator")
     headers = {**cookie_headers(token), "Origin": "http://evil.example"}
     resp = await client.post("/api/auth/logout", headers=headers)
@@ -296,22 +321,22 @@ async def test_cookie_post_from_foreign_origin_is_refused(client, register, expe
     await expect(resp, 401, "UNAUTHORIZED")
 
 
-async def test_cookie_get_from_foreign_origin_is_allowed(client, register, expect,
-                                                         cookie_headers):
+async def test_cookie_get_from_foreign_origin_is_allowed(client, register, expect, cookie_headers):
     """Safe methods are not writes: SameSite and CORS already keep their answers private."""
     _, token = await register(client, "creator")
-    resp = await client.get("/api/auth/session",
-                            headers={**cookie_headers(token), "Origin": "http://evil.example"})
+    resp = await client.get(
+        "/api/auth/session", headers={**cookie_headers(token), "Origin": "http://evil.example"}
+    )
     await expect(resp, 200)
     assert "Access-Control-Allow-Origin" not in resp.headers
 
 
-async def test_configured_cors_origin_may_post_with_cookie(make_client, register, expect,
-                                                           cookie_headers):
+async def test_configured_cors_origin_may_post_with_cookie(make_client, register, expect, cookie_headers):
     client = await make_client(cors_origins="https://app.example.com")
     _, token = await register(client, "creator")
-    resp = await client.post("/api/auth/logout",
-                             headers={**cookie_headers(token), "Origin": "https://app.example.com"})
+    resp = await client.post(
+        "/api/auth/logout", headers={**cookie_headers(token), "Origin": "https://app.example.com"}
+    )
     await expect(resp, 200)
     assert resp.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
     assert resp.headers["Access-Control-Allow-Credentials"] == "true"

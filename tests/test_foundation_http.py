@@ -24,8 +24,9 @@ MIB = 1024 * 1024
 
 
 async def test_bad_json_is_400(client, expect):
-    resp = await client.post(REGISTER, data=b'{"email": "a@b.com", ',
-                             headers={"Content-Type": "application/json"})
+    resp = await client.post(
+        REGISTER, data=b'{"email": "a@b.com", ', headers={"Content-Type": "application/json"}
+    )
     await expect(resp, 400, "INVALID_JSON")
 
 
@@ -45,8 +46,7 @@ async def test_non_json_content_type_is_415(client, expect, db_conn):
 
 async def test_json_suffix_content_type_is_accepted(client, expect):
     body = json.dumps({"email": "ct@example.com", "password": "password123"})
-    resp = await client.post(REGISTER, data=body,
-                             headers={"Content-Type": "application/vnd.api+json"})
+    resp = await client.post(REGISTER, data=body, headers={"Content-Type": "application/vnd.api+json"})
     await expect(resp, 201)
 
 
@@ -109,8 +109,7 @@ async def test_connection_usable_after_413(client, expect):
 async def test_cors_headers_on_success_and_error_responses(make_client, register, expect):
     origin = "https://app.example.com"
     client = await make_client(cors_origins=f"{origin}/")
-    resp = await client.options(LOGIN, headers={"Origin": origin,
-                                                "Access-Control-Request-Method": "POST"})
+    resp = await client.options(LOGIN, headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
     assert resp.status == 204
     assert resp.headers["Access-Control-Allow-Origin"] == origin
     assert "Authorization" in resp.headers["Access-Control-Allow-Headers"]
@@ -134,8 +133,9 @@ async def test_cors_headers_on_success_and_error_responses(make_client, register
         resp = await client.get(path, headers={"Origin": "https://evil.example"})
         await expect(resp, status)
         assert "Access-Control-Allow-Origin" not in resp.headers
-    resp = await client.options(LOGIN, headers={"Origin": "https://evil.example",
-                                                "Access-Control-Request-Method": "POST"})
+    resp = await client.options(
+        LOGIN, headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
     await expect(resp, 403, "FORBIDDEN")
 
 
@@ -176,8 +176,7 @@ async def test_incoming_request_id_echoed_or_replaced(client, expect):
     assert b1["meta"]["requestId"] != b2["meta"]["requestId"]
 
 
-async def test_unexpected_exception_is_500_without_details(app_factory, make_client, expect,
-                                                           log_capture):
+async def test_unexpected_exception_is_500_without_details(app_factory, make_client, expect, log_capture):
     stream = log_capture("text", "DEBUG")
 
     async def boom(request: web.Request) -> web.Response:
@@ -207,8 +206,7 @@ async def test_unexpected_exception_is_500_without_details(app_factory, make_cli
 async def test_login_failures_limited_per_email(make_client, register, expect):
     client = await make_client(login_failure_limit="3/minute")
     await register(client, "creator", email="victim@example.com", password="the-right-password")
-    await register(client, "creator", email="bystander@example.com",
-                   password="the-right-password")
+    await register(client, "creator", email="bystander@example.com", password="the-right-password")
     for _ in range(3):
         resp = await client.post(LOGIN, json={"email": "victim@example.com", "password": "nope"})
         await expect(resp, 401, "INVALID_CREDENTIALS")
@@ -220,8 +218,7 @@ async def test_login_failures_limited_per_email(make_client, register, expect):
         assert 1 <= retry <= 60
         assert body["error"]["details"]["retryAfter"] == retry
     # Another account is unaffected.
-    resp = await client.post(LOGIN, json={"email": "bystander@example.com",
-                                          "password": "the-right-password"})
+    resp = await client.post(LOGIN, json={"email": "bystander@example.com", "password": "the-right-password"})
     await expect(resp, 200)
 
 
@@ -231,14 +228,12 @@ async def test_successful_login_resets_failure_count(make_client, register, expe
     for _ in range(2):
         resp = await client.post(LOGIN, json={"email": "forgetful@example.com", "password": "no"})
         await expect(resp, 401)
-    resp = await client.post(LOGIN, json={"email": "forgetful@example.com",
-                                          "password": "the-right-password"})
+    resp = await client.post(LOGIN, json={"email": "forgetful@example.com", "password": "the-right-password"})
     await expect(resp, 200)
     for _ in range(2):
         resp = await client.post(LOGIN, json={"email": "forgetful@example.com", "password": "no"})
         await expect(resp, 401)
-    resp = await client.post(LOGIN, json={"email": "forgetful@example.com",
-                                          "password": "the-right-password"})
+    resp = await client.post(LOGIN, json={"email": "forgetful@example.com", "password": "the-right-password"})
     await expect(resp, 200)
 
 
@@ -248,8 +243,7 @@ async def test_auth_requests_limited_per_ip(make_client, expect):
         resp = await client.post(LOGIN, json={"email": f"x{i}@example.com", "password": "nope"})
         await expect(resp, 401)
     for i in range(2):
-        resp = await client.post(REGISTER, json={"email": f"ip{i}@example.com",
-                                                 "password": "password123"})
+        resp = await client.post(REGISTER, json={"email": f"ip{i}@example.com", "password": "password123"})
         await expect(resp, 201)
     resp = await client.post(REGISTER, json={"email": "ip9@example.com", "password": "password123"})
     body = await expect(resp, 429, "RATE_LIMITED")
@@ -264,27 +258,40 @@ async def test_per_ip_limit_behind_trusted_proxy_uses_the_proxys_hop(make_client
     """The proxy appends the real client address last; what a client puts first is spoofable."""
     client = await make_client(auth_ip_limit="2/minute", trust_proxy=True)
     for i in range(2):
-        resp = await client.post(LOGIN, json={"email": "p@example.com", "password": "nope"},
-                                 headers={"X-Forwarded-For": f"1.2.3.{i}, 10.0.0.1"})
+        resp = await client.post(
+            LOGIN,
+            json={"email": "p@example.com", "password": "nope"},
+            headers={"X-Forwarded-For": f"1.2.3.{i}, 10.0.0.1"},
+        )
         await expect(resp, 401)
     # Rotating the client-supplied part does not buy a fresh budget.
-    resp = await client.post(LOGIN, json={"email": "q@example.com", "password": "nope"},
-                             headers={"X-Forwarded-For": "9.9.9.9, 10.0.0.1"})
+    resp = await client.post(
+        LOGIN,
+        json={"email": "q@example.com", "password": "nope"},
+        headers={"X-Forwarded-For": "9.9.9.9, 10.0.0.1"},
+    )
     await expect(resp, 429, "RATE_LIMITED")
     # Another real client (another last hop) has its own budget.
-    resp = await client.post(LOGIN, json={"email": "q@example.com", "password": "nope"},
-                             headers={"X-Forwarded-For": "10.0.0.1, 10.0.0.2"})
+    resp = await client.post(
+        LOGIN,
+        json={"email": "q@example.com", "password": "nope"},
+        headers={"X-Forwarded-For": "10.0.0.1, 10.0.0.2"},
+    )
     await expect(resp, 401)
 
 
 async def test_forwarded_for_ignored_without_trust_proxy(make_client, expect):
     client = await make_client(auth_ip_limit="2/minute", trust_proxy=False)
     for i in range(2):
-        resp = await client.post(LOGIN, json={"email": "p@example.com", "password": "nope"},
-                                 headers={"X-Forwarded-For": f"10.0.0.{i}"})
+        resp = await client.post(
+            LOGIN,
+            json={"email": "p@example.com", "password": "nope"},
+            headers={"X-Forwarded-For": f"10.0.0.{i}"},
+        )
         await expect(resp, 401)
-    resp = await client.post(LOGIN, json={"email": "p@example.com", "password": "nope"},
-                             headers={"X-Forwarded-For": "10.0.0.99"})
+    resp = await client.post(
+        LOGIN, json={"email": "p@example.com", "password": "nope"}, headers={"X-Forwarded-For": "10.0.0.99"}
+    )
     await expect(resp, 429, "RATE_LIMITED")
 
 
@@ -323,8 +330,11 @@ async def test_openapi_document_covers_every_endpoint(client):
         op = doc["paths"][path][method]
         assert op["summary"] and op["responses"]
     # ... and each of them is really routed by the app.
-    routed = {(r.resource.canonical, r.method.lower()) for r in client.app.router.routes()
-              if r.method != "HEAD" and r.resource is not None}
+    routed = {
+        (r.resource.canonical, r.method.lower())
+        for r in client.app.router.routes()
+        if r.method != "HEAD" and r.resource is not None
+    }
     assert expected <= routed
 
     schemas = doc["components"]["schemas"]
@@ -362,11 +372,11 @@ async def _traffic(client, expect, auth_headers, cookie_headers, password):
         rids.append(f"log-test-{len(rids):04d}")
         return {"X-Request-Id": rids[-1]}
 
-    resp = await client.post(REGISTER, json={"email": "logs@example.com", "password": password},
-                             headers=rid())
+    resp = await client.post(
+        REGISTER, json={"email": "logs@example.com", "password": password}, headers=rid()
+    )
     tokens.append((await expect(resp, 201))["data"]["token"])
-    resp = await client.post(LOGIN, json={"email": "logs@example.com", "password": password},
-                             headers=rid())
+    resp = await client.post(LOGIN, json={"email": "logs@example.com", "password": password}, headers=rid())
     token = (await expect(resp, 200))["data"]["token"]
     tokens.append(token)
     headers = auth_headers(token)
@@ -375,8 +385,9 @@ async def _traffic(client, expect, auth_headers, cookie_headers, password):
     cookie = cookie_headers(token)
     sent.append(cookie["Cookie"])
     await expect(await client.get("/api/auth/session", headers={**cookie, **rid()}), 200)
-    resp = await client.post(LOGIN, json={"email": "logs@example.com",
-                                          "password": password + "-wrong"}, headers=rid())
+    resp = await client.post(
+        LOGIN, json={"email": "logs@example.com", "password": password + "-wrong"}, headers=rid()
+    )
     await expect(resp, 401)
     await expect(await client.post("/api/auth/logout", headers={**headers, **rid()}), 200)
     await expect(await client.get("/api/auth/session", headers={**headers, **rid()}), 401)
@@ -388,13 +399,14 @@ def _assert_no_secrets(log: str, password: str, tokens: list[str], sent: list[st
     for token in tokens:
         assert token not in log
         for i in range(len(token) - 20 + 1):
-            assert token[i:i + 20] not in log, f"token fragment {token[i:i + 20]!r} logged"
+            assert token[i : i + 20] not in log, f"token fragment {token[i : i + 20]!r} logged"
     for value in sent:
         assert value not in log
 
 
 async def test_text_logs_hold_no_secrets_and_one_access_line_per_request(
-        client, expect, auth_headers, cookie_headers, log_capture):
+    client, expect, auth_headers, cookie_headers, log_capture
+):
     stream = log_capture("text", "DEBUG")
     password = "Log-Password-Secret-42"
     rids, tokens, sent = await _traffic(client, expect, auth_headers, cookie_headers, password)
@@ -410,8 +422,7 @@ async def test_text_logs_hold_no_secrets_and_one_access_line_per_request(
     assert re.search(r"log-test-0004 POST /api/auth/creator/login 401 ", log)
 
 
-async def test_json_logs_one_object_per_line(client, expect, auth_headers, cookie_headers,
-                                             log_capture):
+async def test_json_logs_one_object_per_line(client, expect, auth_headers, cookie_headers, log_capture):
     stream = log_capture("json", "DEBUG")
     password = "Json-Log-Password-77"
     rids, tokens, sent = await _traffic(client, expect, auth_headers, cookie_headers, password)
@@ -436,7 +447,8 @@ async def test_redaction_filter_scrubs_secrets_in_messages(log_capture):
     stream = log_capture("text", "DEBUG")
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
     logging.getLogger("pitchey.test").warning(
-        "oops Authorization: Bearer %s password=%s", token, "hunter2hunter2")
+        "oops Authorization: Bearer %s password=%s", token, "hunter2hunter2"
+    )
     try:
         raise ValueError(f"token={token}")
     except ValueError:
@@ -444,4 +456,3 @@ async def test_redaction_filter_scrubs_secrets_in_messages(log_capture):
     log = stream.getvalue()
     assert token not in log and "hunter2hunter2" not in log
     assert "[REDACTED" in log
-

@@ -30,8 +30,11 @@ def pitchey_cmd() -> list[str]:
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("PITCHEY_") and k not in ("DATABASE_URL", "JWT_SECRET")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PITCHEY_") and k not in ("DATABASE_URL", "JWT_SECRET")
+    }
     env.update(extra)
     return env
 
@@ -50,17 +53,20 @@ def test_bad_port_names_the_variable(monkeypatch, tmp_path):
     assert "\n" not in message
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("PITCHEY_PORT", "70000"),
-    ("PITCHEY_PORT", "-1"),
-    ("PITCHEY_LOGIN_FAILURE_LIMIT", "lots"),
-    ("PITCHEY_AUTH_IP_LIMIT", "5 per fortnight"),
-    ("PITCHEY_COOKIE_SECURE", "sometimes"),
-    ("PITCHEY_TOKEN_TTL", "5"),
-    ("PITCHEY_LOG_FORMAT", "xml"),
-    ("PITCHEY_TRUST_PROXY", "perhaps"),
-    ("DATABASE_URL", "mysql://root:hunter2@db/pitchey"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PITCHEY_PORT", "70000"),
+        ("PITCHEY_PORT", "-1"),
+        ("PITCHEY_LOGIN_FAILURE_LIMIT", "lots"),
+        ("PITCHEY_AUTH_IP_LIMIT", "5 per fortnight"),
+        ("PITCHEY_COOKIE_SECURE", "sometimes"),
+        ("PITCHEY_TOKEN_TTL", "5"),
+        ("PITCHEY_LOG_FORMAT", "xml"),
+        ("PITCHEY_TRUST_PROXY", "perhaps"),
+        ("DATABASE_URL", "mysql://root:hunter2@db/pitchey"),
+    ],
+)
 def test_bad_values_name_their_variable(monkeypatch, tmp_path, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as info:
@@ -71,8 +77,9 @@ def test_bad_values_name_their_variable(monkeypatch, tmp_path, name, value):
 
 
 def test_overrides_use_field_names_and_name_the_variable_on_error(tmp_path):
-    s = load_settings(data_dir=tmp_path, port=9999, trust_proxy=True,
-                      cors_origins="https://a.example/, https://b.example")
+    s = load_settings(
+        data_dir=tmp_path, port=9999, trust_proxy=True, cors_origins="https://a.example/, https://b.example"
+    )
     assert s.port == 9999 and s.trust_proxy is True
     assert s.cors_origins == ("https://a.example", "https://b.example")
     assert s.secret_file == tmp_path / "jwt_secret"
@@ -96,15 +103,21 @@ def test_environment_is_read(monkeypatch, tmp_path):
 
 
 def test_cli_help_lists_commands():
-    out = subprocess.run([*pitchey_cmd(), "--help"], capture_output=True, text=True, timeout=60,
-                         env=child_env())
+    out = subprocess.run(
+        [*pitchey_cmd(), "--help"], capture_output=True, text=True, timeout=60, env=child_env()
+    )
     assert out.returncode == 0, out.stderr
     assert "serve" in out.stdout and "migrate" in out.stdout
 
 
 def test_cli_bad_setting_exits_2_with_one_line(tmp_path):
-    out = subprocess.run([*pitchey_cmd(), "serve"], capture_output=True, text=True, timeout=60,
-                         env=child_env(PITCHEY_PORT="eighty", PITCHEY_DATA_DIR=str(tmp_path)))
+    out = subprocess.run(
+        [*pitchey_cmd(), "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=child_env(PITCHEY_PORT="eighty", PITCHEY_DATA_DIR=str(tmp_path)),
+    )
     assert out.returncode == 2, (out.stdout, out.stderr)
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
@@ -115,8 +128,11 @@ def test_cli_bad_setting_exits_2_with_one_line(tmp_path):
 
 async def _run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        *pitchey_cmd(), *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        *pitchey_cmd(),
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode is not None
@@ -152,8 +168,11 @@ async def test_cli_migrate_unreachable_database_exits_1(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = child_env(DATABASE_URL=f"postgresql://nobody@127.0.0.1:{port}/none",
-                    PITCHEY_DATA_DIR=str(tmp_path), PITCHEY_DB_TIMEOUT="2")
+    env = child_env(
+        DATABASE_URL=f"postgresql://nobody@127.0.0.1:{port}/none",
+        PITCHEY_DATA_DIR=str(tmp_path),
+        PITCHEY_DB_TIMEOUT="2",
+    )
     code, _, err = await _run_cli("migrate", env=env)
     assert code == 1
     assert "database unavailable" in err
@@ -240,8 +259,9 @@ async def test_unknown_newer_migration_is_tolerated(fresh_database, caplog):
     db = await Database.connect(dsn, min_size=1, max_size=1)
     try:
         await db.migrate()
-        await db.execute("INSERT INTO schema_migrations (version, name, checksum) "
-                         "VALUES (9999, '9999_future.sql', 'x')")
+        await db.execute(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, '9999_future.sql', 'x')"
+        )
         with caplog.at_level("WARNING", logger="pitchey.storage.migrate"):
             assert await db.migrate() == []
         assert "9999" in caplog.text
@@ -254,7 +274,8 @@ async def test_failed_migration_rolls_back(fresh_database, monkeypatch):
 
     shipped = shipped_migrations()
     broken = migrate_mod.Migration(
-        shipped[-1].version + 1, "9000_broken.sql",
+        shipped[-1].version + 1,
+        "9000_broken.sql",
         "CREATE TABLE half_done (id int); SELECT * FROM no_such_table;",
     )
     monkeypatch.setattr(migrate_mod, "shipped_migrations", lambda: [*shipped, broken])
@@ -281,11 +302,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def http(method: str, url: str, body: dict | None = None,
-         headers: dict[str, str] | None = None) -> tuple[int, dict]:
+def http(
+    method: str, url: str, body: dict | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={
-        **({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})})
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={**({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, json.loads(resp.read())
@@ -305,7 +331,9 @@ class Server:
         self.proc = subprocess.Popen(
             [*pitchey_cmd(), "serve", "--port", str(self.port)],
             env=child_env(PITCHEY_DATA_DIR=str(data_dir), PITCHEY_ARGON2_PROFILE="cheapest"),
-            stdout=self.out, stderr=self.err, start_new_session=True,
+            stdout=self.out,
+            stderr=self.err,
+            start_new_session=True,
         )
 
     def output(self) -> str:
@@ -316,8 +344,7 @@ class Server:
     def wait_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self.proc.poll() is None, (
-                f"server exited {self.proc.returncode}\n{self.output()}")
+            assert self.proc.poll() is None, f"server exited {self.proc.returncode}\n{self.output()}"
             try:
                 status, body = http("GET", self.base + "/health")
                 if status == 200 and body["data"]["status"] == "ok":
@@ -382,8 +409,9 @@ def test_serve_stops_gracefully_and_keeps_data(tmp_path):
         status, body = http("POST", server.base + "/api/auth/creator/login", creds)
         assert status == 200, body
         # Same secret file: the token from the first run is still valid.
-        status, body = http("GET", server.base + "/api/auth/session",
-                            headers={"Authorization": f"Bearer {token}"})
+        status, body = http(
+            "GET", server.base + "/api/auth/session", headers={"Authorization": f"Bearer {token}"}
+        )
         assert status == 200, body
         assert body["data"]["user"]["email"] == creds["email"]
         assert server.stop(signal.SIGINT) == 0, server.output()

@@ -61,8 +61,9 @@ async def test_missing_token(client, expect):
     await expect(await client.get("/api/auth/session"), 401, "UNAUTHORIZED")
 
 
-async def test_hand_minted_token_with_real_secret_is_accepted(client, settings, register,
-                                                              auth_headers, expect):
+async def test_hand_minted_token_with_real_secret_is_accepted(
+    client, settings, register, auth_headers, expect
+):
     """The control for the forgery tests below: our minting matches the server's."""
     user, _ = await register(client, "creator")
     token = jwt.encode(claims_for(user), read_secret(settings), algorithm="HS256")
@@ -75,7 +76,7 @@ async def test_tampered_signature(client, register, auth_headers, expect):
     header, payload, sig = token.split(".")
     # Change a character in the middle: the last one may only carry padding bits.
     i = len(sig) // 2
-    sig = sig[:i] + ("A" if sig[i] != "A" else "B") + sig[i + 1:]
+    sig = sig[:i] + ("A" if sig[i] != "A" else "B") + sig[i + 1 :]
     resp = await client.get("/api/auth/session", headers=auth_headers(f"{header}.{payload}.{sig}"))
     await expect(resp, 401, "UNAUTHORIZED")
 
@@ -100,8 +101,9 @@ async def test_garbage_tokens(client, auth_headers, expect):
 async def test_expired_token(client, settings, register, auth_headers, cookie_headers, expect):
     user, _ = await register(client, "creator")
     now = int(time.time())
-    token = jwt.encode(claims_for(user, iat=now - 7200, exp=now - 60), read_secret(settings),
-                       algorithm="HS256")
+    token = jwt.encode(
+        claims_for(user, iat=now - 7200, exp=now - 60), read_secret(settings), algorithm="HS256"
+    )
     resp = await client.get("/api/auth/session", headers=auth_headers(token))
     await expect(resp, 401, "UNAUTHORIZED")
     resp = await client.get("/api/auth/session", headers=cookie_headers(token))
@@ -124,15 +126,13 @@ async def test_hs512_with_same_secret(client, settings, register, auth_headers, 
     await expect(resp, 401, "UNAUTHORIZED")
 
 
-async def test_rs256_labelled_token_signed_with_secret(client, settings, register,
-                                                       auth_headers, expect):
+async def test_rs256_labelled_token_signed_with_secret(client, settings, register, auth_headers, expect):
     """Algorithm confusion: an 'RS256' header over an HMAC made with the shared secret."""
     user, _ = await register(client, "creator")
     secret = read_secret(settings).encode()
     signing_input = f"{b64url_json({'alg': 'RS256', 'typ': 'JWT'})}.{b64url_json(claims_for(user))}"
     sig = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
-    resp = await client.get("/api/auth/session",
-                            headers=auth_headers(f"{signing_input}.{b64url(sig)}"))
+    resp = await client.get("/api/auth/session", headers=auth_headers(f"{signing_input}.{b64url(sig)}"))
     await expect(resp, 401, "UNAUTHORIZED")
 
 
@@ -148,8 +148,7 @@ async def test_token_missing_required_claims(client, settings, register, auth_he
 
 async def test_token_with_foreign_user_type(client, settings, register, auth_headers, expect):
     user, _ = await register(client, "creator")
-    token = jwt.encode(claims_for(user, userType="admin"), read_secret(settings),
-                       algorithm="HS256")
+    token = jwt.encode(claims_for(user, userType="admin"), read_secret(settings), algorithm="HS256")
     resp = await client.get("/api/auth/session", headers=auth_headers(token))
     await expect(resp, 401, "UNAUTHORIZED")
 
@@ -161,8 +160,9 @@ async def test_basic_and_malformed_authorization_headers(client, register, expec
         await expect(resp, 401, "UNAUTHORIZED")
 
 
-async def test_bad_authorization_header_does_not_fall_back_to_cookie(client, register, expect,
-                                                                     cookie_headers):
+async def test_bad_authorization_header_does_not_fall_back_to_cookie(
+    client, register, expect, cookie_headers
+):
     _, token = await register(client, "creator")
     headers = {**cookie_headers(token), "Authorization": "Basic dXNlcjpwYXNzd29yZA=="}
     resp = await client.get("/api/auth/session", headers=headers)
@@ -174,8 +174,9 @@ async def test_bad_authorization_header_does_not_fall_back_to_cookie(client, reg
 # ---------------------------------------------------------------------------------------------
 
 
-async def test_logout_revokes_token_for_bearer_and_cookie(client, register, auth_headers,
-                                                          cookie_headers, expect, db_conn):
+async def test_logout_revokes_token_for_bearer_and_cookie(
+    client, register, auth_headers, cookie_headers, expect, db_conn
+):
     _, token = await register(client, "creator")
     _, other = await register(client, "creator")
     assert await session_status(client, auth_headers(token)) == 200
@@ -197,8 +198,7 @@ async def test_logout_clears_cookie(client, register, cookie_headers, expect):
     _, token = await register(client, "creator")
     resp = await client.post("/api/auth/logout", headers=cookie_headers(token))
     await expect(resp, 200)
-    cleared = [h for h in resp.headers.getall("Set-Cookie", [])
-               if h.startswith("pitchey_session=")]
+    cleared = [h for h in resp.headers.getall("Set-Cookie", []) if h.startswith("pitchey_session=")]
     assert len(cleared) == 1, resp.headers.getall("Set-Cookie", [])
     raw = cleared[0].lower()
     assert raw.startswith('pitchey_session="";') or raw.startswith("pitchey_session=;")
@@ -207,12 +207,15 @@ async def test_logout_clears_cookie(client, register, cookie_headers, expect):
     assert await session_status(client, cookie_headers(token)) == 401
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"Authorization": "Bearer not-a-token"},
-    {"Authorization": "Basic Zm9vOmJhcg=="},
-    {"Cookie": "pitchey_session=garbage"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer not-a-token"},
+        {"Authorization": "Basic Zm9vOmJhcg=="},
+        {"Cookie": "pitchey_session=garbage"},
+    ],
+)
 async def test_logout_with_bad_or_no_token_still_succeeds(client, expect, headers):
     resp = await client.post("/api/auth/logout", headers=headers)
     body = await expect(resp, 200)
@@ -220,9 +223,9 @@ async def test_logout_with_bad_or_no_token_still_succeeds(client, expect, header
     assert any(h.startswith("pitchey_session=") for h in resp.headers.getall("Set-Cookie", []))
 
 
-async def test_deleted_account_token_refused_and_logout_still_clears(client, register,
-                                                                    auth_headers, expect,
-                                                                    db_conn):
+async def test_deleted_account_token_refused_and_logout_still_clears(
+    client, register, auth_headers, expect, db_conn
+):
     user, token = await register(client, "creator")
     await db_conn.execute("DELETE FROM users WHERE id = $1", user["id"])
     resp = await client.get("/api/auth/session", headers=auth_headers(token))
@@ -245,7 +248,8 @@ async def test_logout_twice(client, register, auth_headers, expect):
 
 
 async def test_generated_secret_file_is_private_and_shared_by_a_second_app(
-        make_client, settings, register, auth_headers, expect):
+    make_client, settings, register, auth_headers, expect
+):
     secret_file = settings.data_dir / "jwt_secret"
     assert not secret_file.exists()
     client1 = await make_client(settings=settings)
@@ -259,8 +263,7 @@ async def test_generated_secret_file_is_private_and_shared_by_a_second_app(
     await expect(resp, 200)
 
 
-async def test_explicit_jwt_secret_is_used(make_client, make_settings, register, auth_headers,
-                                           expect):
+async def test_explicit_jwt_secret_is_used(make_client, make_settings, register, auth_headers, expect):
     secret = "s" * 40 + "-explicit-test-secret"
     settings = make_settings(jwt_secret=secret)
     client = await make_client(settings=settings)
@@ -314,8 +317,9 @@ def test_too_short_jwt_secret_is_rejected(monkeypatch, tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 
-async def test_accounts_and_revocations_survive_a_restart(make_client, settings, register,
-                                                          login, auth_headers, expect):
+async def test_accounts_and_revocations_survive_a_restart(
+    make_client, settings, register, login, auth_headers, expect
+):
     client1 = await make_client(settings=settings)
     _, revoked = await register(client1, "investor", email="persist@example.com")
     _, kept = await login(client1, "investor", "persist@example.com")
@@ -325,7 +329,6 @@ async def test_accounts_and_revocations_survive_a_restart(make_client, settings,
     client2 = await make_client(settings=settings)
     assert len(client2.app[APP_STATE].revocations) == 1  # loaded from the database
     _, fresh = await login(client2, "investor", "persist@example.com")
-    await expect(await client2.get("/api/auth/session", headers=auth_headers(revoked)), 401,
-                 "UNAUTHORIZED")
+    await expect(await client2.get("/api/auth/session", headers=auth_headers(revoked)), 401, "UNAUTHORIZED")
     await expect(await client2.get("/api/auth/session", headers=auth_headers(kept)), 200)
     await expect(await client2.get("/api/auth/session", headers=auth_headers(fresh)), 200)

@@ -49,6 +49,7 @@ async def test_many_idle_rooms_passivate_without_flooding_the_pool(make_client):
     for name in names:
         hub.ref(name)
     await asyncio.sleep(0)
-    await wait_until(lambda: not any(hub.is_active(n) for n in names), timeout=20,
-                     what="every idle room to passivate")
+    await wait_until(
+        lambda: not any(hub.is_active(n) for n in names), timeout=20, what="every idle room to passivate"
+    )
     assert hub.metrics.room_restarts._value.get() == 0

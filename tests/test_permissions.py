@@ -63,8 +63,7 @@ async def test_every_route_for_every_portal_and_anonymous(make_client, register,
         assert resp.status < 500, f"anonymous {ep.method} {path}: {resp.status} {body[:300]!r}"
         # Each portal.
         for portal in PORTALS:
-            resp = await client.request(ep.method, path, headers=auth_headers(tokens[portal]),
-                                        **kwargs)
+            resp = await client.request(ep.method, path, headers=auth_headers(tokens[portal]), **kwargs)
             text = (await resp.read()).decode(errors="replace")
             assert resp.status < 500, f"{portal} {ep.method} {path}: {resp.status} {text[:300]}"
             assert resp.status != 401, f"{portal} {ep.method} {path}: 401 {text[:200]}"

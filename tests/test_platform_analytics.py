@@ -19,9 +19,13 @@ async def plain_users(db_conn: Any, n: int, user_type: str = "investor") -> list
     """Users inserted directly (no password use): viewers and likers of the data set."""
     ids = []
     for i in range(n):
-        ids.append(await db_conn.fetchval(
-            "INSERT INTO users (email, user_type, password_hash) VALUES ($1, $2, 'x') "
-            "RETURNING id", f"viewer{i}-{user_type}@example.com", user_type))
+        ids.append(
+            await db_conn.fetchval(
+                "INSERT INTO users (email, user_type, password_hash) VALUES ($1, $2, 'x') RETURNING id",
+                f"viewer{i}-{user_type}@example.com",
+                user_type,
+            )
+        )
     return ids
 
 
@@ -34,13 +38,17 @@ def midday(days_ago: int) -> datetime:
 async def view(db_conn: Any, pitch_id: int, user_id: int, at: datetime) -> None:
     await db_conn.execute(
         "INSERT INTO pitch_views (pitch_id, user_id, view_day, viewed_at) VALUES ($1, $2, $3, $4)",
-        pitch_id, user_id, at.date(), at)
+        pitch_id,
+        user_id,
+        at.date(),
+        at,
+    )
 
 
 async def like_at(db_conn: Any, pitch_id: int, user_id: int, at: datetime) -> None:
     await db_conn.execute(
-        "INSERT INTO pitch_likes (pitch_id, user_id, created_at) VALUES ($1, $2, $3)",
-        pitch_id, user_id, at)
+        "INSERT INTO pitch_likes (pitch_id, user_id, created_at) VALUES ($1, $2, $3)", pitch_id, user_id, at
+    )
 
 
 async def test_pitch_analytics_daily_series(make_client, db_conn):
@@ -76,8 +84,7 @@ async def test_pitch_analytics_daily_series(make_client, db_conn):
     series = {s["name"]: s["data"] for s in a["series"]}
     assert series["views"] == [1, 0, 0, 0, 0, 2, 3]
     assert series["likes"] == [0, 0, 0, 0, 0, 2, 0]
-    assert a["totals"] == {"views": 6, "likes": 2, "uniqueViewers": 5, "allTimeViews": 8,
-                           "allTimeLikes": 3}
+    assert a["totals"] == {"views": 6, "likes": 2, "uniqueViewers": 5, "allTimeViews": 8, "allTimeLikes": 3}
 
     a30 = (await get(client, f"/api/analytics/pitch/{pid}?range=30d", owner))["data"]
     assert len(a30["labels"]) == 30 and a30["labels"][-1] == today.isoformat()
@@ -107,8 +114,9 @@ async def test_creator_dashboard_compares_ranges(make_client, db_conn):
     p2 = await make_pitch(client, owner, title="Two", status="draft")
     p3 = await make_pitch(client, owner, title="Old")
     foreign = await make_pitch(client, other_creator)
-    await db_conn.execute("UPDATE pitches SET created_at = now() - interval '10 days' "
-                          "WHERE id = $1", p3["id"])
+    await db_conn.execute(
+        "UPDATE pitches SET created_at = now() - interval '10 days' WHERE id = $1", p3["id"]
+    )
     u = await plain_users(db_conn, 4)
     # Views: current 7d: 3; previous 7d: 2 (a foreign one is ignored).
     await view(db_conn, p1["id"], u[0], midday(1))
@@ -125,18 +133,29 @@ async def test_creator_dashboard_compares_ranges(make_client, db_conn):
         await db_conn.execute(
             "INSERT INTO nda_requests (pitch_id, requester_id, owner_id, created_at) "
             "VALUES ($1, $2, $3, now() - make_interval(days => $4))",
-            p1["id"], who, owner_id, days)
+            p1["id"],
+            who,
+            owner_id,
+            days,
+        )
     # Investments: current 1500.50 (+ a cancelled one), previous 1000.
-    for who, amount, status, days in [(u[0], "1000.50", "completed", 1),
-                                      (u[1], "500.00", "pending", 2),
-                                      (u[2], "9999.00", "cancelled", 2),
-                                      (u[3], "1000.00", "completed", 9),
-                                      (u[3], "42.00", "completed", 1)]:
+    for who, amount, status, days in [
+        (u[0], "1000.50", "completed", 1),
+        (u[1], "500.00", "pending", 2),
+        (u[2], "9999.00", "cancelled", 2),
+        (u[3], "1000.00", "completed", 9),
+        (u[3], "42.00", "completed", 1),
+    ]:
         pitch_id = foreign["id"] if amount == "42.00" else p1["id"]
         await db_conn.execute(
             "INSERT INTO investments (investor_id, pitch_id, amount, status, created_at) "
             "VALUES ($1, $2, $3::numeric, $4, now() - make_interval(days => $5))",
-            who, pitch_id, amount, status, days)
+            who,
+            pitch_id,
+            amount,
+            status,
+            days,
+        )
 
     d = (await get(client, "/api/analytics/dashboard?range=7d", owner))["data"]
     assert d["portal"] == "creator" and d["range"] == "7d"
@@ -148,16 +167,19 @@ async def test_creator_dashboard_compares_ranges(make_client, db_conn):
     assert m["views"] == {"current": 3, "previous": 2, "changePercent": 50.0, "unit": "count"}
     assert m["likes"] == {"current": 1, "previous": 0, "changePercent": None, "unit": "count"}
     assert m["ndaRequests"]["current"] == 2 and m["ndaRequests"]["previous"] == 1
-    assert m["investmentsReceived"] == {"current": "1500.50", "previous": "1000.00",
-                                        "changePercent": 50.1, "unit": "money"}
+    assert m["investmentsReceived"] == {
+        "current": "1500.50",
+        "previous": "1000.00",
+        "changePercent": 50.1,
+        "unit": "money",
+    }
     assert m["investmentCount"]["current"] == 2
     assert d["totals"]["pitches"] == 3 and d["totals"]["publishedPitches"] == 2
     assert d["totals"]["investmentsReceived"] == "2500.50"
 
     d90 = (await get(client, "/api/analytics/dashboard?range=90d", owner))["data"]
     assert d90["metrics"]["views"]["current"] == 5
-    assert d90["metrics"]["likes"] == {"current": 2, "previous": 0, "changePercent": None,
-                                       "unit": "count"}
+    assert d90["metrics"]["likes"] == {"current": 2, "previous": 0, "changePercent": None, "unit": "count"}
     await get(client, "/api/analytics/dashboard?range=365d", owner, status=422)
     assert p2["status"] == "draft"
 
@@ -168,27 +190,42 @@ async def test_investor_dashboard(make_client, db_conn):
     inv_id, investor = await user(client, "investor")
     a = await make_pitch(client, owner)
     b = await make_pitch(client, owner)
-    for pitch, amount, status, days in [(a, "200.00", "completed", 3), (b, "300.00", "pending", 20),
-                                        (a, "100.00", "completed", 40),
-                                        (b, "999.00", "refunded", 3)]:
+    for pitch, amount, status, days in [
+        (a, "200.00", "completed", 3),
+        (b, "300.00", "pending", 20),
+        (a, "100.00", "completed", 40),
+        (b, "999.00", "refunded", 3),
+    ]:
         await db_conn.execute(
             "INSERT INTO investments (investor_id, pitch_id, amount, status, created_at) "
             "VALUES ($1, $2, $3::numeric, $4, now() - make_interval(days => $5))",
-            inv_id, pitch["id"], amount, status, days)
+            inv_id,
+            pitch["id"],
+            amount,
+            status,
+            days,
+        )
     await db_conn.execute(
         "INSERT INTO nda_requests (pitch_id, requester_id, owner_id, status, decided_at) "
         "VALUES ($1, $2, $3, 'approved', now() - interval '1 day'), "
-        "($4, $2, $3, 'rejected', now() - interval '1 day')", a["id"], inv_id, owner_id, b["id"])
+        "($4, $2, $3, 'rejected', now() - interval '1 day')",
+        a["id"],
+        inv_id,
+        owner_id,
+        b["id"],
+    )
     d = (await get(client, "/api/analytics/dashboard?range=30d", investor))["data"]
     assert d["portal"] == "investor"
     m = d["metrics"]
-    assert m["invested"] == {"current": "500.00", "previous": "100.00", "changePercent": 400.0,
-                             "unit": "money"}
+    assert m["invested"] == {
+        "current": "500.00",
+        "previous": "100.00",
+        "changePercent": 400.0,
+        "unit": "money",
+    }
     assert m["investments"]["current"] == 2 and m["investments"]["previous"] == 1
-    assert m["ndasSigned"] == {"current": 1, "previous": 0, "changePercent": None,
-                               "unit": "count"}
-    assert d["totals"] == {"invested": "600.00", "positions": 2, "investments": 3,
-                           "ndasSigned": 1}
+    assert m["ndasSigned"] == {"current": 1, "previous": 0, "changePercent": None, "unit": "count"}
+    assert d["totals"] == {"invested": "600.00", "positions": 2, "investments": 3, "ndasSigned": 1}
     d7 = (await get(client, "/api/analytics/dashboard?range=7d", investor))["data"]
     assert d7["metrics"]["invested"]["current"] == "200.00"
     assert d7["metrics"]["invested"]["previous"] == "0.00"
@@ -200,29 +237,47 @@ async def test_production_dashboard(make_client, db_conn):
     inv_id, _ = await user(client, "investor")
     _, company = await user(client, "production")
     pitch = await make_pitch(client, owner)
-    resp = await client.post("/api/production/projects", headers=bearer(company), json={
-        "title": "Film", "budget": "1000", "pitchId": pitch["id"],
-        "budgetLines": [{"category": "Cast", "allocated": "1000"}]})
+    resp = await client.post(
+        "/api/production/projects",
+        headers=bearer(company),
+        json={
+            "title": "Film",
+            "budget": "1000",
+            "pitchId": pitch["id"],
+            "budgetLines": [{"category": "Cast", "allocated": "1000"}],
+        },
+    )
     p = (await expect_envelope(resp, 201))["data"]
     line = p["budgetLines"][0]["id"]
     for amount, days in [("100", 2), ("50.50", 12)]:
         resp = await client.post(
-            f"/api/production/projects/{p['id']}/expenses", headers=bearer(company),
-            json={"budgetLineId": line, "amount": amount,
-                  "spentAt": (datetime.now(UTC) - timedelta(days=days)).isoformat()})
+            f"/api/production/projects/{p['id']}/expenses",
+            headers=bearer(company),
+            json={
+                "budgetLineId": line,
+                "amount": amount,
+                "spentAt": (datetime.now(UTC) - timedelta(days=days)).isoformat(),
+            },
+        )
         await expect_envelope(resp, 201)
     await db_conn.execute(
-        "INSERT INTO investments (investor_id, pitch_id, amount, status) "
-        "VALUES ($1, $2, 250, 'completed')", inv_id, pitch["id"])
+        "INSERT INTO investments (investor_id, pitch_id, amount, status) VALUES ($1, $2, 250, 'completed')",
+        inv_id,
+        pitch["id"],
+    )
     d = (await get(client, "/api/analytics/dashboard?range=7d", company))["data"]
     assert d["portal"] == "production"
     m = d["metrics"]
     assert m["projects"]["current"] == 1 and m["projects"]["previous"] == 0
-    assert m["spend"] == {"current": "100.00", "previous": "50.50", "changePercent": 98.0,
-                          "unit": "money"}
+    assert m["spend"] == {"current": "100.00", "previous": "50.50", "changePercent": 98.0, "unit": "money"}
     assert m["investedInPitches"]["current"] == "250.00"
-    assert d["totals"] == {"projects": 1, "activeProjects": 1, "budget": "1000.00",
-                           "spent": "150.50", "investedInPitches": "250.00"}
+    assert d["totals"] == {
+        "projects": 1,
+        "activeProjects": 1,
+        "budget": "1000.00",
+        "spent": "150.50",
+        "investedInPitches": "250.00",
+    }
 
 
 async def test_realtime_counts_from_the_rooms(make_client):

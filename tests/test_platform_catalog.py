@@ -75,8 +75,9 @@ async def test_creator_pitch_journey(make_client, db_conn):
     client = await make_client()
     owner_id, token = await user(client, "creator", name="Cleo Creator")
     _, inv = await user(client, "investor")
-    draft = await make_pitch(client, token, title="Night Train", status="draft",
-                             genre="Thriller", budget="250000.00")
+    draft = await make_pitch(
+        client, token, title="Night Train", status="draft", genre="Thriller", budget="250000.00"
+    )
     pid = draft["id"]
     assert draft["status"] == "draft" and draft["publishedAt"] is None
     assert draft["creator"]["id"] == owner_id and draft["creator"]["name"] == "Cleo Creator"
@@ -93,8 +94,13 @@ async def test_creator_pitch_journey(make_client, db_conn):
     assert p["status"] == "published" and p["publishedAt"] is not None
     assert p["title"] == "Night Train" and p["genre"] == "Thriller"
     assert p["logline"] == "A train that never stops"
-    assert p["creator"] == {"id": owner_id, "username": None, "name": "Cleo Creator",
-                            "companyName": None, "userType": "creator"}
+    assert p["creator"] == {
+        "id": owner_id,
+        "username": None,
+        "name": "Cleo Creator",
+        "companyName": None,
+        "userType": "creator",
+    }
     first_published = p["publishedAt"]
     assert pid in ids(await browse(client))
     got = await detail(client, pid, inv)
@@ -103,16 +109,14 @@ async def test_creator_pitch_journey(make_client, db_conn):
 
     # null clears an optional field; archive hides it from browse; re-publishing keeps the date.
     body = await put(client, pid, token, logline=None, budget="300000.50")
-    assert body["data"]["logline"] is None and Decimal(body["data"]["budget"]) == \
-        Decimal("300000.50")
+    assert body["data"]["logline"] is None and Decimal(body["data"]["budget"]) == Decimal("300000.50")
     await put(client, pid, token, status="archived")
     assert pid not in ids(await browse(client, inv))
     await detail(client, pid, inv, 404)
     body = await put(client, pid, token, status="published")
     assert body["data"]["publishedAt"] == first_published
     row = await db_conn.fetchrow("SELECT status, logline, budget FROM pitches WHERE id = $1", pid)
-    assert (row["status"], row["logline"], row["budget"]) == \
-        ("published", None, Decimal("300000.50"))
+    assert (row["status"], row["logline"], row["budget"]) == ("published", None, Decimal("300000.50"))
 
     # Delete: gone everywhere.
     body = await delete(client, pid, token)
@@ -157,23 +161,26 @@ async def test_other_roles_cannot_create_edit_or_delete(make_client, db_conn):
     assert titles == {"Mine", "Secret draft", "Private"}
 
 
-@pytest.mark.parametrize("fields", [
-    {},
-    {"title": ""},
-    {"title": "   "},
-    {"title": None},
-    {"title": "x" * 256},
-    {"status": "live"},
-    {"status": None},
-    {"visibility": "friends"},
-    {"requireNda": None},
-    {"requireNda": "perhaps"},
-    {"budget": "-1"},
-    {"budget": "1.234"},
-    {"budget": "1000000000000000"},
-    {"budget": "lots"},
-    {"synopsis": "s" * 20001},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"title": ""},
+        {"title": "   "},
+        {"title": None},
+        {"title": "x" * 256},
+        {"status": "live"},
+        {"status": None},
+        {"visibility": "friends"},
+        {"requireNda": None},
+        {"requireNda": "perhaps"},
+        {"budget": "-1"},
+        {"budget": "1.234"},
+        {"budget": "1000000000000000"},
+        {"budget": "lots"},
+        {"synopsis": "s" * 20001},
+    ],
+)
 async def test_bad_edit_fields_are_422_and_write_nothing(make_client, db_conn, fields):
     client = await make_client()
     _, owner = await user(client, "creator")
@@ -191,8 +198,8 @@ async def test_pitch_with_investments_cannot_be_deleted(make_client, db_conn):
     inv_id, _ = await user(client, "investor")
     pitch = await make_pitch(client, owner, title="Funded")
     await db_conn.execute(
-        "INSERT INTO investments (investor_id, pitch_id, amount) VALUES ($1, $2, 5000)",
-        inv_id, pitch["id"])
+        "INSERT INTO investments (investor_id, pitch_id, amount) VALUES ($1, $2, 5000)", inv_id, pitch["id"]
+    )
     body = await delete(client, pitch["id"], owner, 409, "CONFLICT")
     assert "archive" in body["error"]["message"]
     assert await db_conn.fetchval("SELECT count(*) FROM pitches WHERE id = $1", pitch["id"]) == 1
@@ -241,8 +248,10 @@ async def test_browse_visibility_per_role(make_client):
     _, holder = await user(client, "investor")
     p = {}
     for name, fields in {
-        "public": {}, "investors": {"visibility": "investors_only"},
-        "private": {"visibility": "private"}, "draft": {"status": "draft"},
+        "public": {},
+        "investors": {"visibility": "investors_only"},
+        "private": {"visibility": "private"},
+        "draft": {"status": "draft"},
         "archived": {"status": "archived"},
         "private_draft": {"visibility": "private", "status": "draft"},
     }.items():
@@ -264,8 +273,7 @@ async def test_browse_visibility_per_role(make_client):
         assert page_meta(body)["total"] == len(names)
         assert all(item["status"] == "published" for item in body["data"])
     # status=draft lists only the caller's own drafts.
-    assert set(ids(await browse(client, owner, status="draft"))) == \
-        {p["draft"], p["private_draft"]}
+    assert set(ids(await browse(client, owner, status="draft"))) == {p["draft"], p["private_draft"]}
     assert ids(await browse(client, inv, status="draft")) == []
     assert ids(await browse(client, None, status="archived")) == []
 
@@ -286,33 +294,37 @@ async def test_browse_filters_sorting_and_pagination(make_client, db_conn):
         if budget:
             fields["budget"] = budget
         pid[title] = (await make_pitch(client, owner, title=title, **fields))["id"]
-        await db_conn.execute("UPDATE pitches SET view_count = $2, like_count = $3 WHERE id = $1",
-                              pid[title], views, likes)
+        await db_conn.execute(
+            "UPDATE pitches SET view_count = $2, like_count = $3 WHERE id = $1", pid[title], views, likes
+        )
     newest_first = [pid[t] for t in ("delta", "Charlie", "bravo", "Alpha")]
 
     assert ids(await browse(client, inv)) == newest_first
     assert ids(await browse(client, inv, sort="newest", order="asc")) == newest_first[::-1]
-    assert ids(await browse(client, inv, sort="views")) == \
-        [pid[t] for t in ("bravo", "Charlie", "Alpha", "delta")]
-    assert ids(await browse(client, inv, sort="likes", order="asc")) == \
-        [pid[t] for t in ("Alpha", "Charlie", "bravo", "delta")]
-    assert ids(await browse(client, inv, sort="title")) == \
-        [pid[t] for t in ("Alpha", "bravo", "Charlie", "delta")]
-    assert ids(await browse(client, inv, sort="title", order="desc")) == \
-        [pid[t] for t in ("delta", "Charlie", "bravo", "Alpha")]
+    assert ids(await browse(client, inv, sort="views")) == [
+        pid[t] for t in ("bravo", "Charlie", "Alpha", "delta")
+    ]
+    assert ids(await browse(client, inv, sort="likes", order="asc")) == [
+        pid[t] for t in ("Alpha", "Charlie", "bravo", "delta")
+    ]
+    assert ids(await browse(client, inv, sort="title")) == [
+        pid[t] for t in ("Alpha", "bravo", "Charlie", "delta")
+    ]
+    assert ids(await browse(client, inv, sort="title", order="desc")) == [
+        pid[t] for t in ("delta", "Charlie", "bravo", "Alpha")
+    ]
     # Budget: no budget sorts last in both directions.
-    assert ids(await browse(client, inv, sort="budget")) == \
-        [pid[t] for t in ("bravo", "Alpha", "delta", "Charlie")]
-    assert ids(await browse(client, inv, sort="budget", order="asc")) == \
-        [pid[t] for t in ("delta", "Alpha", "bravo", "Charlie")]
+    assert ids(await browse(client, inv, sort="budget")) == [
+        pid[t] for t in ("bravo", "Alpha", "delta", "Charlie")
+    ]
+    assert ids(await browse(client, inv, sort="budget", order="asc")) == [
+        pid[t] for t in ("delta", "Alpha", "bravo", "Charlie")
+    ]
     # Filters: genre case-insensitively, budget range inclusive, combined.
-    assert set(ids(await browse(client, inv, genre="drama"))) == \
-        {pid["Alpha"], pid["bravo"], pid["delta"]}
+    assert set(ids(await browse(client, inv, genre="drama"))) == {pid["Alpha"], pid["bravo"], pid["delta"]}
     assert set(ids(await browse(client, inv, budgetMin="100"))) == {pid["Alpha"], pid["bravo"]}
-    assert set(ids(await browse(client, inv, budgetMax="100.00"))) == \
-        {pid["Alpha"], pid["delta"]}
-    assert ids(await browse(client, inv, genre="Drama", budgetMin="80", budgetMax="200")) == \
-        [pid["Alpha"]]
+    assert set(ids(await browse(client, inv, budgetMax="100.00"))) == {pid["Alpha"], pid["delta"]}
+    assert ids(await browse(client, inv, genre="Drama", budgetMin="80", budgetMax="200")) == [pid["Alpha"]]
     assert ids(await browse(client, inv, genre="western")) == []
     # Pagination over a sorted list.
     body = await browse(client, inv, sort="title", limit=3)
@@ -326,12 +338,25 @@ async def test_browse_filters_sorting_and_pagination(make_client, db_conn):
     assert page_meta(await browse(client, inv))["limit"] == 20
 
 
-@pytest.mark.parametrize("params", [
-    {"sort": "random"}, {"order": "sideways"}, {"status": "deleted"}, {"limit": "0"},
-    {"limit": "101"}, {"page": "0"}, {"page": "x"}, {"budgetMin": "-5"},
-    {"budgetMin": "abc"}, {"budgetMin": "10", "budgetMax": "5"}, {"sort": "relevance"},
-    {"q": ""}, {"q": "x" * 201}, {"budgetMax": "1.001"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"sort": "random"},
+        {"order": "sideways"},
+        {"status": "deleted"},
+        {"limit": "0"},
+        {"limit": "101"},
+        {"page": "0"},
+        {"page": "x"},
+        {"budgetMin": "-5"},
+        {"budgetMin": "abc"},
+        {"budgetMin": "10", "budgetMax": "5"},
+        {"sort": "relevance"},
+        {"q": ""},
+        {"q": "x" * 201},
+        {"budgetMax": "1.001"},
+    ],
+)
 async def test_browse_rejects_bad_queries(make_client, params):
     client = await make_client()
     body = await browse(client, None, 422, "VALIDATION_ERROR", **params)
@@ -342,19 +367,28 @@ async def test_browse_full_text_search(make_client):
     client = await make_client()
     _, owner = await user(client, "creator")
     _, inv = await user(client, "investor")
-    dragon = (await make_pitch(client, owner, title="Dragon Season",
-                               logline="A village learns to fly", genre="Fantasy",
-                               synopsis="zeppelin secrets"))["id"]
-    space = (await make_pitch(client, owner, title="Orbit", logline="Miners in deep space",
-                              genre="Sci-Fi"))["id"]
-    dragons2 = (await make_pitch(client, owner, title="Dragons of the Deep",
-                                 logline="Sea monsters", genre="Horror"))["id"]
+    dragon = (
+        await make_pitch(
+            client,
+            owner,
+            title="Dragon Season",
+            logline="A village learns to fly",
+            genre="Fantasy",
+            synopsis="zeppelin secrets",
+        )
+    )["id"]
+    space = (await make_pitch(client, owner, title="Orbit", logline="Miners in deep space", genre="Sci-Fi"))[
+        "id"
+    ]
+    dragons2 = (
+        await make_pitch(client, owner, title="Dragons of the Deep", logline="Sea monsters", genre="Horror")
+    )["id"]
     for token in (None, inv):
         assert set(ids(await browse(client, token, q="dragon"))) == {dragon, dragons2}
         assert ids(await browse(client, token, q="drag monst")) == [dragons2]  # all words
         assert ids(await browse(client, token, q="village fly")) == [dragon]
-        assert ids(await browse(client, token, q="miners")) == [space]   # logline
-        assert ids(await browse(client, token, q="sci")) == [space]      # genre, prefix
+        assert ids(await browse(client, token, q="miners")) == [space]  # logline
+        assert ids(await browse(client, token, q="sci")) == [space]  # genre, prefix
         assert set(ids(await browse(client, token, q="deep"))) == {space, dragons2}
         # websearch syntax: exclusion and quoted phrases.
         assert ids(await browse(client, token, q="dragon -monsters")) == [dragon]
@@ -381,11 +415,20 @@ async def test_protected_fields_hidden_in_every_list_until_nda(make_client):
     owner_id, owner = await user(client, "creator")
     _, inv = await user(client, "investor")
     _, other = await user(client, "production")
-    secret = (await make_pitch(client, owner, title="Vault Heist", requireNda=True,
-                               synopsis="They rob the vault", budget="9000000.00",
-                               genre="Crime"))["id"]
-    open_ = (await make_pitch(client, owner, title="Open Book", synopsis="Nothing hidden",
-                              budget="10.00"))["id"]
+    secret = (
+        await make_pitch(
+            client,
+            owner,
+            title="Vault Heist",
+            requireNda=True,
+            synopsis="They rob the vault",
+            budget="9000000.00",
+            genre="Crime",
+        )
+    )["id"]
+    open_ = (await make_pitch(client, owner, title="Open Book", synopsis="Nothing hidden", budget="10.00"))[
+        "id"
+    ]
     for token in (inv, other):
         resp = await client.post("/api/follows", json={"userId": owner_id}, headers=hdr(token))
         await expect_envelope(resp, 201)
@@ -393,8 +436,12 @@ async def test_protected_fields_hidden_in_every_list_until_nda(make_client):
     async def views_of(token: str | None) -> list[dict[str, Any]]:
         """The secret pitch as every endpoint shows it to this caller."""
         found = []
-        for path, params in (("/api/pitches/browse", {}), ("/api/pitches/browse", {"q": "vault"}),
-                             ("/api/pitches/trending", {}), ("/api/pitches/following", {})):
+        for path, params in (
+            ("/api/pitches/browse", {}),
+            ("/api/pitches/browse", {"q": "vault"}),
+            ("/api/pitches/trending", {}),
+            ("/api/pitches/following", {}),
+        ):
             if token is None and path.endswith("following"):
                 continue
             body = await listing(client, path, token, **params)
@@ -429,8 +476,7 @@ async def test_hidden_budget_neither_filters_nor_sorts(make_client):
     _, owner = await user(client, "creator")
     _, inv = await user(client, "investor")
     _, holder = await user(client, "investor")
-    secret = (await make_pitch(client, owner, title="Big", requireNda=True,
-                               budget="5000000.00"))["id"]
+    secret = (await make_pitch(client, owner, title="Big", requireNda=True, budget="5000000.00"))["id"]
     small = (await make_pitch(client, owner, title="Small", budget="1000.00"))["id"]
     nda = (await request_nda(client, secret, holder))["data"]
     await decide_nda(client, nda["id"], owner)
@@ -476,18 +522,21 @@ async def test_trending_follows_recent_weighted_activity(make_client, db_conn):
     # Age decays the weight: a like two half-lives (48 h) old counts a quarter; older than the
     # 7-day window, nothing at all.
     await db_conn.execute(
-        "UPDATE pitch_likes SET created_at = now() - interval '48 hours' WHERE pitch_id = $1", b)
+        "UPDATE pitch_likes SET created_at = now() - interval '48 hours' WHERE pitch_id = $1", b
+    )
     body = await listing(client, "/api/pitches/trending", inv)
     assert ids(body) == [a, b, c]
     assert body["data"][1]["trendingScore"] == pytest.approx(0.75, rel=1e-2)
     await db_conn.execute(
-        "UPDATE pitch_views SET viewed_at = now() - interval '8 days' WHERE pitch_id = $1", a)
+        "UPDATE pitch_views SET viewed_at = now() - interval '8 days' WHERE pitch_id = $1", a
+    )
     body = await listing(client, "/api/pitches/trending", inv)
     assert ids(body) == [b, c, a]
     # Only visible pitches; paginated.
     hidden = (await make_pitch(client, owner, title="Hidden", visibility="private"))["id"]
-    await db_conn.execute("INSERT INTO pitch_likes (pitch_id, user_id) VALUES ($1, $2)",
-                          hidden, viewers[1][0])
+    await db_conn.execute(
+        "INSERT INTO pitch_likes (pitch_id, user_id) VALUES ($1, $2)", hidden, viewers[1][0]
+    )
     body = await listing(client, "/api/pitches/trending", inv, limit=2)
     assert ids(body) == [b, c]
     assert page_meta(body) == {"page": 1, "limit": 2, "total": 3, "hasMore": True}
@@ -525,15 +574,19 @@ async def test_following_feed(make_client):
 async def test_follow_notifies_live_and_lists(make_client, db_conn):
     client = await make_client()
     star_id, star = await user(client, "creator", username="star", name="Sam Star")
-    fan_id, fan = await user(client, "investor", username="fan", name="Fay Fan",
-                             companyName="Fan Capital")
+    fan_id, fan = await user(client, "investor", username="fan", name="Fay Fan", companyName="Fan Capital")
     prod_id, prod = await user(client, "production", username="studio")
     ws = await connect(client, star)
 
     resp = await client.post("/api/follows", json={"userId": star_id}, headers=hdr(fan))
     body = await expect_envelope(resp, 201)
-    assert body["data"]["user"] == {"id": star_id, "username": "star", "name": "Sam Star",
-                                    "companyName": None, "userType": "creator"}
+    assert body["data"]["user"] == {
+        "id": star_id,
+        "username": "star",
+        "name": "Sam Star",
+        "companyName": None,
+        "userType": "creator",
+    }
     assert body["data"]["following"] is True and body["data"]["created"] is True
     frame = await ws.expect("notification", f"user:{star_id}")
     assert frame["data"]["kind"] == "new_follower"
@@ -543,7 +596,8 @@ async def test_follow_notifies_live_and_lists(make_client, db_conn):
     assert [r["kind"] for r in rows] == ["new_follower"]
     assert json.loads(rows[0]["data"])["followerId"] == fan_id
     assert frame["data"]["id"] == await db_conn.fetchval(
-        "SELECT id FROM notifications WHERE user_id = $1", star_id)
+        "SELECT id FROM notifications WHERE user_id = $1", star_id
+    )
 
     # Following again: 200, nothing new stored or announced.
     resp = await client.post("/api/follows", json={"userId": star_id}, headers=hdr(fan))
@@ -667,8 +721,9 @@ async def test_ttl_cache_unit():
     await cache.invalidate_tags("pitch:1")
     assert not await cache.set("pitch:1", "stale", ttl=10, tags=("pitch:1",), token=token)
     assert await cache.get("pitch:1") is None
-    assert await cache.set("pitch:1", "fresh", ttl=10, tags=("pitch:1",),
-                           token=await cache.token(("pitch:1",)))
+    assert await cache.set(
+        "pitch:1", "fresh", ttl=10, tags=("pitch:1",), token=await cache.token(("pitch:1",))
+    )
 
     loads = []
 
@@ -709,8 +764,7 @@ async def test_visibility_change_unsubscribes_those_who_lost_access(make_client)
     nda = (await request_nda(client, pid, holder))["data"]
     await decide_nda(client, nda["id"], owner)
     conns = {}
-    for name, token in (("owner", owner), ("inv", inv), ("holder", holder),
-                        ("creator", creator)):
+    for name, token in (("owner", owner), ("inv", inv), ("holder", holder), ("creator", creator)):
         conns[name] = await connect(client, token)
         await conns[name].subscribe(room)
 
@@ -719,8 +773,7 @@ async def test_visibility_change_unsubscribes_those_who_lost_access(make_client)
     err = await conns["creator"].expect("error", room)
     assert err["data"]["code"] == "FORBIDDEN"
     await conns["creator"].expect("unsubscribed", room)
-    left = await conns["owner"].expect("user_left", room,
-                                       where=lambda f: f["data"]["userId"] == creator_id)
+    left = await conns["owner"].expect("user_left", room, where=lambda f: f["data"]["userId"] == creator_id)
     assert left["room"] == room
 
     # private: only the owner and the NDA holder remain.
@@ -736,8 +789,7 @@ async def test_visibility_change_unsubscribes_those_who_lost_access(make_client)
         assert ev["data"]["userId"] == holder_id
     for name in ("inv", "creator"):
         await conns[name].ping()
-        assert not [f for f in conns[name].backlog
-                    if f.get("room") == room and f["type"] == "like_update"]
+        assert not [f for f in conns[name].backlog if f.get("room") == room and f["type"] == "like_update"]
         assert await conns[name].subscribe_error(room) == "FORBIDDEN"
     # Their sessions forgot the room: posting is refused as not subscribed.
     cid = await conns["inv"].send("message", room, data={"text": "hello?"})

@@ -32,20 +32,22 @@ MIB = 1024 * 1024
 
 def png_1x1() -> bytes:
     def chunk(tag: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + tag + data
-                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00\xff\x00\x00")
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat)
-            + chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 WEBP = b"RIFF" + struct.pack("<I", 22) + b"WEBPVP8L" + struct.pack("<I", 10) + b"\x2f" + b"\x00" * 9
 PDF = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
-WEBM = (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08"
-        b"\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02")
+WEBM = (
+    b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08"
+    b"\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02"
+)
 
 
 def mp4(payload_size: int = 16, brand: bytes = b"isom") -> bytes:
@@ -70,9 +72,13 @@ def s3_endpoint() -> Any:
 
 
 def s3_overrides(endpoint: str, bucket: str | None = None) -> dict[str, Any]:
-    return {"s3_endpoint": endpoint, "s3_bucket": bucket or f"pitchey-t-{uuid.uuid4().hex[:12]}",
-            "s3_access_key_id": ACCESS_KEY, "s3_secret_access_key": SECRET_KEY,
-            "s3_region": REGION}
+    return {
+        "s3_endpoint": endpoint,
+        "s3_bucket": bucket or f"pitchey-t-{uuid.uuid4().hex[:12]}",
+        "s3_access_key_id": ACCESS_KEY,
+        "s3_secret_access_key": SECRET_KEY,
+        "s3_region": REGION,
+    }
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -120,9 +126,15 @@ async def make_pitch(client: Any, token: str, **fields: Any) -> dict[str, Any]:
     return (await resp.json())["data"]
 
 
-def form(data: Any, kind: str | None, *, filename: str = "upload.bin",
-         content_type: str = "application/octet-stream", protected: str | None = None,
-         file_first: bool = False) -> aiohttp.MultipartWriter:
+def form(
+    data: Any,
+    kind: str | None,
+    *,
+    filename: str = "upload.bin",
+    content_type: str = "application/octet-stream",
+    protected: str | None = None,
+    file_first: bool = False,
+) -> aiohttp.MultipartWriter:
     mp = aiohttp.MultipartWriter("form-data")
 
     def add_fields() -> None:
@@ -136,18 +148,17 @@ def form(data: Any, kind: str | None, *, filename: str = "upload.bin",
     if data is not None:
         part = mp.append(data, {"Content-Type": content_type})
         # As browsers send it: the filename raw (UTF-8), not percent-encoded.
-        part.set_content_disposition("form-data", quote_fields=False, name="file",
-                                     filename=filename)
+        part.set_content_disposition("form-data", quote_fields=False, name="file", filename=filename)
     if file_first:
         add_fields()
     return mp
 
 
-async def upload(client: Any, token: str | None, pitch_id: int, data: Any, kind: str | None,
-                 **kw: Any) -> aiohttp.ClientResponse:
+async def upload(
+    client: Any, token: str | None, pitch_id: int, data: Any, kind: str | None, **kw: Any
+) -> aiohttp.ClientResponse:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return await client.post(f"/api/pitches/{pitch_id}/media", data=form(data, kind, **kw),
-                             headers=headers)
+    return await client.post(f"/api/pitches/{pitch_id}/media", data=form(data, kind, **kw), headers=headers)
 
 
 async def chunked(total: int, chunk: int = 256 * 1024, head: bytes = b"") -> AsyncIterator[bytes]:
@@ -160,8 +171,9 @@ async def chunked(total: int, chunk: int = 256 * 1024, head: bytes = b"") -> Asy
         sent += n
 
 
-async def fetch_media(client: Any, url: str, token: str | None = None,
-                      **headers: str) -> tuple[int, bytes, aiohttp.ClientResponse]:
+async def fetch_media(
+    client: Any, url: str, token: str | None = None, **headers: str
+) -> tuple[int, bytes, aiohttp.ClientResponse]:
     """GET a media URL as a browser would: follow the S3 redirect to the presigned URL."""
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -183,23 +195,35 @@ async def row_count(db_conn: Any) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("kind", "data", "ctype", "ext"), [
-    ("poster", png_1x1(), "image/png", "png"),
-    ("poster", JPEG, "image/jpeg", "jpg"),
-    ("poster", WEBP, "image/webp", "webp"),
-    ("deck", PDF, "application/pdf", "pdf"),
-    ("video", mp4(), "video/mp4", "mp4"),
-    ("video", mp4(brand=b"qt  "), "video/quicktime", "mov"),
-    ("video", WEBM, "video/webm", "webm"),
-])
-async def test_upload_each_kind_and_download_it(media_client, register, expect, db_conn,
-                                                backend, kind, data, ctype, ext):
+@pytest.mark.parametrize(
+    ("kind", "data", "ctype", "ext"),
+    [
+        ("poster", png_1x1(), "image/png", "png"),
+        ("poster", JPEG, "image/jpeg", "jpg"),
+        ("poster", WEBP, "image/webp", "webp"),
+        ("deck", PDF, "application/pdf", "pdf"),
+        ("video", mp4(), "video/mp4", "mp4"),
+        ("video", mp4(brand=b"qt  "), "video/quicktime", "mov"),
+        ("video", WEBM, "video/webm", "webm"),
+    ],
+)
+async def test_upload_each_kind_and_download_it(
+    media_client, register, expect, db_conn, backend, kind, data, ctype, ext
+):
     client = await media_client()
     _, token = await register(client, "creator")
     pitch = await make_pitch(client, token)
     # The client's filename and type are ignored for the check and the key.
-    resp = await upload(client, token, pitch["id"], data, kind, filename="../../évil \"name\".bin",
-                        content_type="text/plain", protected="false")
+    resp = await upload(
+        client,
+        token,
+        pitch["id"],
+        data,
+        kind,
+        filename='../../évil "name".bin',
+        content_type="text/plain",
+        protected="false",
+    )
     out = (await expect(resp, 201))["data"]
     assert out["kind"] == kind and out["contentType"] == ctype and out["pitchId"] == pitch["id"]
     assert out["size"] == len(data) and out["sha256"] == sha(data)
@@ -242,8 +266,7 @@ async def test_streamed_upload_larger_than_body_limit(media_client, register, ex
     head = mp4()
     total = 3 * MIB
     expected = hashlib.sha256(head + b"\x00" * (total - len(head))).hexdigest()
-    resp = await upload(client, token, pitch["id"], chunked(total, head=head), "video",
-                        filename="big.mp4")
+    resp = await upload(client, token, pitch["id"], chunked(total, head=head), "video", filename="big.mp4")
     assert resp.request_info.headers.get("Content-Length") is None  # really chunked
     out = (await expect(resp, 201))["data"]
     assert out["size"] == total and out["sha256"] == expected
@@ -288,40 +311,47 @@ async def test_who_may_upload(media_client, register, expect, db_conn):
     await expect(await upload(client, other, public["id"], png, "poster"), 403, "FORBIDDEN")
     await expect(await upload(client, other, draft["id"], png, "poster"), 404, "NOT_FOUND")
     await expect(await upload(client, owner, 999999, png, "poster"), 404, "NOT_FOUND")
-    resp = await client.post("/api/pitches/abc/media", data=form(png, "poster"),
-                             headers={"Authorization": f"Bearer {owner}"})
+    resp = await client.post(
+        "/api/pitches/abc/media", data=form(png, "poster"), headers={"Authorization": f"Bearer {owner}"}
+    )
     await expect(resp, 404, "NOT_FOUND")
     assert await stored_keys(client) == [] and await row_count(db_conn) == 0
     # The owner may, on the draft too.
     await expect(await upload(client, owner, draft["id"], png, "poster"), 201)
 
 
-@pytest.mark.parametrize(("label", "data", "kind", "filename", "ctype"), [
-    ("PE executable", b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 120, "poster", "poster.png",
-     "image/png"),
-    ("ELF executable", b"\x7fELF\x02\x01\x01" + b"\x00" * 57, "poster", "poster.png", "image/png"),
-    ("HTML", b"<!DOCTYPE html><script>alert(1)</script>", "poster", "poster.png", "image/png"),
-    ("SVG", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "poster", "a.svg",
-     "image/svg+xml"),
-    ("PNG as deck", png_1x1(), "deck", "deck.pdf", "application/pdf"),
-    ("PDF as poster", PDF, "poster", "poster.jpg", "image/jpeg"),
-    ("PDF as video", PDF, "video", "v.mp4", "video/mp4"),
-    ("HEIC still as video", mp4(brand=b"heic"), "video", "v.mp4", "video/mp4"),
-    ("zip", b"PK\x03\x04" + b"\x00" * 60, "deck", "deck.pdf", "application/pdf"),
-])
-async def test_disguised_file_is_415(media_client, register, expect, db_conn,
-                                     label, data, kind, filename, ctype):
+@pytest.mark.parametrize(
+    ("label", "data", "kind", "filename", "ctype"),
+    [
+        ("PE executable", b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 120, "poster", "poster.png", "image/png"),
+        ("ELF executable", b"\x7fELF\x02\x01\x01" + b"\x00" * 57, "poster", "poster.png", "image/png"),
+        ("HTML", b"<!DOCTYPE html><script>alert(1)</script>", "poster", "poster.png", "image/png"),
+        (
+            "SVG",
+            b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+            "poster",
+            "a.svg",
+            "image/svg+xml",
+        ),
+        ("PNG as deck", png_1x1(), "deck", "deck.pdf", "application/pdf"),
+        ("PDF as poster", PDF, "poster", "poster.jpg", "image/jpeg"),
+        ("PDF as video", PDF, "video", "v.mp4", "video/mp4"),
+        ("HEIC still as video", mp4(brand=b"heic"), "video", "v.mp4", "video/mp4"),
+        ("zip", b"PK\x03\x04" + b"\x00" * 60, "deck", "deck.pdf", "application/pdf"),
+    ],
+)
+async def test_disguised_file_is_415(
+    media_client, register, expect, db_conn, label, data, kind, filename, ctype
+):
     client = await media_client()
     _, token = await register(client, "creator")
     pitch = await make_pitch(client, token)
-    resp = await upload(client, token, pitch["id"], data, kind, filename=filename,
-                        content_type=ctype)
+    resp = await upload(client, token, pitch["id"], data, kind, filename=filename, content_type=ctype)
     await expect(resp, 415, "UNSUPPORTED_MEDIA_TYPE")
     assert await stored_keys(client) == [] and await row_count(db_conn) == 0
 
 
-async def test_kind_after_file_that_contradicts_it_leaves_nothing(media_client, register, expect,
-                                                                  db_conn):
+async def test_kind_after_file_that_contradicts_it_leaves_nothing(media_client, register, expect, db_conn):
     client = await media_client()
     _, token = await register(client, "creator")
     pitch = await make_pitch(client, token)
@@ -342,8 +372,7 @@ async def test_oversized_upload_is_413_and_leaves_nothing(media_client, register
     resp = await upload(client, token, pitch["id"], chunked(3 * MIB, head=mp4()), "video")
     await expect(resp, 413, "PAYLOAD_TOO_LARGE")
     # Same when the file comes first (the limit of the sniffed kind applies).
-    resp = await upload(client, token, pitch["id"], chunked(3 * MIB, head=mp4()), "video",
-                        file_first=True)
+    resp = await upload(client, token, pitch["id"], chunked(3 * MIB, head=mp4()), "video", file_first=True)
     await expect(resp, 413, "PAYLOAD_TOO_LARGE")
     assert await stored_keys(client) == [] and await row_count(db_conn) == 0
     # Exactly at the limit is fine.
@@ -363,18 +392,21 @@ async def test_bad_forms(media_client, register, expect, db_conn):
     await expect(resp, 415, "UNSUPPORTED_MEDIA_TYPE")
     await expect(await upload(client, token, pitch["id"], png_1x1(), None), 422, "VALIDATION_ERROR")
     await expect(await upload(client, token, pitch["id"], None, "poster"), 422, "VALIDATION_ERROR")
-    await expect(await upload(client, token, pitch["id"], png_1x1(), "trailer"), 422,
-                 "VALIDATION_ERROR")
-    await expect(await upload(client, token, pitch["id"], png_1x1(), "poster", protected="maybe"),
-                 422, "VALIDATION_ERROR")
+    await expect(await upload(client, token, pitch["id"], png_1x1(), "trailer"), 422, "VALIDATION_ERROR")
+    await expect(
+        await upload(client, token, pitch["id"], png_1x1(), "poster", protected="maybe"),
+        422,
+        "VALIDATION_ERROR",
+    )
     await expect(await upload(client, token, pitch["id"], b"", "poster"), 422, "VALIDATION_ERROR")
     # Two files in one form.
     mp = form(png_1x1(), "poster")
     mp.append(png_1x1()).set_content_disposition("form-data", name="file", filename="b.png")
     await expect(await client.post(url, data=mp, headers=auth), 422, "VALIDATION_ERROR")
     # A broken multipart body.
-    resp = await client.post(url, data=b"--xyz\r\nnonsense", headers={
-        **auth, "Content-Type": "multipart/form-data; boundary=abc"})
+    resp = await client.post(
+        url, data=b"--xyz\r\nnonsense", headers={**auth, "Content-Type": "multipart/form-data; boundary=abc"}
+    )
     assert resp.status in (400, 422)
     assert await stored_keys(client) == [] and await row_count(db_conn) == 0
 
@@ -385,11 +417,13 @@ async def test_bad_forms(media_client, register, expect, db_conn):
 
 
 async def approve_nda(client: Any, expect: Any, pitch_id: int, owner: str, requester: str) -> None:
-    resp = await client.post("/api/ndas/request", json={"pitchId": pitch_id},
-                             headers={"Authorization": f"Bearer {requester}"})
+    resp = await client.post(
+        "/api/ndas/request", json={"pitchId": pitch_id}, headers={"Authorization": f"Bearer {requester}"}
+    )
     nda = (await expect(resp, 201))["data"]
-    resp = await client.post(f"/api/ndas/{nda['id']}/approve", json={},
-                             headers={"Authorization": f"Bearer {owner}"})
+    resp = await client.post(
+        f"/api/ndas/{nda['id']}/approve", json={}, headers={"Authorization": f"Bearer {owner}"}
+    )
     await expect(resp, 200)
 
 
@@ -414,8 +448,7 @@ async def test_download_rules_and_nda(media_client, register, expect):
     # The list shows protected items only to those who may download them.
     async def listed(token: str | None) -> list[str]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        body = await expect(await client.get(f"/api/pitches/{pitch['id']}/media",
-                                             headers=headers), 200)
+        body = await expect(await client.get(f"/api/pitches/{pitch['id']}/media", headers=headers), 200)
         assert body["meta"]["pagination"]["total"] == len(body["data"])
         return [m["kind"] for m in body["data"]]
 
@@ -443,8 +476,9 @@ async def test_invisible_pitch_hides_its_media(media_client, register, expect):
     for token in (None, investor, other):
         status, body, _ = await fetch_media(client, d["url"], token)
         assert status == 404 and b"NOT_FOUND" in body
-        resp = await client.get(f"/api/pitches/{draft['id']}/media",
-                                headers={"Authorization": f"Bearer {token}"} if token else {})
+        resp = await client.get(
+            f"/api/pitches/{draft['id']}/media", headers={"Authorization": f"Bearer {token}"} if token else {}
+        )
         await expect(resp, 404, "NOT_FOUND")
     assert (await fetch_media(client, d["url"], owner))[0] == 200
     # investors_only: anonymous 404, another creator 403, an investor may.
@@ -462,28 +496,31 @@ async def test_list_pagination(media_client, register, expect):
     body = await expect(await client.get(f"/api/pitches/{pitch['id']}/media?page=2&limit=2"), 200)
     assert len(body["data"]) == 1
     assert body["meta"]["pagination"] == {"page": 2, "limit": 2, "total": 3, "hasMore": False}
-    await expect(await client.get(f"/api/pitches/{pitch['id']}/media?limit=0"), 422,
-                 "VALIDATION_ERROR")
+    await expect(await client.get(f"/api/pitches/{pitch['id']}/media?limit=0"), 422, "VALIDATION_ERROR")
     await expect(await client.get("/api/pitches/424242/media"), 404, "NOT_FOUND")
 
 
-@pytest.mark.parametrize("path", [
-    "/api/media/pitches/1/00000000000000000000000000000000.png",  # well-formed, unknown
-    "/api/media/pitches/1/../../../../etc/passwd",
-    "/api/media/pitches/1/%2e%2e/%2e%2e/etc/passwd",
-    "/api/media/pitches/1/..%2F..%2Fjwt_secret",
-    "/api/media/..%2Fjwt_secret",
-    "/api/media/.incoming/x.part",
-    "/api/media/pitches/1/0123456789abcdef0123456789abcdef.exe",
-    "/api/media/%2Fetc%2Fpasswd",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/media/pitches/1/00000000000000000000000000000000.png",  # well-formed, unknown
+        "/api/media/pitches/1/../../../../etc/passwd",
+        "/api/media/pitches/1/%2e%2e/%2e%2e/etc/passwd",
+        "/api/media/pitches/1/..%2F..%2Fjwt_secret",
+        "/api/media/..%2Fjwt_secret",
+        "/api/media/.incoming/x.part",
+        "/api/media/pitches/1/0123456789abcdef0123456789abcdef.exe",
+        "/api/media/%2Fetc%2Fpasswd",
+    ],
+)
 async def test_bad_or_unknown_key_is_404(media_client, register, expect, path):
     client = await media_client()
     _, owner = await register(client, "creator")
     pitch = await make_pitch(client, owner)
     await expect(await upload(client, owner, pitch["id"], png_1x1(), "poster"), 201)
-    resp = await client.get(URL(path, encoded=True), allow_redirects=False,
-                            headers={"Authorization": f"Bearer {owner}"})
+    resp = await client.get(
+        URL(path, encoded=True), allow_redirects=False, headers={"Authorization": f"Bearer {owner}"}
+    )
     await expect(resp, 404, "NOT_FOUND")
 
 
@@ -504,8 +541,11 @@ async def test_delete_media(media_client, register, expect, db_conn):
     await expect(await client.delete(url, headers=auth(investor)), 403, "FORBIDDEN")
     await expect(await client.delete(url, headers=auth(other)), 403, "FORBIDDEN")
     # The id under another pitch (even the owner's own) is not found.
-    await expect(await client.delete(f"/api/pitches/{second['id']}/media/{media['id']}",
-                                     headers=auth(owner)), 404, "NOT_FOUND")
+    await expect(
+        await client.delete(f"/api/pitches/{second['id']}/media/{media['id']}", headers=auth(owner)),
+        404,
+        "NOT_FOUND",
+    )
     assert len(await stored_keys(client)) == 1 and await row_count(db_conn) == 1
 
     body = await expect(await client.delete(url, headers=auth(owner)), 200)
@@ -560,16 +600,21 @@ async def _failing_stream(total: int) -> AsyncIterator[bytes]:
 
 
 async def test_s3_store_multipart_upload_and_abort(s3_endpoint):
-    store = S3BlobStore(endpoint=s3_endpoint, bucket=f"pitchey-t-{uuid.uuid4().hex[:12]}",
-                        access_key_id=ACCESS_KEY, secret_access_key=SECRET_KEY, region=REGION,
-                        part_size=5 * MIB)
+    store = S3BlobStore(
+        endpoint=s3_endpoint,
+        bucket=f"pitchey-t-{uuid.uuid4().hex[:12]}",
+        access_key_id=ACCESS_KEY,
+        secret_access_key=SECRET_KEY,
+        region=REGION,
+        part_size=5 * MIB,
+    )
     await store.start()  # creates the bucket
     try:
         data = os.urandom(11 * MIB + 123)  # three parts: 5 + 5 + 1 MiB
 
         async def stream() -> AsyncIterator[bytes]:
             for i in range(0, len(data), 300_000):
-                yield data[i:i + 300_000]
+                yield data[i : i + 300_000]
 
         await store.put_stream("pitches/1/big.mp4", stream(), "video/mp4")
         assert await store.exists("pitches/1/big.mp4")
@@ -597,8 +642,17 @@ async def test_s3_store_multipart_upload_and_abort(s3_endpoint):
 async def test_local_store_keys_cannot_escape(tmp_path):
     store = LocalBlobStore(tmp_path / "media")
     await store.start()
-    for bad in ("../x", "pitches/1/../../../x", "/etc/passwd", "pitches//x", "pitches/./x",
-                "", ".incoming/a.part", "a\\..\\b", "pitches/1/x\x00.png"):
+    for bad in (
+        "../x",
+        "pitches/1/../../../x",
+        "/etc/passwd",
+        "pitches//x",
+        "pitches/./x",
+        "",
+        ".incoming/a.part",
+        "a\\..\\b",
+        "pitches/1/x\x00.png",
+    ):
         with pytest.raises(InvalidKey):
             store.path(bad)
         assert not await store.exists(bad)
@@ -627,10 +681,10 @@ def test_s3_settings_must_be_complete():
     with pytest.raises(SettingsError, match=r"S3_ENDPOINT.*S3_BUCKET"):
         load_settings(s3_endpoint="http://127.0.0.1:9000")
     with pytest.raises(SettingsError, match="S3_ENDPOINT"):
-        load_settings(s3_endpoint="ftp://x", s3_bucket="abc", s3_access_key_id="a",
-                      s3_secret_access_key="b")
-    s = load_settings(s3_endpoint="http://127.0.0.1:9000/", s3_bucket="abc",
-                      s3_access_key_id="a", s3_secret_access_key="b")
+        load_settings(s3_endpoint="ftp://x", s3_bucket="abc", s3_access_key_id="a", s3_secret_access_key="b")
+    s = load_settings(
+        s3_endpoint="http://127.0.0.1:9000/", s3_bucket="abc", s3_access_key_id="a", s3_secret_access_key="b"
+    )
     assert s.s3_endpoint == "http://127.0.0.1:9000" and "b" not in repr(s.s3_secret_access_key)
 
 
@@ -641,22 +695,30 @@ def test_sniff_table():
     assert sniff(b"") is None
 
 
-async def test_dropped_connection_leaves_nothing(media_client, register, expect, db_conn,
-                                                 backend, log_capture):
+async def test_dropped_connection_leaves_nothing(
+    media_client, register, expect, db_conn, backend, log_capture
+):
     """A client that vanishes mid-upload: the partial object is thrown away, no row is written."""
     logs = log_capture("text", "INFO")
     client = await media_client()
     _, token = await register(client, "creator")
     pitch = await make_pitch(client, token)
     boundary = "droppedboundary"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nvideo\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"v.mp4\"\r\nContent-Type: video/mp4\r\n\r\n").encode() + mp4()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nvideo\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="v.mp4"\r\nContent-Type: video/mp4\r\n\r\n'
+    ).encode() + mp4()
     _, writer = await asyncio.open_connection(client.server.host, client.server.port)
-    writer.write((f"POST /api/pitches/{pitch['id']}/media HTTP/1.1\r\n"
-                  f"Host: {client.server.host}\r\nAuthorization: Bearer {token}\r\n"
-                  f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-                  f"Content-Length: {10 * MIB}\r\n\r\n").encode() + head)
+    writer.write(
+        (
+            f"POST /api/pitches/{pitch['id']}/media HTTP/1.1\r\n"
+            f"Host: {client.server.host}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {10 * MIB}\r\n\r\n"
+        ).encode()
+        + head
+    )
     for _ in range(8):  # 2 MiB of the promised 10, then hang up
         writer.write(b"\x00" * (256 * 1024))
         await writer.drain()
@@ -677,9 +739,11 @@ async def test_pitch_detail_lists_media_and_hides_protected_items(make_client, r
     """The media list in GET /api/pitches/{id} follows the same NDA rule as synopsis and budget."""
     client = await make_client()
     _, owner = await register(client, "creator")
-    resp = await client.post("/api/pitches", json={"title": "With media", "status": "published",
-                                                    "requireNda": True},
-                             headers=auth_headers(owner))
+    resp = await client.post(
+        "/api/pitches",
+        json={"title": "With media", "status": "published", "requireNda": True},
+        headers=auth_headers(owner),
+    )
     pitch_id = (await resp.json())["data"]["id"]
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     pdf = b"%PDF-1.4\n" + b"x" * 64
@@ -687,13 +751,12 @@ async def test_pitch_detail_lists_media_and_hides_protected_items(make_client, r
         form = aiohttp.FormData()
         form.add_field("kind", kind)
         form.add_field("file", data, filename=name, content_type="application/octet-stream")
-        up = await client.post(f"/api/pitches/{pitch_id}/media", data=form,
-                               headers=auth_headers(owner))
+        up = await client.post(f"/api/pitches/{pitch_id}/media", data=form, headers=auth_headers(owner))
         assert up.status == 201, await up.text()
-    mine = (await (await client.get(f"/api/pitches/{pitch_id}",
-                                    headers=auth_headers(owner))).json())["data"]
+    mine = (await (await client.get(f"/api/pitches/{pitch_id}", headers=auth_headers(owner))).json())["data"]
     assert sorted(m["kind"] for m in mine["media"]) == ["deck", "poster"]
     _, investor = await register(client, "investor")
-    theirs = (await (await client.get(f"/api/pitches/{pitch_id}",
-                                      headers=auth_headers(investor))).json())["data"]
+    theirs = (await (await client.get(f"/api/pitches/{pitch_id}", headers=auth_headers(investor))).json())[
+        "data"
+    ]
     assert [m["kind"] for m in theirs["media"]] == ["poster"]  # the deck follows requireNda

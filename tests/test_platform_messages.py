@@ -28,8 +28,13 @@ async def test_message_is_stored_announced_live_and_notified(make_client, db_con
 
     body = await send(client, a, recipientId=b_id, content="  Hello there  ")
     m = body["data"]
-    assert (m["senderId"], m["recipientId"], m["pitchId"], m["content"], m["readAt"]) == \
-        (a_id, b_id, None, "Hello there", None)
+    assert (m["senderId"], m["recipientId"], m["pitchId"], m["content"], m["readAt"]) == (
+        a_id,
+        b_id,
+        None,
+        "Hello there",
+        None,
+    )
 
     frame = await ws.expect("message", room)
     assert frame["data"]["id"] == m["id"]
@@ -44,12 +49,14 @@ async def test_message_is_stored_announced_live_and_notified(make_client, db_con
 
     row = await db_conn.fetchrow("SELECT * FROM direct_messages WHERE id = $1", m["id"])
     assert (row["sender_id"], row["recipient_id"], row["content"]) == (a_id, b_id, "Hello there")
-    assert await db_conn.fetchval(
-        "SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = 'new_message'",
-        b_id) == 1
+    assert (
+        await db_conn.fetchval(
+            "SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = 'new_message'", b_id
+        )
+        == 1
+    )
     # The sender's own room heard nothing about it.
-    assert await db_conn.fetchval("SELECT count(*) FROM notifications WHERE user_id = $1",
-                                  a_id) == 0
+    assert await db_conn.fetchval("SELECT count(*) FROM notifications WHERE user_id = $1", a_id) == 0
     await ws.close()
 
 
@@ -81,8 +88,7 @@ async def test_send_refusals_write_nothing(make_client, db_conn):
     investors_only = await make_pitch(client, owner, visibility="investors_only")
     cases: list[tuple[str, dict[str, Any], int, str]] = [
         (b, {"content": "no target"}, 422, "VALIDATION_ERROR"),
-        (b, {"recipientId": owner_id, "pitchId": own["id"], "content": "both"}, 422,
-         "VALIDATION_ERROR"),
+        (b, {"recipientId": owner_id, "pitchId": own["id"], "content": "both"}, 422, "VALIDATION_ERROR"),
         (b, {"recipientId": owner_id, "content": ""}, 422, "VALIDATION_ERROR"),
         (b, {"recipientId": owner_id, "content": "   "}, 422, "VALIDATION_ERROR"),
         (b, {"recipientId": owner_id, "content": "x" * 4001}, 422, "VALIDATION_ERROR"),
@@ -94,14 +100,12 @@ async def test_send_refusals_write_nothing(make_client, db_conn):
         (b, {"pitchId": 999999, "content": "ghost pitch"}, 404, "NOT_FOUND"),
         (b, {"pitchId": draft["id"], "content": "draft"}, 404, "NOT_FOUND"),
         (b, {"pitchId": private["id"], "content": "private"}, 403, "FORBIDDEN"),
-        (creator2, {"pitchId": investors_only["id"], "content": "creators may not see it"},
-         403, "FORBIDDEN"),
+        (creator2, {"pitchId": investors_only["id"], "content": "creators may not see it"}, 403, "FORBIDDEN"),
     ]
     for token, body, status, code in cases:
         resp = await client.post("/api/messages/send", json=body, headers=bearer(token))
         await expect_envelope(resp, status, code)
-    resp = await client.post("/api/messages/send", json={"recipientId": owner_id,
-                                                         "content": "anon"})
+    resp = await client.post("/api/messages/send", json={"recipientId": owner_id, "content": "anon"})
     await expect_envelope(resp, 401, "UNAUTHORIZED")
     assert await db_conn.fetchval("SELECT count(*) FROM direct_messages") == 0
     assert await db_conn.fetchval("SELECT count(*) FROM notifications") == 0
@@ -188,8 +192,7 @@ async def test_notifications_list_read_and_read_all(make_client, db_conn):
     newest = notes[0]["id"]
     resp = await client.post(f"/api/notifications/{newest}/read", json={}, headers=bearer(a))
     await expect_envelope(resp, 404, "NOT_FOUND")  # not A's
-    assert await db_conn.fetchval("SELECT read_at FROM notifications WHERE id = $1",
-                                  newest) is None
+    assert await db_conn.fetchval("SELECT read_at FROM notifications WHERE id = $1", newest) is None
     resp = await client.post(f"/api/notifications/{newest}/read", json={}, headers=bearer(b))
     r = await expect_envelope(resp, 200)
     assert r["data"]["id"] == newest and r["data"]["readAt"] is not None

@@ -16,8 +16,9 @@ def hdr(token: str | None) -> dict[str, str]:
 
 
 async def nda_list(client, which, token, _status=200, _code=None, **params) -> dict[str, Any]:
-    resp = await client.get(f"/api/ndas/{which}", params={k: str(v) for k, v in params.items()},
-                            headers=hdr(token))
+    resp = await client.get(
+        f"/api/ndas/{which}", params={k: str(v) for k, v in params.items()}, headers=hdr(token)
+    )
     return await expect_envelope(resp, _status, _code)
 
 
@@ -36,8 +37,7 @@ async def cast(make_client):
     for name, portal, extra in (
         ("a", "creator", {"username": "alice", "name": "Alice Author"}),
         ("b", "creator", {"username": "bob"}),
-        ("inv", "investor", {"username": "ivan", "name": "Ivan Investor",
-                             "companyName": "Ivan Capital"}),
+        ("inv", "investor", {"username": "ivan", "name": "Ivan Investor", "companyName": "Ivan Capital"}),
         ("inv2", "investor", {}),
         ("prod", "production", {"companyName": "Big Studio"}),
     ):
@@ -68,9 +68,13 @@ async def test_incoming_requests(cast):
     assert item["pitchTitle"] == "First of Alice" and item["status"] == "pending"
     assert item["pitchId"] == pitches["a1"]["id"] and item["message"] == "please"
     assert item["requesterId"] == people["inv"][0] and item["ownerId"] == people["a"][0]
-    assert item["otherParty"] == {"id": people["inv"][0], "username": "ivan",
-                                  "name": "Ivan Investor", "companyName": "Ivan Capital",
-                                  "userType": "investor"}
+    assert item["otherParty"] == {
+        "id": people["inv"][0],
+        "username": "ivan",
+        "name": "Ivan Investor",
+        "companyName": "Ivan Capital",
+        "userType": "investor",
+    }
     assert body["meta"]["pagination"] == {"page": 1, "limit": 20, "total": 1, "hasMore": False}
     body = await nda_list(client, "incoming-requests", a, status="all")
     assert ids(body) == [ndas[k]["id"] for k in ("a1_prod", "a2_inv", "a1_inv")]  # newest first
@@ -152,8 +156,7 @@ async def test_nda_request_and_decisions_notify(make_client, db_conn):
     assert note["data"]["kind"] == "nda_request"
     assert note["data"]["data"]["ndaId"] == nda["id"] and note["data"]["data"]["pitchId"] == pid
     assert "Nia" in note["data"]["title"] and "Noted" in note["data"]["title"]
-    row = await db_conn.fetchrow("SELECT id, kind, data FROM notifications WHERE user_id = $1",
-                                 owner_id)
+    row = await db_conn.fetchrow("SELECT id, kind, data FROM notifications WHERE user_id = $1", owner_id)
     assert row["kind"] == "nda_request" and row["id"] == note["data"]["id"]
     assert json.loads(row["data"])["requesterId"] == inv_id
 
@@ -170,10 +173,10 @@ async def test_nda_request_and_decisions_notify(make_client, db_conn):
     assert note["data"]["kind"] == "nda_rejected"
     assert note["data"]["data"]["reason"] == "Too early"
 
-    kinds = {(r["user_id"], r["kind"]) for r in await db_conn.fetch(
-        "SELECT user_id, kind FROM notifications")}
-    assert kinds == {(owner_id, "nda_request"), (inv_id, "nda_approved"),
-                     (prod_id, "nda_rejected")}
+    kinds = {
+        (r["user_id"], r["kind"]) for r in await db_conn.fetch("SELECT user_id, kind FROM notifications")
+    }
+    assert kinds == {(owner_id, "nda_request"), (inv_id, "nda_approved"), (prod_id, "nda_rejected")}
     # Refused requests and decisions leave no notification.
     await request_nda(client, pid, inv, status=409)
     await decide_nda(client, nda["id"], owner, status=409)

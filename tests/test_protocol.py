@@ -511,9 +511,7 @@ def test_event_types() -> None:
 
 def test_encode_event_key_order_and_omission() -> None:
     ts = "2026-11-25T12:00:00.123Z"
-    raw = encode_event(
-        EventType.MESSAGE, data={"text": "hi"}, room="pitch:1", seq=4, id="c1", timestamp=ts
-    )
+    raw = encode_event(EventType.MESSAGE, data={"text": "hi"}, room="pitch:1", seq=4, id="c1", timestamp=ts)
     assert raw == (
         b'{"type":"message","room":"pitch:1","seq":4,"id":"c1",'
         b'"timestamp":"2026-11-25T12:00:00.123Z","data":{"text":"hi"}}'
@@ -547,9 +545,7 @@ def test_utc_timestamp_format() -> None:
     when = datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)
     assert utc_timestamp(when) == "2026-11-25T12:00:00.123Z"
     plus2 = timezone(timedelta(hours=2))
-    assert utc_timestamp(datetime(2026, 11, 25, 14, 0, 0, 5000, tzinfo=plus2)) == (
-        "2026-11-25T12:00:00.005Z"
-    )
+    assert utc_timestamp(datetime(2026, 11, 25, 14, 0, 0, 5000, tzinfo=plus2)) == ("2026-11-25T12:00:00.005Z")
     assert utc_timestamp(datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05.000Z"
 
 
@@ -591,9 +587,7 @@ def test_helpers() -> None:
 
 
 def test_decode_event_round_trip() -> None:
-    event = ServerEvent(
-        EventType.LIKE_UPDATE, "pitch:3", 5, "i", "2026-11-25T12:00:00.123Z", {"likes": 3}
-    )
+    event = ServerEvent(EventType.LIKE_UPDATE, "pitch:3", 5, "i", "2026-11-25T12:00:00.123Z", {"likes": 3})
     assert decode_event(event.encode()) == event
     assert decode_event(event.encode().decode()) == event
 
@@ -785,9 +779,7 @@ def test_token_bucket_clock_going_backwards() -> None:
     assert bucket.take()
 
 
-@pytest.mark.parametrize(
-    ("rate", "burst"), [(0.0, 1), (-1.0, 1), (math.inf, 1), (math.nan, 1), (1.0, 0)]
-)
+@pytest.mark.parametrize(("rate", "burst"), [(0.0, 1), (-1.0, 1), (math.inf, 1), (math.nan, 1), (1.0, 0)])
 def test_token_bucket_validates(rate: float, burst: int) -> None:
     with pytest.raises(ValueError):
         TokenBucket(rate, burst, clock=FakeClock())
@@ -831,9 +823,7 @@ ids = st.one_of(
 valid_ids = st.one_of(st.none(), st.integers(-(2**63), 2**64 - 1), st.text(max_size=64))
 texts = st.one_of(
     st.text(max_size=50),
-    st.builds(
-        lambda n, pad: pad + "x" * n + pad, st.integers(3990, 4010), st.sampled_from(["", " "])
-    ),
+    st.builds(lambda n, pad: pad + "x" * n + pad, st.integers(3990, 4010), st.sampled_from(["", " "])),
     json_values,
 )
 command_types = st.sampled_from([t.value for t in CommandType])

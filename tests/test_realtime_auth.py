@@ -85,8 +85,7 @@ async def test_cookie_same_origin_accepted(make_client):
     client = await make_client()
     uid, token = await user(client)
     origin = f"http://{client.host}:{client.port}"
-    ws = await client.ws_connect("/ws", headers={"Cookie": f"pitchey_session={token}"},
-                                 origin=origin)
+    ws = await client.ws_connect("/ws", headers={"Cookie": f"pitchey_session={token}"}, origin=origin)
     conn = await greeted(ws)
     assert conn.user_id == uid
     await conn.ping()
@@ -103,13 +102,15 @@ async def test_cookie_without_origin_accepted(make_client):
 async def test_cookie_cross_origin_refused(make_client):
     client = await make_client()
     _, token = await user(client)
-    status = await handshake_status(client, headers={"Cookie": f"pitchey_session={token}"},
-                                    origin="http://evil.example")
+    status = await handshake_status(
+        client, headers={"Cookie": f"pitchey_session={token}"}, origin="http://evil.example"
+    )
     assert status == 403
     # The refusal is the JSON envelope.
-    resp = await client.get("/ws", headers={**UPGRADE_HEADERS,
-                                            "Cookie": f"pitchey_session={token}",
-                                            "Origin": "http://evil.example"})
+    resp = await client.get(
+        "/ws",
+        headers={**UPGRADE_HEADERS, "Cookie": f"pitchey_session={token}", "Origin": "http://evil.example"},
+    )
     await expect_envelope(resp, 403, "FORBIDDEN")
     assert len(realtime(client).sessions.sessions) == 0
 
@@ -117,8 +118,9 @@ async def test_cookie_cross_origin_refused(make_client):
 async def test_cookie_from_configured_cors_origin_accepted(make_client):
     client = await make_client(cors_origins="http://app.example")
     uid, token = await user(client)
-    ws = await client.ws_connect("/ws", headers={"Cookie": f"pitchey_session={token}"},
-                                 origin="http://app.example")
+    ws = await client.ws_connect(
+        "/ws", headers={"Cookie": f"pitchey_session={token}"}, origin="http://app.example"
+    )
     assert (await greeted(ws)).user_id == uid
 
 
@@ -176,8 +178,7 @@ async def test_unknown_ticket_refused(make_client):
 async def test_no_credentials_refused_with_json_401(make_client):
     client = await make_client()
     assert await handshake_status(client, protocols=(SUBPROTOCOL,)) == 401
-    resp = await client.get("/ws", headers={**UPGRADE_HEADERS,
-                                            "Sec-WebSocket-Protocol": SUBPROTOCOL})
+    resp = await client.get("/ws", headers={**UPGRADE_HEADERS, "Sec-WebSocket-Protocol": SUBPROTOCOL})
     body = await expect_envelope(resp, 401, "UNAUTHORIZED")
     assert "bearer" in body["error"]["message"]
     assert len(realtime(client).sessions.sessions) == 0
@@ -186,8 +187,9 @@ async def test_no_credentials_refused_with_json_401(make_client):
 async def test_bad_token_refused(make_client):
     client = await make_client()
     assert await handshake_status(client, protocols=protocols("not.a.jwt")) == 401
-    resp = await client.get("/ws", headers={**UPGRADE_HEADERS,
-                                            "Sec-WebSocket-Protocol": "pitchey.v1, bearer.x.y.z"})
+    resp = await client.get(
+        "/ws", headers={**UPGRADE_HEADERS, "Sec-WebSocket-Protocol": "pitchey.v1, bearer.x.y.z"}
+    )
     await expect_envelope(resp, 401, "UNAUTHORIZED")
 
 
@@ -225,16 +227,18 @@ async def test_logout_closes_live_sessions_of_that_token_with_4001(make_client):
     assert time.monotonic() - started < 2.0
     # Another user's session is untouched, and the server forgot the closed ones.
     await other.ping()
-    await wait_until(lambda: len(realtime(client).sessions.sessions) == 1,
-                     what="closed sessions to leave the registry")
+    await wait_until(
+        lambda: len(realtime(client).sessions.sessions) == 1, what="closed sessions to leave the registry"
+    )
     assert {s.user_id for s in realtime(client).sessions.sessions} != {uid}
 
 
 async def test_logout_of_another_token_of_the_same_user_keeps_this_session(make_client, login):
     client = await make_client()
     _, token = await user(client)
-    email = (await (await client.get("/api/auth/session", headers=bearer(token))).json())[
-        "data"]["user"]["email"]
+    email = (await (await client.get("/api/auth/session", headers=bearer(token))).json())["data"]["user"][
+        "email"
+    ]
     _, second = await login(client, "creator", email)
     conn = await connect(client, token)
     await logout(client, second)
@@ -247,20 +251,31 @@ async def test_session_closed_4001_when_its_token_expires(make_client):
     uid, token = await user(client, "investor")
     state = app_state(client)
     secret = state.settings.secret_file.read_text().strip()
-    email = (await (await client.get("/api/auth/session", headers=bearer(token))).json())[
-        "data"]["user"]["email"]
+    email = (await (await client.get("/api/auth/session", headers=bearer(token))).json())["data"]["user"][
+        "email"
+    ]
     now = int(time.time())
-    short = jwt.encode({
-        "sub": str(uid), "userId": uid, "email": email, "userType": "investor",
-        "iat": now, "exp": now + 2, "jti": str(uuid.uuid4()),
-    }, secret, algorithm="HS256")
+    short = jwt.encode(
+        {
+            "sub": str(uid),
+            "userId": uid,
+            "email": email,
+            "userType": "investor",
+            "iat": now,
+            "exp": now + 2,
+            "jti": str(uuid.uuid4()),
+        },
+        secret,
+        algorithm="HS256",
+    )
     conn = await connect(client, short)
     await conn.ping()
     code = await conn.closed(timeout=5.0)
     assert code == 4001
     assert time.time() >= now + 2 - 0.05  # not before the token's expiry
-    await wait_until(lambda: len(realtime(client).sessions.sessions) == 0,
-                     what="the expired session to leave the registry")
+    await wait_until(
+        lambda: len(realtime(client).sessions.sessions) == 0, what="the expired session to leave the registry"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,8 +314,7 @@ async def test_websockets_library_client(make_client):
         joined = await recv("user_joined")
         assert joined["room"] == room and joined["data"]["userId"] == owner_id
         # A REST like by someone else reaches this client live.
-        resp = await client.post(f"/api/pitches/{pitch['id']}/like", json={},
-                                 headers=bearer(viewer_token))
+        resp = await client.post(f"/api/pitches/{pitch['id']}/like", json={}, headers=bearer(viewer_token))
         await expect_envelope(resp, 200)
         liked = await recv("like_update")
         assert liked["room"] == room

@@ -42,8 +42,7 @@ async def test_bad_frames_get_errors_and_the_session_goes_on(make_client):
         ('{"id": "t1"}', "BAD_FRAME", "t1"),
         ('{"type": 7, "id": "t2"}', "BAD_FRAME", "t2"),
         ('{"type": "subscribe", "id": "s1"}', "BAD_FRAME", "s1"),
-        ('{"type": "subscribe", "room": "pitch:1", "id": "s2", "data": {"since": -1}}',
-         "BAD_FRAME", "s2"),
+        ('{"type": "subscribe", "room": "pitch:1", "id": "s2", "data": {"since": -1}}', "BAD_FRAME", "s2"),
         ('{"type": "presence", "id": 5}', "BAD_FRAME", 5),
         ('{"type": "ping", "id": true}', "BAD_FRAME", None),
     ]
@@ -70,12 +69,10 @@ async def test_oversized_frame_closes_1009(make_client):
     await conn.send("message", "pitch:1", data={"text": text})
     assert (await conn.expect("error"))["data"]["code"] == "BAD_FRAME"
     await conn.ping()
-    big = orjson.dumps({"type": "message", "room": "pitch:1",
-                        "data": {"text": "y" * (70 * 1024)}}).decode()
+    big = orjson.dumps({"type": "message", "room": "pitch:1", "data": {"text": "y" * (70 * 1024)}}).decode()
     await conn.send_raw(big)
     assert await conn.closed() == 1009
-    await wait_until(lambda: len(realtime(client).sessions.sessions) == 0,
-                     what="the session to end")
+    await wait_until(lambda: len(realtime(client).sessions.sessions) == 0, what="the session to end")
 
 
 async def test_rate_limit_errors_then_close_1008(make_client):
@@ -86,8 +83,7 @@ async def test_rate_limit_errors_then_close_1008(make_client):
         await conn.send("ping", id=i)
     pongs = [await conn.expect("pong", where=lambda f, i=i: f["id"] == i) for i in range(5)]
     assert len(pongs) == 5
-    limited = [await conn.expect("error", where=lambda f, i=i: f.get("id") == i)
-               for i in range(5, 10)]
+    limited = [await conn.expect("error", where=lambda f, i=i: f.get("id") == i) for i in range(5, 10)]
     for err in limited:
         assert err["data"]["code"] == "RATE_LIMITED"
         assert err["data"]["retryAfter"] > 0
@@ -167,6 +163,7 @@ async def test_slow_consumer_is_closed_and_others_get_everything(make_client):
         # From here on the raw client never reads. Post big messages until the server gives up.
         text = "z" * 3500
         sent = 0
+
         async def slow_closes() -> float:
             return metric_value(await prometheus(client), "pitchey_slow_consumer_closes_total")
 
@@ -177,8 +174,9 @@ async def test_slow_consumer_is_closed_and_others_get_everything(make_client):
             sent += 10
         assert sent < 400, "the slow consumer was never closed"
         # It never reads our close frame either: cut off shortly after, its session gone.
-        await wait_until(lambda: slow not in rt.sessions.sessions, timeout=6,
-                         what="the slow consumer's session to end")
+        await wait_until(
+            lambda: slow not in rt.sessions.sessions, timeout=6, what="the slow consumer's session to end"
+        )
     finally:
         raw.close()
     text_metrics = await prometheus(client)
@@ -221,8 +219,11 @@ async def test_silent_peer_dropped_after_heartbeat(make_client):
     _, token = await user(client)
     ws = await client.ws_connect("/ws", protocols=protocols(token), autoping=False)
     # Never answers pings (autoping off, and we do not pong): the server drops the session.
-    await wait_until(lambda: len(realtime(client).sessions.sessions) == 0, timeout=3,
-                     what="the silent session to be dropped")
+    await wait_until(
+        lambda: len(realtime(client).sessions.sessions) == 0,
+        timeout=3,
+        what="the silent session to be dropped",
+    )
     await ws.close()
 
 
@@ -282,14 +283,16 @@ async def test_sigterm_closes_clients_with_1012(clean_db, tmp_path):
     port = _free_port()
     exe = shutil.which("pitchey")
     cmd = [exe] if exe else [sys.executable, "-m", "pitchey.server.cli"]
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("PITCHEY_") and k not in ("DATABASE_URL", "JWT_SECRET")}
-    env.update(DATABASE_URL=clean_db, PITCHEY_DATA_DIR=str(tmp_path),
-               PITCHEY_ARGON2_PROFILE="cheapest")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PITCHEY_") and k not in ("DATABASE_URL", "JWT_SECRET")
+    }
+    env.update(DATABASE_URL=clean_db, PITCHEY_DATA_DIR=str(tmp_path), PITCHEY_ARGON2_PROFILE="cheapest")
     log = (tmp_path / "serve.log").open("w+")
-    proc = await asyncio.create_subprocess_exec(*cmd, "serve", "--port", str(port), env=env,
-                                                stdout=log, stderr=log,
-                                                start_new_session=True)
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, "serve", "--port", str(port), env=env, stdout=log, stderr=log, start_new_session=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
@@ -303,12 +306,15 @@ async def test_sigterm_closes_clients_with_1012(clean_db, tmp_path):
                     except aiohttp.ClientConnectionError:
                         pass
                     await asyncio.sleep(0.1)
-            async with http.post(base + "/api/auth/creator/register", json={
-                    "email": "sigterm@example.com", "password": "a long enough password"}) as r:
+            async with http.post(
+                base + "/api/auth/creator/register",
+                json={"email": "sigterm@example.com", "password": "a long enough password"},
+            ) as r:
                 assert r.status == 201, await r.text()
                 token = (await r.json())["data"]["token"]
-        async with websockets.connect(f"ws://127.0.0.1:{port}/ws",
-                                      subprotocols=["pitchey.v1", f"bearer.{token}"]) as ws:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/ws", subprotocols=["pitchey.v1", f"bearer.{token}"]
+        ) as ws:
             hello = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
             assert hello["type"] == "connected"
             proc.send_signal(signal.SIGTERM)

@@ -33,13 +33,18 @@ async def test_owner_gets_metrics_frames_with_subscriber_count(make_client):
 
     frame = await owner.expect("metrics", mroom, timeout=2.5)
     data = frame["data"]
-    assert set(data) >= {"subscribers", "eventsInPerSec", "eventsOutPerSec", "droppedFrames",
-                         "fanoutLatencyMs", "windowSeconds"}
+    assert set(data) >= {
+        "subscribers",
+        "eventsInPerSec",
+        "eventsOutPerSec",
+        "droppedFrames",
+        "fanoutLatencyMs",
+        "windowSeconds",
+    }
     assert set(data["fanoutLatencyMs"]) == {"p50", "p99", "max"}
     assert "seq" not in frame
     # Within a couple of ticks the frame reflects the two subscribers and their traffic.
-    frame = await owner.expect("metrics", mroom, timeout=2.5,
-                               where=lambda f: f["data"]["subscribers"] == 2)
+    frame = await owner.expect("metrics", mroom, timeout=2.5, where=lambda f: f["data"]["subscribers"] == 2)
     assert frame["data"]["droppedFrames"] == 0
     # A watcher is not a subscriber of the room itself: it does not appear in presence.
     presence = await a.presence(room)
@@ -48,8 +53,7 @@ async def test_owner_gets_metrics_frames_with_subscriber_count(make_client):
     reply = await owner.unsubscribe(mroom)
     assert reply["room"] == mroom
     owner.discard(mroom)
-    await wait_until(lambda: not realtime(client).hub._watched, timeout=2,
-                     what="the room to be unwatched")
+    await wait_until(lambda: not realtime(client).hub._watched, timeout=2, what="the room to be unwatched")
 
 
 async def test_metrics_room_reports_event_rates(make_client):
@@ -62,8 +66,9 @@ async def test_metrics_room_reports_event_rates(make_client):
     await owner.subscribe(room)
     for i in range(10):
         await owner.post(room, f"m{i}")
-    frame = await owner.expect("metrics", f"metrics:{room}", timeout=3.5,
-                               where=lambda f: f["data"]["eventsInPerSec"] > 0)
+    frame = await owner.expect(
+        "metrics", f"metrics:{room}", timeout=3.5, where=lambda f: f["data"]["eventsInPerSec"] > 0
+    )
     assert frame["data"]["eventsOutPerSec"] > 0
     assert frame["data"]["fanoutLatencyMs"]["max"] is not None
 
@@ -106,8 +111,9 @@ async def test_prometheus_endpoint_on_loopback(make_client):
 async def test_prometheus_endpoint_with_token(make_client):
     client = await make_client(metrics_token="s3cret-metrics-token")
     await expect_envelope(await client.get("/metrics"), 403, "FORBIDDEN")
-    await expect_envelope(await client.get("/metrics", headers={"Authorization": "Bearer nope"}),
-                          403, "FORBIDDEN")
+    await expect_envelope(
+        await client.get("/metrics", headers={"Authorization": "Bearer nope"}), 403, "FORBIDDEN"
+    )
     text = await prometheus(client, {"Authorization": "Bearer s3cret-metrics-token"})
     assert "pitchey_ws_connections" in text
 

@@ -60,8 +60,7 @@ async def test_recovery_replays_exactly_the_missed_events(make_client):
     assert sub["data"]["recovered"] is True
     assert sub["data"]["seq"] == 7 and sub["data"]["epoch"] == epoch
     replay = [await x2.next_in_room(room) for _ in range(3)]
-    assert [(f["seq"], f["type"]) for f in replay] == [(5, "user_left"), (6, "message"),
-                                                       (7, "message")]
+    assert [(f["seq"], f["type"]) for f in replay] == [(5, "user_left"), (6, "message"), (7, "message")]
     assert [f["data"].get("text") for f in replay[1:]] == ["m3", "m4"]
     # Then live again: X's own join is seq 8 and nothing was delivered twice.
     nxt = await x2.next_in_room(room)
@@ -186,10 +185,8 @@ async def test_idle_room_passivates_with_snapshot_and_recovers(make_client, db_c
     await x.unsubscribe(room)  # user_left: seq 3
     await like(client, pid, v_token, liked=False)  # like_update: seq 4, nobody listening
 
-    await wait_until(lambda: not hub.is_active(room), timeout=5,
-                     what="the idle room to passivate")
-    row = await db_conn.fetchrow("SELECT epoch, seq, history FROM room_snapshots WHERE room = $1",
-                                 room)
+    await wait_until(lambda: not hub.is_active(room), timeout=5, what="the idle room to passivate")
+    row = await db_conn.fetchrow("SELECT epoch, seq, history FROM room_snapshots WHERE room = $1", room)
     assert row is not None and row["epoch"] == epoch and row["seq"] == 4
     assert b"like_update" in bytes(row["history"])
     text = await prometheus(client)
@@ -241,8 +238,7 @@ async def test_history_survives_an_app_restart(make_client):
     assert sub["data"]["recovered"] is True
     assert sub["data"]["seq"] == 7 and sub["data"]["epoch"] == epoch
     replay = [await x2.next_in_room(room) for _ in range(3)]
-    assert [(f["type"], f["seq"]) for f in replay] == [("user_left", 5), ("message", 6),
-                                                       ("user_left", 7)]
+    assert [(f["type"], f["seq"]) for f in replay] == [("user_left", 5), ("message", 6), ("user_left", 7)]
     assert replay[1]["data"]["text"] == "héllo wörld 🎬 — 日本語"
     nxt = await x2.next_in_room(room)
     assert (nxt["type"], nxt["seq"]) == ("user_joined", 8)
@@ -282,14 +278,14 @@ async def test_failed_room_is_replaced_and_subscribers_resync(make_client, monke
         return await original(self, user_id, liked)
 
     monkeypatch.setattr(PitchRoom, "set_like", flaky)
-    resp = await client.post(f"/api/pitches/{pid}/like", json={},
-                             headers={"Authorization": f"Bearer {v_token}"})
+    resp = await client.post(
+        f"/api/pitches/{pid}/like", json={}, headers={"Authorization": f"Bearer {v_token}"}
+    )
     await resp.read()
     assert resp.status == 500
 
     for conn in (o, x, x_tab2):
-        resync = await conn.expect("subscribed", room,
-                                   where=lambda f: f["data"].get("resync") is True)
+        resync = await conn.expect("subscribed", room, where=lambda f: f["data"].get("resync") is True)
         assert "id" not in resync
         assert resync["data"]["recovered"] is False
         assert resync["data"]["seq"] == 2 and resync["data"]["epoch"] == epoch

@@ -40,11 +40,14 @@ async def test_view_counted_once_per_user_per_day_live(make_client, db_conn):
     body = await get_pitch(client, pid, w_token)
     assert body["data"]["viewCount"] == 2
     nxt = await owner.next_in_room(room)
-    assert (nxt["type"], nxt["seq"], nxt["data"]["views"], nxt["data"]["userId"]) == \
-        ("view_update", 3, 2, w_id)
+    assert (nxt["type"], nxt["seq"], nxt["data"]["views"], nxt["data"]["userId"]) == (
+        "view_update",
+        3,
+        2,
+        w_id,
+    )
     assert await db_conn.fetchval("SELECT view_count FROM pitches WHERE id = $1", pid) == 2
-    assert await db_conn.fetchval("SELECT count(*) FROM pitch_views WHERE pitch_id = $1",
-                                  pid) == 2
+    assert await db_conn.fetchval("SELECT count(*) FROM pitch_views WHERE pitch_id = $1", pid) == 2
     # An anonymous read is not counted either.
     resp = await client.get(f"/api/pitches/{pid}")
     assert resp.status == 200
@@ -83,7 +86,11 @@ async def test_like_and_unlike_announce_counts(make_client):
     events = [await watcher.next_in_room(room) for _ in range(4)]
     assert [(e["type"], e["seq"]) for e in events] == [("like_update", n) for n in (2, 3, 4, 5)]
     assert [(e["data"]["userId"], e["data"]["liked"], e["data"]["likes"]) for e in events] == [
-        (a_id, True, 1), (b_id, True, 2), (a_id, False, 1), (b_id, False, 0)]
+        (a_id, True, 1),
+        (b_id, True, 2),
+        (a_id, False, 1),
+        (b_id, False, 0),
+    ]
     assert all(e["data"]["pitchId"] == pid for e in events)
     # The idempotent repeats published nothing.
     await watcher.post(room, "marker")
@@ -106,8 +113,15 @@ async def test_nda_lifecycle_live_and_access(make_client):
     client = await make_client()
     owner_id, owner_token = await user(client, "creator")
     inv_id, inv_token = await user(client, "investor", name="Ivy Investor")
-    pitch = await make_pitch(client, owner_token, title="Secret film", visibility="private",
-                             requireNda=True, synopsis="The butler did it", budget="1500000.00")
+    pitch = await make_pitch(
+        client,
+        owner_token,
+        title="Secret film",
+        visibility="private",
+        requireNda=True,
+        synopsis="The butler did it",
+        budget="1500000.00",
+    )
     pid = pitch["id"]
     room = f"pitch:{pid}"
     owner = await connect(client, owner_token)
@@ -178,8 +192,7 @@ async def test_protected_fields_hidden_before_nda_shown_after(make_client):
     client = await make_client()
     _, owner_token = await user(client, "creator")
     _, inv_token = await user(client, "investor")
-    pitch = await make_pitch(client, owner_token, requireNda=True, synopsis="Twist ending",
-                             budget="250000")
+    pitch = await make_pitch(client, owner_token, requireNda=True, synopsis="Twist ending", budget="250000")
     pid = pitch["id"]
     assert pitch["synopsis"] == "Twist ending"  # the owner sees everything
     before = (await get_pitch(client, pid, inv_token))["data"]
@@ -205,8 +218,9 @@ async def test_nda_request_refusals(make_client):
     _, inv_token = await user(client, "investor")
     pitch = await make_pitch(client, owner_token)
     draft = await make_pitch(client, owner_token, status="draft")
-    resp = await client.post("/api/ndas/request", json={"pitchId": pitch["id"]},
-                             headers={"Authorization": f"Bearer {c_token}"})
+    resp = await client.post(
+        "/api/ndas/request", json={"pitchId": pitch["id"]}, headers={"Authorization": f"Bearer {c_token}"}
+    )
     assert resp.status == 403  # creators do not request NDAs
     await request_nda(client, draft["id"], inv_token, status=404)
     await request_nda(client, 999999, inv_token, status=404)

@@ -168,7 +168,8 @@ async def test_messages_ordered_gapless_and_identical_for_every_subscriber(make_
 
     # Every message is stored, once.
     rows = await db_conn.fetch(
-        "SELECT id, body FROM room_messages WHERE pitch_id = $1 ORDER BY id", pitch["id"])
+        "SELECT id, body FROM room_messages WHERE pitch_id = $1 ORDER BY id", pitch["id"]
+    )
     assert sorted(r["body"] for r in rows) == sorted(texts)
     assert {r["id"]: r["body"] for r in rows} == {mid: t for _, t, mid in streams[0]}
 
@@ -218,8 +219,7 @@ async def test_message_refusals_keep_the_session(make_client, db_conn):
     assert await db_conn.fetchval("SELECT count(*) FROM room_messages") == 0
 
 
-async def test_resubscribe_is_answered_like_a_first_join_without_a_second_join_event(
-        make_client):
+async def test_resubscribe_is_answered_like_a_first_join_without_a_second_join_event(make_client):
     client = await make_client()
     uid, token = await user(client, "creator")
     pitch = await make_pitch(client, token)
@@ -231,8 +231,7 @@ async def test_resubscribe_is_answered_like_a_first_join_without_a_second_join_e
     again = await conn.subscribe(room, since=0, epoch=first["data"]["epoch"])
     assert again["data"]["epoch"] == first["data"]["epoch"]
     assert again["data"]["recovered"] is True and again["data"]["seq"] == 1
-    assert again["data"]["presence"] == [{"userId": uid, "userType": "creator",
-                                          "connections": 1}]
+    assert again["data"]["presence"] == [{"userId": uid, "userType": "creator", "connections": 1}]
     replayed = await conn.next_in_room(room)
     assert (replayed["type"], replayed["seq"]) == ("user_joined", 1)
     assert (await conn.presence(room))[uid]["connections"] == 1
@@ -254,8 +253,13 @@ OK = "ok"
 async def cast_and_pitches(make_client):
     client = await make_client()
     people = {}
-    for name, portal in (("owner", "creator"), ("investor", "investor"), ("creator", "creator"),
-                         ("production", "production"), ("nda", "investor")):
+    for name, portal in (
+        ("owner", "creator"),
+        ("investor", "investor"),
+        ("creator", "creator"),
+        ("production", "production"),
+        ("nda", "investor"),
+    ):
         people[name] = await user(client, portal)
     owner_token = people["owner"][1]
     pitches = {
@@ -271,10 +275,10 @@ async def cast_and_pitches(make_client):
 
 MATRIX = {
     #                 owner investor  creator       production    nda holder (an investor)
-    "public":         (OK, OK,        OK,           OK,           OK),
-    "investors_only": (OK, OK,        "FORBIDDEN",  OK,           OK),
-    "private":        (OK, "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", OK),
-    "draft":          (OK, "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND"),
+    "public": (OK, OK, OK, OK, OK),
+    "investors_only": (OK, OK, "FORBIDDEN", OK, OK),
+    "private": (OK, "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", OK),
+    "draft": (OK, "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND"),
 }
 
 
@@ -292,8 +296,7 @@ async def test_pitch_room_authorization_matrix(cast_and_pitches):
             got = OK if reply["type"] == "subscribed" else reply["data"]["code"]
             seen[(kind, name)] = got
             assert reply.get("room") == room
-    expected_map = {(k, n): w for k, row in MATRIX.items() for n, w in zip(order, row,
-                                                                           strict=True)}
+    expected_map = {(k, n): w for k, row in MATRIX.items() for n, w in zip(order, row, strict=True)}
     assert seen == expected_map
     # Unknown pitch: not found for everyone.
     assert await conns["owner"].subscribe_error("pitch:999999") == "NOT_FOUND"

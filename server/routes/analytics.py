@@ -60,9 +60,12 @@ def change_percent(current: int | Decimal, previous: int | Decimal) -> float | N
 
 def metric(pair: Pair) -> Metric:
     money = isinstance(pair.current, Decimal) or isinstance(pair.previous, Decimal)
-    return Metric(current=pair.current, previous=pair.previous,
-                  change_percent=change_percent(pair.current, pair.previous),
-                  unit="money" if money else "count")
+    return Metric(
+        current=pair.current,
+        previous=pair.previous,
+        change_percent=change_percent(pair.current, pair.previous),
+        unit="money" if money else "count",
+    )
 
 
 def percent(part: Decimal | int, whole: Decimal | int) -> float | None:
@@ -75,10 +78,16 @@ def day_start(d: date) -> datetime:
     return datetime.combine(d, time.min, tzinfo=UTC)
 
 
-@api.route("GET", "/api/analytics/dashboard", query=RangeQuery, response=DashboardOut,
-           permission=("read", "analytics"), tags=("analytics",),
-           summary="The caller's portal dashboard: figures in the range, the range before it "
-                   "and the change in percent, plus all-time totals")
+@api.route(
+    "GET",
+    "/api/analytics/dashboard",
+    query=RangeQuery,
+    response=DashboardOut,
+    permission=("read", "analytics"),
+    tags=("analytics",),
+    summary="The caller's portal dashboard: figures in the range, the range before it "
+    "and the change in percent, plus all-time totals",
+)
 async def dashboard(call: Call[Any, RangeQuery]) -> DashboardOut:
     me = call.user
     days = RANGE_DAYS[call.query.range]
@@ -92,14 +101,26 @@ async def dashboard(call: Call[Any, RangeQuery]) -> DashboardOut:
         pairs, totals = await st.investor_dashboard(me.user_id, window)
     else:
         pairs, totals = await st.production_dashboard(me.user_id, window)
-    return DashboardOut(portal=me.user_type, range=call.query.range,  # type: ignore[arg-type]
-                        since=mid, until=end,
-                        metrics={k: metric(v) for k, v in pairs.items()}, totals=totals)
+    return DashboardOut(
+        portal=me.user_type,
+        range=call.query.range,  # type: ignore[arg-type]
+        since=mid,
+        until=end,
+        metrics={k: metric(v) for k, v in pairs.items()},
+        totals=totals,
+    )
 
 
-@api.route("GET", "/api/analytics/pitch/{id}", query=RangeQuery, response=PitchAnalyticsOut,
-           permission=("read", "analytics"), tags=("analytics",), errors=(NotFound,),
-           summary="Views and likes of one of your pitches per day over the range")
+@api.route(
+    "GET",
+    "/api/analytics/pitch/{id}",
+    query=RangeQuery,
+    response=PitchAnalyticsOut,
+    permission=("read", "analytics"),
+    tags=("analytics",),
+    errors=(NotFound,),
+    summary="Views and likes of one of your pitches per day over the range",
+)
 async def pitch_analytics(call: Call[Any, RangeQuery]) -> PitchAnalyticsOut:
     pitch = await realtime_hub(call).pitches.get(call.path_id())
     if pitch is None or pitch.user_id != call.user.user_id:
@@ -107,49 +128,87 @@ async def pitch_analytics(call: Call[Any, RangeQuery]) -> PitchAnalyticsOut:
     days = RANGE_DAYS[call.query.range]
     today = datetime.now(UTC).date()
     labels = [today - timedelta(days=days - 1 - i) for i in range(days)]
-    counts = await store(call).pitch_daily(pitch.id, day_start(labels[0]),
-                                           day_start(today + timedelta(days=1)))
+    counts = await store(call).pitch_daily(
+        pitch.id, day_start(labels[0]), day_start(today + timedelta(days=1))
+    )
     views = [counts.views.get(d, 0) for d in labels]
     likes = [counts.likes.get(d, 0) for d in labels]
     return PitchAnalyticsOut(
-        pitch_id=pitch.id, title=pitch.title, range=call.query.range, labels=labels,
+        pitch_id=pitch.id,
+        title=pitch.title,
+        range=call.query.range,
+        labels=labels,
         series=[CountSeries(name="views", data=views), CountSeries(name="likes", data=likes)],
-        totals=PitchTotals(views=sum(views), likes=sum(likes),
-                           unique_viewers=counts.unique_viewers,
-                           all_time_views=pitch.view_count, all_time_likes=pitch.like_count),
+        totals=PitchTotals(
+            views=sum(views),
+            likes=sum(likes),
+            unique_viewers=counts.unique_viewers,
+            all_time_views=pitch.view_count,
+            all_time_likes=pitch.like_count,
+        ),
     )
 
 
-@api.route("GET", "/api/analytics/production", response=ProductionAnalyticsOut,
-           permission=("read", "budgets"), tags=("analytics",),
-           summary="The company's projects by stage, budget vs spend, over-budget lines and "
-                   "milestones")
+@api.route(
+    "GET",
+    "/api/analytics/production",
+    response=ProductionAnalyticsOut,
+    permission=("read", "budgets"),
+    tags=("analytics",),
+    summary="The company's projects by stage, budget vs spend, over-budget lines and milestones",
+)
 async def production_analytics(call: Call[Any, Any]) -> ProductionAnalyticsOut:
     f = await store(call).production_figures(call.user.user_id, datetime.now(UTC).date())
     by_stage = {s: f.by_stage.get(s, 0) for s in STAGES}
     return ProductionAnalyticsOut(
         projects=StageCounts(total=sum(by_stage.values()), by_stage=by_stage),
-        budget=ProductionBudget(budget=f.budget, allocated=f.allocated, spent=f.spent,
-                                remaining=f.budget - f.spent,
-                                over_budget_projects=f.over_budget_projects),
-        over_budget_lines=[OverBudgetLineOut(
-            project_id=x.project_id, project_title=x.project_title, line_id=x.line_id,
-            category=x.category, allocated=x.allocated, spent=x.spent,
-            over_by=x.spent - x.allocated) for x in f.over_budget_lines],
-        milestones=MilestoneFigures(done=f.milestones_done, total=f.milestones_total,
-                                    overdue=f.milestones_overdue,
-                                    completion_percent=percent(f.milestones_done,
-                                                               f.milestones_total)),
-        upcoming_milestones=[UpcomingMilestoneOut(
-            project_id=m.project_id, project_title=m.project_title, milestone_id=m.milestone_id,
-            title=m.title, due_date=m.due_date) for m in f.upcoming],
+        budget=ProductionBudget(
+            budget=f.budget,
+            allocated=f.allocated,
+            spent=f.spent,
+            remaining=f.budget - f.spent,
+            over_budget_projects=f.over_budget_projects,
+        ),
+        over_budget_lines=[
+            OverBudgetLineOut(
+                project_id=x.project_id,
+                project_title=x.project_title,
+                line_id=x.line_id,
+                category=x.category,
+                allocated=x.allocated,
+                spent=x.spent,
+                over_by=x.spent - x.allocated,
+            )
+            for x in f.over_budget_lines
+        ],
+        milestones=MilestoneFigures(
+            done=f.milestones_done,
+            total=f.milestones_total,
+            overdue=f.milestones_overdue,
+            completion_percent=percent(f.milestones_done, f.milestones_total),
+        ),
+        upcoming_milestones=[
+            UpcomingMilestoneOut(
+                project_id=m.project_id,
+                project_title=m.project_title,
+                milestone_id=m.milestone_id,
+                title=m.title,
+                due_date=m.due_date,
+            )
+            for m in f.upcoming
+        ],
     )
 
 
-@api.route("GET", "/api/analytics/budget/{id}", response=BudgetAnalyticsOut,
-           permission=("read", "budgets"), tags=("analytics",), errors=(NotFound,),
-           summary="One of your projects: allocated vs spent per line and cumulative spend "
-                   "per line over time")
+@api.route(
+    "GET",
+    "/api/analytics/budget/{id}",
+    response=BudgetAnalyticsOut,
+    permission=("read", "budgets"),
+    tags=("analytics",),
+    errors=(NotFound,),
+    summary="One of your projects: allocated vs spent per line and cumulative spend per line over time",
+)
 async def budget_analytics(call: Call[Any, Any]) -> BudgetAnalyticsOut:
     project = await ProductionStore(call.state.database).get(call.user.user_id, call.path_id())
     if project is None:
@@ -157,8 +216,7 @@ async def budget_analytics(call: Call[Any, Any]) -> BudgetAnalyticsOut:
     points = await store(call).project_spend(project.id)
     labels = sorted({p.day for p in points})
     index = {d: i for i, d in enumerate(labels)}
-    daily: dict[int, list[Decimal]] = {b.id: [Decimal(0)] * len(labels)
-                                       for b in project.budget_lines}
+    daily: dict[int, list[Decimal]] = {b.id: [Decimal(0)] * len(labels) for b in project.budget_lines}
     for p in points:
         daily.setdefault(p.line_id, [Decimal(0)] * len(labels))[index[p.day]] += p.amount
     series = []
@@ -171,19 +229,36 @@ async def budget_analytics(call: Call[Any, Any]) -> BudgetAnalyticsOut:
             total[i] += running
         series.append(MoneySeries(name=line.category, line_id=line.id, data=data))
     return BudgetAnalyticsOut(
-        project_id=project.id, title=project.title, totals=project_totals(project),
-        lines=[BudgetLineUse(id=b.id, category=b.category, allocated=b.allocated, spent=b.spent,
-                             remaining=b.allocated - b.spent, over_budget=b.over_budget,
-                             percent_used=percent(b.spent, b.allocated))
-               for b in project.budget_lines],
-        labels=labels, series=series, cumulative_total=total,
+        project_id=project.id,
+        title=project.title,
+        totals=project_totals(project),
+        lines=[
+            BudgetLineUse(
+                id=b.id,
+                category=b.category,
+                allocated=b.allocated,
+                spent=b.spent,
+                remaining=b.allocated - b.spent,
+                over_budget=b.over_budget,
+                percent_used=percent(b.spent, b.allocated),
+            )
+            for b in project.budget_lines
+        ],
+        labels=labels,
+        series=series,
+        cumulative_total=total,
     )
 
 
-@api.route("GET", "/api/analytics/realtime", response=RealtimeOut,
-           permission=("read", "analytics"), tags=("analytics",),
-           summary="Live figures from the room actors: each of your pitch rooms (subscribers, "
-                   "presence) and this node's active rooms and connections")
+@api.route(
+    "GET",
+    "/api/analytics/realtime",
+    response=RealtimeOut,
+    permission=("read", "analytics"),
+    tags=("analytics",),
+    summary="Live figures from the room actors: each of your pitch rooms (subscribers, "
+    "presence) and this node's active rooms and connections",
+)
 async def realtime_analytics(call: Call[Any, Any]) -> RealtimeOut:
     realtime = call.state.extras["realtime"]
     hub = realtime.hub
@@ -192,11 +267,21 @@ async def realtime_analytics(call: Call[Any, Any]) -> RealtimeOut:
         name = f"pitch:{pitch_id}"
         snap = hub.room_snapshot(name)
         presence = snap["presence"] if snap else []
-        rooms.append(RoomLiveOut(
-            pitch_id=pitch_id, title=title, room=name, active=snap is not None,
-            subscribers=snap["subscribers"] if snap else 0, viewers=len(presence),
-            presence=[PresenceOut(user_id=p["userId"], user_type=p["userType"],
-                                  connections=p["connections"]) for p in presence],
-        ))
-    return RealtimeOut(pitches=rooms, node=NodeLiveOut(active_rooms=hub.active_rooms(),
-                                                       connections=len(realtime.sessions.sessions)))
+        rooms.append(
+            RoomLiveOut(
+                pitch_id=pitch_id,
+                title=title,
+                room=name,
+                active=snap is not None,
+                subscribers=snap["subscribers"] if snap else 0,
+                viewers=len(presence),
+                presence=[
+                    PresenceOut(user_id=p["userId"], user_type=p["userType"], connections=p["connections"])
+                    for p in presence
+                ],
+            )
+        )
+    return RealtimeOut(
+        pitches=rooms,
+        node=NodeLiveOut(active_rooms=hub.active_rooms(), connections=len(realtime.sessions.sessions)),
+    )

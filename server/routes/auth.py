@@ -16,15 +16,20 @@ PORTAL = "{portal:creator|investor|production}"
 
 
 def user_out(user: User) -> UserOut:
-    return UserOut(id=user.id, email=user.email, username=user.username, name=user.name,
-                   company_name=user.company_name, user_type=user.user_type,
-                   created_at=user.created_at)
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        username=user.username,
+        name=user.name,
+        company_name=user.company_name,
+        user_type=user.user_type,
+        created_at=user.created_at,
+    )
 
 
 def _cookie_options(call: Call[Any, Any], max_age: int | None) -> dict[str, Any]:
     mode = call.state.settings.cookie_secure
-    secure = mode == "always" or (mode == "auto" and is_https(call.request,
-                                                              call.state.settings.trust_proxy))
+    secure = mode == "always" or (mode == "auto" and is_https(call.request, call.state.settings.trust_proxy))
     opts: dict[str, Any] = {"httponly": True, "samesite": "Lax", "path": "/", "secure": secure}
     if max_age is not None:
         opts["max_age"] = max_age
@@ -33,17 +38,25 @@ def _cookie_options(call: Call[Any, Any], max_age: int | None) -> dict[str, Any]
 
 def _session_reply(call: Call[Any, Any], user: User, status: int) -> Reply:
     token, expires_at, _ = call.state.tokens.issue(user.id, user.email, user.user_type)
-    reply = Reply(AuthResult(user=user_out(user), token=token, expires_at=expires_at),
-                  status=status)
-    reply.set_cookies.append((call.state.settings.cookie_name, token,
-                              _cookie_options(call, call.state.tokens.ttl)))
+    reply = Reply(AuthResult(user=user_out(user), token=token, expires_at=expires_at), status=status)
+    reply.set_cookies.append(
+        (call.state.settings.cookie_name, token, _cookie_options(call, call.state.tokens.ttl))
+    )
     reply.headers["Cache-Control"] = "no-store"
     return reply
 
 
-@api.route("POST", f"/api/auth/{PORTAL}/register", auth="none", body=RegisterBody,
-           response=AuthResult, status=201, tags=("auth",), errors=(EmailExists, UsernameExists),
-           summary="Create an account in this portal and sign in")
+@api.route(
+    "POST",
+    f"/api/auth/{PORTAL}/register",
+    auth="none",
+    body=RegisterBody,
+    response=AuthResult,
+    status=201,
+    tags=("auth",),
+    errors=(EmailExists, UsernameExists),
+    summary="Create an account in this portal and sign in",
+)
 async def register(call: Call[RegisterBody, Any]) -> Reply:
     state = call.state
     await state.auth_limiter.hit_ip(client_ip(call.request, state.settings.trust_proxy))
@@ -52,8 +65,12 @@ async def register(call: Call[RegisterBody, Any]) -> Reply:
     password_hash = await state.passwords.hash(body.password)
     try:
         user = await state.users.create(
-            email=body.email, password_hash=password_hash, user_type=portal,
-            username=body.username, name=body.name, company_name=body.company_name,
+            email=body.email,
+            password_hash=password_hash,
+            user_type=portal,
+            username=body.username,
+            name=body.name,
+            company_name=body.company_name,
         )
     except EmailTaken:
         raise EmailExists() from None
@@ -62,9 +79,16 @@ async def register(call: Call[RegisterBody, Any]) -> Reply:
     return _session_reply(call, user, 201)
 
 
-@api.route("POST", f"/api/auth/{PORTAL}/login", auth="none", body=LoginBody, response=AuthResult,
-           tags=("auth",), errors=(InvalidCredentials, WrongPortal),
-           summary="Sign in through this portal")
+@api.route(
+    "POST",
+    f"/api/auth/{PORTAL}/login",
+    auth="none",
+    body=LoginBody,
+    response=AuthResult,
+    tags=("auth",),
+    errors=(InvalidCredentials, WrongPortal),
+    summary="Sign in through this portal",
+)
 async def login(call: Call[LoginBody, Any]) -> Reply:
     state = call.state
     await state.auth_limiter.hit_ip(client_ip(call.request, state.settings.trust_proxy))
@@ -77,15 +101,23 @@ async def login(call: Call[LoginBody, Any]) -> Reply:
         raise InvalidCredentials()
     await state.auth_limiter.login_succeeded(body.email)
     if user.user_type != call.request.match_info["portal"]:
-        raise WrongPortal(f"This account is a {user.user_type} account; "
-                          f"sign in through the {user.user_type} portal")
+        raise WrongPortal(
+            f"This account is a {user.user_type} account; sign in through the {user.user_type} portal"
+        )
     if state.passwords.needs_rehash(user.password_hash):
         await state.users.set_password_hash(user.id, await state.passwords.hash(body.password))
     return _session_reply(call, user, 200)
 
 
-@api.route("POST", "/api/auth/logout", auth="none", body=Empty, response=LoggedOut,
-           tags=("auth",), summary="Revoke the current token and clear the session cookie")
+@api.route(
+    "POST",
+    "/api/auth/logout",
+    auth="none",
+    body=Empty,
+    response=LoggedOut,
+    tags=("auth",),
+    summary="Revoke the current token and clear the session cookie",
+)
 async def logout(call: Call[Empty, Any]) -> Reply:
     """Always clears the cookie: a stale or already-revoked token must not trap a user signed in."""
     try:
@@ -99,18 +131,16 @@ async def logout(call: Call[Empty, Any]) -> Reply:
         await call.state.revocations.revoke(principal.jti, principal.expires_at)
     reply = Reply(LoggedOut(logged_out=principal is not None))
     opts = _cookie_options(call, None)
-    reply.delete_cookies.append((call.state.settings.cookie_name,
-                                 {"path": opts["path"], "samesite": "Lax"}))
+    reply.delete_cookies.append((call.state.settings.cookie_name, {"path": opts["path"], "samesite": "Lax"}))
     return reply
 
 
-@api.route("GET", "/api/auth/session", response=SessionOut, tags=("auth",),
-           summary="Who am I: the signed-in account")
+@api.route(
+    "GET", "/api/auth/session", response=SessionOut, tags=("auth",), summary="Who am I: the signed-in account"
+)
 async def session(call: Call[Any, Any]) -> SessionOut:
     principal = call.user
     user = await call.state.users.by_id(principal.user_id)
     if user is None:  # the account was deleted after the token was issued
         raise Unauthorized("Account no longer exists")
-    return SessionOut(user=user_out(user),
-                      expires_at=datetime.fromtimestamp(principal.expires_at, UTC))
-
+    return SessionOut(user=user_out(user), expires_at=datetime.fromtimestamp(principal.expires_at, UTC))

@@ -20,8 +20,9 @@ api = Api()
 
 
 def summary_out(u: StoredSummary) -> UserSummary:
-    return UserSummary(id=u.id, username=u.username, name=u.name, company_name=u.company_name,
-                       user_type=u.user_type)
+    return UserSummary(
+        id=u.id, username=u.username, name=u.name, company_name=u.company_name, user_type=u.user_type
+    )
 
 
 def display_name(u: StoredSummary) -> str:
@@ -32,17 +33,25 @@ def follows(call: Call[Any, Any]) -> FollowStore:
     return FollowStore(call.state.database)
 
 
-@api.route("POST", "/api/follows", body=FollowBody, response=FollowOut, status=201,
-           permission=("create", "follow"), tags=("follows",),
-           errors=(NotFound, ValidationFailed),
-           summary="Follow a user (201; 200 if already following); they get a notification")
+@api.route(
+    "POST",
+    "/api/follows",
+    body=FollowBody,
+    response=FollowOut,
+    status=201,
+    permission=("create", "follow"),
+    tags=("follows",),
+    errors=(NotFound, ValidationFailed),
+    summary="Follow a user (201; 200 if already following); they get a notification",
+)
 async def follow_user(call: Call[FollowBody, Any]) -> Reply:
     me = call.user.user_id
     target_id = call.body.user_id
     if target_id == me:
-        raise ValidationFailed("You cannot follow yourself",
-                               details=[{"field": "userId", "message": "is yourself",
-                                         "type": "value_error"}])
+        raise ValidationFailed(
+            "You cannot follow yourself",
+            details=[{"field": "userId", "message": "is yourself", "type": "value_error"}],
+        )
     store = follows(call)
     target = await store.summary(target_id)
     if target is None:
@@ -55,16 +64,29 @@ async def follow_user(call: Call[FollowBody, Any]) -> Reply:
         follower = await store.summary(me)
         name = display_name(follower) if follower else "Someone"
         await realtime_hub(call).notify(
-            target_id, "new_follower", f"{name} started following you", None,
-            {"followerId": me, "followerName": name,
-             "followerType": follower.user_type if follower else None})
+            target_id,
+            "new_follower",
+            f"{name} started following you",
+            None,
+            {
+                "followerId": me,
+                "followerName": name,
+                "followerType": follower.user_type if follower else None,
+            },
+        )
     out = FollowOut(user=summary_out(target), following=True, created=created, followed_at=since)
     return Reply(out, status=201 if created else 200)
 
 
-@api.route("DELETE", "/api/follows/{userId}", response=FollowOut,
-           permission=("delete", "follow"), tags=("follows",), errors=(NotFound,),
-           summary="Stop following a user (idempotent; 404 for an unknown user)")
+@api.route(
+    "DELETE",
+    "/api/follows/{userId}",
+    response=FollowOut,
+    permission=("delete", "follow"),
+    tags=("follows",),
+    errors=(NotFound,),
+    summary="Stop following a user (idempotent; 404 for an unknown user)",
+)
 async def unfollow_user(call: Call[Any, Any]) -> FollowOut:
     target_id = call.path_id("userId")
     store = follows(call)
@@ -75,21 +97,37 @@ async def unfollow_user(call: Call[Any, Any]) -> FollowOut:
     return FollowOut(user=summary_out(target), following=False, created=False, followed_at=None)
 
 
-@api.route("GET", "/api/follows/following", query=PageQuery, response=FollowItem,
-           response_list=True, tags=("follows",),
-           summary="The users the caller follows, most recent first")
+@api.route(
+    "GET",
+    "/api/follows/following",
+    query=PageQuery,
+    response=FollowItem,
+    response_list=True,
+    tags=("follows",),
+    summary="The users the caller follows, most recent first",
+)
 async def list_following(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     page = await follows(call).following(call.user.user_id, limit=q.limit, offset=q.offset)
-    return Reply([FollowItem(user=summary_out(r.user), followed_at=r.followed_at)
-                  for r in page.rows], meta=pagination(q, page.total))
+    return Reply(
+        [FollowItem(user=summary_out(r.user), followed_at=r.followed_at) for r in page.rows],
+        meta=pagination(q, page.total),
+    )
 
 
-@api.route("GET", "/api/follows/followers", query=PageQuery, response=FollowItem,
-           response_list=True, tags=("follows",),
-           summary="The users following the caller, most recent first")
+@api.route(
+    "GET",
+    "/api/follows/followers",
+    query=PageQuery,
+    response=FollowItem,
+    response_list=True,
+    tags=("follows",),
+    summary="The users following the caller, most recent first",
+)
 async def list_followers(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     page = await follows(call).followers(call.user.user_id, limit=q.limit, offset=q.offset)
-    return Reply([FollowItem(user=summary_out(r.user), followed_at=r.followed_at)
-                  for r in page.rows], meta=pagination(q, page.total))
+    return Reply(
+        [FollowItem(user=summary_out(r.user), followed_at=r.followed_at) for r in page.rows],
+        meta=pagination(q, page.total),
+    )

@@ -70,8 +70,9 @@ class PortfolioOut(Schema):
     positions: list[PositionOut]
 
 
-ReasonCode = Literal["nda_access", "followed_creator", "invested_genre", "nda_genre",
-                     "liked_genre", "trending", "new"]
+ReasonCode = Literal[
+    "nda_access", "followed_creator", "invested_genre", "nda_genre", "liked_genre", "trending", "new"
+]
 
 
 class RecommendationOut(Schema):
@@ -82,21 +83,36 @@ class RecommendationOut(Schema):
 
 
 def investment_out(inv: Investment) -> InvestmentOut:
-    return InvestmentOut(id=inv.id, pitch_id=inv.pitch_id, pitch_title=inv.pitch_title,
-                         amount=money_str(inv.amount), status=inv.status,
-                         created_at=inv.created_at)
+    return InvestmentOut(
+        id=inv.id,
+        pitch_id=inv.pitch_id,
+        pitch_title=inv.pitch_title,
+        amount=money_str(inv.amount),
+        status=inv.status,
+        created_at=inv.created_at,
+    )
 
 
 def portfolio_out(p: Portfolio) -> PortfolioOut:
     return PortfolioOut(
-        total_invested=money_str(p.invested), investment_count=p.investments,
+        total_invested=money_str(p.invested),
+        investment_count=p.investments,
         position_count=len(p.positions),
-        by_status=[StatusTotalOut(status=s.status, count=s.count,
-                                  amount=money_str(s.amount)) for s in p.by_status],
-        positions=[PositionOut(pitch_id=x.pitch_id, pitch_title=x.pitch_title, genre=x.genre,
-                               amount=money_str(x.amount), count=x.count,
-                               first_investment_at=x.first_at, last_investment_at=x.last_at)
-                   for x in p.positions],
+        by_status=[
+            StatusTotalOut(status=s.status, count=s.count, amount=money_str(s.amount)) for s in p.by_status
+        ],
+        positions=[
+            PositionOut(
+                pitch_id=x.pitch_id,
+                pitch_title=x.pitch_title,
+                genre=x.genre,
+                amount=money_str(x.amount),
+                count=x.count,
+                first_investment_at=x.first_at,
+                last_investment_at=x.last_at,
+            )
+            for x in p.positions
+        ],
     )
 
 
@@ -111,10 +127,17 @@ def _replay(inv: Investment, body: InvestmentCreate) -> Reply:
     return Reply(investment_out(inv), status=200, headers={REPLAYED_HEADER: "true"})
 
 
-@api.route("POST", "/api/investments/create", body=InvestmentCreate, response=InvestmentOut,
-           status=201, permission=("create", "investment"), tags=("investments",),
-           errors=(NotFound, Forbidden, NdaRequired, IdempotencyConflict),
-           summary="Invest in a published pitch (idempotent with an Idempotency-Key header)")
+@api.route(
+    "POST",
+    "/api/investments/create",
+    body=InvestmentCreate,
+    response=InvestmentOut,
+    status=201,
+    permission=("create", "investment"),
+    tags=("investments",),
+    errors=(NotFound, Forbidden, NdaRequired, IdempotencyConflict),
+    summary="Invest in a published pitch (idempotent with an Idempotency-Key header)",
+)
 async def create_investment(call: Call[InvestmentCreate, Any]) -> Reply:
     body = call.body
     me = call.user
@@ -136,35 +159,53 @@ async def create_investment(call: Call[InvestmentCreate, Any]) -> Reply:
     return Reply(investment_out(inv), status=201)
 
 
-async def _notify_owner(call: Call[Any, Any], owner_id: int, title: str,
-                        inv: Investment) -> None:
+async def _notify_owner(call: Call[Any, Any], owner_id: int, title: str, inv: Investment) -> None:
     """Tell the pitch owner, after the commit. The investment stands even if this fails."""
     try:
         investor = await call.state.users.by_id(inv.investor_id)
-        name = (investor.name or investor.company_name or investor.username
-                if investor else None) or "An investor"
+        name = (
+            investor.name or investor.company_name or investor.username if investor else None
+        ) or "An investor"
         amount = money_str(inv.amount)
         await realtime_hub(call).notify(
-            owner_id, "new_investment", f"New investment in {title}",
+            owner_id,
+            "new_investment",
+            f"New investment in {title}",
             f"{name} invested {amount} {CURRENCY}",
-            {"pitchId": inv.pitch_id, "investmentId": inv.id, "investorId": inv.investor_id,
-             "amount": amount, "currency": CURRENCY},
+            {
+                "pitchId": inv.pitch_id,
+                "investmentId": inv.id,
+                "investorId": inv.investor_id,
+                "amount": amount,
+                "currency": CURRENCY,
+            },
         )
     except Exception:
-        log.warning("could not notify owner %s of investment %s", owner_id, inv.id,
-                    exc_info=True)
+        log.warning("could not notify owner %s of investment %s", owner_id, inv.id, exc_info=True)
 
 
-@api.route("GET", "/api/investments/portfolio", response=PortfolioOut,
-           permission=("read", "portfolio"), tags=("investments",),
-           summary="The investor's totals, per-status breakdown and per-pitch positions")
+@api.route(
+    "GET",
+    "/api/investments/portfolio",
+    response=PortfolioOut,
+    permission=("read", "portfolio"),
+    tags=("investments",),
+    summary="The investor's totals, per-status breakdown and per-pitch positions",
+)
 async def get_portfolio(call: Call[Any, Any]) -> PortfolioOut:
     return portfolio_out(await store(call).portfolio(call.user.user_id))
 
 
-@api.route("GET", "/api/investments/history", query=PageQuery, response=InvestmentOut,
-           response_list=True, permission=("read", "portfolio"), tags=("investments",),
-           summary="The investor's investments, newest first (paginated)")
+@api.route(
+    "GET",
+    "/api/investments/history",
+    query=PageQuery,
+    response=InvestmentOut,
+    response_list=True,
+    permission=("read", "portfolio"),
+    tags=("investments",),
+    summary="The investor's investments, newest first (paginated)",
+)
 async def get_history(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     rows, total = await store(call).history(call.user.user_id, limit=q.limit, offset=q.offset)
@@ -183,19 +224,27 @@ def reason_text(code: str, genre: str | None) -> str:
     }.get(code, "New on Pitchey")
 
 
-@api.route("GET", "/api/investment/recommendations", query=PageQuery,
-           response=RecommendationOut, response_list=True, permission=("read", "portfolio"),
-           tags=("investments",),
-           summary="Published pitches ranked for this investor, each with the reason why")
+@api.route(
+    "GET",
+    "/api/investment/recommendations",
+    query=PageQuery,
+    response=RecommendationOut,
+    response_list=True,
+    permission=("read", "portfolio"),
+    tags=("investments",),
+    summary="Published pitches ranked for this investor, each with the reason why",
+)
 async def get_recommendations(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     me = call.user
-    recs, total = await store(call).recommendations(me.user_id, me.user_type, limit=q.limit,
-                                                    offset=q.offset)
+    recs, total = await store(call).recommendations(me.user_id, me.user_type, limit=q.limit, offset=q.offset)
     out = [
-        RecommendationOut(pitch=pitch_out(r.pitch, show_protected=r.has_nda), score=r.score,
-                          reason=reason_text(r.reason_code, r.pitch.genre),
-                          reason_code=r.reason_code)
+        RecommendationOut(
+            pitch=pitch_out(r.pitch, show_protected=r.has_nda),
+            score=r.score,
+            reason=reason_text(r.reason_code, r.pitch.genre),
+            reason_code=r.reason_code,
+        )
         for r in recs
     ]
     return Reply(out, meta=page_meta(q, total))

@@ -54,9 +54,9 @@ KINDS: tuple[str, ...] = ("poster", "deck", "video")
 MAX_MEDIA_PER_PITCH = 50
 CHUNK = 256 * 1024
 SNIFF_BYTES = 64
-FIELD_MAX = 64                 # bytes of a `kind` or `protected` value
+FIELD_MAX = 64  # bytes of a `kind` or `protected` value
 OTHER_FIELDS_BUDGET = 16 * 1024  # bytes of unknown small fields we skip before refusing
-FORM_OVERHEAD = 64 * 1024        # multipart boundaries and headers beside the file
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries and headers beside the file
 # Keys the server generates: pitches/<pitch id>/<uuid4 hex>.<ext>
 KEY_RE = re.compile(r"^pitches/[0-9]{1,18}/[0-9a-f]{32}\.(?:jpg|png|webp|pdf|mp4|mov|webm)$")
 
@@ -66,8 +66,24 @@ _KIND_TYPES = {
     "video": "an MP4, MOV or WebM video",
 }
 # ISO-BMFF brands that are stills or audio, not video.
-_NOT_VIDEO_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif",
-                               b"avis", b"M4A ", b"M4B ", b"M4P ", b"crx ", b"jp2 ", b"jpx "})
+_NOT_VIDEO_BRANDS = frozenset(
+    {
+        b"heic",
+        b"heix",
+        b"heim",
+        b"heis",
+        b"mif1",
+        b"msf1",
+        b"avif",
+        b"avis",
+        b"M4A ",
+        b"M4B ",
+        b"M4P ",
+        b"crx ",
+        b"jp2 ",
+        b"jpx ",
+    }
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,9 +115,18 @@ class MediaPage(Schema):
 
 
 def media_out(m: Media) -> MediaOut:
-    return MediaOut(id=m.id, pitch_id=m.pitch_id, kind=m.kind, url=f"/api/media/{m.storage_key}",
-                    content_type=m.content_type, size=m.size_bytes, sha256=m.sha256,
-                    filename=m.original_name, protected=m.protected, created_at=m.created_at)
+    return MediaOut(
+        id=m.id,
+        pitch_id=m.pitch_id,
+        kind=m.kind,
+        url=f"/api/media/{m.storage_key}",
+        content_type=m.content_type,
+        size=m.size_bytes,
+        sha256=m.sha256,
+        filename=m.original_name,
+        protected=m.protected,
+        created_at=m.created_at,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,20 +140,28 @@ async def media_for_pitch(state: AppState, pitch_id: int, show_protected: bool) 
     The caller must already have checked that the viewer may see the pitch; `show_protected` is
     true for the owner and approved-NDA holders (the same test as for synopsis and budget).
     """
+
     async def load() -> list[dict[str, Any]]:
         rows = await MediaStore(state.database).for_pitch(
-            pitch_id, include_protected=show_protected, limit=MAX_MEDIA_PER_PITCH)
+            pitch_id, include_protected=show_protected, limit=MAX_MEDIA_PER_PITCH
+        )
         return [media_out(m).model_dump(mode="json", by_alias=True) for m in rows]
 
     # Cached with the pitch row (same tag): a cached detail read makes no database round trip.
-    return await cached(get_cache(state.extras), f"pitch:{pitch_id}:media:{int(show_protected)}",
-                        load, ttl=PITCH_TTL, tags=(pitch_tag(pitch_id),))
+    return await cached(
+        get_cache(state.extras),
+        f"pitch:{pitch_id}:media:{int(show_protected)}",
+        load,
+        ttl=PITCH_TTL,
+        tags=(pitch_tag(pitch_id),),
+    )
 
 
 async def pitch_media_keys(state: AppState, pitch_id: int) -> list[str]:
     """Every stored object key of a pitch (to remove the objects once the pitch is deleted)."""
-    rows = await MediaStore(state.database).for_pitch(pitch_id, include_protected=True,
-                                                      limit=MAX_MEDIA_PER_PITCH)
+    rows = await MediaStore(state.database).for_pitch(
+        pitch_id, include_protected=True, limit=MAX_MEDIA_PER_PITCH
+    )
     return [m.key for m in rows]
 
 
@@ -188,7 +221,8 @@ def sniff(head: bytes) -> Sniffed | None:
 def _wrong_type(kind: str | None) -> UnsupportedMediaType:
     if kind is None:
         return UnsupportedMediaType(
-            "Unsupported file: posters are JPEG, PNG or WebP, decks PDF, videos MP4, MOV or WebM")
+            "Unsupported file: posters are JPEG, PNG or WebP, decks PDF, videos MP4, MOV or WebM"
+        )
     return UnsupportedMediaType(f"A {kind} must be {_KIND_TYPES[kind]}")
 
 
@@ -218,9 +252,10 @@ def _parse_bool(value: str) -> bool:
         return True
     if v in ("false", "0", "no", "off"):
         return False
-    raise ValidationFailed("protected: must be true or false",
-                           details=[{"field": "protected", "message": "must be true or false",
-                                     "type": "bool_parsing"}])
+    raise ValidationFailed(
+        "protected: must be true or false",
+        details=[{"field": "protected", "message": "must be true or false", "type": "bool_parsing"}],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,8 +343,9 @@ async def _read_field(part: BodyPartReader, limit: int) -> str:
         raise ValidationFailed(f"{part.name}: not UTF-8 text") from None
 
 
-async def _store_file(part: BodyPartReader, store: BlobStore, pitch_id: int, kind: str | None,
-                      limits: dict[str, int]) -> _Stored:
+async def _store_file(
+    part: BodyPartReader, store: BlobStore, pitch_id: int, kind: str | None, limits: dict[str, int]
+) -> _Stored:
     """Sniff the first bytes, then stream the rest into the store, counting and hashing.
 
     Nothing is written for a refused type; a stream that grows past the limit raises while the
@@ -335,8 +371,9 @@ async def _store_file(part: BodyPartReader, store: BlobStore, pitch_id: int, kin
     size = 0
 
     def too_large() -> PayloadTooLarge:
-        return PayloadTooLarge(f"A {kind or sniffed.kind} may be at most {limit} bytes",
-                               details={"limit": limit})
+        return PayloadTooLarge(
+            f"A {kind or sniffed.kind} may be at most {limit} bytes", details={"limit": limit}
+        )
 
     async def chunks() -> AsyncIterator[bytes]:
         nonlocal size
@@ -363,28 +400,43 @@ _UPLOAD_BODY = {
     "requestBody": {
         "required": True,
         "description": "Fields in any order; the file is streamed, never buffered whole.",
-        "content": {"multipart/form-data": {"schema": {
-            "type": "object",
-            "required": ["file", "kind"],
-            "properties": {
-                "file": {"type": "string", "format": "binary",
-                         "contentMediaType": "application/octet-stream",
-                         "description": "poster: JPEG/PNG/WebP; deck: PDF; video: MP4/MOV/WebM "
-                                        "(checked by content, not by name or type)"},
-                "kind": {"type": "string", "enum": list(KINDS)},
-                "protected": {"type": "boolean", "description":
-                              "default: false for a poster, the pitch's requireNda otherwise"},
-            },
-        }}},
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "kind"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "contentMediaType": "application/octet-stream",
+                            "description": "poster: JPEG/PNG/WebP; deck: PDF; video: MP4/MOV/WebM "
+                            "(checked by content, not by name or type)",
+                        },
+                        "kind": {"type": "string", "enum": list(KINDS)},
+                        "protected": {
+                            "type": "boolean",
+                            "description": "default: false for a poster, the pitch's requireNda otherwise",
+                        },
+                    },
+                }
+            }
+        },
     },
 }
 
 
-@api.route("POST", "/api/pitches/{id}/media", permission=("create", "media"), response=MediaOut,
-           status=201, tags=("media",), openapi_extra=_UPLOAD_BODY,
-           errors=(NotFound, Forbidden, Conflict, PayloadTooLarge, UnsupportedMediaType,
-                   ValidationFailed),
-           summary="Upload a poster, deck or video to your pitch (multipart, streamed)")
+@api.route(
+    "POST",
+    "/api/pitches/{id}/media",
+    permission=("create", "media"),
+    response=MediaOut,
+    status=201,
+    tags=("media",),
+    openapi_extra=_UPLOAD_BODY,
+    errors=(NotFound, Forbidden, Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationFailed),
+    summary="Upload a poster, deck or video to your pitch (multipart, streamed)",
+)
 async def upload_media(call: Call[Any, Any]) -> Reply:
     pitch_id = call.path_id()
     pitch = await _owned(call, pitch_id)
@@ -392,10 +444,12 @@ async def upload_media(call: Call[Any, Any]) -> Reply:
     if request.content_type != "multipart/form-data":
         raise UnsupportedMediaType("Send the upload as multipart/form-data (fields kind, file)")
     settings = call.state.settings
-    limits = {"poster": settings.media_max_poster, "deck": settings.media_max_deck,
-              "video": settings.media_max_video}
-    if request.content_length is not None \
-            and request.content_length > max(limits.values()) + FORM_OVERHEAD:
+    limits = {
+        "poster": settings.media_max_poster,
+        "deck": settings.media_max_deck,
+        "video": settings.media_max_video,
+    }
+    if request.content_length is not None and request.content_length > max(limits.values()) + FORM_OVERHEAD:
         raise PayloadTooLarge("The upload is larger than any media may be")
     store = blobs(call.state)
     media = MediaStore(call.state.database)
@@ -424,7 +478,8 @@ async def upload_media(call: Call[Any, Any]) -> Reply:
                     if kind not in KINDS:
                         raise ValidationFailed(
                             f"kind: must be one of {', '.join(KINDS)}",
-                            details=[{"field": "kind", "message": "unknown kind", "type": "enum"}])
+                            details=[{"field": "kind", "message": "unknown kind", "type": "enum"}],
+                        )
                     if stored is not None and stored.sniffed.kind != kind:
                         raise _wrong_type(kind)
                 elif part.name == "protected":
@@ -434,17 +489,28 @@ async def upload_media(call: Call[Any, Any]) -> Reply:
         except (ValueError, ClientPayloadError, ConnectionResetError) as exc:
             raise BadRequest(f"Malformed or interrupted multipart body: {exc}"[:200]) from None
         if stored is None:
-            raise ValidationFailed("file: required", details=[
-                {"field": "file", "message": "required", "type": "missing"}])
+            raise ValidationFailed(
+                "file: required", details=[{"field": "file", "message": "required", "type": "missing"}]
+            )
         if kind is None:
-            raise ValidationFailed("kind: required", details=[
-                {"field": "kind", "message": "required", "type": "missing"}])
-        protected = (_parse_bool(protected_raw) if protected_raw is not None
-                     else kind != "poster" and pitch.require_nda)
+            raise ValidationFailed(
+                "kind: required", details=[{"field": "kind", "message": "required", "type": "missing"}]
+            )
+        protected = (
+            _parse_bool(protected_raw)
+            if protected_raw is not None
+            else kind != "poster" and pitch.require_nda
+        )
         row = await media.create(
-            pitch_id=pitch_id, uploaded_by=call.user.user_id, kind=kind, storage_key=stored.key,
-            content_type=stored.sniffed.content_type, size_bytes=stored.size,
-            sha256=stored.sha256, original_name=stored.filename, protected=protected,
+            pitch_id=pitch_id,
+            uploaded_by=call.user.user_id,
+            kind=kind,
+            storage_key=stored.key,
+            content_type=stored.sniffed.content_type,
+            size_bytes=stored.size,
+            sha256=stored.sha256,
+            original_name=stored.filename,
+            protected=protected,
             max_per_pitch=MAX_MEDIA_PER_PITCH,
         )
         if row is None:
@@ -463,9 +529,17 @@ async def upload_media(call: Call[Any, Any]) -> Reply:
 # ---------------------------------------------------------------------------------------------
 
 
-@api.route("GET", "/api/pitches/{id}/media", auth="optional", query=MediaPage, response=MediaOut,
-           response_list=True, tags=("media",), errors=(NotFound, Forbidden),
-           summary="A pitch's media; protected items only for the owner and approved-NDA holders")
+@api.route(
+    "GET",
+    "/api/pitches/{id}/media",
+    auth="optional",
+    query=MediaPage,
+    response=MediaOut,
+    response_list=True,
+    tags=("media",),
+    errors=(NotFound, Forbidden),
+    summary="A pitch's media; protected items only for the owner and approved-NDA holders",
+)
 async def list_media(call: Call[Any, MediaPage]) -> Reply:
     pitch_id = call.path_id()
     access = await _viewable(call, pitch_id)
@@ -473,15 +547,22 @@ async def list_media(call: Call[Any, MediaPage]) -> Reply:
     store = MediaStore(call.state.database)
     page, limit = call.query.page, call.query.limit
     total = await store.count(pitch_id, include_protected=show)
-    rows = await store.for_pitch(pitch_id, include_protected=show, limit=limit,
-                                 offset=(page - 1) * limit)
-    return Reply([media_out(m) for m in rows], meta={"pagination": {
-        "page": page, "limit": limit, "total": total, "hasMore": page * limit < total}})
+    rows = await store.for_pitch(pitch_id, include_protected=show, limit=limit, offset=(page - 1) * limit)
+    return Reply(
+        [media_out(m) for m in rows],
+        meta={"pagination": {"page": page, "limit": limit, "total": total, "hasMore": page * limit < total}},
+    )
 
 
-@api.route("DELETE", "/api/pitches/{id}/media/{mediaId}", permission=("delete", "media"),
-           response=MediaDeleted, tags=("media",), errors=(NotFound, Forbidden),
-           summary="Delete one media item of your pitch (the object and its record)")
+@api.route(
+    "DELETE",
+    "/api/pitches/{id}/media/{mediaId}",
+    permission=("delete", "media"),
+    response=MediaDeleted,
+    tags=("media",),
+    errors=(NotFound, Forbidden),
+    summary="Delete one media item of your pitch (the object and its record)",
+)
 async def delete_media(call: Call[Any, Any]) -> MediaDeleted:
     pitch_id = call.path_id()
     media_id = call.path_id("mediaId")
@@ -496,18 +577,28 @@ async def delete_media(call: Call[Any, Any]) -> MediaDeleted:
 
 _DOWNLOAD_RESPONSES = {
     "responses": {
-        "200": {"description": "The file (local storage); supports Range requests",
-                "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+        "200": {
+            "description": "The file (local storage); supports Range requests",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        },
         "206": {"description": "Part of the file (Range)"},
-        "302": {"description": "Redirect to a short-lived presigned URL (S3-compatible storage)",
-                "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}}},
+        "302": {
+            "description": "Redirect to a short-lived presigned URL (S3-compatible storage)",
+            "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+        },
     },
 }
 
 
-@api.route("GET", "/api/media/{key:.+}", auth="optional", tags=("media",),
-           openapi_extra=_DOWNLOAD_RESPONSES, errors=(NotFound, Forbidden, NdaRequired),
-           summary="Download a media file under its pitch's visibility and NDA rules")
+@api.route(
+    "GET",
+    "/api/media/{key:.+}",
+    auth="optional",
+    tags=("media",),
+    openapi_extra=_DOWNLOAD_RESPONSES,
+    errors=(NotFound, Forbidden, NdaRequired),
+    summary="Download a media file under its pitch's visibility and NDA rules",
+)
 async def download_media(call: Call[Any, Any]) -> web.StreamResponse:
     key = call.request.match_info.get("key", "")
     if not KEY_RE.match(key):
@@ -520,22 +611,36 @@ async def download_media(call: Call[Any, Any]) -> web.StreamResponse:
         raise NdaRequired("This file needs an approved NDA for its pitch")
     store = blobs(call.state)
     disposition = content_disposition(row.original_name, f"{row.kind}.{key.rsplit('.', 1)[-1]}")
-    where = await store.delivery(key, filename=row.original_name or "", content_type=row.content_type,
-                                 disposition=disposition, expires=call.state.settings.media_url_ttl)
+    where = await store.delivery(
+        key,
+        filename=row.original_name or "",
+        content_type=row.content_type,
+        disposition=disposition,
+        expires=call.state.settings.media_url_ttl,
+    )
     if where.url is not None:
-        return web.Response(status=302, headers={
-            "Location": where.url, "Cache-Control": "private, no-store",
-            "Referrer-Policy": "no-referrer"})
+        return web.Response(
+            status=302,
+            headers={
+                "Location": where.url,
+                "Cache-Control": "private, no-store",
+                "Referrer-Policy": "no-referrer",
+            },
+        )
     assert where.path is not None
     if not await asyncio.to_thread(where.path.is_file):
         log.warning("media row %d has no object at %s", row.id, key)
         raise NotFound("Media not found")
-    return web.FileResponse(where.path, chunk_size=CHUNK, headers={
-        "Content-Type": row.content_type,
-        "Content-Disposition": disposition,
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-cache",
-    })
+    return web.FileResponse(
+        where.path,
+        chunk_size=CHUNK,
+        headers={
+            "Content-Type": row.content_type,
+            "Content-Disposition": disposition,
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-cache",
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -556,8 +661,11 @@ def setup_media(app: web.Application) -> None:
         try:
             await store.start()
         except Exception:
-            log.error("media storage (%s) could not be prepared; uploads will fail until it "
-                      "is reachable", store.backend, exc_info=True)
+            log.error(
+                "media storage (%s) could not be prepared; uploads will fail until it is reachable",
+                store.backend,
+                exc_info=True,
+            )
         state.extras["blobs"] = store
         state.extras.setdefault("readiness", {})["media"] = store.check
         try:

@@ -32,22 +32,36 @@ def store(call: Call[Any, Any]) -> MessageStore:
 
 
 def message_out(m: StoredMessage) -> MessageOut:
-    return MessageOut(id=m.id, sender_id=m.sender_id, recipient_id=m.recipient_id,
-                      pitch_id=m.pitch_id, content=m.content, created_at=m.created_at,
-                      read_at=m.read_at)
+    return MessageOut(
+        id=m.id,
+        sender_id=m.sender_id,
+        recipient_id=m.recipient_id,
+        pitch_id=m.pitch_id,
+        content=m.content,
+        created_at=m.created_at,
+        read_at=m.read_at,
+    )
 
 
 def _self_message() -> ValidationFailed:
-    return ValidationFailed("You cannot message yourself",
-                            details=[{"field": "recipientId", "message": "is yourself",
-                                      "type": "self"}])
+    return ValidationFailed(
+        "You cannot message yourself",
+        details=[{"field": "recipientId", "message": "is yourself", "type": "self"}],
+    )
 
 
-@api.route("POST", "/api/messages/send", body=SendMessageBody, response=MessageOut, status=201,
-           permission=("create", "message"), tags=("messages",),
-           errors=(NotFound, Forbidden, ValidationFailed),
-           summary="Send a message to a user, or to a pitch's owner about that pitch; the "
-                   "recipient hears of it live")
+@api.route(
+    "POST",
+    "/api/messages/send",
+    body=SendMessageBody,
+    response=MessageOut,
+    status=201,
+    permission=("create", "message"),
+    tags=("messages",),
+    errors=(NotFound, Forbidden, ValidationFailed),
+    summary="Send a message to a user, or to a pitch's owner about that pitch; the "
+    "recipient hears of it live",
+)
 async def send_message(call: Call[SendMessageBody, Any]) -> Reply:
     me = call.user
     b = call.body
@@ -66,37 +80,61 @@ async def send_message(call: Call[SendMessageBody, Any]) -> Reply:
             raise UserNotFound()
     sender = await call.state.users.by_id(me.user_id)
     name = (sender.name or sender.username or sender.company_name) if sender else None
-    stored: StoredMessage = await realtime_hub(call).ask(f"user:{recipient_id}", DirectMessage(
-        me.user_id, name, me.user_type, b.pitch_id, pitch_title, b.content))
+    stored: StoredMessage = await realtime_hub(call).ask(
+        f"user:{recipient_id}",
+        DirectMessage(me.user_id, name, me.user_type, b.pitch_id, pitch_title, b.content),
+    )
     return Reply(message_out(stored), status=201)
 
 
-@api.route("GET", "/api/messages", query=PageQuery, response=ThreadOut, response_list=True,
-           permission=("read", "messages"), tags=("messages",),
-           summary="The caller's conversations, one per counterpart, most recent first "
-                   "(`meta.unreadCount`: unread messages in all of them)")
+@api.route(
+    "GET",
+    "/api/messages",
+    query=PageQuery,
+    response=ThreadOut,
+    response_list=True,
+    permission=("read", "messages"),
+    tags=("messages",),
+    summary="The caller's conversations, one per counterpart, most recent first "
+    "(`meta.unreadCount`: unread messages in all of them)",
+)
 async def list_threads(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     st = store(call)
     threads, total = await st.threads(call.user.user_id, limit=q.limit, offset=q.offset)
     unread = await st.unread_total(call.user.user_id)
-    return Reply([
-        ThreadOut(
-            counterpart=PersonOut(id=t.counterpart.id, username=t.counterpart.username,
-                                  name=t.counterpart.name,
-                                  company_name=t.counterpart.company_name,
-                                  user_type=t.counterpart.user_type),
-            last_message=message_out(t.last_message), unread_count=t.unread,
-            message_count=t.total,
-        ) for t in threads
-    ], meta=page_meta(q, total, unreadCount=unread))
+    return Reply(
+        [
+            ThreadOut(
+                counterpart=PersonOut(
+                    id=t.counterpart.id,
+                    username=t.counterpart.username,
+                    name=t.counterpart.name,
+                    company_name=t.counterpart.company_name,
+                    user_type=t.counterpart.user_type,
+                ),
+                last_message=message_out(t.last_message),
+                unread_count=t.unread,
+                message_count=t.total,
+            )
+            for t in threads
+        ],
+        meta=page_meta(q, total, unreadCount=unread),
+    )
 
 
-@api.route("GET", "/api/messages/{userId}", query=PageQuery, response=MessageOut,
-           response_list=True, permission=("read", "messages"), tags=("messages",),
-           errors=(NotFound,),
-           summary="The conversation with one user, newest first; marks what they sent you "
-                   "as read (`meta.markedRead`)")
+@api.route(
+    "GET",
+    "/api/messages/{userId}",
+    query=PageQuery,
+    response=MessageOut,
+    response_list=True,
+    permission=("read", "messages"),
+    tags=("messages",),
+    errors=(NotFound,),
+    summary="The conversation with one user, newest first; marks what they sent you "
+    "as read (`meta.markedRead`)",
+)
 async def conversation(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     other_id = call.path_id("userId")
@@ -107,13 +145,19 @@ async def conversation(call: Call[Any, PageQuery]) -> Reply:
     me = call.user.user_id
     marked = await st.mark_conversation_read(me, other_id) if other_id != me else 0
     messages, total = await st.conversation(me, other_id, limit=q.limit, offset=q.offset)
-    return Reply([message_out(m) for m in messages],
-                 meta=page_meta(q, total, markedRead=marked))
+    return Reply([message_out(m) for m in messages], meta=page_meta(q, total, markedRead=marked))
 
 
-@api.route("POST", "/api/messages/{id}/read", body=Empty, response=MessageOut,
-           permission=("read", "messages"), tags=("messages",), errors=(NotFound,),
-           summary="Mark one message you received as read")
+@api.route(
+    "POST",
+    "/api/messages/{id}/read",
+    body=Empty,
+    response=MessageOut,
+    permission=("read", "messages"),
+    tags=("messages",),
+    errors=(NotFound,),
+    summary="Mark one message you received as read",
+)
 async def read_message(call: Call[Empty, Any]) -> MessageOut:
     message = await store(call).mark_read(call.user.user_id, call.path_id())
     if message is None:

@@ -31,28 +31,40 @@ log = logging.getLogger("pitchey.server")
 api = Api()
 
 
-async def _notify(call: Call[Any, Any], user_id: int, kind: str, title: str,
-                  data: dict[str, object]) -> None:
+async def _notify(call: Call[Any, Any], user_id: int, kind: str, title: str, data: dict[str, object]) -> None:
     """Store and announce a notification; the NDA write already committed, so a failure here is
     logged rather than turned into an error for a request that succeeded."""
     try:
         await realtime_hub(call).notify(user_id, kind, title, None, data)
     except (StorageError, TimeoutError):
-        log.warning("could not store the %s notification for user %s", kind, user_id,
-                    exc_info=True)
+        log.warning("could not store the %s notification for user %s", kind, user_id, exc_info=True)
 
 
 def nda_out(nda: Nda) -> NdaOut:
-    return NdaOut(id=nda.id, pitch_id=nda.pitch_id, requester_id=nda.requester_id,
-                  owner_id=nda.owner_id, status=nda.status,
-                  message=nda.message, reason=nda.reason, created_at=nda.created_at,
-                  decided_at=nda.decided_at)
+    return NdaOut(
+        id=nda.id,
+        pitch_id=nda.pitch_id,
+        requester_id=nda.requester_id,
+        owner_id=nda.owner_id,
+        status=nda.status,
+        message=nda.message,
+        reason=nda.reason,
+        created_at=nda.created_at,
+        decided_at=nda.decided_at,
+    )
 
 
-@api.route("POST", "/api/ndas/request", body=NdaRequestBody, response=NdaOut, status=201,
-           permission=("create", "nda_request"), tags=("ndas",),
-           errors=(NotFound, Forbidden, Conflict),
-           summary="Ask a pitch's owner for NDA access; the owner hears of it live")
+@api.route(
+    "POST",
+    "/api/ndas/request",
+    body=NdaRequestBody,
+    response=NdaOut,
+    status=201,
+    permission=("create", "nda_request"),
+    tags=("ndas",),
+    errors=(NotFound, Forbidden, Conflict),
+    summary="Ask a pitch's owner for NDA access; the owner hears of it live",
+)
 async def request_nda(call: Call[NdaRequestBody, Any]) -> Reply:
     hub = realtime_hub(call)
     me = call.user
@@ -64,14 +76,25 @@ async def request_nda(call: Call[NdaRequestBody, Any]) -> Reply:
     requester = await call.state.users.by_id(me.user_id)
     name = (requester.name or requester.username or requester.company_name) if requester else None
     try:
-        nda = await hub.ask(f"user:{pitch.user_id}", RequestNda(
-            pitch.id, pitch.title, me.user_id, name, pitch.user_id, call.body.message))
+        nda = await hub.ask(
+            f"user:{pitch.user_id}",
+            RequestNda(pitch.id, pitch.title, me.user_id, name, pitch.user_id, call.body.message),
+        )
     except RoomRefusal as exc:
         raise Conflict(exc.message) from None
-    await _notify(call, pitch.user_id, "nda_request",
-                  f"{name or 'Someone'} requested an NDA for \u201c{pitch.title}\u201d",
-                  {"ndaId": nda.id, "pitchId": pitch.id, "pitchTitle": pitch.title,
-                   "requesterId": me.user_id, "requesterName": name})
+    await _notify(
+        call,
+        pitch.user_id,
+        "nda_request",
+        f"{name or 'Someone'} requested an NDA for \u201c{pitch.title}\u201d",
+        {
+            "ndaId": nda.id,
+            "pitchId": pitch.id,
+            "pitchTitle": pitch.title,
+            "requesterId": me.user_id,
+            "requesterName": name,
+        },
+    )
     return Reply(nda_out(nda), status=201)
 
 
@@ -88,29 +111,53 @@ async def _decide(call: Call[NdaDecisionBody | Any, Any], approve: bool) -> NdaO
     pitch = await hub.pitches.get(nda.pitch_id)
     reason = getattr(call.body, "reason", None) if not approve else None
     try:
-        decided = await hub.ask(f"user:{nda.requester_id}", DecideNda(
-            nda.id, me.user_id, approve, reason, pitch.title if pitch else ""))
+        decided = await hub.ask(
+            f"user:{nda.requester_id}",
+            DecideNda(nda.id, me.user_id, approve, reason, pitch.title if pitch else ""),
+        )
     except RoomRefusal as exc:
         raise Conflict(exc.message) from None
     title = pitch.title if pitch else ""
     verdict = "approved" if approve else "rejected"
-    await _notify(call, nda.requester_id, f"nda_{verdict}",
-                  f"Your NDA request for \u201c{title}\u201d was {verdict}",
-                  {"ndaId": nda.id, "pitchId": nda.pitch_id, "pitchTitle": title,
-                   "ownerId": me.user_id, "status": decided.status, "reason": decided.reason})
+    await _notify(
+        call,
+        nda.requester_id,
+        f"nda_{verdict}",
+        f"Your NDA request for \u201c{title}\u201d was {verdict}",
+        {
+            "ndaId": nda.id,
+            "pitchId": nda.pitch_id,
+            "pitchTitle": title,
+            "ownerId": me.user_id,
+            "status": decided.status,
+            "reason": decided.reason,
+        },
+    )
     return nda_out(decided)
 
 
-@api.route("POST", "/api/ndas/{id}/approve", body=NdaDecisionBody, response=NdaOut,
-           tags=("ndas",), errors=(NotFound, Forbidden, Conflict),
-           summary="Approve a pending NDA request (pitch owner only)")
+@api.route(
+    "POST",
+    "/api/ndas/{id}/approve",
+    body=NdaDecisionBody,
+    response=NdaOut,
+    tags=("ndas",),
+    errors=(NotFound, Forbidden, Conflict),
+    summary="Approve a pending NDA request (pitch owner only)",
+)
 async def approve_nda(call: Call[NdaDecisionBody, Any]) -> NdaOut:
     return await _decide(call, True)
 
 
-@api.route("POST", "/api/ndas/{id}/reject", body=NdaDecisionBody, response=NdaOut,
-           tags=("ndas",), errors=(NotFound, Forbidden, Conflict),
-           summary="Reject a pending NDA request, with an optional reason (pitch owner only)")
+@api.route(
+    "POST",
+    "/api/ndas/{id}/reject",
+    body=NdaDecisionBody,
+    response=NdaOut,
+    tags=("ndas",),
+    errors=(NotFound, Forbidden, Conflict),
+    summary="Reject a pending NDA request, with an optional reason (pitch owner only)",
+)
 async def reject_nda(call: Call[NdaDecisionBody, Any]) -> NdaOut:
     return await _decide(call, False)
 
@@ -120,45 +167,74 @@ async def reject_nda(call: Call[NdaDecisionBody, Any]) -> NdaOut:
 
 def list_item(row: NdaListRow) -> NdaListItem:
     n = row.nda
-    return NdaListItem(id=n.id, pitch_id=n.pitch_id, requester_id=n.requester_id,
-                       owner_id=n.owner_id, status=n.status,
-                       message=n.message, reason=n.reason, created_at=n.created_at,
-                       decided_at=n.decided_at, pitch_title=row.pitch_title,
-                       other_party=summary_out(row.other))
+    return NdaListItem(
+        id=n.id,
+        pitch_id=n.pitch_id,
+        requester_id=n.requester_id,
+        owner_id=n.owner_id,
+        status=n.status,
+        message=n.message,
+        reason=n.reason,
+        created_at=n.created_at,
+        decided_at=n.decided_at,
+        pitch_title=row.pitch_title,
+        other_party=summary_out(row.other),
+    )
 
 
 def list_reply(page: NdaPage, q: PageQuery) -> Reply:
     return Reply([list_item(r) for r in page.rows], meta=pagination(q, page.total))
 
 
-@api.route("GET", "/api/ndas/incoming-requests", query=IncomingNdaQuery,
-           permission=("read", "nda_requests"), response=NdaListItem, response_list=True,
-           tags=("ndas",),
-           summary="NDA requests on the caller's pitches (status filter, default pending)")
+@api.route(
+    "GET",
+    "/api/ndas/incoming-requests",
+    query=IncomingNdaQuery,
+    permission=("read", "nda_requests"),
+    response=NdaListItem,
+    response_list=True,
+    tags=("ndas",),
+    summary="NDA requests on the caller's pitches (status filter, default pending)",
+)
 async def incoming_requests(call: Call[Any, IncomingNdaQuery]) -> Reply:
     q = call.query
     status = None if q.status == "all" else q.status
-    page = await NdaLists(call.state.database).incoming(call.user.user_id, status,
-                                                        limit=q.limit, offset=q.offset)
+    page = await NdaLists(call.state.database).incoming(
+        call.user.user_id, status, limit=q.limit, offset=q.offset
+    )
     return list_reply(page, q)
 
 
-@api.route("GET", "/api/ndas/outgoing-requests", query=OutgoingNdaQuery,
-           permission=("read", "sent_nda_requests"), response=NdaListItem, response_list=True,
-           tags=("ndas",), summary="The caller's own NDA requests (status filter, default all)")
+@api.route(
+    "GET",
+    "/api/ndas/outgoing-requests",
+    query=OutgoingNdaQuery,
+    permission=("read", "sent_nda_requests"),
+    response=NdaListItem,
+    response_list=True,
+    tags=("ndas",),
+    summary="The caller's own NDA requests (status filter, default all)",
+)
 async def outgoing_requests(call: Call[Any, OutgoingNdaQuery]) -> Reply:
     q = call.query
     status = None if q.status == "all" else q.status
-    page = await NdaLists(call.state.database).outgoing(call.user.user_id, status,
-                                                        limit=q.limit, offset=q.offset)
+    page = await NdaLists(call.state.database).outgoing(
+        call.user.user_id, status, limit=q.limit, offset=q.offset
+    )
     return list_reply(page, q)
 
 
-@api.route("GET", "/api/ndas/incoming-signed", query=PageQuery,
-           permission=("read", "signed_ndas"), response=NdaListItem, response_list=True,
-           tags=("ndas",), summary="Approved NDAs the caller holds, most recently approved first")
+@api.route(
+    "GET",
+    "/api/ndas/incoming-signed",
+    query=PageQuery,
+    permission=("read", "signed_ndas"),
+    response=NdaListItem,
+    response_list=True,
+    tags=("ndas",),
+    summary="Approved NDAs the caller holds, most recently approved first",
+)
 async def signed_ndas(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
-    page = await NdaLists(call.state.database).signed(call.user.user_id, limit=q.limit,
-                                                      offset=q.offset)
+    page = await NdaLists(call.state.database).signed(call.user.user_id, limit=q.limit, offset=q.offset)
     return list_reply(page, q)

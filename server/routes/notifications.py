@@ -26,27 +26,47 @@ def store(call: Call[Any, Any]) -> NotificationStore:
 
 
 def notification_out(n: Notification) -> NotificationOut:
-    return NotificationOut(id=n.id, kind=n.kind, title=n.title, body=n.body, data=n.data,
-                           created_at=n.created_at, read_at=n.read_at)
+    return NotificationOut(
+        id=n.id,
+        kind=n.kind,
+        title=n.title,
+        body=n.body,
+        data=n.data,
+        created_at=n.created_at,
+        read_at=n.read_at,
+    )
 
 
-@api.route("GET", "/api/notifications", query=NotificationQuery, response=NotificationOut,
-           response_list=True, permission=("read", "notifications"), tags=("notifications",),
-           summary="The caller's notifications, newest first (`unreadOnly=true` to filter); "
-                   "`meta.unreadCount` counts all unread ones")
+@api.route(
+    "GET",
+    "/api/notifications",
+    query=NotificationQuery,
+    response=NotificationOut,
+    response_list=True,
+    permission=("read", "notifications"),
+    tags=("notifications",),
+    summary="The caller's notifications, newest first (`unreadOnly=true` to filter); "
+    "`meta.unreadCount` counts all unread ones",
+)
 async def list_notifications(call: Call[Any, NotificationQuery]) -> Reply:
     q = call.query
     st = store(call)
     me = call.user.user_id
     items, total = await st.page(me, limit=q.limit, offset=q.offset, unread_only=q.unread_only)
     unread = total if q.unread_only else await st.unread_count(me)
-    return Reply([notification_out(n) for n in items], meta=page_meta(q, total,
-                                                                       unreadCount=unread))
+    return Reply([notification_out(n) for n in items], meta=page_meta(q, total, unreadCount=unread))
 
 
-@api.route("POST", "/api/notifications/{id}/read", body=Empty, response=NotificationOut,
-           permission=("update", "notifications"), tags=("notifications",), errors=(NotFound,),
-           summary="Mark one of your notifications read (`meta.unreadCount` after it)")
+@api.route(
+    "POST",
+    "/api/notifications/{id}/read",
+    body=Empty,
+    response=NotificationOut,
+    permission=("update", "notifications"),
+    tags=("notifications",),
+    errors=(NotFound,),
+    summary="Mark one of your notifications read (`meta.unreadCount` after it)",
+)
 async def read_notification(call: Call[Empty, Any]) -> Reply:
     st = store(call)
     me = call.user.user_id
@@ -56,9 +76,15 @@ async def read_notification(call: Call[Empty, Any]) -> Reply:
     return Reply(notification_out(note), meta={"unreadCount": await st.unread_count(me)})
 
 
-@api.route("POST", "/api/notifications/read-all", body=Empty, response=ReadAllOut,
-           permission=("update", "notifications"), tags=("notifications",),
-           summary="Mark all your notifications read; how many were unread")
+@api.route(
+    "POST",
+    "/api/notifications/read-all",
+    body=Empty,
+    response=ReadAllOut,
+    permission=("update", "notifications"),
+    tags=("notifications",),
+    summary="Mark all your notifications read; how many were unread",
+)
 async def read_all(call: Call[Empty, Any]) -> ReadAllOut:
     st = store(call)
     marked = await st.mark_all_read(call.user.user_id)

@@ -86,8 +86,9 @@ class CardIn(Schema):
     """A card as typed. Validated here (Luhn, expiry) so a typo never reaches the provider;
     never stored or logged: payments keep the brand and the last four digits only."""
 
-    number: SecretStr = Field(description="12-19 digits; spaces and dashes are ignored",
-                              examples=["4242 4242 4242 4242"])
+    number: SecretStr = Field(
+        description="12-19 digits; spaces and dashes are ignored", examples=["4242 4242 4242 4242"]
+    )
     exp_month: int = Field(ge=1, le=12, strict=True)
     exp_year: int = Field(ge=2000, le=2100, strict=True)
     cvc: SecretStr = Field(description="3 or 4 digits", examples=["123"])
@@ -119,8 +120,9 @@ class CardIn(Schema):
         return self
 
     def details(self) -> CardDetails:
-        return CardDetails(self.number.get_secret_value(), self.exp_month, self.exp_year,
-                           self.cvc.get_secret_value())
+        return CardDetails(
+            self.number.get_secret_value(), self.exp_month, self.exp_year, self.cvc.get_secret_value()
+        )
 
 
 class CreditPurchaseBody(Schema):
@@ -175,8 +177,9 @@ SubscriptionStatus = Literal["none", "active", "cancelled", "expired"]
 class SubscriptionOut(Schema):
     plan: PlanName
     status: SubscriptionStatus
-    effective_plan: PlanName = Field(description="What the user gets now: the plan while paid "
-                                                 "up (even if cancelled), else free")
+    effective_plan: PlanName = Field(
+        description="What the user gets now: the plan while paid up (even if cancelled), else free"
+    )
     price: Money
     currency: Literal["USD"] = "USD"
     credits_per_period: int
@@ -188,8 +191,7 @@ class SubscriptionOut(Schema):
 class PaymentResult(Schema):
     payment: PaymentOut
     credits_added: int
-    credit_balance: int | None = Field(description="Balance right after this payment, when it "
-                                                   "added credits")
+    credit_balance: int | None = Field(description="Balance right after this payment, when it added credits")
     subscription: SubscriptionOut | None
     replayed: bool
 
@@ -230,34 +232,56 @@ class PlansOut(Schema):
 
 def payment_out(p: Payment) -> PaymentOut:
     return PaymentOut(
-        id=p.id, amount=money_str(p.amount), currency=p.currency,
-        purpose=p.purpose, plan=p.plan, credits=p.credits,
-        status=p.status, card_brand=p.card_brand,
-        card_last4=p.card_last4, provider_ref=p.provider_ref, failure_code=p.failure_code,
-        created_at=p.created_at, settled_at=p.settled_at,
+        id=p.id,
+        amount=money_str(p.amount),
+        currency=p.currency,
+        purpose=p.purpose,
+        plan=p.plan,
+        credits=p.credits,
+        status=p.status,
+        card_brand=p.card_brand,
+        card_last4=p.card_last4,
+        provider_ref=p.provider_ref,
+        failure_code=p.failure_code,
+        created_at=p.created_at,
+        settled_at=p.settled_at,
     )
 
 
 def subscription_out(sub: Subscription | None) -> SubscriptionOut:
     if sub is None:
-        return SubscriptionOut(plan="free", status="none", effective_plan="free",
-                               price=money_str(PLANS["free"].price), credits_per_period=0,
-                               renews=False)
+        return SubscriptionOut(
+            plan="free",
+            status="none",
+            effective_plan="free",
+            price=money_str(PLANS["free"].price),
+            credits_per_period=0,
+            renews=False,
+        )
     plan = PLANS[sub.plan]
     status = "expired" if sub.expired else cast(SubscriptionStatus, sub.status)
     return SubscriptionOut(
-        plan=sub.plan, status=status,
+        plan=sub.plan,
+        status=status,
         effective_plan="free" if status == "expired" else sub.plan,
-        price=money_str(plan.price), credits_per_period=plan.credits_per_period,
-        current_period_start=sub.current_period_start, current_period_end=sub.current_period_end,
+        price=money_str(plan.price),
+        credits_per_period=plan.credits_per_period,
+        current_period_start=sub.current_period_start,
+        current_period_end=sub.current_period_end,
         renews=status == "active",
     )
 
 
 def entry_out(e: LedgerEntry) -> LedgerEntryOut:
-    return LedgerEntryOut(id=e.id, delta=e.delta, balance_after=e.balance_after,
-                          reason=e.reason, payment_id=e.payment_id,
-                          note=e.note, created_at=e.created_at)
+    return LedgerEntryOut(
+        id=e.id,
+        delta=e.delta,
+        balance_after=e.balance_after,
+        reason=e.reason,
+        payment_id=e.payment_id,
+        note=e.note,
+        created_at=e.created_at,
+    )
 
 
 def result_out(s: Settled, *, replayed: bool) -> PaymentResult:
@@ -273,19 +297,28 @@ def result_out(s: Settled, *, replayed: bool) -> PaymentResult:
 # -- the flow ---------------------------------------------------------------------------------
 
 
-def _request_hash(purpose: str, plan: str | None, credits: int | None, amount: Decimal,
-                  card: CardDetails) -> str:
+def _request_hash(
+    purpose: str, plan: str | None, credits: int | None, amount: Decimal, card: CardDetails
+) -> str:
     """What makes two requests "the same" for an Idempotency-Key: what is bought, the price,
     and the card as far as we may remember it (brand, last four digits, expiry)."""
-    canonical = orjson.dumps({
-        "purpose": purpose, "plan": plan, "credits": credits, "amount": money_str(amount),
-        "currency": CURRENCY, "card": [card.brand, card.last4, card.exp_month, card.exp_year],
-    }, option=orjson.OPT_SORT_KEYS)
+    canonical = orjson.dumps(
+        {
+            "purpose": purpose,
+            "plan": plan,
+            "credits": credits,
+            "amount": money_str(amount),
+            "currency": CURRENCY,
+            "card": [card.brand, card.last4, card.exp_month, card.exp_year],
+        },
+        option=orjson.OPT_SORT_KEYS,
+    )
     return hashlib.sha256(canonical).hexdigest()
 
 
-async def _pay(call: Call[Any, Any], *, purpose: str, plan: str | None, credits: int | None,
-               card_in: CardIn) -> Reply:
+async def _pay(
+    call: Call[Any, Any], *, purpose: str, plan: str | None, credits: int | None, card_in: CardIn
+) -> Reply:
     me = call.user
     key = idempotency_key(call.request)
     card = card_in.details()
@@ -303,10 +336,16 @@ async def _pay(call: Call[Any, Any], *, purpose: str, plan: str | None, credits:
         raise RateLimited(retry_after, "Too many declined payments; try again later")
     try:
         begun = await payments.begin(
-            user_id=me.user_id, key=key,
+            user_id=me.user_id,
+            key=key,
             request_hash=_request_hash(purpose, plan, credits, amount, card),
-            amount=amount, currency=CURRENCY, purpose=purpose, plan=plan, credits=credits,
-            card_brand=card.brand, card_last4=card.last4,
+            amount=amount,
+            currency=CURRENCY,
+            purpose=purpose,
+            plan=plan,
+            credits=credits,
+            card_brand=card.brand,
+            card_last4=card.last4,
             stale_after=STALE_AFTER,
         )
     except IdempotencyMismatch:
@@ -319,7 +358,8 @@ async def _pay(call: Call[Any, Any], *, purpose: str, plan: str | None, credits:
     # Shielded: a client that hangs up mid-charge must not leave the attempt unsettled.
     try:
         settled = await asyncio.shield(
-            _charge(call, payments, begun.payment, card, plan=plan, grant=grant, months=months))
+            _charge(call, payments, begun.payment, card, plan=plan, grant=grant, months=months)
+        )
     except PaymentNotPending:
         # Another request re-drove this attempt (we were slower than STALE_AFTER) and settled
         # it first; the provider's key made both calls one charge. Answer with its outcome.
@@ -331,29 +371,38 @@ async def _pay(call: Call[Any, Any], *, purpose: str, plan: str | None, credits:
     return Reply(result_out(settled, replayed=False), status=201)
 
 
-async def _charge(call: Call[Any, Any], payments: PaymentStore, payment: Payment,
-                  card: CardDetails, *, plan: str | None, grant: int, months: int) -> Settled:
+async def _charge(
+    call: Call[Any, Any],
+    payments: PaymentStore,
+    payment: Payment,
+    card: CardDetails,
+    *,
+    plan: str | None,
+    grant: int,
+    months: int,
+) -> Settled:
     provider = payment_provider(call.state)
     try:
         async with asyncio.timeout(PROVIDER_TIMEOUT):
-            result = await provider.charge(payment.amount, payment.currency, card,
-                                           f"pitchey-payment-{payment.id}")
+            result = await provider.charge(
+                payment.amount, payment.currency, card, f"pitchey-payment-{payment.id}"
+            )
     except (PaymentProviderError, TimeoutError) as exc:
         code = exc.code if isinstance(exc, PaymentProviderError) else "timeout"
         await payments.fail(payment.id, code)
         log.warning("payment %s failed at the provider: %s", payment.id, code)
-        raise PaymentProviderFailed(details={"paymentId": payment.id, "providerCode": code}) \
-            from None
+        raise PaymentProviderFailed(details={"paymentId": payment.id, "providerCode": code}) from None
     if result.status != "succeeded":
         declined = await payments.decline(payment.id, result.id, result.decline_code)
         raise _declined(declined)
-    return await payments.succeed(payment.id, result.id, credits=grant, plan=plan,
-                                  months=months)
+    return await payments.succeed(payment.id, result.id, credits=grant, plan=plan, months=months)
 
 
 def _declined(p: Payment) -> PaymentDeclined:
-    return PaymentDeclined(f"The card was declined ({p.failure_code})",
-                           details={"declineCode": p.failure_code, "paymentId": p.id})
+    return PaymentDeclined(
+        f"The card was declined ({p.failure_code})",
+        details={"declineCode": p.failure_code, "paymentId": p.id},
+    )
 
 
 async def _wait_settled(payments: PaymentStore, payment: Payment) -> Payment:
@@ -375,53 +424,82 @@ async def _replay(payments: PaymentStore, payment: Payment) -> Reply:
     if payment.status == "declined":
         raise _declined(payment)
     if payment.status == "failed":
-        raise PaymentProviderFailed(details={"paymentId": payment.id,
-                                             "providerCode": payment.failure_code})
+        raise PaymentProviderFailed(details={"paymentId": payment.id, "providerCode": payment.failure_code})
     settled = await payments.outcome(payment)
-    return Reply(result_out(settled, replayed=True), status=200,
-                 headers={REPLAYED_HEADER: "true"})
+    return Reply(result_out(settled, replayed=True), status=200, headers={REPLAYED_HEADER: "true"})
 
 
 _PAY_ERRORS = (PaymentDeclined, PaymentProviderFailed, IdempotencyConflict, RateLimited)
 
 
-@api.route("POST", "/api/payments/process", body=ProcessBody, response=PaymentResult,
-           status=201, permission=("create", "payment"), tags=("payments",),
-           errors=_PAY_ERRORS,
-           summary="Pay by card for credits or a subscription (generic entry of the seed)")
+@api.route(
+    "POST",
+    "/api/payments/process",
+    body=ProcessBody,
+    response=PaymentResult,
+    status=201,
+    permission=("create", "payment"),
+    tags=("payments",),
+    errors=_PAY_ERRORS,
+    summary="Pay by card for credits or a subscription (generic entry of the seed)",
+)
 async def process_payment(call: Call[ProcessBody, Any]) -> Reply:
     b = call.body
-    price = CREDIT_PRICE * b.credits if b.purpose == "credits" and b.credits is not None \
+    price = (
+        CREDIT_PRICE * b.credits
+        if b.purpose == "credits" and b.credits is not None
         else PLANS[b.plan or "free"].price
+    )
     if b.amount is not None and b.amount != price:
         raise ValidationFailed(
             f"amount: {money_str(b.amount)} does not match the price {money_str(price)}",
-            details=[{"field": "amount", "message": f"the price is {money_str(price)}",
-                      "type": "value_error"}])
+            details=[
+                {"field": "amount", "message": f"the price is {money_str(price)}", "type": "value_error"}
+            ],
+        )
     return await _pay(call, purpose=b.purpose, plan=b.plan, credits=b.credits, card_in=b.card)
 
 
-@api.route("POST", "/api/payments/credits/purchase", body=CreditPurchaseBody,
-           response=PaymentResult, status=201, permission=("create", "payment"),
-           tags=("payments",), errors=_PAY_ERRORS,
-           summary="Buy credits by card (idempotent with an Idempotency-Key header)")
+@api.route(
+    "POST",
+    "/api/payments/credits/purchase",
+    body=CreditPurchaseBody,
+    response=PaymentResult,
+    status=201,
+    permission=("create", "payment"),
+    tags=("payments",),
+    errors=_PAY_ERRORS,
+    summary="Buy credits by card (idempotent with an Idempotency-Key header)",
+)
 async def purchase_credits(call: Call[CreditPurchaseBody, Any]) -> Reply:
-    return await _pay(call, purpose="credits", plan=None, credits=call.body.credits,
-                      card_in=call.body.card)
+    return await _pay(call, purpose="credits", plan=None, credits=call.body.credits, card_in=call.body.card)
 
 
-@api.route("POST", "/api/payments/subscribe", body=SubscribeBody, response=PaymentResult,
-           status=201, permission=("create", "payment"), tags=("payments",),
-           errors=_PAY_ERRORS,
-           summary="Start, renew or change the subscription plan, paid by card")
+@api.route(
+    "POST",
+    "/api/payments/subscribe",
+    body=SubscribeBody,
+    response=PaymentResult,
+    status=201,
+    permission=("create", "payment"),
+    tags=("payments",),
+    errors=_PAY_ERRORS,
+    summary="Start, renew or change the subscription plan, paid by card",
+)
 async def subscribe(call: Call[SubscribeBody, Any]) -> Reply:
-    return await _pay(call, purpose="subscription", plan=call.body.plan, credits=None,
-                      card_in=call.body.card)
+    return await _pay(call, purpose="subscription", plan=call.body.plan, credits=None, card_in=call.body.card)
 
 
-@api.route("POST", "/api/payments/subscription/cancel", body=Empty, response=SubscriptionOut,
-           permission=("create", "payment"), tags=("payments",), errors=(Conflict,),
-           summary="Stop renewal; the plan stays until the end of the paid period")
+@api.route(
+    "POST",
+    "/api/payments/subscription/cancel",
+    body=Empty,
+    response=SubscriptionOut,
+    permission=("create", "payment"),
+    tags=("payments",),
+    errors=(Conflict,),
+    summary="Stop renewal; the plan stays until the end of the paid period",
+)
 async def cancel_subscription(call: Call[Empty, Any]) -> SubscriptionOut:
     sub = await PaymentStore(call.state.database).cancel_subscription(call.user.user_id)
     if sub is None:
@@ -429,49 +507,86 @@ async def cancel_subscription(call: Call[Empty, Any]) -> SubscriptionOut:
     return subscription_out(sub)
 
 
-@api.route("GET", "/api/payments/subscription-status", response=SubscriptionOut,
-           permission=("read", "payments"), tags=("payments",),
-           summary="The caller's plan, its status and the end of the paid period")
+@api.route(
+    "GET",
+    "/api/payments/subscription-status",
+    response=SubscriptionOut,
+    permission=("read", "payments"),
+    tags=("payments",),
+    summary="The caller's plan, its status and the end of the paid period",
+)
 async def subscription_status(call: Call[Any, Any]) -> SubscriptionOut:
-    return subscription_out(
-        await PaymentStore(call.state.database).subscription(call.user.user_id))
+    return subscription_out(await PaymentStore(call.state.database).subscription(call.user.user_id))
 
 
-@api.route("GET", "/api/payments/credits/balance", response=CreditBalanceOut,
-           permission=("read", "payments"), tags=("payments",),
-           summary="The caller's credit balance")
+@api.route(
+    "GET",
+    "/api/payments/credits/balance",
+    response=CreditBalanceOut,
+    permission=("read", "payments"),
+    tags=("payments",),
+    summary="The caller's credit balance",
+)
 async def credit_balance(call: Call[Any, Any]) -> CreditBalanceOut:
     balance, updated = await CreditStore(call.state.database).balance(call.user.user_id)
-    return CreditBalanceOut(balance=balance, credit_price=money_str(CREDIT_PRICE),
-                            updated_at=updated)
+    return CreditBalanceOut(balance=balance, credit_price=money_str(CREDIT_PRICE), updated_at=updated)
 
 
-@api.route("GET", "/api/payments/credits/history", query=PageQuery, response=LedgerEntryOut,
-           response_list=True, permission=("read", "payments"), tags=("payments",),
-           summary="The caller's credit ledger, newest first (paginated)")
+@api.route(
+    "GET",
+    "/api/payments/credits/history",
+    query=PageQuery,
+    response=LedgerEntryOut,
+    response_list=True,
+    permission=("read", "payments"),
+    tags=("payments",),
+    summary="The caller's credit ledger, newest first (paginated)",
+)
 async def credit_history(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     rows, total = await CreditStore(call.state.database).ledger(
-        call.user.user_id, limit=q.limit, offset=q.offset)
+        call.user.user_id, limit=q.limit, offset=q.offset
+    )
     return Reply([entry_out(e) for e in rows], meta=page_meta(q, total))
 
 
-@api.route("GET", "/api/payments/history", query=PageQuery, response=PaymentOut,
-           response_list=True, permission=("read", "payments"), tags=("payments",),
-           summary="The caller's payment attempts (every status), newest first (paginated)")
+@api.route(
+    "GET",
+    "/api/payments/history",
+    query=PageQuery,
+    response=PaymentOut,
+    response_list=True,
+    permission=("read", "payments"),
+    tags=("payments",),
+    summary="The caller's payment attempts (every status), newest first (paginated)",
+)
 async def payment_history(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     rows, total = await PaymentStore(call.state.database).history(
-        call.user.user_id, limit=q.limit, offset=q.offset)
+        call.user.user_id, limit=q.limit, offset=q.offset
+    )
     return Reply([payment_out(p) for p in rows], meta=page_meta(q, total))
 
 
-@api.route("GET", "/api/payments/plans", auth="none", response=PlansOut, tags=("payments",),
-           summary="Prices: subscription plans and the credit price (public)")
+@api.route(
+    "GET",
+    "/api/payments/plans",
+    auth="none",
+    response=PlansOut,
+    tags=("payments",),
+    summary="Prices: subscription plans and the credit price (public)",
+)
 async def list_plans(call: Call[Any, Any]) -> PlansOut:
     return PlansOut(
-        credit_price=money_str(CREDIT_PRICE), max_credits_per_purchase=MAX_CREDITS_PER_PURCHASE,
-        plans=[PlanOut(name=p.name, price=money_str(p.price),
-                       credits_per_period=p.credits_per_period, months=p.months)
-               for p in PLANS.values()],
+        credit_price=money_str(CREDIT_PRICE),
+        max_credits_per_purchase=MAX_CREDITS_PER_PURCHASE,
+        plans=[
+            PlanOut(
+                name=p.name,
+                price=money_str(p.price),
+                credits_per_period=p.credits_per_period,
+                months=p.months,
+            )
+            for p in PLANS.values()
+        ],
     )

@@ -72,25 +72,37 @@ def can_see_protected(owner_id: int, principal: Principal | None, has_nda: bool)
 
 
 def creator_out(c: Creator) -> UserSummary:
-    return UserSummary(id=c.id, username=c.username, name=c.name, company_name=c.company_name,
-                       user_type=c.user_type)
+    return UserSummary(
+        id=c.id, username=c.username, name=c.name, company_name=c.company_name, user_type=c.user_type
+    )
 
 
-def pitch_out(pitch: Pitch, *, show_protected: bool, creator: Creator | None = None,
-              score: float | None = None) -> CatalogPitchOut:
+def pitch_out(
+    pitch: Pitch, *, show_protected: bool, creator: Creator | None = None, score: float | None = None
+) -> CatalogPitchOut:
     """NDA-protected fields (synopsis, budget) only for the owner and approved-NDA holders.
 
     The one function that decides what of a pitch a caller sees: detail, lists, search, edits.
     """
     hidden = pitch.require_nda and not show_protected
     return CatalogPitchOut(
-        id=pitch.id, user_id=pitch.user_id, title=pitch.title, logline=pitch.logline,
-        genre=pitch.genre, format=pitch.format,
-        synopsis=None if hidden else pitch.synopsis, budget=None if hidden else pitch.budget,
-        target_audience=pitch.target_audience, status=pitch.status,
+        id=pitch.id,
+        user_id=pitch.user_id,
+        title=pitch.title,
+        logline=pitch.logline,
+        genre=pitch.genre,
+        format=pitch.format,
+        synopsis=None if hidden else pitch.synopsis,
+        budget=None if hidden else pitch.budget,
+        target_audience=pitch.target_audience,
+        status=pitch.status,
         visibility=pitch.visibility,
-        require_nda=pitch.require_nda, view_count=pitch.view_count, like_count=pitch.like_count,
-        protected=hidden, created_at=pitch.created_at, updated_at=pitch.updated_at,
+        require_nda=pitch.require_nda,
+        view_count=pitch.view_count,
+        like_count=pitch.like_count,
+        protected=hidden,
+        created_at=pitch.created_at,
+        updated_at=pitch.updated_at,
         published_at=pitch.published_at,
         creator=creator_out(creator) if creator is not None else None,
         trending_score=None if score is None else round(score, 6),
@@ -98,8 +110,12 @@ def pitch_out(pitch: Pitch, *, show_protected: bool, creator: Creator | None = N
 
 
 def row_out(row: CatalogRow, principal: Principal | None) -> CatalogPitchOut:
-    return pitch_out(row.pitch, creator=row.creator, score=row.score,
-                     show_protected=can_see_protected(row.pitch.user_id, principal, row.has_nda))
+    return pitch_out(
+        row.pitch,
+        creator=row.creator,
+        score=row.score,
+        show_protected=can_see_protected(row.pitch.user_id, principal, row.has_nda),
+    )
 
 
 def page_reply(page: CatalogPage, q: PageQuery, principal: Principal | None) -> Reply:
@@ -117,9 +133,13 @@ async def _visible(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creator,
     The stored row comes from the read cache; the caller's NDA is looked up only when it matters
     (the pitch is protected, or not visible to the caller without one).
     """
-    found = await cached(read_cache(call), f"pitch:{pitch_id}",
-                         lambda: store(call).detail(pitch_id), ttl=PITCH_TTL,
-                         tags=(pitch_tag(pitch_id),))
+    found = await cached(
+        read_cache(call),
+        f"pitch:{pitch_id}",
+        lambda: store(call).detail(pitch_id),
+        ttl=PITCH_TTL,
+        tags=(pitch_tag(pitch_id),),
+    )
     if found is None:
         raise PitchNotFound()
     pitch, creator = found
@@ -130,10 +150,13 @@ async def _visible(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creator,
             raise PitchNotFound()
         return pitch, creator, access
     me = principal.user_id
-    if me != pitch.user_id and (pitch.require_nda
-                                or not can_view_pitch(access, me, principal.user_type)):
-        access = Access(pitch.user_id, pitch.status, pitch.visibility,
-                        has_nda=await store(call).has_approved_nda(pitch_id, me))
+    if me != pitch.user_id and (pitch.require_nda or not can_view_pitch(access, me, principal.user_type)):
+        access = Access(
+            pitch.user_id,
+            pitch.status,
+            pitch.visibility,
+            has_nda=await store(call).has_approved_nda(pitch_id, me),
+        )
     if not can_view_pitch(access, me, principal.user_type):
         if access.status != "published":
             raise PitchNotFound()
@@ -160,14 +183,29 @@ async def owned_pitch(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creat
 # -- lists (declared before /api/pitches/{id}, which would otherwise match their paths) --------
 
 
-@api.route("GET", "/api/pitches/browse", auth="optional", query=BrowseQuery,
-           permission=("read", "public_pitches"), response=CatalogPitchOut, response_list=True,
-           tags=("pitches",), errors=(ValidationFailed,),
-           summary="Published pitches the caller may see: filters, full-text search, sorting")
+@api.route(
+    "GET",
+    "/api/pitches/browse",
+    auth="optional",
+    query=BrowseQuery,
+    permission=("read", "public_pitches"),
+    response=CatalogPitchOut,
+    response_list=True,
+    tags=("pitches",),
+    errors=(ValidationFailed,),
+    summary="Published pitches the caller may see: filters, full-text search, sorting",
+)
 async def browse_pitches(call: Call[Any, BrowseQuery]) -> Reply:
     q = call.query
-    f = BrowseFilter(genre=q.genre, status=q.status, budget_min=q.budget_min,
-                     budget_max=q.budget_max, q=q.q, sort=q.sort, order=q.order)
+    f = BrowseFilter(
+        genre=q.genre,
+        status=q.status,
+        budget_min=q.budget_min,
+        budget_max=q.budget_max,
+        q=q.q,
+        sort=q.sort,
+        order=q.order,
+    )
     principal = call.principal
 
     async def load() -> CatalogPage:
@@ -182,10 +220,17 @@ async def browse_pitches(call: Call[Any, BrowseQuery]) -> Reply:
     return page_reply(page, q, principal)
 
 
-@api.route("GET", "/api/pitches/trending", auth="optional", query=PageQuery,
-           permission=("read", "public_pitches"), response=CatalogPitchOut, response_list=True,
-           tags=("pitches",),
-           summary="Visible pitches by recent views and likes with time decay (docs/api-catalog.md)")
+@api.route(
+    "GET",
+    "/api/pitches/trending",
+    auth="optional",
+    query=PageQuery,
+    permission=("read", "public_pitches"),
+    response=CatalogPitchOut,
+    response_list=True,
+    tags=("pitches",),
+    summary="Visible pitches by recent views and likes with time decay (docs/api-catalog.md)",
+)
 async def trending_pitches(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     principal = call.principal
@@ -194,26 +239,40 @@ async def trending_pitches(call: Call[Any, PageQuery]) -> Reply:
         return await store(call).trending(viewer(principal), limit=q.limit, offset=q.offset)
 
     if principal is None:
-        page = await cached(read_cache(call), f"trending:anon:{q.page}:{q.limit}", load,
-                            ttl=TRENDING_TTL, tags=(CATALOG_TAG,))
+        page = await cached(
+            read_cache(call), f"trending:anon:{q.page}:{q.limit}", load, ttl=TRENDING_TTL, tags=(CATALOG_TAG,)
+        )
     else:
         page = await load()
     return page_reply(page, q, principal)
 
 
-@api.route("GET", "/api/pitches/following", query=PageQuery,
-           permission=("read", "public_pitches"), response=CatalogPitchOut, response_list=True,
-           tags=("pitches", "follows"),
-           summary="Published pitches (visible to the caller) by the users the caller follows")
+@api.route(
+    "GET",
+    "/api/pitches/following",
+    query=PageQuery,
+    permission=("read", "public_pitches"),
+    response=CatalogPitchOut,
+    response_list=True,
+    tags=("pitches", "follows"),
+    summary="Published pitches (visible to the caller) by the users the caller follows",
+)
 async def following_pitches(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     page = await store(call).following(viewer(call.principal), limit=q.limit, offset=q.offset)
     return page_reply(page, q, call.principal)
 
 
-@api.route("GET", "/api/pitches/my", query=MyPitchesQuery, permission=("read", "own_pitches"),
-           response=CatalogPitchOut, response_list=True, tags=("pitches",),
-           summary="The creator's own pitches in every status, newest first")
+@api.route(
+    "GET",
+    "/api/pitches/my",
+    query=MyPitchesQuery,
+    permission=("read", "own_pitches"),
+    response=CatalogPitchOut,
+    response_list=True,
+    tags=("pitches",),
+    summary="The creator's own pitches in every status, newest first",
+)
 async def my_pitches(call: Call[Any, MyPitchesQuery]) -> Reply:
     q = call.query
     page = await store(call).mine(call.user.user_id, q.status, limit=q.limit, offset=q.offset)
@@ -223,33 +282,53 @@ async def my_pitches(call: Call[Any, MyPitchesQuery]) -> Reply:
 # -- one pitch ---------------------------------------------------------------------------------
 
 
-@api.route("POST", "/api/pitches", body=PitchCreate, response=CatalogPitchOut, status=201,
-           permission=("create", "pitch"), tags=("pitches",), summary="Create a pitch")
+@api.route(
+    "POST",
+    "/api/pitches",
+    body=PitchCreate,
+    response=CatalogPitchOut,
+    status=201,
+    permission=("create", "pitch"),
+    tags=("pitches",),
+    summary="Create a pitch",
+)
 async def create_pitch(call: Call[PitchCreate, Any]) -> Reply:
     b = call.body
     pitch = await realtime_hub(call).pitches.create(
-        user_id=call.user.user_id, title=b.title, logline=b.logline, genre=b.genre,
-        format=b.format, synopsis=b.synopsis, budget=b.budget, target_audience=b.target_audience,
-        status=b.status, visibility=b.visibility, require_nda=b.require_nda,
+        user_id=call.user.user_id,
+        title=b.title,
+        logline=b.logline,
+        genre=b.genre,
+        format=b.format,
+        synopsis=b.synopsis,
+        budget=b.budget,
+        target_audience=b.target_audience,
+        status=b.status,
+        visibility=b.visibility,
+        require_nda=b.require_nda,
     )
     if pitch.status == "published":
         await read_cache(call).invalidate_tags(CATALOG_TAG)
     found = await store(call).detail(pitch.id)
-    return Reply(pitch_out(pitch, show_protected=True, creator=found[1] if found else None),
-                 status=201)
+    return Reply(pitch_out(pitch, show_protected=True, creator=found[1] if found else None), status=201)
 
 
-@api.route("GET", "/api/pitches/{id}", auth="optional", response=CatalogPitchOut,
-           tags=("pitches",), errors=(NotFound, Forbidden),
-           summary="A pitch; a signed-in viewer's first view of the day is counted live")
+@api.route(
+    "GET",
+    "/api/pitches/{id}",
+    auth="optional",
+    response=CatalogPitchOut,
+    tags=("pitches",),
+    errors=(NotFound, Forbidden),
+    summary="A pitch; a signed-in viewer's first view of the day is counted live",
+)
 async def get_pitch(call: Call[Any, Any]) -> CatalogPitchOut:
     pitch_id = call.path_id()
     pitch, creator, access = await _visible(call, pitch_id)
     principal = call.principal
     views = pitch.view_count
     if principal is not None and principal.user_id != pitch.user_id:
-        counted = await realtime_hub(call).ask(f"pitch:{pitch_id}",
-                                               RecordView(principal.user_id))
+        counted = await realtime_hub(call).ask(f"pitch:{pitch_id}", RecordView(principal.user_id))
         if counted is not None:
             views = counted
             await read_cache(call).invalidate_tags(pitch_tag(pitch_id))
@@ -260,36 +339,46 @@ async def get_pitch(call: Call[Any, Any]) -> CatalogPitchOut:
     return out
 
 
-@api.route("PUT", "/api/pitches/{id}", body=PitchUpdate, response=CatalogPitchOut,
-           permission=("update", "own_pitches"), tags=("pitches",),
-           errors=(NotFound, Forbidden, ValidationFailed),
-           summary="Edit one's own pitch (any subset of fields); subscribers who may no longer "
-                   "see it are unsubscribed")
+@api.route(
+    "PUT",
+    "/api/pitches/{id}",
+    body=PitchUpdate,
+    response=CatalogPitchOut,
+    permission=("update", "own_pitches"),
+    tags=("pitches",),
+    errors=(NotFound, Forbidden, ValidationFailed),
+    summary="Edit one's own pitch (any subset of fields); subscribers who may no longer "
+    "see it are unsubscribed",
+)
 async def update_pitch(call: Call[PitchUpdate, Any]) -> CatalogPitchOut:
     pitch_id = call.path_id()
     _, creator = await owned_pitch(call, pitch_id)
-    updated = await realtime_hub(call).ask(f"pitch:{pitch_id}",
-                                           UpdatePitch(call.user.user_id, call.body.changes()))
+    updated = await realtime_hub(call).ask(
+        f"pitch:{pitch_id}", UpdatePitch(call.user.user_id, call.body.changes())
+    )
     await read_cache(call).invalidate_tags(pitch_tag(pitch_id), CATALOG_TAG)
     if updated is None:  # deleted meanwhile
         raise PitchNotFound()
     return pitch_out(updated, show_protected=True, creator=creator)
 
 
-@api.route("DELETE", "/api/pitches/{id}", response=PitchDeleted,
-           permission=("delete", "own_pitches"), tags=("pitches",),
-           errors=(NotFound, Forbidden, Conflict),
-           summary="Delete one's own pitch; one with investments cannot be (409: archive it)")
+@api.route(
+    "DELETE",
+    "/api/pitches/{id}",
+    response=PitchDeleted,
+    permission=("delete", "own_pitches"),
+    tags=("pitches",),
+    errors=(NotFound, Forbidden, Conflict),
+    summary="Delete one's own pitch; one with investments cannot be (409: archive it)",
+)
 async def delete_pitch(call: Call[Any, Any]) -> PitchDeleted:
     pitch_id = call.path_id()
     await owned_pitch(call, pitch_id)
     media_keys = await pitch_media_keys(call.state, pitch_id)  # rows cascade, objects do not
     try:
-        deleted = await realtime_hub(call).ask(f"pitch:{pitch_id}",
-                                               DeletePitch(call.user.user_id))
+        deleted = await realtime_hub(call).ask(f"pitch:{pitch_id}", DeletePitch(call.user.user_id))
     except PitchInUse:
-        raise Conflict("This pitch has investments and cannot be deleted; archive it instead")\
-            from None
+        raise Conflict("This pitch has investments and cannot be deleted; archive it instead") from None
     finally:
         await read_cache(call).invalidate_tags(pitch_tag(pitch_id), CATALOG_TAG)
     if not deleted:
@@ -301,20 +390,32 @@ async def delete_pitch(call: Call[Any, Any]) -> PitchDeleted:
 async def _like(call: Call[Any, Any], liked: bool) -> LikeOut:
     pitch_id = call.path_id()
     await _visible(call, pitch_id)
-    changed, total = await realtime_hub(call).ask(f"pitch:{pitch_id}",
-                                                  SetLike(call.user.user_id, liked))
+    changed, total = await realtime_hub(call).ask(f"pitch:{pitch_id}", SetLike(call.user.user_id, liked))
     if changed:
         await read_cache(call).invalidate_tags(pitch_tag(pitch_id))
     return LikeOut(liked=liked, like_count=total)
 
 
-@api.route("POST", "/api/pitches/{id}/like", body=Empty, response=LikeOut, tags=("pitches",),
-           errors=(NotFound, Forbidden), summary="Like a pitch (idempotent)")
+@api.route(
+    "POST",
+    "/api/pitches/{id}/like",
+    body=Empty,
+    response=LikeOut,
+    tags=("pitches",),
+    errors=(NotFound, Forbidden),
+    summary="Like a pitch (idempotent)",
+)
 async def like_pitch(call: Call[Empty, Any]) -> LikeOut:
     return await _like(call, True)
 
 
-@api.route("DELETE", "/api/pitches/{id}/like", response=LikeOut, tags=("pitches",),
-           errors=(NotFound, Forbidden), summary="Take a like back (idempotent)")
+@api.route(
+    "DELETE",
+    "/api/pitches/{id}/like",
+    response=LikeOut,
+    tags=("pitches",),
+    errors=(NotFound, Forbidden),
+    summary="Take a like back (idempotent)",
+)
 async def unlike_pitch(call: Call[Any, Any]) -> LikeOut:
     return await _like(call, False)

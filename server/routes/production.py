@@ -69,16 +69,24 @@ class ProjectNotFound(NotFound):
 
 
 def line_out(line: BudgetLine) -> BudgetLineOut:
-    return BudgetLineOut(id=line.id, category=line.category, allocated=line.allocated,
-                         spent=line.spent, remaining=line.allocated - line.spent,
-                         over_budget=line.over_budget)
+    return BudgetLineOut(
+        id=line.id,
+        category=line.category,
+        allocated=line.allocated,
+        spent=line.spent,
+        remaining=line.allocated - line.spent,
+        over_budget=line.over_budget,
+    )
 
 
 def project_totals(project: Project) -> ProjectTotals:
     allocated, spent = project.allocated, project.spent
     return ProjectTotals(
-        budget=project.budget, allocated=allocated, spent=spent,
-        remaining=project.budget - spent, unallocated=project.budget - allocated,
+        budget=project.budget,
+        allocated=allocated,
+        spent=spent,
+        remaining=project.budget - spent,
+        unallocated=project.budget - allocated,
         over_budget=spent > project.budget,
         lines_over_budget=sum(1 for b in project.budget_lines if b.over_budget),
     )
@@ -86,21 +94,37 @@ def project_totals(project: Project) -> ProjectTotals:
 
 def project_out(project: Project) -> ProjectOut:
     return ProjectOut(
-        id=project.id, company_id=project.company_id, pitch_id=project.pitch_id,
-        title=project.title, stage=project.stage,
-        budget=project.budget, start_date=project.start_date, end_date=project.end_date,
-        created_at=project.created_at, updated_at=project.updated_at,
+        id=project.id,
+        company_id=project.company_id,
+        pitch_id=project.pitch_id,
+        title=project.title,
+        stage=project.stage,
+        budget=project.budget,
+        start_date=project.start_date,
+        end_date=project.end_date,
+        created_at=project.created_at,
+        updated_at=project.updated_at,
         totals=project_totals(project),
         budget_lines=[line_out(b) for b in project.budget_lines],
-        milestones=[MilestoneOut(id=m.id, title=m.title, due_date=m.due_date, done=m.done,
-                                 done_at=m.done_at) for m in project.milestones],
+        milestones=[
+            MilestoneOut(id=m.id, title=m.title, due_date=m.due_date, done=m.done, done_at=m.done_at)
+            for m in project.milestones
+        ],
     )
 
 
 def expense_out(e: Expense) -> ExpenseOut:
-    return ExpenseOut(id=e.id, project_id=e.project_id, budget_line_id=e.budget_line_id,
-                      kind=e.kind, amount=e.amount, note=e.note,
-                      spent_at=e.spent_at, created_by=e.created_by, created_at=e.created_at)
+    return ExpenseOut(
+        id=e.id,
+        project_id=e.project_id,
+        budget_line_id=e.budget_line_id,
+        kind=e.kind,
+        amount=e.amount,
+        note=e.note,
+        spent_at=e.spent_at,
+        created_by=e.created_by,
+        created_at=e.created_at,
+    )
 
 
 def _refusal(exc: Exception) -> Exception:
@@ -123,27 +147,45 @@ async def _check_pitch(call: Call[Any, Any], pitch_id: int | None) -> None:
 # -- projects -------------------------------------------------------------------------------
 
 
-@api.route("GET", "/api/production/projects", query=ProjectListQuery, response=ProjectOut,
-           response_list=True, permission=("read", "all_projects"), tags=("production",),
-           summary="The company's own projects, newest first (filter by `stage`)")
+@api.route(
+    "GET",
+    "/api/production/projects",
+    query=ProjectListQuery,
+    response=ProjectOut,
+    response_list=True,
+    permission=("read", "all_projects"),
+    tags=("production",),
+    summary="The company's own projects, newest first (filter by `stage`)",
+)
 async def list_projects(call: Call[Any, ProjectListQuery]) -> Reply:
     q = call.query
-    projects, total = await store(call).page(call.user.user_id, limit=q.limit, offset=q.offset,
-                                             stage=q.stage)
+    projects, total = await store(call).page(call.user.user_id, limit=q.limit, offset=q.offset, stage=q.stage)
     return Reply([project_out(p) for p in projects], meta=page_meta(q, total))
 
 
-@api.route("POST", "/api/production/projects", body=ProjectCreate, response=ProjectOut,
-           status=201, permission=("create", "project"), tags=("production",),
-           errors=(NotFound, Forbidden),
-           summary="Create a project with its budget lines and milestones")
+@api.route(
+    "POST",
+    "/api/production/projects",
+    body=ProjectCreate,
+    response=ProjectOut,
+    status=201,
+    permission=("create", "project"),
+    tags=("production",),
+    errors=(NotFound, Forbidden),
+    summary="Create a project with its budget lines and milestones",
+)
 async def create_project(call: Call[ProjectCreate, Any]) -> Reply:
     b = call.body
     await _check_pitch(call, b.pitch_id)
     try:
         project = await store(call).create(
-            call.user.user_id, title=b.title, stage=b.stage, budget=b.budget,
-            pitch_id=b.pitch_id, start_date=b.start_date, end_date=b.end_date,
+            call.user.user_id,
+            title=b.title,
+            stage=b.stage,
+            budget=b.budget,
+            pitch_id=b.pitch_id,
+            start_date=b.start_date,
+            end_date=b.end_date,
             lines=[NewLine(x.category, x.allocated) for x in b.budget_lines],
             milestones=[NewMilestone(m.title, m.due_date) for m in b.milestones],
         )
@@ -152,9 +194,15 @@ async def create_project(call: Call[ProjectCreate, Any]) -> Reply:
     return Reply(project_out(project), status=201)
 
 
-@api.route("GET", "/api/production/projects/{id}", response=ProjectOut,
-           permission=("read", "all_projects"), tags=("production",), errors=(NotFound,),
-           summary="One of the company's projects with budget lines, milestones and totals")
+@api.route(
+    "GET",
+    "/api/production/projects/{id}",
+    response=ProjectOut,
+    permission=("read", "all_projects"),
+    tags=("production",),
+    errors=(NotFound,),
+    summary="One of the company's projects with budget lines, milestones and totals",
+)
 async def get_project(call: Call[Any, Any]) -> ProjectOut:
     project = await store(call).get(call.user.user_id, call.path_id())
     if project is None:
@@ -162,10 +210,16 @@ async def get_project(call: Call[Any, Any]) -> ProjectOut:
     return project_out(project)
 
 
-@api.route("PUT", "/api/production/projects/{id}", body=ProjectUpdate, response=ProjectOut,
-           permission=("update", "projects"), tags=("production",),
-           errors=(NotFound, Forbidden, Conflict),
-           summary="Change stage, budget, dates, budget lines (allocated, spent) and milestones")
+@api.route(
+    "PUT",
+    "/api/production/projects/{id}",
+    body=ProjectUpdate,
+    response=ProjectOut,
+    permission=("update", "projects"),
+    tags=("production",),
+    errors=(NotFound, Forbidden, Conflict),
+    summary="Change stage, budget, dates, budget lines (allocated, spent) and milestones",
+)
 async def update_project(call: Call[ProjectUpdate, Any]) -> ProjectOut:
     project_id = call.path_id()
     b = call.body
@@ -184,8 +238,10 @@ async def update_project(call: Call[ProjectUpdate, Any]) -> ProjectOut:
     patch = ProjectPatch(
         values=values,
         lines=[LinePatch(x.id, x.category, x.allocated, x.spent) for x in b.budget_lines],
-        milestones=[MilestonePatch(m.id, m.title, m.due_date, "due_date" in m.model_fields_set,
-                                   m.done) for m in b.milestones],
+        milestones=[
+            MilestonePatch(m.id, m.title, m.due_date, "due_date" in m.model_fields_set, m.done)
+            for m in b.milestones
+        ],
     )
     try:
         project = await st.update(call.user.user_id, project_id, patch, call.user.user_id)
@@ -196,10 +252,17 @@ async def update_project(call: Call[ProjectUpdate, Any]) -> ProjectOut:
     return project_out(project)
 
 
-@api.route("POST", "/api/production/projects/{id}/expenses", body=ExpenseCreate,
-           response=ExpenseResult, status=201, permission=("update", "projects"),
-           tags=("production",), errors=(NotFound,),
-           summary="Record spend on a budget line (may go over budget: flagged, not refused)")
+@api.route(
+    "POST",
+    "/api/production/projects/{id}/expenses",
+    body=ExpenseCreate,
+    response=ExpenseResult,
+    status=201,
+    permission=("update", "projects"),
+    tags=("production",),
+    errors=(NotFound,),
+    summary="Record spend on a budget line (may go over budget: flagged, not refused)",
+)
 async def add_expense(call: Call[ExpenseCreate, Any]) -> Reply:
     project_id = call.path_id()
     b = call.body
@@ -208,13 +271,15 @@ async def add_expense(call: Call[ExpenseCreate, Any]) -> Reply:
         if spent_at.tzinfo is None:
             spent_at = spent_at.replace(tzinfo=UTC)
         if spent_at > datetime.now(UTC) + FUTURE_TOLERANCE:
-            raise ValidationFailed("spentAt: must not be in the future",
-                                   details=[{"field": "spentAt", "message": "in the future",
-                                             "type": "future"}])
+            raise ValidationFailed(
+                "spentAt: must not be in the future",
+                details=[{"field": "spentAt", "message": "in the future", "type": "future"}],
+            )
     st = store(call)
     try:
-        result = await st.add_expense(call.user.user_id, project_id, b.budget_line_id, b.amount,
-                                      b.note, spent_at, call.user.user_id)
+        result = await st.add_expense(
+            call.user.user_id, project_id, b.budget_line_id, b.amount, b.note, spent_at, call.user.user_id
+        )
     except (UnknownBudgetLine, InvalidProjectData) as exc:
         raise _refusal(exc) from None
     if result is None:
@@ -223,18 +288,28 @@ async def add_expense(call: Call[ExpenseCreate, Any]) -> Reply:
     project = await st.get(call.user.user_id, project_id)
     if project is None:  # deleted in between
         raise ProjectNotFound()
-    return Reply(ExpenseResult(expense=expense_out(expense), budget_line=line_out(line),
-                               totals=project_totals(project)), status=201)
+    return Reply(
+        ExpenseResult(
+            expense=expense_out(expense), budget_line=line_out(line), totals=project_totals(project)
+        ),
+        status=201,
+    )
 
 
-@api.route("GET", "/api/production/projects/{id}/expenses", query=PageQuery,
-           response=ExpenseOut, response_list=True, permission=("read", "budgets"),
-           tags=("production",), errors=(NotFound,),
-           summary="A project's expenses and adjustments, latest first")
+@api.route(
+    "GET",
+    "/api/production/projects/{id}/expenses",
+    query=PageQuery,
+    response=ExpenseOut,
+    response_list=True,
+    permission=("read", "budgets"),
+    tags=("production",),
+    errors=(NotFound,),
+    summary="A project's expenses and adjustments, latest first",
+)
 async def list_expenses(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
-    found = await store(call).expenses(call.user.user_id, call.path_id(), limit=q.limit,
-                                       offset=q.offset)
+    found = await store(call).expenses(call.user.user_id, call.path_id(), limit=q.limit, offset=q.offset)
     if found is None:
         raise ProjectNotFound()
     expenses, total = found
@@ -244,41 +319,85 @@ async def list_expenses(call: Call[Any, PageQuery]) -> Reply:
 # -- overview and following -----------------------------------------------------------------
 
 
-@api.route("GET", "/api/production/investments/overview", response=InvestmentOverviewOut,
-           permission=("read", "budgets"), tags=("production",),
-           summary="Money invested in the pitches the company's projects produce, and its "
-                   "own budget totals")
+@api.route(
+    "GET",
+    "/api/production/investments/overview",
+    response=InvestmentOverviewOut,
+    permission=("read", "budgets"),
+    tags=("production",),
+    summary="Money invested in the pitches the company's projects produce, and its own budget totals",
+)
 async def investments_overview(call: Call[Any, Any]) -> InvestmentOverviewOut:
     o = await store(call).investment_overview(call.user.user_id)
     return InvestmentOverviewOut(
-        totals=InvestmentTotals(invested=o.total_invested, completed=o.total_completed,
-                                pending=o.total_pending, investments=o.investments,
-                                investors=o.investors, linked_pitches=o.linked_pitches),
-        budget=BudgetTotals(projects=o.project_count, budget=o.budget, allocated=o.allocated,
-                            spent=o.spent, remaining=o.budget - o.spent),
-        projects=[ProjectInvestmentOut(
-            project_id=p.project_id, project_title=p.project_title, pitch_id=p.pitch_id,
-            pitch_title=p.pitch_title, invested=p.invested, completed=p.completed,
-            pending=p.pending, investments=p.investments, investors=p.investors,
-        ) for p in o.projects],
+        totals=InvestmentTotals(
+            invested=o.total_invested,
+            completed=o.total_completed,
+            pending=o.total_pending,
+            investments=o.investments,
+            investors=o.investors,
+            linked_pitches=o.linked_pitches,
+        ),
+        budget=BudgetTotals(
+            projects=o.project_count,
+            budget=o.budget,
+            allocated=o.allocated,
+            spent=o.spent,
+            remaining=o.budget - o.spent,
+        ),
+        projects=[
+            ProjectInvestmentOut(
+                project_id=p.project_id,
+                project_title=p.project_title,
+                pitch_id=p.pitch_id,
+                pitch_title=p.pitch_title,
+                invested=p.invested,
+                completed=p.completed,
+                pending=p.pending,
+                investments=p.investments,
+                investors=p.investors,
+            )
+            for p in o.projects
+        ],
     )
 
 
-@api.route("GET", "/api/production/following", query=PageQuery, response=ActivityOut,
-           response_list=True, portals=("production",), tags=("production",),
-           summary="Pitches recently published by the users the company follows")
+@api.route(
+    "GET",
+    "/api/production/following",
+    query=PageQuery,
+    response=ActivityOut,
+    response_list=True,
+    portals=("production",),
+    tags=("production",),
+    summary="Pitches recently published by the users the company follows",
+)
 async def following(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
-    items, total = await store(call).following(call.user.user_id, limit=q.limit,
-                                               offset=q.offset)
-    return Reply([
-        ActivityOut(
-            type="pitch_published", at=i.published_at,
-            user=PersonOut(id=i.user_id, username=i.username, name=i.name,
-                           company_name=i.company_name,
-                           user_type=i.user_type),
-            pitch=FollowedPitchOut(id=i.pitch_id, title=i.title, logline=i.logline,
-                                   genre=i.genre, format=i.format, visibility=i.visibility,
-                                   require_nda=i.require_nda),
-        ) for i in items
-    ], meta=page_meta(q, total))
+    items, total = await store(call).following(call.user.user_id, limit=q.limit, offset=q.offset)
+    return Reply(
+        [
+            ActivityOut(
+                type="pitch_published",
+                at=i.published_at,
+                user=PersonOut(
+                    id=i.user_id,
+                    username=i.username,
+                    name=i.name,
+                    company_name=i.company_name,
+                    user_type=i.user_type,
+                ),
+                pitch=FollowedPitchOut(
+                    id=i.pitch_id,
+                    title=i.title,
+                    logline=i.logline,
+                    genre=i.genre,
+                    format=i.format,
+                    visibility=i.visibility,
+                    require_nda=i.require_nda,
+                ),
+            )
+            for i in items
+        ],
+        meta=page_meta(q, total),
+    )

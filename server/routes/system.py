@@ -16,15 +16,22 @@ from ..state import OPENAPI
 api = Api()
 
 
-@api.route("GET", "/health", auth="none", response=Health, tags=("system",),
-           summary="Liveness: the process answers")
+@api.route(
+    "GET", "/health", auth="none", response=Health, tags=("system",), summary="Liveness: the process answers"
+)
 async def health(call: Call[Any, Any]) -> Health:
     return Health(status="ok")
 
 
-@api.route("GET", "/ready", auth="none", response=Readiness, tags=("system",),
-           errors=(Unavailable,),
-           summary="Readiness: database reachable and migrations applied")
+@api.route(
+    "GET",
+    "/ready",
+    auth="none",
+    response=Readiness,
+    tags=("system",),
+    errors=(Unavailable,),
+    summary="Readiness: database reachable and migrations applied",
+)
 async def ready(call: Call[Any, Any]) -> web.StreamResponse:
     checks: dict[str, Any] = {}
     db = call.state.db
@@ -39,29 +46,52 @@ async def ready(call: Call[Any, Any]) -> web.StreamResponse:
     status = "ready" if ok and not degraded else ("degraded" if ok else "unavailable")
     if not ok:
         # Not ready is a failure like any other: the error envelope, with the checks as details.
-        return envelope.failure(call.request, 503, "UNAVAILABLE", "Not ready",
-                                details={"status": status, "checks": checks})
+        return envelope.failure(
+            call.request, 503, "UNAVAILABLE", "Not ready", details={"status": status, "checks": checks}
+        )
     body = Readiness.model_validate({"status": status, "checks": checks})
     return envelope.success(call.request, body)
 
 
-@api.route("GET", "/api/openapi.json", auth="none", tags=("system",),
-           summary="This API's OpenAPI 3.1 document",
-           openapi_extra={"responses": {"200": {"description": "OpenAPI 3.1 document", "content": {
-               "application/json": {"schema": {"type": "object"}}}}}})
+@api.route(
+    "GET",
+    "/api/openapi.json",
+    auth="none",
+    tags=("system",),
+    summary="This API's OpenAPI 3.1 document",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "OpenAPI 3.1 document",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        }
+    },
+)
 async def openapi(call: Call[Any, Any]) -> web.StreamResponse:
     doc = call.request.app[OPENAPI]
     return web.Response(body=envelope.dumps(doc), content_type="application/json")
 
 
-@api.route("GET", "/api/docs", auth="none", tags=("system",),
-           summary="A human-readable API reference, generated from the OpenAPI document",
-           openapi_extra={"responses": {"200": {"description": "HTML page", "content": {
-               "text/html": {"schema": {"type": "string"}}}}}})
+@api.route(
+    "GET",
+    "/api/docs",
+    auth="none",
+    tags=("system",),
+    summary="A human-readable API reference, generated from the OpenAPI document",
+    openapi_extra={
+        "responses": {
+            "200": {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
+        }
+    },
+)
 async def docs_page(call: Call[Any, Any]) -> web.StreamResponse:
     doc = call.request.app[OPENAPI]
-    return web.Response(text=render_docs(doc), content_type="text/html",
-                        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+    return web.Response(
+        text=render_docs(doc),
+        content_type="text/html",
+        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+    )
 
 
 def render_docs(doc: dict[str, Any]) -> str:
@@ -83,9 +113,7 @@ def render_docs(doc: dict[str, Any]) -> str:
     for name, schema in sorted(doc["components"]["schemas"].items()):
         props = schema.get("properties", {})
         required = set(schema.get("required", []))
-        fields = ", ".join(
-            f"<code>{escape(k)}</code>{'*' if k in required else ''}" for k in props
-        )
+        fields = ", ".join(f"<code>{escape(k)}</code>{'*' if k in required else ''}" for k in props)
         schemas.append(f"<tr><td id='{escape(name)}'>{escape(name)}</td><td>{fields}</td></tr>")
     title = escape(doc["info"]["title"])
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
