@@ -117,7 +117,9 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
         response.headers.update(
             {
                 "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
-                "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id",
+                "Access-Control-Allow-Headers": (
+                    "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id"
+                ),
                 "Access-Control-Max-Age": "600",
             }
         )
