@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from aiohttp import web
 
@@ -73,6 +74,11 @@ def build_api() -> Api:
     return api
 
 
+def openapi_document(api: Api | None = None) -> dict[str, Any]:
+    """The OpenAPI document; needs no settings or database (`pitchey openapi` prints it)."""
+    return build_openapi((api or build_api()).endpoints, title="Pitchey API", version=_version())
+
+
 def create_app(settings: Settings, dsn: str) -> web.Application:
     """An app bound to one database. Connecting and migrating happen on startup, not here."""
     revocations = RevocationCache()
@@ -96,7 +102,7 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
     api = build_api()
     api.install(app)
     app[API] = api
-    app[OPENAPI] = build_openapi(api.endpoints, title="Pitchey API", version=_version())
+    app[OPENAPI] = openapi_document(api)
 
     async def storage_context(app: web.Application) -> AsyncIterator[None]:
         state.db = await Database.connect(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import logging
 import signal
 import sys
@@ -15,7 +16,7 @@ from aiohttp import web
 from pitchey.storage.database import Database, StorageUnavailable
 from pitchey.storage.embedded import EmbeddedPostgres
 
-from .app import create_app
+from .app import create_app, openapi_document
 from .logs import configure_logging
 from .settings import Settings, SettingsError, load_settings
 
@@ -33,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (PITCHEY_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (PITCHEY_PORT, default 8080)")
     sub.add_parser("migrate", help="apply database migrations and exit")
+    spec = sub.add_parser("openapi", help="print the OpenAPI document (the web app's types come from it)")
+    spec.add_argument("-o", "--output", help="write to this file instead of standard output")
     return p
 
 
@@ -98,8 +101,21 @@ async def _migrate(dsn: str, settings: Settings) -> list[str]:
         await db.close()
 
 
+def _print_openapi(output: str | None) -> int:
+    """Stable bytes (sorted keys, one trailing newline) so a stale copy shows up as a diff."""
+    text = json.dumps(openapi_document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "openapi":
+        return _print_openapi(args.output)
     overrides: dict[str, object] = {}
     if getattr(args, "host", None):
         overrides["host"] = args.host

@@ -1,0 +1,4 @@
+// PLACEHOLDER: the bell (unread count, live) comes with the NDA/notification work.
+export function NotificationBell() {
+  return null;
+}

@@ -1,0 +1,94 @@
+import { NavLink, Outlet, useNavigate } from "react-router";
+import { PORTAL_LABEL, useLogout, useSession, type User } from "../auth/session";
+import { LiveProvider, useConnectionState } from "../realtime";
+import { Button, ButtonLink } from "../ui";
+import { NotificationBell } from "./NotificationBell";
+import s from "./Shell.module.css";
+
+const PORTAL_NAV: Record<User["userType"], { to: string; label: string; end?: boolean }[]> = {
+  creator: [
+    { to: "/creator", label: "Dashboard", end: true },
+    { to: "/creator/pitches", label: "My pitches" },
+    { to: "/creator/ndas", label: "NDAs" },
+  ],
+  investor: [
+    { to: "/investor", label: "Dashboard", end: true },
+    { to: "/investor/portfolio", label: "Portfolio" },
+  ],
+  production: [{ to: "/production", label: "Projects", end: true }],
+};
+
+function ConnectionStatus() {
+  const state = useConnectionState();
+  if (state !== "reconnecting") return null;
+  return (
+    <span className={s.status} role="status">
+      Reconnecting…
+    </span>
+  );
+}
+
+function UserMenu({ user }: { user: User }) {
+  const logout = useLogout();
+  const navigate = useNavigate();
+  return (
+    <div className={s.user}>
+      <ConnectionStatus />
+      <NotificationBell />
+      <span className={s.who}>
+        {user.name ?? user.username ?? user.email} · {PORTAL_LABEL[user.userType]}
+      </span>
+      <Button
+        variant="secondary"
+        small
+        busy={logout.isPending}
+        onClick={() => logout.mutate(undefined, { onSettled: () => void navigate("/") })}
+      >
+        Sign out
+      </Button>
+    </div>
+  );
+}
+
+export function Shell() {
+  const session = useSession();
+  const user = session.data ?? null;
+  return (
+    <LiveProvider>
+      <a className={s.skip} href="#main">
+        Skip to content
+      </a>
+      <header className={s.header}>
+        <div className={s.bar}>
+          <NavLink to="/" className={s.logo} aria-label="Pitchey home">
+            <img src="/favicon.svg" alt="" />
+            Pitchey
+          </NavLink>
+          <nav className={s.nav} aria-label="Main">
+            <NavLink to="/browse">Browse</NavLink>
+            {user && PORTAL_NAV[user.userType].map((l) => (
+              <NavLink key={l.to} to={l.to} end={l.end ?? false}>
+                {l.label}
+              </NavLink>
+            ))}
+          </nav>
+          {user ? (
+            <UserMenu user={user} />
+          ) : (
+            <div className={s.user}>
+              <ButtonLink to="/login" variant="secondary" small>
+                Sign in
+              </ButtonLink>
+              <ButtonLink to="/register" small>
+                Join Pitchey
+              </ButtonLink>
+            </div>
+          )}
+        </div>
+      </header>
+      <main id="main" className={s.main} tabIndex={-1}>
+        <Outlet />
+      </main>
+    </LiveProvider>
+  );
+}

@@ -1,0 +1,56 @@
+// Every route of the app. Pages are code-split per route: the public side loads no portal code.
+import { createBrowserRouter, type RouteObject } from "react-router";
+import { Shell } from "./Shell";
+import { RequirePortal } from "./RequirePortal";
+import { RouteError } from "./RouteError";
+
+function page(load: () => Promise<{ default: React.ComponentType }>): Pick<RouteObject, "lazy"> {
+  return { lazy: async () => ({ Component: (await load()).default }) };
+}
+
+export const routes: RouteObject[] = [
+  {
+    element: <Shell />,
+    errorElement: <RouteError />,
+    children: [
+      { index: true, ...page(() => import("../pages/public/Landing")) },
+      { path: "browse", ...page(() => import("../pages/public/Browse")) },
+      { path: "pitches/:id", ...page(() => import("../pages/public/PitchDetail")) },
+      { path: "login", ...page(() => import("../pages/auth/Login")) },
+      { path: "register", ...page(() => import("../pages/auth/Register")) },
+      { path: ":portal/login", ...page(() => import("../pages/auth/Login")) },
+      { path: ":portal/register", ...page(() => import("../pages/auth/Register")) },
+      {
+        path: "creator",
+        element: <RequirePortal portal="creator" />,
+        children: [
+          { index: true, ...page(() => import("../pages/creator/Dashboard")) },
+          { path: "pitches", ...page(() => import("../pages/creator/MyPitches")) },
+          { path: "pitches/new", ...page(() => import("../pages/creator/PitchEditor")) },
+          { path: "pitches/:id/edit", ...page(() => import("../pages/creator/PitchEditor")) },
+          { path: "ndas", ...page(() => import("../pages/creator/Ndas")) },
+        ],
+      },
+      {
+        path: "investor",
+        element: <RequirePortal portal="investor" />,
+        children: [
+          { index: true, ...page(() => import("../pages/investor/Dashboard")) },
+          { path: "portfolio", ...page(() => import("../pages/investor/Portfolio")) },
+        ],
+      },
+      {
+        path: "production",
+        element: <RequirePortal portal="production" />,
+        children: [
+          { index: true, ...page(() => import("../pages/production/Dashboard")) },
+          { path: "projects/new", ...page(() => import("../pages/production/ProjectNew")) },
+          { path: "projects/:id", ...page(() => import("../pages/production/ProjectDetail")) },
+        ],
+      },
+      { path: "*", ...page(() => import("../pages/NotFound")) },
+    ],
+  },
+];
+
+export const router = createBrowserRouter(routes);

@@ -1,0 +1,65 @@
+// Who is signed in: one query on GET /api/auth/session. The session cookie is HttpOnly; JS never
+// sees the token. Sign in/out update this query and the live client follows it.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, ApiError, unwrap, type Schemas } from "../api/client";
+
+export type User = Schemas["UserOut"];
+export type Portal = User["userType"];
+export const PORTALS: readonly Portal[] = ["creator", "investor", "production"];
+export const PORTAL_LABEL: Record<Portal, string> = {
+  creator: "Creator",
+  investor: "Investor",
+  production: "Production company",
+};
+
+export const sessionKey = ["session"] as const;
+
+export function useSession() {
+  return useQuery({
+    queryKey: sessionKey,
+    queryFn: async (): Promise<User | null> => {
+      try {
+        return (await unwrap(api.GET("/api/auth/session"))).user;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) return null;
+        throw e;
+      }
+    },
+    staleTime: 60_000,
+  });
+}
+
+export function useLogin(portal: Portal) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: Schemas["LoginBody"]) =>
+      unwrap(api.POST("/api/auth/{portal}/login", { params: { path: { portal } }, body })),
+    onSuccess: (result) => {
+      qc.clear();
+      qc.setQueryData(sessionKey, result.user);
+    },
+  });
+}
+
+export function useRegister(portal: Portal) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: Schemas["RegisterBody"]) =>
+      unwrap(api.POST("/api/auth/{portal}/register", { params: { path: { portal } }, body })),
+    onSuccess: (result) => {
+      qc.clear();
+      qc.setQueryData(sessionKey, result.user);
+    },
+  });
+}
+
+export function useLogout() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: () => unwrap(api.POST("/api/auth/logout", {})),
+    onSettled: () => {
+      qc.clear();
+      qc.setQueryData(sessionKey, null);
+    },
+  });
+}

@@ -1,0 +1,6 @@
+// PLACEHOLDER page: investor/Dashboard
+import { Card } from "../../ui";
+
+export default function Dashboard() {
+  return <Card><h1>Dashboard</h1></Card>;
+}
