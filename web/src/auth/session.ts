@@ -56,7 +56,7 @@ export function useRegister(portal: Portal) {
 export function useLogout() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: () => unwrap(api.POST("/api/auth/logout", {})),
+    mutationFn: () => unwrap(api.POST("/api/auth/logout", { body: {} })),
     onSettled: () => {
       qc.clear();
       qc.setQueryData(sessionKey, null);
