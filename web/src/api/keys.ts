@@ -14,5 +14,12 @@ export const keys = {
   recommendations: ["recommendations"] as const,
   projects: ["projects"] as const,
   project: (id: number) => ["projects", id] as const,
+  projectList: (params: Record<string, string>) => ["projects", "list", params] as const,
+  projectExpenses: (id: number, page: number) => ["projects", id, "expenses", page] as const,
+  // Under "projects": creating or changing a project changes which pitches it links and its budget.
+  investmentOverview: ["projects", "investment-overview"] as const,
+  productionAnalytics: ["analytics", "production"] as const,
+  budgetAnalytics: (id: number) => ["analytics", "budget", id] as const,
+  productionFollowing: (page: number) => ["production", "following", page] as const,
   analytics: ["analytics"] as const,
 };
