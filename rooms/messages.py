@@ -170,6 +170,7 @@ class UpdatePitch:
 
 @dataclass(frozen=True, slots=True)
 class DeletePitch:
-    """An owner deletes the pitch; its room drops every subscriber. Answers True if deleted."""
+    """An owner deletes the pitch; its room drops every subscriber. Answers the DeletedPitch (with
+    its media keys, for the caller to remove the objects) or None if the owner has no such pitch."""
 
     owner_id: int

@@ -22,7 +22,7 @@ from pitchey.storage.database import StorageError, StorageUnavailable
 from pitchey.storage.messages import DirectMessage as StoredMessage
 from pitchey.storage.ndas import Nda, NdaAlreadyDecided, NdaAlreadyRequested
 from pitchey.storage.notifications import Notification
-from pitchey.storage.pitches import Access, Pitch
+from pitchey.storage.pitches import Access, DeletedPitch, Pitch
 
 from .access import can_view_pitch
 from .backplane import Publication, Recovery
@@ -502,9 +502,9 @@ class PitchRoom(Room):
                     await self.evict(session, ErrorCode.FORBIDDEN, "You may no longer see this pitch")
         return pitch
 
-    async def delete_pitch(self, owner_id: int) -> bool:
+    async def delete_pitch(self, owner_id: int) -> DeletedPitch | None:
         deleted = await self.hub.pitches.delete(self.pitch_id, owner_id)
-        if deleted:
+        if deleted is not None:
             for session in list(self.subscribers):
                 await self.evict(session, ErrorCode.NOT_FOUND, "This pitch was deleted", announce=False)
         return deleted

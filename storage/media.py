@@ -123,10 +123,3 @@ class MediaStore:
             pitch_id,
         )
         return _media(row) if row else None
-
-    async def delete_for_pitch(self, pitch_id: int) -> list[str]:
-        """Remove every row of a pitch; returns their keys for the caller to delete the objects."""
-        rows = await self.db.fetch(
-            "DELETE FROM pitch_media WHERE pitch_id = $1 RETURNING storage_key", pitch_id
-        )
-        return [r["storage_key"] for r in rows]

@@ -58,6 +58,13 @@ class PitchInUse(StorageError):
 
 
 @dataclass(frozen=True, slots=True)
+class DeletedPitch:
+    id: int
+    # The blob-store objects of its media: the rows are gone, the caller removes the objects.
+    media_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Creator:
     """The public summary of a pitch's owner (never the email)."""
 
@@ -371,15 +378,28 @@ class PitchStore:
         )
         return _pitch(row) if row else None
 
-    async def delete(self, pitch_id: int, owner_id: int) -> bool:
-        """Delete an owner's pitch; PitchInUse when investments (ON DELETE RESTRICT) refer to it."""
+    async def delete(self, pitch_id: int, owner_id: int) -> DeletedPitch | None:
+        """Delete an owner's pitch and its media rows; None when the owner has no such pitch.
+
+        PitchInUse when investments (ON DELETE RESTRICT) refer to it; then nothing is deleted.
+        The pitch row is locked first, so an upload finishing meanwhile (it locks the same row to
+        insert its media row) either lands before and is returned here, or finds the pitch gone
+        and removes its own object: no media object outlives its pitch unlisted.
+        """
         try:
-            result = await self.db.execute(
-                "DELETE FROM pitches WHERE id = $1 AND user_id = $2", pitch_id, owner_id
-            )
+            async with self.db.transaction() as conn:
+                found = await conn.fetchval(
+                    "SELECT id FROM pitches WHERE id = $1 AND user_id = $2 FOR UPDATE", pitch_id, owner_id
+                )
+                if found is None:
+                    return None
+                keys = await conn.fetch(
+                    "DELETE FROM pitch_media WHERE pitch_id = $1 RETURNING storage_key", pitch_id
+                )
+                await conn.execute("DELETE FROM pitches WHERE id = $1", pitch_id)
         except asyncpg.ForeignKeyViolationError:
             raise PitchInUse() from None
-        return result.endswith(" 1")
+        return DeletedPitch(pitch_id, tuple(sorted(r["storage_key"] for r in keys)))
 
     async def approved_holders(self, pitch_id: int, user_ids: Iterable[int]) -> set[int]:
         """Which of these users hold an approved NDA for the pitch (one query for a whole room)."""

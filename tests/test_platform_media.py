@@ -18,7 +18,7 @@ from s3server import ACCESS_KEY, REGION, SECRET_KEY, moto_s3_server
 from yarl import URL
 
 from pitchey.server.blobstore import InvalidKey, LocalBlobStore, S3BlobStore
-from pitchey.server.routes.media import media_for_pitch, purge_pitch_media, sniff
+from pitchey.server.routes.media import media_for_pitch, sniff
 from pitchey.server.settings import SettingsError, load_settings
 from pitchey.server.state import APP_STATE
 
@@ -555,7 +555,7 @@ async def test_delete_media(media_client, register, expect, db_conn):
     await expect(await client.delete(url, headers=auth(owner)), 404, "NOT_FOUND")
 
 
-async def test_media_for_pitch_and_purge(media_client, register, expect):
+async def test_media_for_pitch(media_client, register, expect):
     client = await media_client()
     _, owner = await register(client, "creator")
     pitch = await make_pitch(client, owner, requireNda=True)
@@ -568,9 +568,69 @@ async def test_media_for_pitch_and_purge(media_client, register, expect):
     assert public[0]["url"].startswith("/api/media/pitches/")
     full = await media_for_pitch(state, pitch["id"], show_protected=True)
     assert [m["kind"] for m in full] == ["poster", "deck"]
-    assert await purge_pitch_media(state, pitch["id"]) == 2
+    assert len(await stored_keys(client)) == 2
+    # Deleting the pitch is the one way its media go (the rows cascade, the objects are removed).
+    await expect(await client.delete(f"/api/pitches/{pitch['id']}", headers=_auth(owner)), 200)
     assert await stored_keys(client) == []
     assert await media_for_pitch(state, pitch["id"], show_protected=True) == []
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_delete_pitch_with_media_of_each_kind(media_client, register, expect, db_conn, backend):
+    """Regression: DELETE /api/pitches/{id} on a pitch with media answered 500 and kept the pitch."""
+    client = await media_client()
+    _, owner = await register(client, "creator")
+    pitch = await make_pitch(client, owner, requireNda=True)
+    other = await make_pitch(client, owner)  # its media must survive
+    keys = []
+    for kind, data in (("poster", png_1x1()), ("deck", PDF), ("video", mp4())):
+        out = (await expect(await upload(client, owner, pitch["id"], data, kind), 201))["data"]
+        keys.append(out["url"].removeprefix("/api/media/"))
+    kept = (await expect(await upload(client, owner, other["id"], JPEG, "poster"), 201))["data"]
+    kept_key = kept["url"].removeprefix("/api/media/")
+    assert sorted(await stored_keys(client)) == sorted([*keys, kept_key])
+    # Read once so that the pitch detail and its media list sit in the read cache.
+    await expect(await client.get(f"/api/pitches/{pitch['id']}", headers=_auth(owner)), 200)
+
+    body = await expect(await client.delete(f"/api/pitches/{pitch['id']}", headers=_auth(owner)), 200)
+    assert body["data"] == {"id": pitch["id"], "deleted": True}
+
+    await expect(await client.get(f"/api/pitches/{pitch['id']}", headers=_auth(owner)), 404)
+    await expect(await client.get(f"/api/pitches/{pitch['id']}/media", headers=_auth(owner)), 404)
+    assert await stored_keys(client) == [kept_key]
+    assert await db_conn.fetchval("SELECT count(*) FROM pitch_media WHERE pitch_id = $1", pitch["id"]) == 0
+    store = blobs(client)
+    for key in keys:
+        assert not await store.exists(key)
+        if backend == "local":
+            assert not store.path(key).exists()
+        assert (await fetch_media(client, f"/api/media/{key}", owner))[0] == 404
+    status, data, _ = await fetch_media(client, kept["url"], owner)
+    assert status == 200 and data == JPEG
+    await expect(await client.delete(f"/api/pitches/{pitch['id']}", headers=_auth(owner)), 404)
+
+
+async def test_delete_pitch_in_use_keeps_its_media(media_client, register, expect, db_conn):
+    """A pitch that cannot be deleted (investments refer to it) keeps its media rows and objects."""
+    client = await media_client()
+    _, owner = await register(client, "creator")
+    investor, _ = await register(client, "investor")
+    pitch = await make_pitch(client, owner)
+    out = (await expect(await upload(client, owner, pitch["id"], PDF, "deck"), 201))["data"]
+    key = out["url"].removeprefix("/api/media/")
+    await db_conn.execute(
+        "INSERT INTO investments (investor_id, pitch_id, amount) VALUES ($1, $2, 5000)",
+        investor["id"],
+        pitch["id"],
+    )
+    await expect(await client.delete(f"/api/pitches/{pitch['id']}", headers=_auth(owner)), 409, "CONFLICT")
+    assert await stored_keys(client) == [key]
+    assert await row_count(db_conn) == 1
+    status, data, _ = await fetch_media(client, out["url"], owner)
+    assert status == 200 and data == PDF
 
 
 async def test_openapi_documents_multipart_and_download(media_client):

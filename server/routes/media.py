@@ -14,7 +14,7 @@ import logging
 import re
 import unicodedata
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -157,31 +157,16 @@ async def media_for_pitch(state: AppState, pitch_id: int, show_protected: bool) 
     )
 
 
-async def pitch_media_keys(state: AppState, pitch_id: int) -> list[str]:
-    """Every stored object key of a pitch (to remove the objects once the pitch is deleted)."""
-    rows = await MediaStore(state.database).for_pitch(
-        pitch_id, include_protected=True, limit=MAX_MEDIA_PER_PITCH
-    )
-    return [m.key for m in rows]
+async def delete_objects(state: AppState, keys: Iterable[str]) -> None:
+    """Remove the objects of media rows already deleted (a deleted pitch's, one deleted item's).
 
-
-async def delete_objects(state: AppState, keys: list[str]) -> None:
+    The rows go first, so no row ever points at a missing object; an object that cannot be
+    removed is logged and left behind (an orphan costs storage, not correctness).
+    """
     store: BlobStore | None = state.extras.get("blobs")
     if store is not None:
         for key in keys:
             await _delete_object(store, key)
-
-
-async def purge_pitch_media(state: AppState, pitch_id: int) -> int:
-    """Delete every media row and object of a pitch (call before deleting the pitch itself:
-    the rows would cascade, the objects would not). Returns how many were removed."""
-    keys = await MediaStore(state.database).delete_for_pitch(pitch_id)
-    await get_cache(state.extras).invalidate_tags(pitch_tag(pitch_id))
-    store: BlobStore | None = state.extras.get("blobs")
-    if store is not None:
-        for key in keys:
-            await _delete_object(store, key)
-    return len(keys)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ from ..schemas_catalog import (
     UserSummary,
     pagination,
 )
-from .media import delete_objects, media_for_pitch, pitch_media_keys
+from .media import delete_objects, media_for_pitch
 
 api = Api()
 
@@ -374,16 +374,15 @@ async def update_pitch(call: Call[PitchUpdate, Any]) -> CatalogPitchOut:
 async def delete_pitch(call: Call[Any, Any]) -> PitchDeleted:
     pitch_id = call.path_id()
     await owned_pitch(call, pitch_id)
-    media_keys = await pitch_media_keys(call.state, pitch_id)  # rows cascade, objects do not
     try:
         deleted = await realtime_hub(call).ask(f"pitch:{pitch_id}", DeletePitch(call.user.user_id))
     except PitchInUse:
         raise Conflict("This pitch has investments and cannot be deleted; archive it instead") from None
     finally:
         await read_cache(call).invalidate_tags(pitch_tag(pitch_id), CATALOG_TAG)
-    if not deleted:
+    if deleted is None:
         raise PitchNotFound()
-    await delete_objects(call.state, media_keys)
+    await delete_objects(call.state, deleted.media_keys)
     return PitchDeleted(id=pitch_id, deleted=True)
 
 
