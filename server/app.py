@@ -13,7 +13,7 @@ from aiohttp import web
 
 from pitchey.storage.database import Database
 
-from . import realtime
+from . import realtime, webapp
 from .api import Api
 from .auth import Passwords, RevocationCache, TokenService
 from .cache import setup_cache
@@ -128,6 +128,7 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
     media.setup_media(app)
     setup_cache(app)
     payments.setup_payments(state)
+    webapp.setup_webapp(app)
     return app
 
 
