@@ -23,6 +23,31 @@ const STATUS_LABEL: Record<CardPitch["status"], string> = {
   archived: "Archived",
 };
 
+// Icons are inline SVG (no emoji font is guaranteed, and they inherit the text colour).
+export function LockIcon() {
+  return (
+    <svg className="icon" width="12" height="12" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+      <path fill="currentColor" d="M12 2a5 5 0 0 0-5 5v3H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-8a2 2 0 0 0-2-2h-1V7a5 5 0 0 0-5-5Zm-3 8V7a3 3 0 1 1 6 0v3H9Z" />
+    </svg>
+  );
+}
+
+export function EyeIcon() {
+  return (
+    <svg className="icon" width="14" height="14" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+      <path fill="currentColor" d="M12 5C6.5 5 2.7 9.1 1.5 12c1.2 2.9 5 7 10.5 7s9.3-4.1 10.5-7C21.3 9.1 17.5 5 12 5Zm0 11a4 4 0 1 1 0-8 4 4 0 0 1 0 8Zm0-2a2 2 0 1 0 0-4 2 2 0 0 0 0 4Z" />
+    </svg>
+  );
+}
+
+export function HeartIcon() {
+  return (
+    <svg className="icon" width="14" height="14" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+      <path fill="currentColor" d="M12 21s-7.5-4.6-9.6-9.2C.9 8.5 3 4.5 6.8 4.5c2.1 0 3.6 1.1 5.2 3 1.6-1.9 3.1-3 5.2-3 3.8 0 5.9 4 4.4 7.3C19.5 16.4 12 21 12 21Z" />
+    </svg>
+  );
+}
+
 export interface PitchCardProps {
   pitch: CardPitch;
   /** A poster image URL (lists carry no media; a detail or a media query may provide one). */
@@ -70,7 +95,7 @@ export function PitchCard({ pitch, posterUrl, headingLevel = 3, showStatus, to, 
           ))}
           {pitch.requireNda && (
             <span className={`${s.tag} ${s.nda}`} title={locked ? "Some details need a signed NDA" : "NDA required"}>
-              <span aria-hidden="true">🔒</span> NDA
+              <LockIcon /> NDA
             </span>
           )}
           {showStatus && (
@@ -81,11 +106,11 @@ export function PitchCard({ pitch, posterUrl, headingLevel = 3, showStatus, to, 
         </div>
         <p className={s.counts}>
           <span data-testid="card-views">
-            <span aria-hidden="true">👁 </span>
+            <EyeIcon />
             {formatCount(pitch.viewCount)} {pitch.viewCount === 1 ? "view" : "views"}
           </span>
           <span data-testid="card-likes">
-            <span aria-hidden="true">♥ </span>
+            <HeartIcon />
             {formatCount(pitch.likeCount)} {pitch.likeCount === 1 ? "like" : "likes"}
           </span>
         </p>
