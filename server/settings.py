@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from limits import parse_many
 from pydantic import (
     AliasChoices,
+    DirectoryPath,
     Field,
     SecretStr,
     ValidationError,
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", validation_alias=_env("PITCHEY_HOST"))
     port: int = Field(8080, ge=0, le=65535, validation_alias=_env("PITCHEY_PORT"))
     data_dir: Path = Field(default_factory=_default_data_dir, validation_alias=_env("PITCHEY_DATA_DIR"))
+    # A web app build to serve instead of the package's server/webdist (the browser tests serve a
+    # fresh `vite build --outDir` of web/ this way, without touching the committed copy).
+    web_dir: DirectoryPath | None = Field(None, validation_alias=_env("PITCHEY_WEB_DIR"))
     database_url: str | None = Field(None, repr=False, validation_alias=_env("DATABASE_URL"))
     redis_url: str | None = Field(None, repr=False, validation_alias=_env("REDIS_URL"))
     db_pool_min: int = Field(2, ge=1, le=200, validation_alias=_env("PITCHEY_DB_POOL_MIN"))

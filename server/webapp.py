@@ -154,10 +154,13 @@ def content_security_policy(settings: Settings) -> str:
     )
 
 
-def setup_webapp(app: web.Application, root: Path = WEBDIST) -> None:
-    """Load the build into memory and answer, after the router found nothing, with it."""
-    csp = content_security_policy(app[APP_STATE].settings)
-    app[WEBAPP] = WebApp.load(root, csp)
+def setup_webapp(app: web.Application) -> None:
+    """Load the build into memory and answer, after the router found nothing, with it.
+
+    The build is the package's server/webdist unless PITCHEY_WEB_DIR names another one.
+    """
+    settings = app[APP_STATE].settings
+    app[WEBAPP] = WebApp.load(settings.web_dir or WEBDIST, content_security_policy(settings))
     # Innermost, after request_context and cors: the access log, request id and CORS apply as to
     # any other answer, and routed requests (the whole API) pass through untouched.
     app.middlewares.append(webapp_middleware)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pitchey.server.webapp import IMMUTABLE, WEBAPP, WEBDIST, WebApp, content_security_policy
+from pitchey.server.webapp import IMMUTABLE, WEBDIST, content_security_policy
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 CSP = (
@@ -240,12 +240,10 @@ async def test_cors_applies_to_app_files_like_any_answer(make_client):
     assert resp.headers["Access-Control-Allow-Origin"] == origin
 
 
-async def test_unbuilt_checkout_explains_how_to_build(app_factory, make_client, tmp_path: Path):
-    app = app_factory()
+async def test_unbuilt_checkout_explains_how_to_build(make_client, tmp_path: Path):
     empty = tmp_path / "webdist"
-    empty.mkdir()
-    app[WEBAPP] = WebApp.load(empty, app[WEBAPP].csp)  # a checkout that never ran the build
-    client = await make_client(app)
+    empty.mkdir()  # a checkout that never ran the build
+    client = await make_client(web_dir=empty)
     for path, headers in (("/", {}), ("/browse", HTML)):
         resp = await client.get(path, headers=headers)
         assert resp.status == 503, path
@@ -256,6 +254,20 @@ async def test_unbuilt_checkout_explains_how_to_build(app_factory, make_client, 
         assert_security_headers(resp)
     resp = await client.get("/health")
     assert resp.status == 200
+
+
+async def test_web_dir_serves_another_build(make_client, tmp_path: Path, expect):
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<!doctype html><title>other build</title>")
+    (tmp_path / "assets" / "app-1234.js").write_text("console.log('other');\n" * 100)
+    client = await make_client(web_dir=tmp_path)
+    assert "other build" in await (await client.get("/")).text()
+    assert "other build" in await (await client.get("/browse", headers=HTML)).text()
+    resp = await client.get("/assets/app-1234.js")
+    assert resp.status == 200 and resp.headers["Cache-Control"] == IMMUTABLE
+    assert resp.headers["Content-Encoding"] == "gzip"
+    assert (await resp.text()).startswith("console.log('other');")
+    await expect(await client.get(built_asset("js")), 404, "NOT_FOUND")  # not the package's build
 
 
 def test_csp_allows_the_s3_origin_for_media_only(make_settings):
