@@ -1,6 +1,286 @@
-// PLACEHOLDER page: creator/Dashboard
-import { Card } from "../../ui";
+// The creator's dashboard: figures over a range (kept in the URL), a views/likes chart with a
+// table of the same numbers, recent NDA requests, top pitches and the ways onward.
+import { useQueries } from "@tanstack/react-query";
+import { lazy, Suspense, useMemo } from "react";
+import { Link, useSearchParams } from "react-router";
+import type { Schemas } from "../../api/client";
+import { useSession } from "../../auth/session";
+import { formatCount, formatDateTime, formatMoney } from "../../lib/format";
+import { Badge, ButtonLink, Card, Empty, ErrorState, layout, Loading, PageHeader, Select } from "../../ui";
+import {
+  asCount,
+  asRange,
+  personName,
+  pitchAnalyticsQuery,
+  RANGES,
+  useDashboard,
+  useIncomingNdas,
+  useMyPitches,
+  type Pitch,
+  type Range,
+} from "./data";
+import type { ChartPoint } from "./DashboardChart";
+import s from "./creator.module.css";
+
+const DashboardChart = lazy(() => import("./DashboardChart"));
+
+const METRICS: readonly { key: string; label: string }[] = [
+  { key: "views", label: "Views" },
+  { key: "likes", label: "Likes" },
+  { key: "ndaRequests", label: "NDA requests" },
+  { key: "pitches", label: "Pitches created" },
+  { key: "investmentsReceived", label: "Investment received" },
+  { key: "investmentCount", label: "Investments" },
+];
+
+const dayFmt = new Intl.DateTimeFormat("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
+
+function dayLabel(isoDay: string): string {
+  const d = new Date(`${isoDay.slice(0, 10)}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) ? isoDay : dayFmt.format(d);
+}
+
+function MetricCard({ label, metric, rangeLabel }: { label: string; metric: Schemas["Metric"]; rangeLabel: string }) {
+  const value = metric.unit === "money" ? formatMoney(metric.current) : formatCount(asCount(metric.current));
+  const pct = metric.changePercent;
+  const change =
+    pct === null ? "new" : pct === 0 ? "no change" : `${pct > 0 ? "+" : ""}${pct.toLocaleString("en-US")}%`;
+  return (
+    <Card className={layout.stack} aria-label={`${label}: ${value}, ${change} against the previous period`}>
+      <span style={{ fontSize: "1.6rem", fontWeight: 700 }}>{value}</span>
+      <span className={s.muted}>{label}</span>
+      <span className={`${s.change} ${pct !== null && pct > 0 ? s.up : pct !== null && pct < 0 ? s.down : s.muted}`}>
+        {change} <span className={s.muted}>vs previous {rangeLabel.replace("Last ", "")}</span>
+      </span>
+    </Card>
+  );
+}
+
+/** Daily views and likes summed over the creator's pitches that have any activity. */
+function useActivitySeries(pitches: Pitch[], range: Range) {
+  const active = pitches.filter((p) => p.viewCount > 0 || p.likeCount > 0);
+  return useQueries({
+    queries: active.map((p) => pitchAnalyticsQuery(p.id, range)),
+    combine: (results) => {
+      const error = results.find((r) => r.isError)?.error ?? null;
+      const pending = results.some((r) => r.isPending);
+      const byDay = new Map<string, ChartPoint>();
+      for (const r of results) {
+        if (!r.data) continue;
+        const views = r.data.series.find((x) => x.name === "views")?.data ?? [];
+        const likes = r.data.series.find((x) => x.name === "likes")?.data ?? [];
+        r.data.labels.forEach((label, i) => {
+          const pt = byDay.get(label) ?? { day: label, views: 0, likes: 0 };
+          pt.views += views[i] ?? 0;
+          pt.likes += likes[i] ?? 0;
+          byDay.set(label, pt);
+        });
+      }
+      const points = [...byDay.values()].sort((a, b) => a.day.localeCompare(b.day)).map((p) => ({ ...p, day: dayLabel(p.day) }));
+      return { points, pending, error, count: results.length, refetch: () => results.forEach((r) => void r.refetch()) };
+    },
+  });
+}
+
+function ActivityChart({ pitches, range }: { pitches: Pitch[]; range: Range }) {
+  const series = useActivitySeries(pitches, range);
+  const rangeLabel = RANGES.find((r) => r.value === range)?.label ?? range;
+  const totals = useMemo(
+    () => series.points.reduce((t, p) => ({ views: t.views + p.views, likes: t.likes + p.likes }), { views: 0, likes: 0 }),
+    [series.points],
+  );
+  if (series.count === 0) {
+    return <Empty>No views or likes yet. Publish a pitch and share it: activity shows up here.</Empty>;
+  }
+  if (series.pending) return <Loading label="Loading activity…" />;
+  if (series.error) return <ErrorState error={series.error} retry={series.refetch} />;
+  const summary = `Views and likes per day, ${rangeLabel.toLowerCase()}: ${formatCount(totals.views)} views and ${formatCount(totals.likes)} likes in all.`;
+  return (
+    <figure style={{ margin: 0 }}>
+      <div className={s.chartBox} role="img" aria-label={summary}>
+        <Suspense fallback={<Loading label="Loading chart…" />}>
+          <DashboardChart points={series.points} />
+        </Suspense>
+      </div>
+      <figcaption className={s.muted}>{summary}</figcaption>
+      <details>
+        <summary>Show the numbers as a table</summary>
+        <div className={layout.tableWrap}>
+          <table className={layout.table}>
+            <caption className="visually-hidden">Views and likes per day</caption>
+            <thead>
+              <tr>
+                <th scope="col">Day (UTC)</th>
+                <th scope="col">Views</th>
+                <th scope="col">Likes</th>
+              </tr>
+            </thead>
+            <tbody>
+              {series.points.map((p) => (
+                <tr key={p.day}>
+                  <th scope="row">{p.day}</th>
+                  <td>{formatCount(p.views)}</td>
+                  <td>{formatCount(p.likes)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </details>
+    </figure>
+  );
+}
 
 export default function Dashboard() {
-  return <Card><h1>Dashboard</h1></Card>;
+  const [search, setSearch] = useSearchParams();
+  const range = asRange(search.get("range"));
+  const rangeLabel = RANGES.find((r) => r.value === range)?.label ?? range;
+  const session = useSession();
+  const dash = useDashboard(range);
+  const pitches = useMyPitches("all", 1);
+  const ndas = useIncomingNdas("all", 5);
+  const pending = useIncomingNdas("pending");
+
+  const top = useMemo(
+    () =>
+      [...(pitches.data?.items ?? [])]
+        .filter((p) => p.status === "published")
+        .sort((a, b) => b.viewCount - a.viewCount || b.likeCount - a.likeCount)
+        .slice(0, 5),
+    [pitches.data],
+  );
+  const pendingCount = pending.data?.pagination?.total ?? pending.data?.items.length ?? 0;
+  const name = session.data?.name ?? session.data?.username ?? null;
+
+  return (
+    <>
+      <PageHeader title={name ? `Welcome back, ${name}` : "Dashboard"}>
+        <Select
+          label="Range"
+          value={range}
+          options={RANGES}
+          onChange={(e) => {
+            const next = new URLSearchParams(search);
+            next.set("range", e.target.value);
+            setSearch(next, { replace: true });
+          }}
+        />
+        <ButtonLink to="/creator/pitches/new">New pitch</ButtonLink>
+      </PageHeader>
+
+      <section aria-labelledby="figures-title">
+        <h2 id="figures-title" className="visually-hidden">
+          Figures, {rangeLabel.toLowerCase()}
+        </h2>
+        {dash.isPending ? (
+          <Loading label="Loading figures…" />
+        ) : dash.isError ? (
+          <ErrorState error={dash.error} retry={() => void dash.refetch()} />
+        ) : (
+          <>
+            <div className={s.stats}>
+              {METRICS.map((m) => {
+                const metric = dash.data.metrics[m.key];
+                return metric ? <MetricCard key={m.key} label={m.label} metric={metric} rangeLabel={rangeLabel} /> : null;
+              })}
+            </div>
+            <p className={s.muted}>
+              All time: {formatCount(asCount(dash.data.totals.pitches))} pitches (
+              {formatCount(asCount(dash.data.totals.publishedPitches))} published) ·{" "}
+              {formatCount(asCount(dash.data.totals.views))} views · {formatCount(asCount(dash.data.totals.likes))} likes ·{" "}
+              {formatMoney(dash.data.totals.investmentsReceived)} invested
+            </p>
+          </>
+        )}
+      </section>
+
+      <div className={s.dashGrid}>
+        <Card aria-labelledby="chart-title">
+          <div className={s.chartHead}>
+            <h2 id="chart-title">Views and likes</h2>
+            <span className={s.muted}>{rangeLabel}</span>
+          </div>
+          {pitches.isPending ? (
+            <Loading label="Loading activity…" />
+          ) : pitches.isError ? (
+            <ErrorState error={pitches.error} retry={() => void pitches.refetch()} />
+          ) : (
+            <ActivityChart pitches={pitches.data.items} range={range} />
+          )}
+        </Card>
+
+        <div className={s.side}>
+          <Card aria-labelledby="next-title">
+            <h2 id="next-title" className={s.sectionTitle}>
+              Shortcuts
+            </h2>
+            <ul className={s.plainList}>
+              <li>
+                <Link to="/creator/pitches">My pitches</Link>
+                <span className={s.muted}>{formatCount(pitches.data?.pagination?.total ?? pitches.data?.items.length ?? 0)}</span>
+              </li>
+              <li>
+                <Link to="/creator/ndas">NDA requests</Link>
+                {pendingCount > 0 ? <Badge tone="warn">{pendingCount} pending</Badge> : <span className={s.muted}>none pending</span>}
+              </li>
+              <li>
+                <Link to="/creator/pitches/new">Create a pitch</Link>
+              </li>
+            </ul>
+          </Card>
+
+          <Card aria-labelledby="recent-title">
+            <h2 id="recent-title" className={s.sectionTitle}>
+              Recent NDA requests
+            </h2>
+            {ndas.isPending ? (
+              <Loading />
+            ) : ndas.isError ? (
+              <ErrorState error={ndas.error} retry={() => void ndas.refetch()} />
+            ) : ndas.data.items.length === 0 ? (
+              <p className={s.muted}>No requests yet.</p>
+            ) : (
+              <ul className={s.plainList}>
+                {ndas.data.items.map((n) => (
+                  <li key={n.id}>
+                    <span>
+                      {personName(n.otherParty)} asked for <strong>{n.pitchTitle}</strong>
+                      <span className={s.muted} style={{ display: "block" }}>
+                        {formatDateTime(n.createdAt)}
+                      </span>
+                    </span>
+                    <Badge tone={n.status === "pending" ? "warn" : n.status === "approved" ? "success" : "danger"}>
+                      {n.status}
+                    </Badge>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </Card>
+
+          <Card aria-labelledby="top-title">
+            <h2 id="top-title" className={s.sectionTitle}>
+              Top pitches
+            </h2>
+            {pitches.isPending ? (
+              <Loading />
+            ) : pitches.isError ? null : top.length === 0 ? (
+              <p className={s.muted}>Nothing published yet.</p>
+            ) : (
+              <ol className={s.plainList}>
+                {top.map((p) => (
+                  <li key={p.id}>
+                    <Link to={`/creator/pitches/${p.id}/edit`}>{p.title}</Link>
+                    <span className={s.muted}>
+                      {formatCount(p.viewCount)} views · {formatCount(p.likeCount)} likes
+                    </span>
+                  </li>
+                ))}
+              </ol>
+            )}
+          </Card>
+        </div>
+      </div>
+    </>
+  );
 }

@@ -1,0 +1,163 @@
+// Poster and deck of a pitch: upload with a progress bar, list, delete.
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useId, useRef, useState } from "react";
+import { errorMessage } from "../../api/client";
+import { keys } from "../../api/keys";
+import { Alert, Badge, Button, Card, ErrorState, Loading } from "../../ui";
+import { useDeleteMedia, usePitchMedia, type Media } from "./data";
+import { formatBytes, KIND_LABEL, uploadMedia, type MediaKind, type UploadHandle } from "./upload";
+import s from "./creator.module.css";
+
+const ACCEPT: Record<MediaKind, string> = {
+  poster: "image/png,image/jpeg,image/webp,.png,.jpg,.jpeg,.webp",
+  deck: "application/pdf,.pdf",
+  video: "video/mp4,video/quicktime,video/webm,.mp4,.mov,.webm",
+};
+
+const HINT: Record<MediaKind, string> = {
+  poster: "PNG, JPEG or WebP, up to 10 MB. Always public.",
+  deck: "PDF, up to 50 MB. Protected by the NDA when the pitch requires one.",
+  video: "MP4, MOV or WebM.",
+};
+
+type UploadState =
+  | { phase: "idle" }
+  | { phase: "uploading"; name: string; fraction: number }
+  | { phase: "done"; name: string }
+  | { phase: "failed"; name: string; message: string };
+
+function Uploader({ pitchId, kind }: { pitchId: number; kind: MediaKind }) {
+  const qc = useQueryClient();
+  const id = useId();
+  const [state, setState] = useState<UploadState>({ phase: "idle" });
+  const handle = useRef<UploadHandle | null>(null);
+  const input = useRef<HTMLInputElement>(null);
+
+  // Leaving the page cancels an upload in flight (its answer would land nowhere).
+  useEffect(() => () => handle.current?.abort(), []);
+
+  function start(file: File) {
+    setState({ phase: "uploading", name: file.name, fraction: 0 });
+    const h = uploadMedia(pitchId, kind, file, (fraction) =>
+      setState((st) => (st.phase === "uploading" ? { ...st, fraction } : st)),
+    );
+    handle.current = h;
+    h.promise.then(
+      (media) => {
+        qc.setQueryData<Media[]>(keys.pitchMedia(pitchId), (old) => (old ? [media, ...old] : [media]));
+        void qc.invalidateQueries({ queryKey: keys.pitchMedia(pitchId) });
+        setState({ phase: "done", name: file.name });
+      },
+      (e: unknown) => setState({ phase: "failed", name: file.name, message: errorMessage(e) }),
+    );
+    h.promise.finally(() => {
+      handle.current = null;
+      if (input.current) input.current.value = "";
+    }).catch(() => undefined);
+  }
+
+  const label = KIND_LABEL[kind];
+  const percent = state.phase === "uploading" ? Math.round(state.fraction * 100) : state.phase === "done" ? 100 : 0;
+  return (
+    <div className={s.upload}>
+      <label htmlFor={id}>Upload {label.toLowerCase()}</label>
+      <input
+        ref={input}
+        id={id}
+        type="file"
+        accept={ACCEPT[kind]}
+        aria-describedby={`${id}-hint`}
+        disabled={state.phase === "uploading"}
+        onChange={(e) => {
+          const f = e.target.files?.[0];
+          if (f) start(f);
+        }}
+      />
+      <span id={`${id}-hint`} className={s.muted}>
+        {HINT[kind]}
+      </span>
+      {(state.phase === "uploading" || state.phase === "done") && (
+        <div className={s.progressRow}>
+          <progress
+            max={100}
+            value={percent}
+            aria-label={`${label} upload progress`}
+            data-kind={kind}
+          />
+          <span aria-live="polite">
+            {state.phase === "uploading" ? `${percent}%` : `Uploaded ${state.name}`}
+          </span>
+          {state.phase === "uploading" && (
+            <Button small variant="ghost" onClick={() => handle.current?.abort()}>
+              Cancel
+            </Button>
+          )}
+        </div>
+      )}
+      {state.phase === "failed" && (
+        <Alert>
+          {state.name}: {state.message}
+        </Alert>
+      )}
+    </div>
+  );
+}
+
+function MediaRow({ item, pitchId }: { item: Media; pitchId: number }) {
+  const del = useDeleteMedia(pitchId);
+  const name = item.filename ?? `${KIND_LABEL[item.kind]} ${item.id}`;
+  return (
+    <li>
+      <div className={s.mediaItem}>
+        {item.kind === "poster" ? (
+          <img className={s.thumb} src={item.url} alt="" loading="lazy" />
+        ) : (
+          <span className={s.fileIcon} aria-hidden="true">
+            {item.kind === "deck" ? "PDF" : "VID"}
+          </span>
+        )}
+        <div>
+          <a className={s.mediaName} href={item.url} target="_blank" rel="noopener noreferrer">
+            {name}
+          </a>
+          <span className={s.muted}>
+            {KIND_LABEL[item.kind]} · {formatBytes(item.size)}{" "}
+          </span>
+          {item.protected && <Badge tone="warn">NDA only</Badge>}
+        </div>
+        <Button small variant="secondary" busy={del.isPending} aria-label={`Delete ${name}`}
+          onClick={() => del.mutate(item.id)}>
+          Delete
+        </Button>
+      </div>
+      {del.isError && <Alert>Could not delete {name}: {errorMessage(del.error)}</Alert>}
+    </li>
+  );
+}
+
+export function MediaPanel({ pitchId }: { pitchId: number }) {
+  const media = usePitchMedia(pitchId);
+  return (
+    <Card aria-labelledby="media-title">
+      <h2 className={s.sectionTitle} id="media-title">
+        Poster and deck
+      </h2>
+      <Uploader pitchId={pitchId} kind="poster" />
+      <Uploader pitchId={pitchId} kind="deck" />
+      <h3 className={s.sectionTitle}>Files</h3>
+      {media.isPending ? (
+        <Loading label="Loading files…" />
+      ) : media.isError ? (
+        <ErrorState error={media.error} retry={() => void media.refetch()} />
+      ) : media.data.length === 0 ? (
+        <p className={s.muted}>No files yet. Pitches with a poster get more views.</p>
+      ) : (
+        <ul className={s.mediaList} aria-label="Uploaded files">
+          {media.data.map((m) => (
+            <MediaRow key={m.id} item={m} pitchId={pitchId} />
+          ))}
+        </ul>
+      )}
+    </Card>
+  );
+}

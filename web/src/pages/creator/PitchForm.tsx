@@ -1,0 +1,159 @@
+// The pitch's fields, shared by "new" and "edit". The form owns what is typed: a failed save keeps
+// every character and shows the server's field errors at their fields.
+import type { FormEvent, ReactNode } from "react";
+import type { Schemas } from "../../api/client";
+import { Checkbox, Select, TextArea, TextField } from "../../ui";
+import type { Pitch, Visibility } from "./data";
+import s from "./creator.module.css";
+
+export const GENRES = [
+  "Action", "Animation", "Comedy", "Crime", "Documentary", "Drama", "Family", "Fantasy", "Horror",
+  "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "Western", "Other",
+] as const;
+
+export const FORMATS = [
+  "Feature film", "Short film", "TV series", "Limited series", "Documentary", "Web series", "Podcast", "Other",
+] as const;
+
+export const VISIBILITY_LABEL: Record<Visibility, string> = {
+  public: "Public: anyone can find it",
+  investors_only: "Investors and production companies only",
+  private: "Private: only you and people you approve",
+};
+
+export interface PitchFormState {
+  title: string;
+  logline: string;
+  genre: string;
+  format: string;
+  synopsis: string;
+  budget: string;
+  targetAudience: string;
+  visibility: Visibility;
+  requireNda: boolean;
+}
+
+export const EMPTY_FORM: PitchFormState = {
+  title: "",
+  logline: "",
+  genre: "",
+  format: "",
+  synopsis: "",
+  budget: "",
+  targetAudience: "",
+  visibility: "public",
+  requireNda: false,
+};
+
+export function formFromPitch(p: Pitch): PitchFormState {
+  return {
+    title: p.title,
+    logline: p.logline ?? "",
+    genre: p.genre ?? "",
+    format: p.format ?? "",
+    synopsis: p.synopsis ?? "",
+    budget: p.budget === null || p.budget === undefined ? "" : String(p.budget),
+    targetAudience: p.targetAudience ?? "",
+    visibility: p.visibility,
+    requireNda: p.requireNda,
+  };
+}
+
+/** The budget as typed → the decimal string the API takes, or an error. Never through a float. */
+export function parseBudget(input: string): { value: string | null } | { error: string } {
+  const t = input.trim().replace(/[,\s]/g, "").replace(/^\$/, "");
+  if (!t) return { value: null };
+  if (!/^\d{1,12}(\.\d{1,2})?$/.test(t)) {
+    return { error: "Enter an amount in dollars with at most 2 decimals, e.g. 250000 or 1250000.50." };
+  }
+  return { value: t };
+}
+
+/** Client-side checks (the server checks again); field name → message. */
+export function validate(f: PitchFormState): Record<string, string> {
+  const errors: Record<string, string> = {};
+  if (!f.title.trim()) errors.title = "Give your pitch a title.";
+  const b = parseBudget(f.budget);
+  if ("error" in b) errors.budget = b.error;
+  return errors;
+}
+
+type Body = Schemas["PitchCreate"];
+
+export function bodyFrom(f: PitchFormState): Omit<Body, "status"> {
+  const b = parseBudget(f.budget);
+  const opt = (v: string) => (v.trim() ? v.trim() : null);
+  return {
+    title: f.title.trim(),
+    logline: opt(f.logline),
+    genre: opt(f.genre),
+    format: opt(f.format),
+    synopsis: opt(f.synopsis),
+    budget: "value" in b ? b.value : null,
+    targetAudience: opt(f.targetAudience),
+    visibility: f.visibility,
+    requireNda: f.requireNda,
+  };
+}
+
+function withCurrent(options: readonly string[], current: string) {
+  const list = [{ value: "", label: "Choose…" }, ...options.map((o) => ({ value: o, label: o }))];
+  if (current && !options.includes(current)) list.push({ value: current, label: current });
+  return list;
+}
+
+export function PitchForm({
+  value,
+  onChange,
+  errors,
+  onSubmit,
+  children,
+}: {
+  value: PitchFormState;
+  onChange: (next: PitchFormState) => void;
+  errors: Record<string, string>;
+  onSubmit: () => void;
+  children: ReactNode;
+}) {
+  const set =
+    <K extends keyof PitchFormState>(k: K) =>
+    (v: PitchFormState[K]) =>
+      onChange({ ...value, [k]: v });
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    onSubmit();
+  }
+
+  return (
+    <form onSubmit={submit} noValidate aria-label="Pitch details">
+      <TextField label="Title" name="title" required maxLength={255} value={value.title}
+        onChange={(e) => set("title")(e.target.value)} error={errors.title} />
+      <TextArea label="Logline" name="logline" rows={2} maxLength={1000} value={value.logline}
+        onChange={(e) => set("logline")(e.target.value)} error={errors.logline}
+        hint="One or two sentences: who wants what, and what stands in the way." />
+      <div className={s.formRow}>
+        <Select label="Genre" name="genre" value={value.genre} options={withCurrent(GENRES, value.genre)}
+          onChange={(e) => set("genre")(e.target.value)} error={errors.genre} />
+        <Select label="Format" name="format" value={value.format} options={withCurrent(FORMATS, value.format)}
+          onChange={(e) => set("format")(e.target.value)} error={errors.format} />
+      </div>
+      <TextArea label="Synopsis" name="synopsis" rows={8} maxLength={20000} value={value.synopsis}
+        onChange={(e) => set("synopsis")(e.target.value)} error={errors.synopsis} />
+      <div className={s.formRow}>
+        <TextField label="Budget (USD)" name="budget" inputMode="decimal" autoComplete="off" value={value.budget}
+          onChange={(e) => set("budget")(e.target.value)} error={errors.budget} hint="e.g. 2500000 or 2500000.00" />
+        <TextField label="Target audience" name="targetAudience" maxLength={500} value={value.targetAudience}
+          onChange={(e) => set("targetAudience")(e.target.value)} error={errors.targetAudience}
+          hint="e.g. Adults 18-34 who love heist films" />
+      </div>
+      <Select label="Visibility" name="visibility" value={value.visibility}
+        options={(Object.keys(VISIBILITY_LABEL) as Visibility[]).map((v) => ({ value: v, label: VISIBILITY_LABEL[v] }))}
+        onChange={(e) => set("visibility")(e.target.value as Visibility)} error={errors.visibility} />
+      <Checkbox label="Require an NDA to see the synopsis, budget and deck" name="requireNda"
+        checked={value.requireNda} onChange={(e) => set("requireNda")(e.target.checked)} />
+      {errors.requireNda && <p className={s.muted} role="alert">{errors.requireNda}</p>}
+      <div className={s.actions}>{children}</div>
+    </form>
+  );
+}
