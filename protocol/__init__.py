@@ -5,6 +5,12 @@ clocks (except through injectable defaults), so the server, tests and the load t
 all share one definition of the wire format.
 """
 
+# This folder is the package pitchey.protocol (pitchey/protocol links here). Imported under its folder name
+# (`import protocol` with the repository root on sys.path), every module would load a second time
+# as a distinct copy, with its own classes and app keys; refuse at once instead.
+if __name__ != "pitchey.protocol":
+    raise ImportError(f"import pitchey.protocol, not {__name__} (see docs/architecture.md)")
+
 from typing import Final
 
 from .commands import (
