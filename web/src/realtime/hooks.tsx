@@ -1,6 +1,6 @@
 // PLACEHOLDER, replaced by the realtime module.
 import type { ReactNode } from "react";
-import type { ConnectionState, PresenceEntry, ServerFrame } from "./index";
+import type { ConnectionState, PresenceEntry, ServerFrame } from "./client";
 
 export function LiveProvider({ children }: { children: ReactNode }) {
   return <>{children}</>;

@@ -1,18 +1,4 @@
-// PLACEHOLDER interface, replaced by the realtime module (web/src/realtime/). Pages code against this.
-export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "signed_out";
-
-export interface ServerFrame {
-  type: string;
-  room?: string;
-  seq?: number;
-  id?: string | number;
-  timestamp?: string;
-  data: Record<string, unknown>;
-}
-
-export interface PresenceEntry {
-  userId: number;
-  userType: string;
-  connections: number;
-}
+// The live client's public face. Pages use the hooks; the client class is here for tools and tests.
+export type { ConnectionState, PresenceEntry, ServerFrame } from "./client";
+export { LiveClient, LiveError, ticketUrl, wsUrl } from "./client";
 export { LiveProvider, useConnectionState, useLive, usePresence, useRoom, useUserEvents } from "./hooks";
