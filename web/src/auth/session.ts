@@ -1,6 +1,6 @@
 // Who is signed in: one query on GET /api/auth/session. The session cookie is HttpOnly; JS never
 // sees the token. Sign in/out update this query and the live client follows it.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { api, ApiError, unwrap, type Schemas } from "../api/client";
 
 export type User = Schemas["UserOut"];
@@ -13,6 +13,14 @@ export const PORTAL_LABEL: Record<Portal, string> = {
 };
 
 export const sessionKey = ["session"] as const;
+
+/** Another person (or nobody) from now on: drop the previous person's queries but keep the session
+ * query itself. `qc.clear()` would also remove it, and every mounted `useSession` (the header) would
+ * stay subscribed to the removed copy and keep showing the previous person until it re-rendered. */
+function switchUser(qc: QueryClient, user: User | null): void {
+  qc.setQueryData(sessionKey, user);
+  qc.removeQueries({ predicate: (q) => q.queryKey[0] !== sessionKey[0] });
+}
 
 export function useSession() {
   return useQuery({
@@ -34,10 +42,7 @@ export function useLogin(portal: Portal) {
   return useMutation({
     mutationFn: (body: Schemas["LoginBody"]) =>
       unwrap(api.POST("/api/auth/{portal}/login", { params: { path: { portal } }, body })),
-    onSuccess: (result) => {
-      qc.clear();
-      qc.setQueryData(sessionKey, result.user);
-    },
+    onSuccess: (result) => switchUser(qc, result.user),
   });
 }
 
@@ -46,10 +51,7 @@ export function useRegister(portal: Portal) {
   return useMutation({
     mutationFn: (body: Schemas["RegisterBody"]) =>
       unwrap(api.POST("/api/auth/{portal}/register", { params: { path: { portal } }, body })),
-    onSuccess: (result) => {
-      qc.clear();
-      qc.setQueryData(sessionKey, result.user);
-    },
+    onSuccess: (result) => switchUser(qc, result.user),
   });
 }
 
@@ -57,9 +59,6 @@ export function useLogout() {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: () => unwrap(api.POST("/api/auth/logout", { body: {} })),
-    onSettled: () => {
-      qc.clear();
-      qc.setQueryData(sessionKey, null);
-    },
+    onSettled: () => switchUser(qc, null),
   });
 }
