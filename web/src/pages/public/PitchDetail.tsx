@@ -133,8 +133,8 @@ function PitchPage({ id }: { id: number }) {
   const viewers = presence.length;
 
   return (
-    <div className={s.detail}>
-      <article className={s.main} aria-labelledby="pitch-title">
+    <article className={s.detail} aria-labelledby="pitch-title">
+      <header className={s.head}>
         {poster && <img className={s.posterImg} src={poster.url} alt={`Poster for ${p.title}`} />}
         <div className={s.titleBlock}>
           <h1 id="pitch-title">{p.title}</h1>
@@ -152,7 +152,56 @@ function PitchPage({ id }: { id: number }) {
             {p.visibility === "investors_only" && <Badge tone="primary">Investors only</Badge>}
           </div>
         </div>
+      </header>
 
+      <aside className={s.aside} aria-label="Activity and actions">
+        <Card>
+          <h2 className="visually-hidden">Activity</h2>
+          <div className={s.counters}>
+            <div className={s.counter}>
+              <span className={s.counterValue} data-testid="view-count">
+                {formatCount(p.viewCount)}
+              </span>
+              <span className={s.counterLabel}>
+                <EyeIcon /> {p.viewCount === 1 ? "view" : "views"}
+              </span>
+            </div>
+            <div className={s.counter}>
+              <span className={s.counterValue} data-testid="like-count">
+                {formatCount(p.likeCount)}
+              </span>
+              <span className={s.counterLabel}>
+                <HeartIcon /> {p.likeCount === 1 ? "like" : "likes"}
+              </span>
+            </div>
+          </div>
+          {user && viewers > 0 && (
+            <p className={s.presence} role="status" data-testid="presence">
+              {viewers === 1 ? "1 person viewing now (you)" : `${formatCount(viewers)} people viewing now`}
+            </p>
+          )}
+          <div className={s.actions}>
+            {user ? (
+              <LikeButton pitch={p} liked={liked} setLiked={setLiked} />
+            ) : (
+              <ButtonLink to={`/login?next=${next}`} variant="secondary" small>
+                Sign in to like
+              </ButtonLink>
+            )}
+            {isOwner && (
+              <ButtonLink to={`/creator/pitches/${p.id}/edit`} small>
+                Edit pitch
+              </ButtonLink>
+            )}
+          </div>
+        </Card>
+
+        {p.requireNda && !isOwner && <NdaPanel pitch={p} user={user} next={next} />}
+
+        {user?.userType === "investor" && <InvestPanel pitch={p} />}
+      </aside>
+
+      <div className={s.main}>
         <Card aria-labelledby="synopsis-title">
           <h2 id="synopsis-title">Synopsis</h2>
           {locked ? (
@@ -211,55 +260,8 @@ function PitchPage({ id }: { id: number }) {
           ) : null}
           {locked && <LockedField text="The deck and other protected materials are shared only with people whose NDA the creator has approved." />}
         </Card>
-      </article>
-
-      <aside className={s.aside} aria-label="Activity and actions">
-        <Card>
-          <h2 className="visually-hidden">Activity</h2>
-          <div className={s.counters}>
-            <div className={s.counter}>
-              <span className={s.counterValue} data-testid="view-count">
-                {formatCount(p.viewCount)}
-              </span>
-              <span className={s.counterLabel}>
-                <EyeIcon /> {p.viewCount === 1 ? "view" : "views"}
-              </span>
-            </div>
-            <div className={s.counter}>
-              <span className={s.counterValue} data-testid="like-count">
-                {formatCount(p.likeCount)}
-              </span>
-              <span className={s.counterLabel}>
-                <HeartIcon /> {p.likeCount === 1 ? "like" : "likes"}
-              </span>
-            </div>
-          </div>
-          {user && viewers > 0 && (
-            <p className={s.presence} role="status" data-testid="presence">
-              {viewers === 1 ? "1 person viewing now (you)" : `${formatCount(viewers)} people viewing now`}
-            </p>
-          )}
-          <div className={s.actions}>
-            {user ? (
-              <LikeButton pitch={p} liked={liked} setLiked={setLiked} />
-            ) : (
-              <ButtonLink to={`/login?next=${next}`} variant="secondary" small>
-                Sign in to like
-              </ButtonLink>
-            )}
-            {isOwner && (
-              <ButtonLink to={`/creator/pitches/${p.id}/edit`} small>
-                Edit pitch
-              </ButtonLink>
-            )}
-          </div>
-        </Card>
-
-        {p.requireNda && !isOwner && <NdaPanel pitch={p} user={user} next={next} />}
-
-        {user?.userType === "investor" && <InvestPanel pitch={p} />}
-      </aside>
-    </div>
+      </div>
+    </article>
   );
 }
 
