@@ -602,7 +602,7 @@ export class LiveClient {
   }
 
   private presenceChanged(st: RoomState): void {
-    st.presenceView = st.presence.size ? Object.freeze([...st.presence.values()]) : NO_PRESENCE;
+    st.presenceView = st.presence.size ? [...st.presence.values()] : NO_PRESENCE;
     for (const fn of [...st.presenceListeners]) fn();
   }
 
