@@ -33,6 +33,10 @@ const METRICS: readonly { key: string; label: string }[] = [
   { key: "investmentCount", label: "Investments" },
 ];
 
+function plural(n: number, one: string, many: string): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
 const dayFmt = new Intl.DateTimeFormat("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
 
 function dayLabel(isoDay: string): string {
@@ -44,11 +48,11 @@ function MetricCard({ label, metric, rangeLabel }: { label: string; metric: Sche
   const value = metric.unit === "money" ? formatMoney(metric.current) : formatCount(asCount(metric.current));
   const pct = metric.changePercent;
   const change =
-    pct === null ? "new" : pct === 0 ? "no change" : `${pct > 0 ? "+" : ""}${pct.toLocaleString("en-US")}%`;
+    pct === null ? "up from none" : pct === 0 ? "no change" : `${pct > 0 ? "+" : ""}${pct.toLocaleString("en-US")}%`;
   return (
-    <Card className={layout.stack} aria-label={`${label}: ${value}, ${change} against the previous period`}>
-      <span style={{ fontSize: "1.6rem", fontWeight: 700 }}>{value}</span>
-      <span className={s.muted}>{label}</span>
+    <Card className={s.metric}>
+      <span className={s.metricValue}>{value}</span>
+      <span className={s.metricLabel}>{label}</span>
       <span className={`${s.change} ${pct !== null && pct > 0 ? s.up : pct !== null && pct < 0 ? s.down : s.muted}`}>
         {change} <span className={s.muted}>vs previous {rangeLabel.replace("Last ", "")}</span>
       </span>
@@ -185,9 +189,10 @@ export default function Dashboard() {
               })}
             </div>
             <p className={s.muted}>
-              All time: {formatCount(asCount(dash.data.totals.pitches))} pitches (
+              All time: {plural(asCount(dash.data.totals.pitches), "pitch", "pitches")} (
               {formatCount(asCount(dash.data.totals.publishedPitches))} published) ·{" "}
-              {formatCount(asCount(dash.data.totals.views))} views · {formatCount(asCount(dash.data.totals.likes))} likes ·{" "}
+              {plural(asCount(dash.data.totals.views), "view", "views")} ·{" "}
+              {plural(asCount(dash.data.totals.likes), "like", "likes")} ·{" "}
               {formatMoney(dash.data.totals.investmentsReceived)} invested
             </p>
           </>

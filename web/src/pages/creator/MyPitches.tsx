@@ -4,10 +4,10 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { keys } from "../../api/keys";
-import { useRoom, type ServerFrame } from "../../realtime";
+import { useRoom } from "../../realtime";
 import { formatCount, formatDate } from "../../lib/format";
 import { Badge, ButtonLink, Empty, ErrorState, layout, Loading, PageHeader } from "../../ui";
-import { MY_PITCHES_LIMIT, STATUS_LABEL, STATUS_TONE, patchMyPitchCounts, useIncomingNdas, useMyPitches, type Pitch, type PitchStatus } from "./data";
+import { MY_PITCHES_LIMIT, STATUS_LABEL, STATUS_TONE, useIncomingNdas, useMyPitches, type Pitch, type PitchStatus } from "./data";
 import s from "./creator.module.css";
 
 const FILTERS: readonly { value: PitchStatus | "all"; label: string }[] = [
@@ -39,18 +39,10 @@ function LiveCount({ value }: { value: number }) {
 
 function PitchRow({ pitch, pendingNdas }: { pitch: Pitch; pendingNdas: number }) {
   const qc = useQueryClient();
-  const onEvent = useCallback(
-    (f: ServerFrame) => {
-      const d = f.data as { pitchId?: number; views?: number; likes?: number };
-      if (f.type === "view_update" && typeof d.views === "number") {
-        patchMyPitchCounts(qc, pitch.id, { viewCount: d.views });
-      } else if (f.type === "like_update" && typeof d.likes === "number") {
-        patchMyPitchCounts(qc, pitch.id, { likeCount: d.likes });
-      }
-    },
-    [qc, pitch.id],
-  );
-  // Missed events while disconnected: the list is refetched instead of replayed piecemeal.
+  // Joining the room is what brings its events to this tab; the LiveProvider applies view_update
+  // and like_update to every cached list holding the pitch (this list's {items} included).
+  const onEvent = useCallback(() => undefined, []);
+  // Events missed beyond the room's history: refetch the list rather than trust stale counts.
   const onResync = useCallback(() => void qc.invalidateQueries({ queryKey: keys.myPitches }), [qc]);
   useRoom(pitch.status === "published" ? `pitch:${pitch.id}` : null, onEvent, onResync);
 

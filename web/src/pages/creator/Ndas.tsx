@@ -1,13 +1,9 @@
 // The NDA inbox: requests on the creator's pitches by status; approve, or reject with a reason.
-// New requests appear live (the LiveProvider invalidates keys.ndas on `nda_request`; this page
-// does the same for its own lists, so it never depends on what the provider patches).
-import { useQueryClient } from "@tanstack/react-query";
+// New requests appear live: the LiveProvider refetches every keys.ndas list on `nda_request`.
 import { useCallback, useId, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { errorMessage } from "../../api/client";
-import { keys } from "../../api/keys";
 import { formatDateTime } from "../../lib/format";
-import { useUserEvents, type ServerFrame } from "../../realtime";
 import { Alert, Badge, Button, Card, Empty, ErrorState, Loading, PageHeader, TextArea } from "../../ui";
 import { personName, useDecideNda, useIncomingNdas, type NdaFilter, type NdaItem, type NdaStatus } from "./data";
 import s from "./creator.module.css";
@@ -101,14 +97,6 @@ export default function Ndas() {
   const [search] = useSearchParams();
   const status = asFilter(search.get("status"));
   const list = useIncomingNdas(status);
-  const qc = useQueryClient();
-  const onUserEvent = useCallback(
-    (f: ServerFrame) => {
-      if (f.type === "nda_request") void qc.invalidateQueries({ queryKey: keys.ndas });
-    },
-    [qc],
-  );
-  useUserEvents(onUserEvent);
   // Requests decided during this visit stay in place on the Pending tab with their new status, so
   // the decision is seen where it was made; the next visit lists only what is still pending.
   const [decided, setDecided] = useState<ReadonlyMap<number, NdaItem>>(new Map());

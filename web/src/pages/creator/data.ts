@@ -117,25 +117,6 @@ export function useDeletePitch(id: number) {
   });
 }
 
-/** Apply a live counter to every cached copy of the creator's pitch lists (absolute values, so
- * applying the same event twice, here and in the LiveProvider, is harmless). */
-export function patchMyPitchCounts(
-  qc: QueryClient,
-  pitchId: number,
-  patch: Partial<Pick<Pitch, "viewCount" | "likeCount">>,
-): void {
-  qc.setQueriesData<PageOf<Pitch>>({ queryKey: keys.myPitches }, (old) => {
-    if (!old || !Array.isArray(old.items)) return old;
-    let changed = false;
-    const items = old.items.map((p) => {
-      if (p.id !== pitchId) return p;
-      changed = true;
-      return { ...p, ...patch };
-    });
-    return changed ? { ...old, items } : old;
-  });
-}
-
 // --- media ---------------------------------------------------------------------------------------
 
 export function usePitchMedia(id: number) {
