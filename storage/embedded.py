@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pgserver.postgres_server import PostgresServer
 
 log = logging.getLogger("pitchey.storage.embedded")
 
@@ -18,15 +21,17 @@ class EmbeddedPostgres:
 
     def __init__(self, pgdata: Path) -> None:
         self.pgdata = pgdata
-        self._server: Any = None
+        self._server: PostgresServer | None = None
 
     def start(self) -> str:
         """Blocking: initdb on first use, start, and return the DSN."""
-        import pgserver  # imported late: it is only needed when no DATABASE_URL is given
+        # Imported late: only needed when no DATABASE_URL is given. From its defining module, as
+        # the package's __init__ re-exports it implicitly.
+        from pgserver.postgres_server import get_server
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
-        dsn: str = self._server.get_uri()
+        self._server = get_server(self.pgdata, cleanup_mode="stop")
+        dsn = self._server.get_uri()
         log.info("embedded PostgreSQL running for %s", self.pgdata)
         return dsn
 
