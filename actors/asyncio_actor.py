@@ -457,6 +457,8 @@ class AsyncioActor(pykka.Actor):
     starve sockets and other actors."""
 
     actor_inbox: _Inbox
+    # pykka declares a threading.Event; ours offers the part pykka's ActorRef uses (is_set) and
+    # costs no lock. A deliberate narrowing of pykka's base class, hence the ignore.
     actor_stopped: _StoppedFlag  # type: ignore[assignment]
     _task: asyncio.Task[None] | None
     _started: bool

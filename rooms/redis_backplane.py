@@ -17,7 +17,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -326,16 +326,16 @@ class RedisBackplane:
         except (RedisError, OSError) as exc:
             self._mark_unhealthy(exc)
             return await self._fallback.recover(room, since, epoch)
-        if not entries:
+        history = [_history_entry(entry_id, fields) for entry_id, fields in entries or ()]
+        if not history or None in history:
             return Recovery(seq, current, False, [])
-        first_seq = int(_s(entries[0][0]).split("-")[1])
-        oldest_ms = int(entries[0][1][b"t"])
+        kept = [entry for entry in history if entry is not None]
+        first_seq, oldest_ms, _ = kept[0]
         too_old = self.limits.max_age > 0 and oldest_ms < (self._clock() - self.limits.max_age) * 1000
         if first_seq != since + 1 or too_old:
             return Recovery(seq, current, False, [])
-        frames = [text_frame(fields[b"p"]) for _, fields in entries]
-        last = int(_s(entries[-1][0]).split("-")[1])
-        return Recovery(max(seq, last), current, True, frames)
+        frames = [text_frame(payload) for _, _, payload in kept]
+        return Recovery(max(seq, kept[-1][0]), current, True, frames)
 
     # -- presence across nodes -------------------------------------------------------------
 
@@ -588,3 +588,16 @@ def merge_figures(per_node: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _s(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _history_entry(
+    entry_id: bytes | str | None, fields: Mapping[bytes | str, bytes | str] | None
+) -> tuple[int, int, bytes] | None:
+    """(seq, time in ms, frame payload) of a stream entry written by _PUBLISH (id `0-<seq>`,
+    fields `t` and `p`); None for an entry without them, which the caller treats as a gap."""
+    if entry_id is None or fields is None:
+        return None
+    ms, payload = fields.get(b"t"), fields.get(b"p")
+    if ms is None or not isinstance(payload, bytes):
+        return None
+    return int(_s(entry_id).split("-")[1]), int(ms), payload

@@ -94,7 +94,9 @@ class Room(AsyncioActor):
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def on_start(self) -> None:
+    # AsyncioActor awaits an async hook before the first message (the input gate); pykka declares
+    # its hooks `-> None` for its own thread runtime, so this override is deliberately wider.
+    async def on_start(self) -> None:  # type: ignore[override]
         try:
             snapshot = await self.hub.room_store.load_snapshot(self.name)
         except StorageUnavailable:
