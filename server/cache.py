@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -172,7 +172,7 @@ async def cached(
     """
     hit = await cache.get(key)
     if hit is not None:
-        return hit  # type: ignore[no-any-return]
+        return cast("T", hit)  # the key holds what a `load` for it returned
     tags = tuple(tags)
     token = await cache.token(tags)
     value = await load()

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 import orjson
@@ -133,12 +133,18 @@ class SharedCache:
         origin, kind, items = orjson.loads(data)
         if origin == self.origin:
             return
-        apply = {
-            "k": self.local.invalidate,
-            "t": self.local.invalidate_tags,
-            "p": self.local.invalidate_prefix,
-        }[kind]
-        task = asyncio.get_running_loop().create_task(apply(*items))
+        names: list[str] = items
+        invalidation: Coroutine[Any, Any, None]
+        if kind == "k":
+            invalidation = self.local.invalidate(*names)
+        elif kind == "t":
+            invalidation = self.local.invalidate_tags(*names)
+        elif kind == "p":
+            invalidation = self.local.invalidate_prefix(names[0])
+        else:
+            log.warning("cache message of unknown kind %r ignored", kind)
+            return
+        task = asyncio.get_running_loop().create_task(invalidation)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -75,14 +75,20 @@ class TextFormatter(logging.Formatter):
         self.converter = __import__("time").gmtime
 
 
+class _Handler(logging.StreamHandler[Any]):
+    """Ours on the root logger: marked so that configuring again replaces it (tests look for
+    `_pitchey` too, on whichever handler class)."""
+
+    _pitchey = True
+
+
 def configure_logging(fmt: str = "text", level: str = "INFO", stream: Any = None) -> None:
     """Install one handler on the root logger (idempotent: replaces an earlier one of ours)."""
     root = logging.getLogger()
     for h in list(root.handlers):
         if getattr(h, "_pitchey", False):
             root.removeHandler(h)
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler._pitchey = True  # type: ignore[attr-defined]
+    handler = _Handler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)

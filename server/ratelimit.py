@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
+from limits.util import WindowStats
 from redis.exceptions import RedisError
 
 from .errors import RateLimited
 
 log = logging.getLogger("pitchey.ratelimit")
+
+T = TypeVar("T")
 
 
 def limits_storage(uri: str) -> Storage:
@@ -46,30 +50,30 @@ class _Limiter:
         self._local = SlidingWindowCounterRateLimiter(limits_storage("async+memory://")) if shared else None
         self._failing = False
 
-    async def _run(self, name: str, *args: Any) -> Any:
+    async def _run(self, op: Callable[[SlidingWindowCounterRateLimiter], Awaitable[T]]) -> T:
         if self._local is None:
-            return await getattr(self._shared, name)(*args)
+            return await op(self._shared)
         try:
-            result = await getattr(self._shared, name)(*args)
+            result = await op(self._shared)
         except (StorageError, RedisError, OSError) as exc:
             if not self._failing:
                 log.warning("rate-limit storage unreachable (%s); counting on this node", exc)
                 self._failing = True
-            return await getattr(self._local, name)(*args)
+            return await op(self._local)
         self._failing = False
         return result
 
     async def hit(self, item: RateLimitItem, *ids: str) -> bool:
-        return bool(await self._run("hit", item, *ids))
+        return await self._run(lambda limiter: limiter.hit(item, *ids))
 
     async def test(self, item: RateLimitItem, *ids: str) -> bool:
-        return bool(await self._run("test", item, *ids))
+        return await self._run(lambda limiter: limiter.test(item, *ids))
 
     async def clear(self, item: RateLimitItem, *ids: str) -> None:
-        await self._run("clear", item, *ids)
+        await self._run(lambda limiter: limiter.clear(item, *ids))
 
-    async def get_window_stats(self, item: RateLimitItem, *ids: str) -> Any:
-        return await self._run("get_window_stats", item, *ids)
+    async def get_window_stats(self, item: RateLimitItem, *ids: str) -> WindowStats:
+        return await self._run(lambda limiter: limiter.get_window_stats(item, *ids))
 
 
 class AuthLimiter:

@@ -103,7 +103,7 @@ async def dashboard(call: Call[Any, RangeQuery]) -> DashboardOut:
         pairs, totals = await st.production_dashboard(me.user_id, window)
     return DashboardOut(
         portal=me.user_type,
-        range=call.query.range,  # type: ignore[arg-type]
+        range=call.query.range,
         since=mid,
         until=end,
         metrics={k: metric(v) for k, v in pairs.items()},

@@ -99,8 +99,9 @@ def render_docs(doc: dict[str, Any]) -> str:
     rows = []
     for path, ops in sorted(doc["paths"].items()):
         for method, op in ops.items():
-            body = op.get("requestBody", {}).get("content", {})
-            schema = next(iter(body.values()), {}).get("schema", {}) if body else {}
+            body: dict[str, Any] = op.get("requestBody", {}).get("content", {})
+            first: dict[str, Any] = next(iter(body.values()), {})
+            schema: dict[str, Any] = first.get("schema", {})
             body_ref = schema.get("$ref", "").rsplit("/", 1)[-1]
             auth = "yes" if op.get("security") else "no"
             codes = ", ".join(sorted(op.get("responses", {})))
