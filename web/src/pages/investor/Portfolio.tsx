@@ -45,10 +45,10 @@ export default function Portfolio() {
                   <thead>
                     <tr>
                       <th scope="col">Pitch</th>
-                      <th scope="col">Genre</th>
+                      <th scope="col" className={s.wide}>Genre</th>
                       <th scope="col" className={s.num}>Amount</th>
                       <th scope="col" className={s.num}>Investments</th>
-                      <th scope="col">Last</th>
+                      <th scope="col" className={s.wide}>Last</th>
                     </tr>
                   </thead>
                   <tbody>
@@ -57,10 +57,10 @@ export default function Portfolio() {
                         <th scope="row">
                           <Link to={`/pitches/${p.pitchId}`}>{p.pitchTitle}</Link>
                         </th>
-                        <td>{p.genre ?? "—"}</td>
+                        <td className={s.wide}>{p.genre ?? "—"}</td>
                         <td className={s.num}>{formatMoney(p.amount)}</td>
                         <td className={s.num}>{formatCount(p.count)}</td>
-                        <td>{formatDate(p.lastInvestmentAt)}</td>
+                        <td className={s.wide}>{formatDate(p.lastInvestmentAt)}</td>
                       </tr>
                     ))}
                   </tbody>
@@ -111,7 +111,10 @@ export default function Portfolio() {
               <tbody>
                 {history.data.map((i) => (
                   <tr key={i.id}>
-                    <td>{formatDateTime(i.createdAt)}</td>
+                    <td>
+                      <span className={s.narrow}>{formatDate(i.createdAt)}</span>
+                      <span className={s.wide}>{formatDateTime(i.createdAt)}</span>
+                    </td>
                     <td>
                       <Link to={`/pitches/${i.pitchId}`}>{i.pitchTitle}</Link>
                     </td>

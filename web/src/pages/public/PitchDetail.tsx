@@ -154,8 +154,8 @@ function PitchPage({ id }: { id: number }) {
         </div>
       </header>
 
-      <aside className={s.aside} aria-label="Activity and actions">
-        <Card>
+      <div className={s.aside}>
+        <Card className={s.activity} aria-label="Activity">
           <h2 className="visually-hidden">Activity</h2>
           <div className={s.counters}>
             <div className={s.counter}>
@@ -199,7 +199,7 @@ function PitchPage({ id }: { id: number }) {
         {p.requireNda && !isOwner && <NdaPanel pitch={p} user={user} next={next} />}
 
         {user?.userType === "investor" && <InvestPanel pitch={p} />}
-      </aside>
+      </div>
 
       <div className={s.main}>
         <Card aria-labelledby="synopsis-title">
