@@ -98,7 +98,7 @@ function ActivityChart({ pitches, range }: { pitches: Pitch[]; range: Range }) {
   }
   if (series.pending) return <Loading label="Loading activity…" />;
   if (series.error) return <ErrorState error={series.error} retry={series.refetch} />;
-  const summary = `Views and likes per day, ${rangeLabel.toLowerCase()}: ${formatCount(totals.views)} views and ${formatCount(totals.likes)} likes in all.`;
+  const summary = `Views and likes per day, ${rangeLabel.toLowerCase()}: ${plural(totals.views, "view", "views")} and ${plural(totals.likes, "like", "likes")} in all.`;
   return (
     <figure style={{ margin: 0 }}>
       <div className={s.chartBox} role="img" aria-label={summary}>
@@ -277,7 +277,7 @@ export default function Dashboard() {
                   <li key={p.id}>
                     <Link to={`/creator/pitches/${p.id}/edit`}>{p.title}</Link>
                     <span className={s.muted}>
-                      {formatCount(p.viewCount)} views · {formatCount(p.likeCount)} likes
+                      {plural(p.viewCount, "view", "views")} · {plural(p.likeCount, "like", "likes")}
                     </span>
                   </li>
                 ))}

@@ -96,19 +96,6 @@ function NdaCard({ nda, onDecided }: { nda: NdaItem; onDecided: (n: NdaItem) => 
 export default function Ndas() {
   const [search] = useSearchParams();
   const status = asFilter(search.get("status"));
-  const list = useIncomingNdas(status);
-  // Requests decided during this visit stay in place on the Pending tab with their new status, so
-  // the decision is seen where it was made; the next visit lists only what is still pending.
-  const [decided, setDecided] = useState<ReadonlyMap<number, NdaItem>>(new Map());
-  const onDecided = useCallback((n: NdaItem) => setDecided((m) => new Map(m).set(n.id, n)), []);
-  const items = useMemo(() => {
-    const base = list.data?.items ?? [];
-    if (status !== "pending" || decided.size === 0) return base;
-    const shown = new Map<number, NdaItem>(base.map((n) => [n.id, n]));
-    for (const n of decided.values()) shown.set(n.id, n);
-    return [...shown.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id - a.id);
-  }, [list.data, decided, status]);
-
   return (
     <>
       <PageHeader title="NDA requests" />
@@ -124,27 +111,46 @@ export default function Ndas() {
           ))}
         </ul>
       </nav>
-      {list.isPending ? (
-        <Loading label="Loading NDA requests…" />
-      ) : list.isError ? (
-        <ErrorState error={list.error} retry={() => void list.refetch()} />
-      ) : items.length === 0 ? (
-        <Empty>
-          {status === "pending"
-            ? "No requests waiting. New requests appear here as they arrive."
-            : status === "approved"
-              ? "No signed NDAs yet."
-              : status === "rejected"
-                ? "No rejected requests."
-                : "No NDA requests yet."}
-        </Empty>
-      ) : (
-        <ul className={s.ndaList} aria-label={`${FILTERS.find((f) => f.value === status)?.label ?? ""} NDA requests`}>
-          {items.map((n) => (
-            <NdaCard key={n.id} nda={n} onDecided={onDecided} />
-          ))}
-        </ul>
-      )}
+      {/* Keyed by the filter: what was decided on one tab is not carried to another. */}
+      <NdaList key={status} status={status} />
     </>
+  );
+}
+
+function NdaList({ status }: { status: NdaFilter }) {
+  const list = useIncomingNdas(status);
+  // Requests decided while this list is shown stay in place with their new status, so the
+  // decision is seen where it was made; the next visit lists only what still matches the filter.
+  const [decided, setDecided] = useState<ReadonlyMap<number, NdaItem>>(new Map());
+  const onDecided = useCallback((n: NdaItem) => setDecided((m) => new Map(m).set(n.id, n)), []);
+  const items = useMemo(() => {
+    const base = list.data?.items ?? [];
+    if (decided.size === 0) return base;
+    const shown = new Map<number, NdaItem>(base.map((n) => [n.id, n]));
+    for (const n of decided.values()) shown.set(n.id, n);
+    return [...shown.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id - a.id);
+  }, [list.data, decided]);
+
+  if (list.isPending) return <Loading label="Loading NDA requests…" />;
+  if (list.isError) return <ErrorState error={list.error} retry={() => void list.refetch()} />;
+  if (items.length === 0) {
+    return (
+      <Empty>
+        {status === "pending"
+          ? "No requests waiting. New requests appear here as they arrive."
+          : status === "approved"
+            ? "No signed NDAs yet."
+            : status === "rejected"
+              ? "No rejected requests."
+              : "No NDA requests yet."}
+      </Empty>
+    );
+  }
+  return (
+    <ul className={s.ndaList} aria-label={`${FILTERS.find((f) => f.value === status)?.label ?? ""} NDA requests`}>
+      {items.map((n) => (
+        <NdaCard key={n.id} nda={n} onDecided={onDecided} />
+      ))}
+    </ul>
   );
 }

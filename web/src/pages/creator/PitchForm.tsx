@@ -63,7 +63,8 @@ export function formFromPitch(p: Pitch): PitchFormState {
 export function parseBudget(input: string): { value: string | null } | { error: string } {
   const t = input.trim().replace(/[,\s]/g, "").replace(/^\$/, "");
   if (!t) return { value: null };
-  if (!/^\d{1,12}(\.\d{1,2})?$/.test(t)) {
+  // The size limit is the server's (its VALIDATION_ERROR lands on this field like any other).
+  if (!/^\d+(\.\d{1,2})?$/.test(t)) {
     return { error: "Enter an amount in dollars with at most 2 decimals, e.g. 250000 or 1250000.50." };
   }
   return { value: t };
