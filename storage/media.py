@@ -8,7 +8,11 @@ from datetime import datetime
 
 import asyncpg
 
-from .database import Database
+from .database import Database, StorageError
+
+
+class MediaLimitReached(StorageError):
+    """The pitch already holds as many media as it may."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +58,11 @@ class MediaStore:
         protected: bool,
         max_per_pitch: int,
     ) -> Media | None:
-        """Insert one row; None when the pitch already holds `max_per_pitch` items (or is gone).
+        """Insert one row; None when the pitch is gone (deleted while the file was streaming),
+        MediaLimitReached when it already holds `max_per_pitch` items.
 
-        The pitch row is locked while counting, so concurrent uploads cannot overshoot the cap.
+        The pitch row is locked while counting, so concurrent uploads cannot overshoot the cap,
+        and a pitch delete (which takes the same lock) either sees this row or comes first.
         """
         async with self.db.transaction() as conn:
             locked = await conn.fetchval("SELECT id FROM pitches WHERE id = $1 FOR UPDATE", pitch_id)
@@ -64,7 +70,7 @@ class MediaStore:
                 return None
             count = await conn.fetchval("SELECT count(*) FROM pitch_media WHERE pitch_id = $1", pitch_id)
             if count >= max_per_pitch:
-                return None
+                raise MediaLimitReached()
             row = await conn.fetchrow(
                 f"""INSERT INTO pitch_media (pitch_id, uploaded_by, kind, storage_key, content_type,
                         size_bytes, sha256, original_name, protected)

@@ -21,6 +21,7 @@ from pitchey.server.blobstore import InvalidKey, LocalBlobStore, S3BlobStore
 from pitchey.server.routes.media import media_for_pitch, sniff
 from pitchey.server.settings import SettingsError, load_settings
 from pitchey.server.state import APP_STATE
+from pitchey.storage.media import MediaLimitReached, MediaStore
 
 MIB = 1024 * 1024
 
@@ -631,6 +632,54 @@ async def test_delete_pitch_in_use_keeps_its_media(media_client, register, expec
     assert await row_count(db_conn) == 1
     status, data, _ = await fetch_media(client, out["url"], owner)
     assert status == 200 and data == PDF
+
+
+async def test_upload_finishing_after_its_pitch_was_deleted_leaves_nothing(media_client, register, expect):
+    """An upload still streaming when its pitch is deleted: 404 once done, and no object stays."""
+    client = await media_client()
+    _, owner = await register(client, "creator")
+    pitch = await make_pitch(client, owner)
+    head_sent, go_on = asyncio.Event(), asyncio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield PDF
+        head_sent.set()
+        await go_on.wait()
+        yield b"\n" * 1024
+
+    uploading = asyncio.create_task(upload(client, owner, pitch["id"], body(), "deck"))
+    await asyncio.wait_for(head_sent.wait(), 10)
+    await expect(await client.delete(f"/api/pitches/{pitch['id']}", headers=_auth(owner)), 200)
+    go_on.set()
+    await expect(await asyncio.wait_for(uploading, 10), 404, "NOT_FOUND")
+    assert await stored_keys(client) == []
+
+
+async def test_media_row_cap_and_missing_pitch(media_client, register, expect):
+    """The store's own answers under the route's pre-check: full is an error, gone is None."""
+    client = await media_client()
+    _, owner = await register(client, "creator")
+    pitch = await make_pitch(client, owner)
+    first = (await expect(await upload(client, owner, pitch["id"], PDF, "deck"), 201))["data"]
+    store = MediaStore(client.app[APP_STATE].database)
+    row = {
+        "uploaded_by": (await store.get(first["id"])).uploaded_by,
+        "kind": "deck",
+        "content_type": "application/pdf",
+        "size_bytes": len(PDF),
+        "sha256": sha(PDF),
+        "original_name": None,
+        "protected": False,
+    }
+    with pytest.raises(MediaLimitReached):
+        await store.create(
+            pitch_id=pitch["id"], storage_key=f"pitches/{pitch['id']}/{'a' * 32}.pdf", max_per_pitch=1, **row
+        )
+    gone = await store.create(
+        pitch_id=10**12, storage_key=f"pitches/{10**12}/{'b' * 32}.pdf", max_per_pitch=9, **row
+    )
+    assert gone is None
+    assert [m.id for m in await store.for_pitch(pitch["id"], include_protected=True)] == [first["id"]]
 
 
 async def test_openapi_documents_multipart_and_download(media_client):

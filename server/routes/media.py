@@ -24,7 +24,7 @@ from aiohttp import BodyPartReader, ClientPayloadError, web
 from pydantic import Field
 
 from pitchey.rooms.access import can_view_pitch
-from pitchey.storage.media import Media, MediaStore
+from pitchey.storage.media import Media, MediaLimitReached, MediaStore
 from pitchey.storage.pitches import Access, Pitch, PitchStore
 
 from ..api import Api, Call, Reply
@@ -486,20 +486,23 @@ async def upload_media(call: Call[Any, Any]) -> Reply:
             if protected_raw is not None
             else kind != "poster" and pitch.require_nda
         )
-        row = await media.create(
-            pitch_id=pitch_id,
-            uploaded_by=call.user.user_id,
-            kind=kind,
-            storage_key=stored.key,
-            content_type=stored.sniffed.content_type,
-            size_bytes=stored.size,
-            sha256=stored.sha256,
-            original_name=stored.filename,
-            protected=protected,
-            max_per_pitch=MAX_MEDIA_PER_PITCH,
-        )
+        try:
+            row = await media.create(
+                pitch_id=pitch_id,
+                uploaded_by=call.user.user_id,
+                kind=kind,
+                storage_key=stored.key,
+                content_type=stored.sniffed.content_type,
+                size_bytes=stored.size,
+                sha256=stored.sha256,
+                original_name=stored.filename,
+                protected=protected,
+                max_per_pitch=MAX_MEDIA_PER_PITCH,
+            )
+        except MediaLimitReached:
+            raise Conflict(f"A pitch holds at most {MAX_MEDIA_PER_PITCH} media; delete some first") from None
         if row is None:
-            raise Conflict(f"A pitch holds at most {MAX_MEDIA_PER_PITCH} media; delete some first")
+            raise PitchNotFound()  # deleted while the file was streaming
     except BaseException:
         if stored is not None:
             await _delete_object(store, stored.key)
