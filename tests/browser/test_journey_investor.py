@@ -46,6 +46,9 @@ def test_investor_journey(new_context, live_server, api_register, api_create_pub
     pitch = api_create_published_pitch(
         creator_ctx, title=f"Lighthouse {tok}", genre="Mystery", requireNda=True, synopsis=secret, budget="750000.00"
     )
+    sibling = api_create_published_pitch(
+        creator_ctx, title=f"Foghorn {tok}", genre="Mystery", logline="Two sisters inherit a foghorn and a feud."
+    )
     creator_page = creator_ctx.new_page()
 
     # 1. The investor registers through the UI.
@@ -72,8 +75,10 @@ def test_investor_journey(new_context, live_server, api_register, api_create_pub
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Browse").click()
     page.get_by_label("Search").fill(tok)
     expect(page).to_have_url(re.compile(f"q={tok}"))
-    expect(page.get_by_test_id("result-count")).to_have_text("1 pitch found")
     card = page.get_by_role("list", name="Pitches").get_by_test_id("pitch-card")
+    expect(page.get_by_test_id("result-count")).to_have_text("2 pitches found")
+    page.get_by_label("Search").fill(f"lighthouse {tok}")
+    expect(page.get_by_test_id("result-count")).to_have_text("1 pitch found")
     expect(card).to_have_count(1)
     expect(card).to_contain_text("NDA")
     axe_check(page, "browse (investor)")
@@ -152,3 +157,18 @@ def test_investor_journey(new_context, live_server, api_register, api_create_pub
     axe_check(page, "portfolio")
     shot(page, "journey-investor-portfolio")
     shot_phone(page, "journey-investor-portfolio")
+
+    # The dashboard now counts the investment; the pitch held is no longer recommended.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    expect(page).to_have_url(re.compile("/investor$"))
+    glance = page.get_by_role("region", name="Portfolio at a glance")
+    expect(glance).to_contain_text("$2,500.50")
+    recs = page.get_by_role("region", name="Recommended for you")
+    # The other Mystery pitch is recommended, with the reason in words.
+    rec = recs.locator(f'[data-pitch-id="{sibling["id"]}"]')
+    expect(rec).to_contain_text("Because you invested in Mystery")
+    expect(recs.locator(f'[data-pitch-id="{pitch["id"]}"]')).to_have_count(0)
+    page.wait_for_load_state("networkidle")
+    axe_check(page, "investor dashboard (after investing)")
+    shot(page, "journey-investor-dashboard")
+    shot_phone(page, "journey-investor-dashboard")
