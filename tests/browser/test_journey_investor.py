@@ -137,6 +137,12 @@ def test_investor_journey(new_context, live_server, api_register, api_create_pub
     amount.fill("0")
     invest.click()
     expect(page.get_by_text("The amount must be more than zero.")).to_be_visible()
+    # Over the API's cap: the server's VALIDATION_ERROR lands on the field, in its words.
+    amount.fill("1000000001")
+    invest.click()
+    expect(page.get_by_text("amount must be at most 1000000000.00")).to_be_visible()
+    expect(amount).to_have_attribute("aria-invalid", "true")
+    expect(amount).to_have_value("1000000001")
     amount.fill("2500.5")
     invest.click()
     expect(page.get_by_text("You invested $2,500.50 in")).to_be_visible()
