@@ -138,6 +138,7 @@ def test_creator_journey(new_context, live_server, api_register, axe_check, shot
     page.get_by_label("Require an NDA to see the synopsis, budget and deck").check()
     page.get_by_role("button", name="Save as draft").click()
     expect(budget).to_have_attribute("aria-invalid", "true")
+    expect(budget).to_be_focused()
     expect(page.get_by_text("at most 2 decimals")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/creator/pitches/new$"))
 
@@ -147,6 +148,7 @@ def test_creator_journey(new_context, live_server, api_register, axe_check, shot
         page.get_by_role("button", name="Save as draft").click()
     assert sent.value.status == 422
     expect(budget).to_have_attribute("aria-invalid", "true")
+    expect(budget).to_be_focused()
     expect(page.locator(f"#{budget.get_attribute('id')}-error")).to_contain_text("12 digits")
     # Nothing typed was lost.
     expect(page.get_by_label("Title", exact=True)).to_have_value(title)
@@ -274,7 +276,8 @@ def test_creator_journey(new_context, live_server, api_register, axe_check, shot
     chart = page.get_by_role("region", name="Views and likes")
     picture = chart.get_by_role("img", name=re.compile("Views and likes per day"))
     expect(picture).to_have_attribute("aria-label", re.compile("2 views and 1 like in all"))
-    expect(picture.locator("path.recharts-line-curve")).to_have_count(2)  # views and likes, drawn
+    expect(picture.locator(".recharts-bar")).to_have_count(2)  # views and likes
+    expect(picture.locator(".recharts-bar-rectangle path").first).to_be_visible()  # today's bars, drawn
     assert [u for u in scripts if "DashboardChart" in u], "the chart chunk was never loaded"
     chart.get_by_text("Show the numbers as a table").click()
     table = chart.get_by_role("table", name="Views and likes per day")
@@ -282,6 +285,8 @@ def test_creator_journey(new_context, live_server, api_register, axe_check, shot
     today = table.get_by_role("row").last
     expect(today.get_by_role("cell").nth(0)).to_have_text("2")
     expect(today.get_by_role("cell").nth(1)).to_have_text("1")
+    chart.get_by_text("Show the numbers as a table").click()  # folded again for the screenshot
+    expect(table).to_be_hidden()
     top = page.get_by_role("region", name="Top pitches")
     expect(top).to_contain_text(title)
     expect(top).to_contain_text("2 views · 1 like")

@@ -44,18 +44,23 @@ function dayLabel(isoDay: string): string {
   return Number.isNaN(d.getTime()) ? isoDay : dayFmt.format(d);
 }
 
-function MetricCard({ label, metric, rangeLabel }: { label: string; metric: Schemas["Metric"]; rangeLabel: string }) {
-  const value = metric.unit === "money" ? formatMoney(metric.current) : formatCount(asCount(metric.current));
+function MetricCard({ label, metric, period }: { label: string; metric: Schemas["Metric"]; period: string }) {
+  const money = metric.unit === "money";
+  const value = money ? formatMoney(metric.current) : formatCount(asCount(metric.current));
+  const before = money ? formatMoney(metric.previous) : formatCount(asCount(metric.previous));
   const pct = metric.changePercent;
   const change =
-    pct === null ? "up from none" : pct === 0 ? "no change" : `${pct > 0 ? "+" : ""}${pct.toLocaleString("en-US")}%`;
+    pct === null
+      ? `up from ${before} the ${period} before`
+      : pct === 0
+        ? `same as the ${period} before`
+        : `${pct > 0 ? "+" : ""}${pct.toLocaleString("en-US")}% on the ${period} before`;
+  const tone = pct === null || pct > 0 ? s.up : pct < 0 ? s.down : s.muted;
   return (
     <Card className={s.metric}>
       <span className={s.metricValue}>{value}</span>
       <span className={s.metricLabel}>{label}</span>
-      <span className={`${s.change} ${pct !== null && pct > 0 ? s.up : pct !== null && pct < 0 ? s.down : s.muted}`}>
-        {change} <span className={s.muted}>vs previous {rangeLabel.replace("Last ", "")}</span>
-      </span>
+      <span className={`${s.change} ${tone}`}>{change}</span>
     </Card>
   );
 }
@@ -185,7 +190,9 @@ export default function Dashboard() {
             <div className={s.stats}>
               {METRICS.map((m) => {
                 const metric = dash.data.metrics[m.key];
-                return metric ? <MetricCard key={m.key} label={m.label} metric={metric} rangeLabel={rangeLabel} /> : null;
+                return metric ? (
+                  <MetricCard key={m.key} label={m.label} metric={metric} period={rangeLabel.replace("Last ", "")} />
+                ) : null;
               })}
             </div>
             <p className={s.muted}>

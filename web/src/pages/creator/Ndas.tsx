@@ -28,7 +28,7 @@ function asFilter(v: string | null): NdaFilter {
 
 const USER_TYPE: Record<string, string> = { investor: "Investor", production: "Production company", creator: "Creator" };
 
-function NdaCard({ nda, onDecided }: { nda: NdaItem; onDecided: (n: NdaItem) => void }) {
+function NdaCard({ nda, onDecided, movedTo }: { nda: NdaItem; onDecided: (n: NdaItem) => void; movedTo?: string }) {
   const decide = useDecideNda();
   const [rejecting, setRejecting] = useState(false);
   const [reason, setReason] = useState("");
@@ -56,6 +56,7 @@ function NdaCard({ nda, onDecided }: { nda: NdaItem; onDecided: (n: NdaItem) => 
             <strong>Reason given:</strong> {nda.reason}
           </p>
         )}
+        {movedTo && <p className={s.muted}>Decided: from now on listed under {movedTo}.</p>}
         {decide.isError && <Alert>{errorMessage(decide.error)}</Alert>}
         {nda.status === "pending" && !rejecting && (
           <div className={s.actions}>
@@ -149,7 +150,8 @@ function NdaList({ status }: { status: NdaFilter }) {
   return (
     <ul className={s.ndaList} aria-label={`${FILTERS.find((f) => f.value === status)?.label ?? ""} NDA requests`}>
       {items.map((n) => (
-        <NdaCard key={n.id} nda={n} onDecided={onDecided} />
+        <NdaCard key={n.id} nda={n} onDecided={onDecided}
+          movedTo={status !== "all" && n.status !== status ? FILTERS.find((f) => f.value === n.status)?.label : undefined} />
       ))}
     </ul>
   );

@@ -7,7 +7,7 @@ import { Alert, Badge, Button, ButtonLink, Card, ErrorState, Loading, PageHeader
 import { formatDateTime } from "../../lib/format";
 import { STATUS_LABEL, STATUS_TONE, useCreatePitch, useDeletePitch, usePitch, useUpdatePitch, type Pitch, type PitchStatus } from "./data";
 import { MediaPanel } from "./MediaPanel";
-import { bodyFrom, EMPTY_FORM, formFromPitch, PitchForm, validate, type PitchFormState } from "./PitchForm";
+import { bodyFrom, EMPTY_FORM, focusFirstInvalid, formFromPitch, PitchForm, validate, type PitchFormState } from "./PitchForm";
 import s from "./creator.module.css";
 
 
@@ -37,10 +37,13 @@ function NewPitch() {
   function save() {
     const found = validate(form);
     setClientErrors(found);
-    if (Object.keys(found).length) return;
+    if (Object.keys(found).length) return focusFirstInvalid();
     create.mutate(
       { ...bodyFrom(form), status: "draft" },
-      { onSuccess: (p) => void navigate(`/creator/pitches/${p.id}/edit`, { replace: true, state: { created: true } }) },
+      {
+        onSuccess: (p) => void navigate(`/creator/pitches/${p.id}/edit`, { replace: true, state: { created: true } }),
+        onError: focusFirstInvalid,
+      },
     );
   }
 
@@ -112,7 +115,7 @@ function EditPitch({ pitch }: { pitch: Pitch }) {
   function save(status?: PitchStatus) {
     const found = validate(form);
     setClientErrors(found);
-    if (Object.keys(found).length) return;
+    if (Object.keys(found).length) return focusFirstInvalid();
     setNotice(null);
     update.mutate(
       { ...bodyFrom(form), ...(status ? { status } : {}) },
@@ -129,6 +132,7 @@ function EditPitch({ pitch }: { pitch: Pitch }) {
                   : "Changes saved.",
           );
         },
+        onError: focusFirstInvalid,
       },
     );
   }

@@ -70,6 +70,14 @@ export function parseBudget(input: string): { value: string | null } | { error: 
   return { value: t };
 }
 
+/** Move the focus to the first field marked invalid, once the errors are on screen. */
+export function focusFirstInvalid(): void {
+  requestAnimationFrame(() => {
+    const el = document.querySelector<HTMLElement>('form[aria-label="Pitch details"] [aria-invalid="true"]');
+    el?.focus();
+  });
+}
+
 /** Client-side checks (the server checks again); field name → message. */
 export function validate(f: PitchFormState): Record<string, string> {
   const errors: Record<string, string> = {};
