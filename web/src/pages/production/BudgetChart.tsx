@@ -19,7 +19,7 @@ export default function BudgetChart({ lines }: { lines: readonly BudgetLine[] })
   return (
     <div className={s.chart}>
       <ResponsiveContainer width="100%" height="100%">
-        <BarChart data={data} margin={{ top: 8, right: 8, bottom: 8, left: 8 }}>
+        <BarChart data={data} margin={{ top: 8, right: 8, bottom: 8, left: 8 }} accessibilityLayer={false}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="name" tick={{ fontSize: 12 }} interval={0} />
           <YAxis tickFormatter={(v: number) => compactMoney(v)} width={64} tick={{ fontSize: 12 }} />

@@ -438,6 +438,9 @@ function Milestones({ project: p }: { project: Project }) {
   const [title, setTitle] = useState("");
   const [due, setDue] = useState("");
   const [titleError, setTitleError] = useState<string | undefined>();
+  // Shown as asked at once (the checkbox must not flip back while the PUT is on its way); the
+  // project in the answer confirms it, or the error says why not.
+  const [asked, setAsked] = useState<Record<number, boolean>>({});
   const today = todayIso();
   const done = p.milestones.filter((m) => m.done).length;
 
@@ -477,14 +480,22 @@ function Milestones({ project: p }: { project: Project }) {
           </p>
           <ul className={s.plainList}>
             {p.milestones.map((m) => {
-              const overdue = !m.done && m.dueDate !== null && m.dueDate < today;
+              const checked = asked[m.id] ?? m.done;
+              const overdue = !checked && m.dueDate !== null && m.dueDate < today;
               return (
                 <li key={m.id} className={s.milestone}>
                   <Checkbox
                     label={m.title}
-                    checked={m.done}
+                    checked={checked}
                     disabled={toggle.isPending}
-                    onChange={(e) => toggle.mutate({ milestones: [{ id: m.id, done: e.target.checked, title: null, dueDate: null }] })}
+                    onChange={(e) => {
+                      const done = e.target.checked;
+                      setAsked({ ...asked, [m.id]: done });
+                      toggle.mutate(
+                        { milestones: [{ id: m.id, done, title: null, dueDate: null }] },
+                        { onSettled: () => setAsked(({ [m.id]: _, ...rest }) => rest) },
+                      );
+                    }}
                   />
                   <span className={`${s.small} ${s.muted}`}>
                     {m.done ? `Done ${formatDate(m.doneAt)}` : m.dueDate ? `Due ${formatDay(m.dueDate)}` : "No due date"}

@@ -3,7 +3,7 @@
 // errors (ours or the API's VALIDATION_ERROR details) land on the row they belong to, and nothing
 // typed is lost when the API refuses.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useId, useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useNavigate, useSearchParams } from "react-router";
 import { api, ApiError, errorMessage, unwrap, type Schemas } from "../../api/client";
 import { keys } from "../../api/keys";
@@ -217,208 +217,206 @@ export default function ProjectNew() {
         </ButtonLink>
       </PageHeader>
       <form onSubmit={submit} noValidate aria-describedby={formError ? "pf-form-error" : undefined}>
-        <div ref={alertRef} tabIndex={-1} id="pf-form-error">
-          {formError && <Alert>{formError}</Alert>}
-        </div>
-        <div className={s.columns}>
-          <div className={layout.stack}>
-            <Card aria-labelledby="pf-details">
-              <h2 id="pf-details">Project</h2>
-              <TextField
-                id={fieldId("title")}
-                label="Title"
-                name="title"
-                required
-                maxLength={255}
-                value={form.title}
-                error={errors.title}
-                onChange={(e) => {
-                  setForm({ ...form, title: e.target.value });
-                  clearError("title");
-                }}
-              />
-              <div className={s.formGrid}>
-                <Select
-                  id={fieldId("stage")}
-                  label="Stage"
-                  value={form.stage}
-                  options={STAGE_OPTIONS}
-                  error={errors.stage}
-                  onChange={(e) => setForm({ ...form, stage: e.target.value as Stage })}
-                />
-                <TextField
-                  id={fieldId("budget")}
-                  label="Total budget (USD)"
-                  inputMode="decimal"
-                  autoComplete="off"
-                  required
-                  placeholder="250000.00"
-                  value={form.budget}
-                  error={errors.budget}
-                  onChange={(e) => {
-                    setForm({ ...form, budget: e.target.value });
-                    clearError("budget");
-                  }}
-                />
-                <TextField
-                  id={fieldId("startDate")}
-                  label="Start date"
-                  type="date"
-                  value={form.startDate}
-                  error={errors.startDate}
-                  onChange={(e) => {
-                    setForm({ ...form, startDate: e.target.value });
-                    clearError("startDate");
-                  }}
-                />
-                <TextField
-                  id={fieldId("endDate")}
-                  label="End date"
-                  type="date"
-                  min={form.startDate || undefined}
-                  value={form.endDate}
-                  error={errors.endDate}
-                  onChange={(e) => {
-                    setForm({ ...form, endDate: e.target.value });
-                    clearError("endDate");
-                  }}
-                />
-              </div>
-            </Card>
-
-            <Card>
-              <fieldset className={s.rows}>
-                <legend>Budget lines</legend>
-                <p className={`${s.muted} ${s.small}`} aria-live="polite">
-                  Allocated {formatMoney(allocated)}
-                  {budgetNorm !== null && <> of {formatMoney(budgetNorm)}</>}
-                  {allocatedPct !== null && !overAllocated && <> ({allocatedPct}%)</>}
-                  {overAllocated && <span className={s.over}> · more than the total budget</span>}
-                </p>
-                {lines.map((row, i) => (
-                  <div className={s.row} key={row.key}>
-                    <TextField
-                      id={fieldId(`budgetLines.${i}.category`)}
-                      label={`Category, line ${i + 1}`}
-                      maxLength={100}
-                      placeholder="Crew"
-                      value={row.category}
-                      error={errors[`budgetLines.${i}.category`]}
-                      onChange={(e) => {
-                        setLines(lines.map((l) => (l.key === row.key ? { ...l, category: e.target.value } : l)));
-                        clearError(`budgetLines.${i}.category`);
-                      }}
-                    />
-                    <TextField
-                      id={fieldId(`budgetLines.${i}.allocated`)}
-                      label={`Allocated, line ${i + 1}`}
-                      inputMode="decimal"
-                      autoComplete="off"
-                      placeholder="50000.00"
-                      value={row.allocated}
-                      error={errors[`budgetLines.${i}.allocated`]}
-                      onChange={(e) => {
-                        setLines(lines.map((l) => (l.key === row.key ? { ...l, allocated: e.target.value } : l)));
-                        clearError(`budgetLines.${i}.allocated`);
-                      }}
-                    />
-                    <div className={s.rowRemove}>
-                      <Button
-                        variant="secondary"
-                        small
-                        onClick={() => {
-                          setLines(lines.filter((l) => l.key !== row.key));
-                          dropRowErrors("budgetLines", i);
-                        }}
-                      >
-                        Remove line {i + 1}
-                      </Button>
-                    </div>
-                  </div>
-                ))}
-                {lines.length === 0 && <Empty>No budget lines. Add one for each category you will spend on.</Empty>}
-                <Button variant="secondary" onClick={() => setLines([...lines, newLine()])}>
-                  Add budget line
-                </Button>
-              </fieldset>
-            </Card>
-
-            <Card>
-              <fieldset className={s.rows}>
-                <legend>Milestones</legend>
-                {milestones.map((row, i) => (
-                  <div className={s.row} key={row.key}>
-                    <TextField
-                      id={fieldId(`milestones.${i}.title`)}
-                      label={`Milestone ${i + 1}`}
-                      maxLength={255}
-                      placeholder="Principal photography"
-                      value={row.title}
-                      error={errors[`milestones.${i}.title`]}
-                      onChange={(e) => {
-                        setMilestones(milestones.map((m) => (m.key === row.key ? { ...m, title: e.target.value } : m)));
-                        clearError(`milestones.${i}.title`);
-                      }}
-                    />
-                    <TextField
-                      id={fieldId(`milestones.${i}.dueDate`)}
-                      label={`Due date, milestone ${i + 1}`}
-                      type="date"
-                      value={row.dueDate}
-                      error={errors[`milestones.${i}.dueDate`]}
-                      onChange={(e) => {
-                        setMilestones(milestones.map((m) => (m.key === row.key ? { ...m, dueDate: e.target.value } : m)));
-                        clearError(`milestones.${i}.dueDate`);
-                      }}
-                    />
-                    <div className={s.rowRemove}>
-                      <Button
-                        variant="secondary"
-                        small
-                        onClick={() => {
-                          setMilestones(milestones.filter((m) => m.key !== row.key));
-                          dropRowErrors("milestones", i);
-                        }}
-                      >
-                        Remove milestone {i + 1}
-                      </Button>
-                    </div>
-                  </div>
-                ))}
-                {milestones.length === 0 && <Empty>No milestones yet.</Empty>}
-                <Button variant="secondary" onClick={() => setMilestones([...milestones, newMilestone()])}>
-                  Add milestone
-                </Button>
-              </fieldset>
-            </Card>
-          </div>
-
-          <div className={`${layout.stack} ${s.sticky}`}>
-            <PitchPicker
-              chosen={chosen}
-              loadingUrlPitch={urlPitchId !== null && !urlPitchDropped && urlPitch.isPending}
-              urlPitchError={urlPitchId !== null && !urlPitchDropped && urlPitch.isError ? urlPitch.error : null}
-              error={errors.pitchId}
-              onChoose={(p) => {
-                setPitch(p);
-                clearError("pitchId");
-                if (p && !form.title.trim()) setForm({ ...form, title: p.title });
-              }}
-              onClear={() => {
-                setPitch(null);
-                setUrlPitchDropped(true);
+        <div className={`${layout.stack} ${s.narrow}`}>
+          {formError && (
+            <div ref={alertRef} tabIndex={-1} id="pf-form-error">
+              <Alert>{formError}</Alert>
+            </div>
+          )}
+          <PitchPicker
+            chosen={chosen}
+            loadingUrlPitch={urlPitchId !== null && !urlPitchDropped && urlPitch.isPending}
+            urlPitchError={urlPitchId !== null && !urlPitchDropped && urlPitch.isError ? urlPitch.error : null}
+            error={errors.pitchId}
+            onChoose={(p) => {
+              setPitch(p);
+              clearError("pitchId");
+              if (p && !form.title.trim()) setForm({ ...form, title: p.title });
+              // The list the button was in is gone: keep the focus where the choice is shown.
+              requestAnimationFrame(() => document.getElementById(fieldId("pitchId"))?.focus());
+            }}
+            onClear={() => {
+              setPitch(null);
+              setUrlPitchDropped(true);
+              requestAnimationFrame(() => document.getElementById(fieldId("pitchId"))?.focus());
+            }}
+          />
+          <Card aria-labelledby="pf-details">
+            <h2 id="pf-details">Project</h2>
+            <TextField
+              id={fieldId("title")}
+              label="Title"
+              name="title"
+              required
+              maxLength={255}
+              value={form.title}
+              error={errors.title}
+              onChange={(e) => {
+                setForm({ ...form, title: e.target.value });
+                clearError("title");
               }}
             />
-            <Card>
-              <div className={s.formActions}>
-                <Button type="submit" busy={create.isPending}>
-                  {create.isPending ? "Creating…" : "Create project"}
-                </Button>
-                <ButtonLink to="/production" variant="ghost">
-                  Cancel
-                </ButtonLink>
-              </div>
-            </Card>
+            <div className={s.formGrid}>
+              <Select
+                id={fieldId("stage")}
+                label="Stage"
+                value={form.stage}
+                options={STAGE_OPTIONS}
+                error={errors.stage}
+                onChange={(e) => setForm({ ...form, stage: e.target.value as Stage })}
+              />
+              <TextField
+                id={fieldId("budget")}
+                label="Total budget (USD)"
+                inputMode="decimal"
+                autoComplete="off"
+                required
+                placeholder="250000.00"
+                value={form.budget}
+                error={errors.budget}
+                onChange={(e) => {
+                  setForm({ ...form, budget: e.target.value });
+                  clearError("budget");
+                }}
+              />
+              <TextField
+                id={fieldId("startDate")}
+                label="Start date"
+                type="date"
+                value={form.startDate}
+                error={errors.startDate}
+                onChange={(e) => {
+                  setForm({ ...form, startDate: e.target.value });
+                  clearError("startDate");
+                }}
+              />
+              <TextField
+                id={fieldId("endDate")}
+                label="End date"
+                type="date"
+                min={form.startDate || undefined}
+                value={form.endDate}
+                error={errors.endDate}
+                onChange={(e) => {
+                  setForm({ ...form, endDate: e.target.value });
+                  clearError("endDate");
+                }}
+              />
+            </div>
+          </Card>
+
+          <Card>
+            <fieldset className={s.rows}>
+              <legend>Budget lines</legend>
+              <p className={`${s.muted} ${s.small}`} aria-live="polite">
+                Allocated {formatMoney(allocated)}
+                {budgetNorm !== null && <> of {formatMoney(budgetNorm)}</>}
+                {allocatedPct !== null && !overAllocated && <> ({allocatedPct}%)</>}
+                {overAllocated && <span className={s.over}> · more than the total budget</span>}
+              </p>
+              {lines.map((row, i) => (
+                <div className={s.row} key={row.key}>
+                  <TextField
+                    id={fieldId(`budgetLines.${i}.category`)}
+                    label={`Category, line ${i + 1}`}
+                    maxLength={100}
+                    placeholder="Crew"
+                    value={row.category}
+                    error={errors[`budgetLines.${i}.category`]}
+                    onChange={(e) => {
+                      setLines(lines.map((l) => (l.key === row.key ? { ...l, category: e.target.value } : l)));
+                      clearError(`budgetLines.${i}.category`);
+                    }}
+                  />
+                  <TextField
+                    id={fieldId(`budgetLines.${i}.allocated`)}
+                    label={`Allocated, line ${i + 1}`}
+                    inputMode="decimal"
+                    autoComplete="off"
+                    placeholder="50000.00"
+                    value={row.allocated}
+                    error={errors[`budgetLines.${i}.allocated`]}
+                    onChange={(e) => {
+                      setLines(lines.map((l) => (l.key === row.key ? { ...l, allocated: e.target.value } : l)));
+                      clearError(`budgetLines.${i}.allocated`);
+                    }}
+                  />
+                  <div className={s.rowRemove}>
+                    <Button
+                      variant="secondary"
+                      small
+                      onClick={() => {
+                        setLines(lines.filter((l) => l.key !== row.key));
+                        dropRowErrors("budgetLines", i);
+                      }}
+                    >
+                      Remove line {i + 1}
+                    </Button>
+                  </div>
+                </div>
+              ))}
+              {lines.length === 0 && <Empty>No budget lines. Add one for each category you will spend on.</Empty>}
+              <Button variant="secondary" onClick={() => setLines([...lines, newLine()])}>
+                Add budget line
+              </Button>
+            </fieldset>
+          </Card>
+
+          <Card>
+            <fieldset className={s.rows}>
+              <legend>Milestones</legend>
+              {milestones.map((row, i) => (
+                <div className={s.row} key={row.key}>
+                  <TextField
+                    id={fieldId(`milestones.${i}.title`)}
+                    label={`Milestone ${i + 1}`}
+                    maxLength={255}
+                    placeholder="Principal photography"
+                    value={row.title}
+                    error={errors[`milestones.${i}.title`]}
+                    onChange={(e) => {
+                      setMilestones(milestones.map((m) => (m.key === row.key ? { ...m, title: e.target.value } : m)));
+                      clearError(`milestones.${i}.title`);
+                    }}
+                  />
+                  <TextField
+                    id={fieldId(`milestones.${i}.dueDate`)}
+                    label={`Due date, milestone ${i + 1}`}
+                    type="date"
+                    value={row.dueDate}
+                    error={errors[`milestones.${i}.dueDate`]}
+                    onChange={(e) => {
+                      setMilestones(milestones.map((m) => (m.key === row.key ? { ...m, dueDate: e.target.value } : m)));
+                      clearError(`milestones.${i}.dueDate`);
+                    }}
+                  />
+                  <div className={s.rowRemove}>
+                    <Button
+                      variant="secondary"
+                      small
+                      onClick={() => {
+                        setMilestones(milestones.filter((m) => m.key !== row.key));
+                        dropRowErrors("milestones", i);
+                      }}
+                    >
+                      Remove milestone {i + 1}
+                    </Button>
+                  </div>
+                </div>
+              ))}
+              {milestones.length === 0 && <Empty>No milestones yet.</Empty>}
+              <Button variant="secondary" onClick={() => setMilestones([...milestones, newMilestone()])}>
+                Add milestone
+              </Button>
+            </fieldset>
+          </Card>
+          <div className={s.formActions}>
+            <Button type="submit" busy={create.isPending}>
+              Create project
+            </Button>
+            <ButtonLink to="/production" variant="ghost">
+              Cancel
+            </ButtonLink>
           </div>
         </div>
       </form>
@@ -443,7 +441,6 @@ function PitchPicker({
 }) {
   const [text, setText] = useState("");
   const [q, setQ] = useState("");
-  const name = useId();
   useEffect(() => {
     const t = setTimeout(() => setQ(text.trim()), 250);
     return () => clearTimeout(t);
@@ -497,23 +494,20 @@ function PitchPicker({
           ) : results.data.items.length === 0 ? (
             <Empty>{q ? `No published pitch matches "${q}".` : "No published pitches yet."}</Empty>
           ) : (
-            <fieldset className={s.rows} aria-busy={results.isPlaceholderData || undefined}>
-              <legend className="visually-hidden">Choose a pitch</legend>
-              <ul className={s.pitchResults}>
-                {results.data.items.map((p) => (
-                  <li key={p.id}>
-                    <label className={s.pitchOption}>
-                      <input type="radio" name={name} value={p.id} onChange={() => onChoose(p)} />
-                      <span>
-                        <strong>{p.title}</strong>
-                        {p.genre && <span className={s.muted}> · {p.genre}</span>}
-                        {p.logline && <span className={`${s.muted} ${s.small}`} style={{ display: "block" }}>{p.logline}</span>}
-                      </span>
-                    </label>
-                  </li>
-                ))}
-              </ul>
-            </fieldset>
+            <ul className={s.pitchResults} aria-label="Published pitches" aria-busy={results.isPlaceholderData || undefined}>
+              {results.data.items.map((p) => (
+                <li key={p.id} className={s.pitchOption}>
+                  <span>
+                    <strong>{p.title}</strong>
+                    {p.genre && <span className={s.muted}> · {p.genre}</span>}
+                    {p.logline && <span className={`${s.muted} ${s.small} ${s.block}`}>{p.logline}</span>}
+                  </span>
+                  <Button small variant="secondary" aria-label={`Use this pitch: ${p.title}`} onClick={() => onChoose(p)}>
+                    Use this pitch
+                  </Button>
+                </li>
+              ))}
+            </ul>
           )}
         </>
       )}
