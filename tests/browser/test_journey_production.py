@@ -73,7 +73,8 @@ def test_production_company_journey(
     expect(page).to_have_url(re.compile(r"/production/projects/new$"))
     page.get_by_label("Search published pitches").fill(token)
     page.get_by_role("button", name=f"Use this pitch: Harbour Lights {token}").click()
-    expect(page.get_by_role("region", name="Pitch")).to_contain_text(re.compile(f"From the pitch\\s*Harbour Lights {token}"))
+    chosen = re.compile(f"From the pitch\\s*Harbour Lights {token}")
+    expect(page.get_by_role("region", name="Pitch")).to_contain_text(chosen)
     expect(page.get_by_label("Title")).to_have_value(f"Harbour Lights {token}")  # offered from the pitch
 
     page.get_by_label("Title").fill(f"Harbour Lights (feature) {token}")
@@ -114,7 +115,9 @@ def test_production_company_journey(
 
     # Too large for the API (13 digits): its VALIDATION_ERROR detail `budgetLines.1.allocated`
     # lands on the second row, not on the first and not as a page-level message only.
-    with page.expect_response(lambda r: r.url.endswith("/api/production/projects") and r.request.method == "POST") as sent:
+    with page.expect_response(
+        lambda r: r.url.endswith("/api/production/projects") and r.request.method == "POST"
+    ) as sent:
         line2.fill("1000000000000")
         page.get_by_role("button", name="Create project").click()
     assert sent.value.status == 422
@@ -178,7 +181,10 @@ def test_production_company_journey(
     resp = ctx.request.get(f"{live_server.url}/api/production/projects/{project_id}")
     stored = resp.json()["data"]
     assert stored["totals"]["spent"] == "66234.56" and stored["stage"] == "pre_production"
-    assert [(b["category"], b["spent"]) for b in stored["budgetLines"]] == [("Crew", "65000.00"), ("Equipment", "1234.56")]
+    assert [(b["category"], b["spent"]) for b in stored["budgetLines"]] == [
+        ("Crew", "65000.00"),
+        ("Equipment", "1234.56"),
+    ]
     assert stored["pitchId"] == pitch["id"]
     page.wait_for_load_state("networkidle")
     axe_check(page, "project detail")
