@@ -10,12 +10,19 @@ const PORTAL_NAV: Record<User["userType"], { to: string; label: string; end?: bo
     { to: "/creator", label: "Dashboard", end: true },
     { to: "/creator/pitches", label: "My pitches" },
     { to: "/creator/ndas", label: "NDAs" },
+    { to: "/messages", label: "Messages" },
   ],
   investor: [
     { to: "/investor", label: "Dashboard", end: true },
     { to: "/investor/portfolio", label: "Portfolio" },
+    { to: "/investor/ndas", label: "NDAs" },
+    { to: "/messages", label: "Messages" },
   ],
-  production: [{ to: "/production", label: "Projects", end: true }],
+  production: [
+    { to: "/production", label: "Projects", end: true },
+    { to: "/production/ndas", label: "NDAs" },
+    { to: "/messages", label: "Messages" },
+  ],
 };
 
 function ConnectionStatus() {
@@ -35,6 +42,9 @@ function UserMenu({ user }: { user: User }) {
     <div className={s.user}>
       <ConnectionStatus />
       <NotificationBell />
+      <NavLink to="/settings/billing" className={s.who}>
+        Billing
+      </NavLink>
       <span className={s.who}>
         {user.name ?? user.username ?? user.email} · {PORTAL_LABEL[user.userType]}
       </span>

@@ -29,6 +29,7 @@ export const routes: RouteObject[] = [
           { path: "pitches/new", ...page(() => import("../pages/creator/PitchEditor")) },
           { path: "pitches/:id/edit", ...page(() => import("../pages/creator/PitchEditor")) },
           { path: "ndas", ...page(() => import("../pages/creator/Ndas")) },
+          { path: "pitches/:id/analytics", ...page(() => import("../pages/creator/PitchAnalytics")) },
         ],
       },
       {
@@ -37,6 +38,8 @@ export const routes: RouteObject[] = [
         children: [
           { index: true, ...page(() => import("../pages/investor/Dashboard")) },
           { path: "portfolio", ...page(() => import("../pages/investor/Portfolio")) },
+          { path: "history", ...page(() => import("../pages/investor/History")) },
+          { path: "ndas", ...page(() => import("../pages/shared/OutgoingNdas")) },
         ],
       },
       {
@@ -46,6 +49,18 @@ export const routes: RouteObject[] = [
           { index: true, ...page(() => import("../pages/production/Dashboard")) },
           { path: "projects/new", ...page(() => import("../pages/production/ProjectNew")) },
           { path: "projects/:id", ...page(() => import("../pages/production/ProjectDetail")) },
+          { path: "following", ...page(() => import("../pages/production/Following")) },
+          { path: "ndas", ...page(() => import("../pages/shared/OutgoingNdas")) },
+        ],
+      },
+      {
+        // Every signed-in person, whatever the portal.
+        element: <RequirePortal />,
+        children: [
+          { path: "messages", ...page(() => import("../pages/shared/Messages")) },
+          { path: "messages/:userId", ...page(() => import("../pages/shared/Messages")) },
+          { path: "notifications", ...page(() => import("../pages/shared/Notifications")) },
+          { path: "settings/billing", ...page(() => import("../pages/shared/Billing")) },
         ],
       },
       { path: "*", ...page(() => import("../pages/NotFound")) },
