@@ -12,7 +12,9 @@ from playwright.sync_api import expect
 LIVE = 10_000  # ms
 
 
-def test_two_people_see_each_other_arrive_and_leave(new_context, api_register, api_create_published_pitch, axe_check, shot):
+def test_two_people_see_each_other_arrive_and_leave(
+    new_context, api_register, api_create_published_pitch, axe_check, shot
+):
     creator = new_context()
     api_register(creator, "creator", name="Pia Presence")
     pitch = api_create_published_pitch(creator)

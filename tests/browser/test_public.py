@@ -22,12 +22,18 @@ def test_landing_shows_real_pitches_and_portal_calls_to_action(
 ):
     creator = new_context()
     api_register(creator, "creator", name="Lena Landing")
-    pitch = api_create_published_pitch(creator, title=f"Landing {_token()}", genre="Thriller", format="Limited Series")
+    pitch = api_create_published_pitch(
+        creator, title=f"Landing {_token()}", genre="Thriller", format="Limited Series"
+    )
 
     page = new_context().new_page()
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("film and TV")
-    for portal, name in [("creator", "creators"), ("investor", "investors"), ("production", "production companies")]:
+    for portal, name in [
+        ("creator", "creators"),
+        ("investor", "investors"),
+        ("production", "production companies"),
+    ]:
         link = page.get_by_role("link", name=re.compile(f"as {name}$"))
         expect(link).to_have_attribute("href", f"/{portal}/register")
 
@@ -162,11 +168,17 @@ def test_detail_locks_protected_fields_for_anonymous_visitors(
     api_register(creator, "creator", name="Nina Nda")
     secret = f"The twist is {_token()}"
     locked = api_create_published_pitch(
-        creator, title=f"Locked {_token()}", requireNda=True, synopsis=secret, budget="2500000.00",
+        creator,
+        title=f"Locked {_token()}",
+        requireNda=True,
+        synopsis=secret,
+        budget="2500000.00",
         targetAudience="Adults who like puzzles",
     )
     open_synopsis = f"Open synopsis {_token()}"
-    opened = api_create_published_pitch(creator, title=f"Open {_token()}", synopsis=open_synopsis, budget="1234.50")
+    opened = api_create_published_pitch(
+        creator, title=f"Open {_token()}", synopsis=open_synopsis, budget="1234.50"
+    )
 
     page = new_context().new_page()
     page.goto(f"/pitches/{locked['id']}")
