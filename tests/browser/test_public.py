@@ -228,6 +228,9 @@ def test_deep_links_and_unknown_pitches(new_context, api_register, api_create_pu
         assert resp is not None and resp.status == 200  # the app's index.html, then the app says so
         expect(page.get_by_role("heading", level=1)).to_have_text("Pitch not found")
         expect(page.get_by_role("link", name="Browse pitches")).to_be_visible()
+        # Anonymous: it may be an investors-only pitch, so signing in is offered, coming back here.
+        sign_in = page.get_by_role("main").get_by_role("link", name="Sign in")
+        expect(sign_in).to_have_attribute("href", "/login?next=" + path.replace("/", "%2F"))
     axe_check(page, "pitch not found")
 
     # A deep link into browse with filters works from a cold start.

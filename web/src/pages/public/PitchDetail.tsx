@@ -37,13 +37,26 @@ export default function PitchDetail() {
 }
 
 function NotFound() {
+  const session = useSession();
+  const location = useLocation();
+  const anonymous = session.isSuccess && session.data === null;
   return (
     <Card>
       <h1>Pitch not found</h1>
-      <p>This pitch does not exist, or it is not published.</p>
-      <ButtonLink to="/browse" variant="secondary">
-        Browse pitches
-      </ButtonLink>
+      <p>
+        This pitch does not exist, or it is not published.
+        {anonymous && " Some pitches are shown only to signed-in investors and production companies."}
+      </p>
+      <div className={s.actions}>
+        <ButtonLink to="/browse" variant="secondary">
+          Browse pitches
+        </ButtonLink>
+        {anonymous && (
+          <ButtonLink to={`/login?next=${encodeURIComponent(location.pathname)}`} variant="ghost">
+            Sign in
+          </ButtonLink>
+        )}
+      </div>
     </Card>
   );
 }
