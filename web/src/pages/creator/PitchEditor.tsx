@@ -7,7 +7,7 @@ import { Alert, Badge, Button, ButtonLink, Card, ErrorState, Loading, PageHeader
 import { formatDateTime } from "../../lib/format";
 import { STATUS_LABEL, STATUS_TONE, useCreatePitch, useDeletePitch, usePitch, useUpdatePitch, type Pitch, type PitchStatus } from "./data";
 import { MediaPanel } from "./MediaPanel";
-import { bodyFrom, EMPTY_FORM, focusFirstInvalid, formFromPitch, PitchForm, validate, type PitchFormState } from "./PitchForm";
+import { bodyFrom, EMPTY_FORM, formFromPitch, PitchForm, validate, type PitchFormState } from "./PitchForm";
 import s from "./creator.module.css";
 
 
@@ -29,6 +29,7 @@ export default function PitchEditor() {
 function NewPitch() {
   const [form, setForm] = useState<PitchFormState>(EMPTY_FORM);
   const [clientErrors, setClientErrors] = useState<Record<string, string>>({});
+  const [attempt, setAttempt] = useState(0);
   const create = useCreatePitch();
   const navigate = useNavigate();
   const errors = { ...serverFieldErrors(create.error), ...clientErrors };
@@ -37,12 +38,12 @@ function NewPitch() {
   function save() {
     const found = validate(form);
     setClientErrors(found);
-    if (Object.keys(found).length) return focusFirstInvalid();
+    if (Object.keys(found).length) return setAttempt((n) => n + 1);
     create.mutate(
       { ...bodyFrom(form), status: "draft" },
       {
         onSuccess: (p) => void navigate(`/creator/pitches/${p.id}/edit`, { replace: true, state: { created: true } }),
-        onError: focusFirstInvalid,
+        onError: () => setAttempt((n) => n + 1),
       },
     );
   }
@@ -57,7 +58,7 @@ function NewPitch() {
       <div className={s.editor}>
         <Card>
           {general && <Alert>{errorMessage(general)}</Alert>}
-          <PitchForm value={form} onChange={setForm} errors={errors} onSubmit={save}>
+          <PitchForm value={form} onChange={setForm} errors={errors} onSubmit={save} attempt={attempt}>
             <Button type="submit" busy={create.isPending}>
               Save as draft
             </Button>
@@ -101,6 +102,7 @@ function EditPitch({ pitch }: { pitch: Pitch }) {
   // overwrite what is being typed.
   const [form, setForm] = useState<PitchFormState>(() => formFromPitch(pitch));
   const [clientErrors, setClientErrors] = useState<Record<string, string>>({});
+  const [attempt, setAttempt] = useState(0);
   const location = useLocation();
   const [notice, setNotice] = useState<string | null>(
     (location.state as { created?: boolean } | null)?.created
@@ -115,7 +117,7 @@ function EditPitch({ pitch }: { pitch: Pitch }) {
   function save(status?: PitchStatus) {
     const found = validate(form);
     setClientErrors(found);
-    if (Object.keys(found).length) return focusFirstInvalid();
+    if (Object.keys(found).length) return setAttempt((n) => n + 1);
     setNotice(null);
     update.mutate(
       { ...bodyFrom(form), ...(status ? { status } : {}) },
@@ -132,7 +134,7 @@ function EditPitch({ pitch }: { pitch: Pitch }) {
                   : "Changes saved.",
           );
         },
-        onError: focusFirstInvalid,
+        onError: () => setAttempt((n) => n + 1),
       },
     );
   }
@@ -159,7 +161,7 @@ function EditPitch({ pitch }: { pitch: Pitch }) {
       <div className={s.editor}>
         <Card>
           {general && <Alert>{errorMessage(general)}</Alert>}
-          <PitchForm value={form} onChange={setForm} errors={errors} onSubmit={() => save()}>
+          <PitchForm value={form} onChange={setForm} errors={errors} onSubmit={() => save()} attempt={attempt}>
             <Button type="submit" variant={pitch.status === "draft" ? "secondary" : "primary"}
               busy={update.isPending && update.variables?.status === undefined}>
               {pitch.status === "draft" ? "Save draft" : "Save changes"}

@@ -1,6 +1,6 @@
 // The pitch's fields, shared by "new" and "edit". The form owns what is typed: a failed save keeps
 // every character and shows the server's field errors at their fields.
-import type { FormEvent, ReactNode } from "react";
+import { useEffect, useRef, type FormEvent, type ReactNode } from "react";
 import type { Schemas } from "../../api/client";
 import { Checkbox, Select, TextArea, TextField } from "../../ui";
 import type { Pitch, Visibility } from "./data";
@@ -70,14 +70,6 @@ export function parseBudget(input: string): { value: string | null } | { error: 
   return { value: t };
 }
 
-/** Move the focus to the first field marked invalid, once the errors are on screen. */
-export function focusFirstInvalid(): void {
-  requestAnimationFrame(() => {
-    const el = document.querySelector<HTMLElement>('form[aria-label="Pitch details"] [aria-invalid="true"]');
-    el?.focus();
-  });
-}
-
 /** Client-side checks (the server checks again); field name → message. */
 export function validate(f: PitchFormState): Record<string, string> {
   const errors: Record<string, string> = {};
@@ -116,14 +108,23 @@ export function PitchForm({
   onChange,
   errors,
   onSubmit,
+  attempt,
   children,
 }: {
   value: PitchFormState;
   onChange: (next: PitchFormState) => void;
   errors: Record<string, string>;
   onSubmit: () => void;
+  /** Counts failed saves: after each one (and whenever its errors arrive) the first invalid field gets the focus. */
+  attempt: number;
   children: ReactNode;
 }) {
+  const form = useRef<HTMLFormElement>(null);
+  const errorKey = Object.keys(errors).sort().join(",");
+  useEffect(() => {
+    if (attempt > 0 && errorKey) form.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }, [attempt, errorKey]);
+
   const set =
     <K extends keyof PitchFormState>(k: K) =>
     (v: PitchFormState[K]) =>
@@ -135,7 +136,7 @@ export function PitchForm({
   }
 
   return (
-    <form onSubmit={submit} noValidate aria-label="Pitch details">
+    <form ref={form} onSubmit={submit} noValidate aria-label="Pitch details">
       <TextField label="Title" name="title" required maxLength={255} value={value.title}
         onChange={(e) => set("title")(e.target.value)} error={errors.title} />
       <TextArea label="Logline" name="logline" rows={2} maxLength={1000} value={value.logline}
