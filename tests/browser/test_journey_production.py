@@ -220,3 +220,74 @@ def test_production_company_journey(
     axe_check(page, "production dashboard")
     shot(page, "journey-production-dashboard")
     shot_phone(page, "journey-production-dashboard")
+
+
+def test_start_a_project_from_a_followed_creators_pitch(
+    new_context, live_server, api_register, api_create_published_pitch, axe_check, shot
+):
+    """The other way in: the following feed links a pitch to /production/projects/new?pitchId=.
+    Also the empty states of a project without lines, and a project that is not there."""
+    token = "feed" + uuid.uuid4().hex[:6]
+    creator = new_context()
+    cora = api_register(creator, "creator", name=f"Cora {token}")
+
+    ctx = new_context()
+    api_register(ctx, "production", name="Paz Producer", companyName="Southlight")
+    resp = ctx.request.post(f"{live_server.url}/api/follows", data={"userId": cora["id"]})
+    assert resp.status == 201, resp.text()
+    pitch = api_create_published_pitch(creator, title=f"Tidewater {token}", genre="Mystery")
+
+    page = ctx.new_page()
+    page.goto("/production")
+    feed = page.get_by_role("region", name="From people you follow")
+    expect(feed.get_by_role("link", name=f"Tidewater {token}", exact=True)).to_be_visible()
+    expect(feed).to_contain_text(f"Cora {token} published")
+    feed.get_by_role("link", name="See all from people you follow").click()
+    expect(page).to_have_url(re.compile(r"/production/following$"))
+    expect(page.get_by_role("heading", level=1, name="From people you follow")).to_be_visible()
+    item = page.get_by_role("listitem").filter(has_text=f"Tidewater {token}")
+    expect(item).to_contain_text("Mystery")
+    page.wait_for_load_state("networkidle")
+    axe_check(page, "production following")
+    item.get_by_role("link", name=f"Start a project from Tidewater {token}").click()
+
+    # Arriving with ?pitchId=: the pitch is chosen and the title offered; the empty rows are not sent.
+    expect(page).to_have_url(re.compile(rf"/production/projects/new\?pitchId={pitch['id']}$"))
+    expect(page.get_by_role("region", name="Pitch")).to_contain_text(f"Tidewater {token}")
+    expect(page.get_by_label("Title")).to_have_value(f"Tidewater {token}")
+    page.get_by_label("Total budget (USD)").fill("5,000.5")
+    page.get_by_role("button", name="Create project").click()
+    expect(page).to_have_url(re.compile(r"/production/projects/\d+$"))
+    expect(page.get_by_role("heading", level=1, name=f"Tidewater {token}")).to_be_visible()
+    expect(page.get_by_role("group", name="Budget totals")).to_contain_text("$5,000.50")
+    expect(page.get_by_role("region", name="Budget")).to_contain_text("No budget lines yet")
+    expect(page.get_by_role("region", name="Record an expense")).to_contain_text("add one first")
+    expect(page.get_by_role("region", name="Milestones")).to_contain_text("No milestones yet")
+
+    # A line added by editing the project; then an expense can be recorded against it.
+    page.get_by_role("button", name="Edit project").click()
+    edit = page.get_by_role("region", name="Edit project")
+    edit.get_by_role("button", name="Add budget line").click()
+    edit.get_by_label("Category, line 1").fill("Locations")
+    edit.get_by_label("Allocated, line 1").fill("2500")
+    edit.get_by_label("Stage").select_option(label="Production")
+    edit.get_by_role("button", name="Save changes").click()
+    expect(edit).to_be_hidden()
+    expect(_budget_row(page, "Locations")).to_contain_text("$2,500.00")
+    expect(page.get_by_role("heading", level=1).locator("..")).to_contain_text("Production")
+    form = page.get_by_role("region", name="Record an expense")
+    form.get_by_label("Amount (USD)").fill("12.345")
+    form.get_by_role("button", name="Record expense").click()
+    expect(form.get_by_label("Amount (USD)")).to_have_attribute("aria-invalid", "true")
+    expect(form.get_by_label("Amount (USD)")).to_have_value("12.345")
+    form.get_by_label("Amount (USD)").fill("12.34")
+    form.get_by_role("button", name="Record expense").click()
+    expect(_budget_row(page, "Locations")).to_contain_text("$2,487.66")
+    page.wait_for_load_state("networkidle")
+    axe_check(page, "project without milestones")
+    shot(page, "journey-production-from-feed")
+
+    # Another company's project, or none: said in words.
+    page.goto("/production/projects/999999999")
+    expect(page.get_by_role("heading", level=1, name="Project not found")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("not found")

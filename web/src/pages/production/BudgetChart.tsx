@@ -25,8 +25,8 @@ export default function BudgetChart({ lines }: { lines: readonly BudgetLine[] })
           <YAxis tickFormatter={(v: number) => compactMoney(v)} width={64} tick={{ fontSize: 12 }} />
           <Tooltip formatter={(v) => formatMoney(typeof v === "number" ? v : String(v))} />
           <Legend formatter={(v: string) => <span style={{ color: "var(--c-text)" }}>{v}</span>} />
-          <Bar dataKey="Allocated" fill="#b9a6e8" isAnimationActive={false} />
-          <Bar dataKey="Spent" fill="#6d28d9" isAnimationActive={false} />
+          <Bar dataKey="Allocated" fill="#b9a6e8" maxBarSize={64} isAnimationActive={false} />
+          <Bar dataKey="Spent" fill="#6d28d9" maxBarSize={64} isAnimationActive={false} />
         </BarChart>
       </ResponsiveContainer>
     </div>

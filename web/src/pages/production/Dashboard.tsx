@@ -336,7 +336,14 @@ function Following() {
   });
   return (
     <Card aria-labelledby="following-heading">
-      <h2 id="following-heading">From people you follow</h2>
+      <div className={s.sectionHead}>
+        <h2 id="following-heading">From people you follow</h2>
+        {q.data && q.data.items.length > 0 && (
+          <Link to="/production/following" aria-label="See all from people you follow">
+            See all
+          </Link>
+        )}
+      </div>
       {q.isPending ? (
         <Loading label="Loading activity…" />
       ) : q.isError ? (
@@ -356,7 +363,9 @@ function Following() {
                 {formatDateTime(a.at)}
               </div>
               <div className={s.small}>
-                <Link to={`/production/projects/new?pitchId=${a.pitch.id}`}>Start a project from it</Link>
+                <Link to={`/production/projects/new?pitchId=${a.pitch.id}`} aria-label={`Start a project from ${a.pitch.title}`}>
+                      Start a project
+                    </Link>
               </div>
             </li>
           ))}

@@ -59,7 +59,9 @@ export default function Following() {
                       {a.user.name ?? a.user.companyName ?? a.user.username ?? "Someone"} published it{" "}
                       {formatDateTime(a.at)}
                     </span>
-                    <Link to={`/production/projects/new?pitchId=${a.pitch.id}`}>Start a project from it</Link>
+                    <Link to={`/production/projects/new?pitchId=${a.pitch.id}`} aria-label={`Start a project from ${a.pitch.title}`}>
+                      Start a project
+                    </Link>
                   </div>
                 </Card>
               </li>

@@ -189,6 +189,13 @@ function BudgetView({ project: p }: { project: Project }) {
   );
 }
 
+/** "62%", "<1%" for a little spent, "—" for a line with nothing allocated. */
+function usedText(pct: number | null, spent: string | number): string {
+  if (pct === null) return (toCents(spent) ?? 0n) > 0n ? "over" : "—";
+  if (pct === 0 && (toCents(spent) ?? 0n) > 0n) return "<1%";
+  return `${pct}%`;
+}
+
 function LineRow({ line: l }: { line: BudgetLine }) {
   const pct = percentOf(l.spent, l.allocated);
   return (
@@ -212,7 +219,7 @@ function LineRow({ line: l }: { line: BudgetLine }) {
         {formatMoney(l.remaining)}
       </td>
       <td className={s.wide} style={{ minWidth: 90 }}>
-        <span className={s.small}>{pct === null ? "—" : `${pct}%`}</span>
+        <span className={s.small}>{usedText(pct, l.spent)}</span>
         <SpendBar spent={l.spent} allocated={l.allocated} />
       </td>
     </tr>
@@ -221,7 +228,11 @@ function LineRow({ line: l }: { line: BudgetLine }) {
 
 function RecordExpense({ project: p }: { project: Project }) {
   const qc = useQueryClient();
-  const [lineId, setLineId] = useState<string>(() => String(p.budgetLines[0]?.id ?? ""));
+  const [chosenLine, setLineId] = useState<string>("");
+  // The first line until one is chosen (lines may be added after this form first showed).
+  const lineId = p.budgetLines.some((l) => String(l.id) === chosenLine)
+    ? chosenLine
+    : String(p.budgetLines[0]?.id ?? "");
   const [amount, setAmount] = useState("");
   const [date, setDate] = useState("");
   const [note, setNote] = useState("");
@@ -556,12 +567,12 @@ function About({ project: p }: { project: Project }) {
                 "Loading…"
               ) : overview.isError ? (
                 errorMessage(overview.error)
-              ) : row ? (
+              ) : row && row.investments > 0 ? (
                 <>
                   {formatMoney(row.invested)} from {row.investors} {row.investors === 1 ? "investor" : "investors"}
                 </>
               ) : (
-                formatMoney("0")
+                "No investments yet"
               )}
             </dd>
           </div>
