@@ -1,3 +1,4 @@
+import { useState } from "react";
 import { NavLink, Outlet, useNavigate } from "react-router";
 import { PORTAL_LABEL, useLogout, useSession, type User } from "../auth/session";
 import { LiveProvider, useConnectionState } from "../realtime";
@@ -42,9 +43,6 @@ function UserMenu({ user }: { user: User }) {
     <div className={s.user}>
       <ConnectionStatus />
       <NotificationBell />
-      <NavLink to="/settings/billing" className={s.who}>
-        Billing
-      </NavLink>
       <span className={s.who}>
         {user.name ?? user.username ?? user.email} · {PORTAL_LABEL[user.userType]}
       </span>
@@ -63,6 +61,8 @@ function UserMenu({ user }: { user: User }) {
 export function Shell() {
   const session = useSession();
   const user = session.data ?? null;
+  // On phones the navigation folds behind a Menu button; any click inside it folds it again.
+  const [menuOpen, setMenuOpen] = useState(false);
   return (
     <LiveProvider>
       <a className={s.skip} href="#main">
@@ -74,13 +74,30 @@ export function Shell() {
             <img src="/favicon.svg" alt="" />
             Pitchey
           </NavLink>
-          <nav className={s.nav} aria-label="Main">
+          <button
+            type="button"
+            className={s.menuButton}
+            aria-expanded={menuOpen}
+            aria-controls="main-nav"
+            onClick={() => setMenuOpen((o) => !o)}
+          >
+            Menu
+          </button>
+          <nav
+            id="main-nav"
+            className={s.nav}
+            aria-label="Main"
+            data-open={menuOpen}
+            onClick={() => setMenuOpen(false)}
+          >
             <NavLink to="/browse">Browse</NavLink>
-            {user && PORTAL_NAV[user.userType].map((l) => (
-              <NavLink key={l.to} to={l.to} end={l.end ?? false}>
-                {l.label}
-              </NavLink>
-            ))}
+            {user &&
+              PORTAL_NAV[user.userType].map((l) => (
+                <NavLink key={l.to} to={l.to} end={l.end ?? false}>
+                  {l.label}
+                </NavLink>
+              ))}
+            {user && <NavLink to="/settings/billing">Billing</NavLink>}
           </nav>
           {user ? (
             <UserMenu user={user} />
