@@ -17,12 +17,14 @@ import {
   STAGE_OPTIONS,
   StageBadge,
   unwrapPage,
+  useDocumentTitle,
   type Project,
 } from "./shared";
 
 const PAGE_SIZE = 10;
 
 export default function Dashboard() {
+  useDocumentTitle("Production");
   return (
     <>
       <PageHeader title="Production">

@@ -7,11 +7,12 @@ import { keys } from "../../api/keys";
 import { formatDateTime } from "../../lib/format";
 import { Badge, ButtonLink, Card, Empty, ErrorState, Loading, PageHeader } from "../../ui";
 import s from "./production.module.css";
-import { Pager, unwrapPage } from "./shared";
+import { Pager, unwrapPage, useDocumentTitle } from "./shared";
 
 const PAGE_SIZE = 20;
 
 export default function Following() {
+  useDocumentTitle("From people you follow");
   const [params, setParams] = useSearchParams();
   const page = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
   const q = useQuery({

@@ -34,6 +34,7 @@ import {
   StageBadge,
   todayIso,
   unwrapPage,
+  useDocumentTitle,
   type BudgetLine,
   type Project,
   type Stage,
@@ -60,6 +61,7 @@ export default function ProjectDetail() {
     enabled: valid,
   });
   const [editing, setEditing] = useState(false);
+  useDocumentTitle(q.data?.title ?? (q.isError ? "Project" : null));
 
   if (!valid)
     return (

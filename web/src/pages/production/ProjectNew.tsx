@@ -11,7 +11,7 @@ import { formatMoney } from "../../lib/format";
 import { Alert, Button, ButtonLink, Card, Empty, ErrorState, Loading, PageHeader, Select, TextField, layout } from "../../ui";
 import { parseAmount, percentOf, sumMoney, toCents } from "./money";
 import s from "./production.module.css";
-import { errorsByPath, STAGE_OPTIONS, unwrapPage, type Stage } from "./shared";
+import { errorsByPath, STAGE_OPTIONS, unwrapPage, useDocumentTitle, type Stage } from "./shared";
 
 type Pitch = Schemas["CatalogPitchOut"];
 type ChosenPitch = Pick<Pitch, "id" | "title" | "logline" | "genre" | "format">;
@@ -35,6 +35,7 @@ const newMilestone = (): MilestoneRow => ({ key: nextKey++, title: "", dueDate: 
 const fieldId = (path: string) => `pf-${path.replace(/\./g, "-")}`;
 
 export default function ProjectNew() {
+  useDocumentTitle("New project");
   const [params] = useSearchParams();
   const fromUrl = Number.parseInt(params.get("pitchId") ?? "", 10);
   const urlPitchId = Number.isFinite(fromUrl) && fromUrl > 0 ? fromUrl : null;

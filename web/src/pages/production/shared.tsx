@@ -1,5 +1,6 @@
 // Pieces shared by the production pages: stage names, paginated reads, VALIDATION_ERROR details
 // by their full dotted path (so `budgetLines.1.allocated` lands on the second row), small widgets.
+import { useEffect } from "react";
 import { ApiError, unwrap, type FieldError, type Schemas } from "../../api/client";
 import { Badge, Button } from "../../ui";
 import { percentOf, toCents } from "./money";
@@ -148,4 +149,16 @@ export function formatDay(iso: string | null | undefined): string {
   return new Intl.DateTimeFormat("en-US", { dateStyle: "medium", timeZone: "UTC" }).format(
     new Date(Date.UTC(y, m - 1, d)),
   );
+}
+
+/** The tab's title while the page shows (screen readers announce it on navigation too). */
+export function useDocumentTitle(title: string | null) {
+  useEffect(() => {
+    if (!title) return;
+    const before = document.title;
+    document.title = `${title} · Pitchey`;
+    return () => {
+      document.title = before;
+    };
+  }, [title]);
 }
