@@ -390,3 +390,57 @@ def test_creator_ndas_live(new_context, live_server, api_register, api_create_pu
     page.wait_for_load_state("networkidle")
     axe_check(page, "NDA inbox (signed)")
     shot(page, "journey-creator-ndas-signed")
+
+
+# --------------------------------------------------------------------------------------------
+# The editor's other exits: unsaved changes, deleting a file, deleting the pitch
+# --------------------------------------------------------------------------------------------
+
+
+def test_pitch_editor_guards_and_deletes(new_context, live_server, api_register, api_create_published_pitch, axe_check, shot):
+    ctx = new_context()
+    api_register(ctx, "creator", name="Dora Delete")
+    pitch = api_create_published_pitch(ctx, status="draft", title=f"Paper Moon {uuid.uuid4().hex[:6]}")
+    page = ctx.new_page()
+    page.goto(f"/creator/pitches/{pitch['id']}/edit")
+    title = page.get_by_label("Title", exact=True)
+    expect(title).to_have_value(pitch["title"])
+
+    # Unsaved changes: leaving asks first; staying keeps what was typed.
+    title.fill("Paper Moon, revised")
+    expect(page.get_by_text("Unsaved changes")).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My pitches").click()
+    stay = page.get_by_role("button", name="Stay and keep editing")
+    expect(stay).to_be_focused()
+    expect(page.get_by_role("status").filter(has_text="You have unsaved changes in this pitch.")).to_be_visible()
+    stay.click()
+    expect(page).to_have_url(re.compile(rf"/creator/pitches/{pitch['id']}/edit$"))
+    expect(title).to_have_value("Paper Moon, revised")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status").filter(has_text="Changes saved.")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Edit: Paper Moon, revised")
+
+    # A file uploaded, then deleted.
+    page.get_by_label("Upload poster").set_input_files(
+        files=[{"name": "old-poster.png", "mimeType": "image/png", "buffer": make_png(32, 32)}]
+    )
+    files = page.get_by_role("list", name="Uploaded files")
+    expect(files.get_by_role("listitem")).to_have_count(1)
+    files.get_by_role("button", name="Delete old-poster.png").click()
+    expect(page.get_by_text("No files yet.")).to_be_visible()
+    assert _data(ctx.request.get(f"{live_server.url}/api/pitches/{pitch['id']}/media")) == []
+
+    # Deleting the pitch asks for confirmation, then it is gone.
+    page.get_by_role("button", name="Delete this pitch…").click()
+    confirm = page.get_by_role("group", name="Confirm deletion")
+    expect(confirm).to_contain_text("Delete “Paper Moon, revised”")
+    expect(confirm.get_by_role("button", name="Delete permanently")).to_be_focused()
+    axe_check(page, "edit pitch (confirm deletion)")
+    shot(page, "journey-creator-delete-confirm")
+    confirm.get_by_role("button", name="Keep it").click()
+    expect(confirm).to_have_count(0)
+    page.get_by_role("button", name="Delete this pitch…").click()
+    confirm.get_by_role("button", name="Delete permanently").click()
+    expect(page).to_have_url(re.compile(r"/creator/pitches$"))
+    expect(page.get_by_text("You have no pitches yet.")).to_be_visible()
+    assert ctx.request.get(f"{live_server.url}/api/pitches/{pitch['id']}").status == 404

@@ -7,6 +7,7 @@ import { Alert, Badge, Button, ButtonLink, Card, ErrorState, Loading, PageHeader
 import { formatDateTime } from "../../lib/format";
 import { STATUS_LABEL, STATUS_TONE, useCreatePitch, useDeletePitch, usePitch, useUpdatePitch, type Pitch, type PitchStatus } from "./data";
 import { MediaPanel } from "./MediaPanel";
+import { useUnsavedChangesGuard } from "./unsaved";
 import { bodyFrom, EMPTY_FORM, formFromPitch, PitchForm, validate, type PitchFormState } from "./PitchForm";
 import s from "./creator.module.css";
 
@@ -32,6 +33,7 @@ function NewPitch() {
   const [attempt, setAttempt] = useState(0);
   const create = useCreatePitch();
   const navigate = useNavigate();
+  const guard = useUnsavedChangesGuard(JSON.stringify(form) !== JSON.stringify(EMPTY_FORM));
   const errors = { ...serverFieldErrors(create.error), ...clientErrors };
   const general = create.error && !Object.keys(serverFieldErrors(create.error)).length ? create.error : null;
 
@@ -42,7 +44,10 @@ function NewPitch() {
     create.mutate(
       { ...bodyFrom(form), status: "draft" },
       {
-        onSuccess: (p) => void navigate(`/creator/pitches/${p.id}/edit`, { replace: true, state: { created: true } }),
+        onSuccess: (p) => {
+          guard.allowNextNavigation();
+          void navigate(`/creator/pitches/${p.id}/edit`, { replace: true, state: { created: true } });
+        },
         onError: () => setAttempt((n) => n + 1),
       },
     );
@@ -55,6 +60,7 @@ function NewPitch() {
           Back to my pitches
         </ButtonLink>
       </PageHeader>
+      {guard.prompt}
       <div className={s.editor}>
         <Card>
           {general && <Alert>{errorMessage(general)}</Alert>}
@@ -113,6 +119,7 @@ function EditPitch({ pitch }: { pitch: Pitch }) {
   const errors = { ...serverFieldErrors(update.error), ...clientErrors };
   const general = update.error && !Object.keys(serverFieldErrors(update.error)).length ? update.error : null;
   const dirty = JSON.stringify(form) !== JSON.stringify(formFromPitch(pitch));
+  const guard = useUnsavedChangesGuard(dirty);
 
   function save(status?: PitchStatus) {
     const found = validate(form);
@@ -152,6 +159,7 @@ function EditPitch({ pitch }: { pitch: Pitch }) {
           My pitches
         </ButtonLink>
       </PageHeader>
+      {guard.prompt}
       {notice && (
         <Alert kind="success">
           {notice}{" "}
@@ -174,7 +182,7 @@ function EditPitch({ pitch }: { pitch: Pitch }) {
         <div className={s.side}>
           <StatusCard pitch={pitch} busy={update.isPending} onStatus={save} />
           <MediaPanel pitchId={pitch.id} />
-          <DeleteCard pitch={pitch} />
+          <DeleteCard pitch={pitch} beforeLeaving={guard.allowNextNavigation} />
         </div>
       </div>
     </>
@@ -217,7 +225,7 @@ function StatusCard({ pitch, busy, onStatus }: { pitch: Pitch; busy: boolean; on
   );
 }
 
-function DeleteCard({ pitch }: { pitch: Pitch }) {
+function DeleteCard({ pitch, beforeLeaving }: { pitch: Pitch; beforeLeaving: () => void }) {
   const [confirming, setConfirming] = useState(false);
   const del = useDeletePitch(pitch.id);
   const navigate = useNavigate();
@@ -238,7 +246,14 @@ function DeleteCard({ pitch }: { pitch: Pitch }) {
           {del.isError && <Alert>{errorMessage(del.error)}</Alert>}
           <div className={s.actions}>
             <Button variant="danger" busy={del.isPending} autoFocus
-              onClick={() => del.mutate(undefined, { onSuccess: () => void navigate("/creator/pitches", { replace: true }) })}>
+              onClick={() =>
+                del.mutate(undefined, {
+                  onSuccess: () => {
+                    beforeLeaving();
+                    void navigate("/creator/pitches", { replace: true });
+                  },
+                })
+              }>
               Delete permanently
             </Button>
             <Button variant="secondary" onClick={() => setConfirming(false)}>
