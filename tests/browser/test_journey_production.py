@@ -249,6 +249,7 @@ def test_start_a_project_from_a_followed_creators_pitch(
     expect(item).to_contain_text("Mystery")
     page.wait_for_load_state("networkidle")
     axe_check(page, "production following")
+    shot(page, "production-following")
     item.get_by_role("link", name=f"Start a project from Tidewater {token}").click()
 
     # Arriving with ?pitchId=: the pitch is chosen and the title offered; the empty rows are not sent.
@@ -271,6 +272,8 @@ def test_start_a_project_from_a_followed_creators_pitch(
     edit.get_by_label("Category, line 1").fill("Locations")
     edit.get_by_label("Allocated, line 1").fill("2500")
     edit.get_by_label("Stage").select_option(label="Production")
+    axe_check(page, "edit project")
+    shot(page, "production-edit-project")
     edit.get_by_role("button", name="Save changes").click()
     expect(edit).to_be_hidden()
     expect(_budget_row(page, "Locations")).to_contain_text("$2,500.00")
