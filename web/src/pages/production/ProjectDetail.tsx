@@ -92,14 +92,31 @@ export default function ProjectDetail() {
       <PageHeader title={p.title}>
         <StageBadge stage={p.stage} />
         {t.overBudget && <Badge tone="danger">Over budget</Badge>}
-        <Button variant="secondary" aria-expanded={editing} onClick={() => setEditing(!editing)}>
+        <Button
+          id="edit-project-toggle"
+          variant="secondary"
+          aria-expanded={editing}
+          onClick={() => {
+            setEditing(!editing);
+            if (!editing) requestAnimationFrame(() => document.getElementById("ed-title")?.focus());
+          }}
+        >
           {editing ? "Close editing" : "Edit project"}
         </Button>
         <ButtonLink to="/production" variant="ghost">
           All projects
         </ButtonLink>
       </PageHeader>
-      {editing && <EditProject project={p} onDone={() => setEditing(false)} />}
+      {editing && (
+        <EditProject
+          project={p}
+          onDone={() => {
+            setEditing(false);
+            // The form is gone: back to the button that opened it.
+            requestAnimationFrame(() => document.getElementById("edit-project-toggle")?.focus());
+          }}
+        />
+      )}
       <div className={s.stats} role="group" aria-label="Budget totals">
         <Stat label="Budget" value={formatMoney(t.budget)} />
         <Stat label="Allocated to lines" value={formatMoney(t.allocated)} />
