@@ -444,3 +444,51 @@ def test_pitch_editor_guards_and_deletes(new_context, live_server, api_register,
     expect(page).to_have_url(re.compile(r"/creator/pitches$"))
     expect(page.get_by_text("You have no pitches yet.")).to_be_visible()
     assert ctx.request.get(f"{live_server.url}/api/pitches/{pitch['id']}").status == 404
+
+
+# --------------------------------------------------------------------------------------------
+# One pitch's analytics, live: a viewer arrives, is counted and seen, then leaves
+# --------------------------------------------------------------------------------------------
+
+
+def test_pitch_analytics_live(new_context, live_server, api_register, api_create_published_pitch, axe_check, shot, shot_phone):
+    creator = new_context()
+    api_register(creator, "creator", name="Ana Lytics")
+    pitch = api_create_published_pitch(creator, title=f"Cold Light {uuid.uuid4().hex[:6]}")
+    page = creator.new_page()
+    page.goto("/creator/pitches")
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=pitch["title"], exact=True))
+    row.get_by_role("link", name=f"Analytics of {pitch['title']}").click()
+    expect(page).to_have_url(re.compile(rf"/creator/pitches/{pitch['id']}/analytics$"))
+    expect(page.get_by_role("heading", level=1, name=f"Analytics: {pitch['title']}")).to_be_visible()
+    now = page.get_by_role("region", name="All time and right now")
+    expect(now).to_contain_text("0Views, all time")
+    expect(now).to_contain_text("0people viewing now")
+    period = page.get_by_role("region", name="In the last 30 days")
+    expect(period).to_contain_text("0Unique viewers")
+    page.get_by_label("Range").select_option("7d")
+    expect(page).to_have_url(re.compile(r"/analytics\?range=7d$"))
+    period = page.get_by_role("region", name="In the last 7 days")
+    expect(period.get_by_role("img", name=re.compile("0 views and 0 likes in all"))).to_be_visible()
+    _mark(page)
+
+    # An investor opens the public page in another browser: counted, seen, then gone.
+    investor = new_context()
+    api_register(investor, "investor", name="Vic Viewer")
+    visitor = investor.new_page()
+    visitor.goto(f"/pitches/{pitch['id']}")
+    expect(visitor.get_by_role("heading", level=1, name=pitch["title"])).to_be_visible()
+    expect(now).to_contain_text("1Views, all time")
+    expect(now).to_contain_text("1person viewing now")
+    expect(period).to_contain_text("1Unique viewers")
+    expect(period.get_by_role("img", name=re.compile("1 view and 0 likes in all"))).to_be_visible()
+    _data(investor.request.post(f"{live_server.url}/api/pitches/{pitch['id']}/like"))
+    expect(now).to_contain_text("1Likes, all time")
+    expect(period.get_by_role("img", name=re.compile("1 view and 1 like in all"))).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    axe_check(page, "pitch analytics (a viewer present)")
+    shot(page, "journey-creator-pitch-analytics")
+    shot_phone(page, "journey-creator-pitch-analytics")
+    visitor.close()
+    expect(now).to_contain_text("0people viewing now")
+    _not_reloaded(page)

@@ -1,12 +1,12 @@
 // The creator's dashboard: figures over a range (kept in the URL), a views/likes chart with a
 // table of the same numbers, recent NDA requests, top pitches and the ways onward.
 import { useQueries } from "@tanstack/react-query";
-import { lazy, Suspense, useMemo } from "react";
+import { useMemo } from "react";
 import { Link, useSearchParams } from "react-router";
 import type { Schemas } from "../../api/client";
 import { useSession } from "../../auth/session";
 import { formatCount, formatDateTime, formatMoney } from "../../lib/format";
-import { Badge, ButtonLink, Card, Empty, ErrorState, layout, Loading, PageHeader, Select } from "../../ui";
+import { Badge, ButtonLink, Card, Empty, ErrorState, Loading, PageHeader, Select } from "../../ui";
 import {
   asCount,
   asRange,
@@ -19,10 +19,9 @@ import {
   type Pitch,
   type Range,
 } from "./data";
-import type { ChartPoint } from "./DashboardChart";
+import { ActivityFigure, plural, pointsFrom, type ChartPoint } from "./ActivityFigure";
 import s from "./creator.module.css";
 
-const DashboardChart = lazy(() => import("./DashboardChart"));
 
 const METRICS: readonly { key: string; label: string }[] = [
   { key: "views", label: "Views" },
@@ -32,17 +31,6 @@ const METRICS: readonly { key: string; label: string }[] = [
   { key: "investmentsReceived", label: "Investment received" },
   { key: "investmentCount", label: "Investments" },
 ];
-
-function plural(n: number, one: string, many: string): string {
-  return `${formatCount(n)} ${n === 1 ? one : many}`;
-}
-
-const dayFmt = new Intl.DateTimeFormat("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
-
-function dayLabel(isoDay: string): string {
-  const d = new Date(`${isoDay.slice(0, 10)}T00:00:00Z`);
-  return Number.isNaN(d.getTime()) ? isoDay : dayFmt.format(d);
-}
 
 function MetricCard({ label, metric, period }: { label: string; metric: Schemas["Metric"]; period: string }) {
   const money = metric.unit === "money";
@@ -76,16 +64,14 @@ function useActivitySeries(pitches: Pitch[], range: Range) {
       const byDay = new Map<string, ChartPoint>();
       for (const r of results) {
         if (!r.data) continue;
-        const views = r.data.series.find((x) => x.name === "views")?.data ?? [];
-        const likes = r.data.series.find((x) => x.name === "likes")?.data ?? [];
-        r.data.labels.forEach((label, i) => {
-          const pt = byDay.get(label) ?? { day: label, views: 0, likes: 0 };
-          pt.views += views[i] ?? 0;
-          pt.likes += likes[i] ?? 0;
-          byDay.set(label, pt);
-        });
+        for (const p of pointsFrom(r.data.labels, r.data.series)) {
+          const pt = byDay.get(p.day) ?? { day: p.day, views: 0, likes: 0 };
+          pt.views += p.views;
+          pt.likes += p.likes;
+          byDay.set(p.day, pt);
+        }
       }
-      const points = [...byDay.values()].sort((a, b) => a.day.localeCompare(b.day)).map((p) => ({ ...p, day: dayLabel(p.day) }));
+      const points = [...byDay.values()].sort((a, b) => a.day.localeCompare(b.day));
       return { points, pending, error, count: results.length, refetch: () => results.forEach((r) => void r.refetch()) };
     },
   });
@@ -94,50 +80,12 @@ function useActivitySeries(pitches: Pitch[], range: Range) {
 function ActivityChart({ pitches, range }: { pitches: Pitch[]; range: Range }) {
   const series = useActivitySeries(pitches, range);
   const rangeLabel = RANGES.find((r) => r.value === range)?.label ?? range;
-  const totals = useMemo(
-    () => series.points.reduce((t, p) => ({ views: t.views + p.views, likes: t.likes + p.likes }), { views: 0, likes: 0 }),
-    [series.points],
-  );
   if (series.count === 0) {
     return <Empty>No views or likes yet. Publish a pitch and share it: activity shows up here.</Empty>;
   }
   if (series.pending) return <Loading label="Loading activity…" />;
   if (series.error) return <ErrorState error={series.error} retry={series.refetch} />;
-  const summary = `Views and likes per day, ${rangeLabel.toLowerCase()}: ${plural(totals.views, "view", "views")} and ${plural(totals.likes, "like", "likes")} in all.`;
-  return (
-    <figure style={{ margin: 0 }}>
-      <div className={s.chartBox} role="img" aria-label={summary}>
-        <Suspense fallback={<Loading label="Loading chart…" />}>
-          <DashboardChart points={series.points} />
-        </Suspense>
-      </div>
-      <figcaption className={s.muted}>{summary}</figcaption>
-      <details>
-        <summary>Show the numbers as a table</summary>
-        <div className={layout.tableWrap}>
-          <table className={layout.table}>
-            <caption className="visually-hidden">Views and likes per day</caption>
-            <thead>
-              <tr>
-                <th scope="col">Day (UTC)</th>
-                <th scope="col">Views</th>
-                <th scope="col">Likes</th>
-              </tr>
-            </thead>
-            <tbody>
-              {series.points.map((p) => (
-                <tr key={p.day}>
-                  <th scope="row">{p.day}</th>
-                  <td>{formatCount(p.views)}</td>
-                  <td>{formatCount(p.likes)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      </details>
-    </figure>
-  );
+  return <ActivityFigure points={series.points} rangeLabel={rangeLabel} />;
 }
 
 export default function Dashboard() {
@@ -262,7 +210,7 @@ export default function Dashboard() {
                       </span>
                     </span>
                     <Badge tone={n.status === "pending" ? "warn" : n.status === "approved" ? "success" : "danger"}>
-                      {n.status}
+                      {n.status.charAt(0).toUpperCase() + n.status.slice(1)}
                     </Badge>
                   </li>
                 ))}

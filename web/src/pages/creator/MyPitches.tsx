@@ -81,6 +81,9 @@ function PitchRow({ pitch, pendingNdas }: { pitch: Pitch; pendingNdas: number })
           <ButtonLink to={`/creator/pitches/${pitch.id}/edit`} small variant="secondary" aria-label={`Edit ${pitch.title}`}>
             Edit
           </ButtonLink>
+          <ButtonLink to={`/creator/pitches/${pitch.id}/analytics`} small variant="secondary" aria-label={`Analytics of ${pitch.title}`}>
+            Analytics
+          </ButtonLink>
           {pitch.status === "published" && (
             <ButtonLink to={`/pitches/${pitch.id}`} small variant="ghost" aria-label={`View ${pitch.title}`}>
               View

@@ -155,6 +155,9 @@ function EditPitch({ pitch }: { pitch: Pitch }) {
             View public page
           </ButtonLink>
         )}
+        <ButtonLink to={`/creator/pitches/${pitch.id}/analytics`} variant="secondary" small>
+          Analytics
+        </ButtonLink>
         <ButtonLink to="/creator/pitches" variant="secondary" small>
           My pitches
         </ButtonLink>
