@@ -1,5 +1,8 @@
 // Every route of the app. Pages are code-split per route: the public side loads no portal code.
+// The landing page alone ships in the entry chunk: it is the first page most people see, and a
+// lazy chunk would add a round trip before the first pitch card (bench/bench_web.py measures it).
 import { createBrowserRouter, type RouteObject } from "react-router";
+import Landing from "../pages/public/Landing";
 import { Shell } from "./Shell";
 import { RequirePortal } from "./RequirePortal";
 import { RouteError } from "./RouteError";
@@ -13,7 +16,7 @@ export const routes: RouteObject[] = [
     element: <Shell />,
     errorElement: <RouteError />,
     children: [
-      { index: true, ...page(() => import("../pages/public/Landing")) },
+      { index: true, Component: Landing },
       { path: "browse", ...page(() => import("../pages/public/Browse")) },
       { path: "pitches/:id", ...page(() => import("../pages/public/PitchDetail")) },
       { path: "login", ...page(() => import("../pages/auth/Login")) },
