@@ -22,4 +22,21 @@ export const keys = {
   budgetAnalytics: (id: number) => ["analytics", "budget", id] as const,
   productionFollowing: (page: number) => ["production", "following", page] as const,
   analytics: ["analytics"] as const,
+  // Direct messages: the thread list and one conversation per counterpart (both under "messages").
+  messages: ["messages"] as const,
+  messageThreads: ["messages", "threads"] as const,
+  conversation: (userId: number) => ["messages", "conversation", userId] as const,
+  // Under keys.notifications / keys.ndas, so the live client's invalidations refresh them.
+  notificationPages: (unreadOnly: boolean) => ["notifications", "pages", { unreadOnly }] as const,
+  sentNdas: (status: string) => ["ndas", "sent", status] as const,
+  signedNdas: ["ndas", "signed"] as const,
+  // Money (/settings/billing): everything under "billing", refetched together after a payment.
+  billing: ["billing"] as const,
+  billingPlans: ["billing", "plans"] as const,
+  subscription: ["billing", "subscription"] as const,
+  creditBalance: ["billing", "credits", "balance"] as const,
+  creditLedger: (page: number) => ["billing", "credits", "ledger", page] as const,
+  paymentHistory: (page: number) => ["billing", "payments", page] as const,
+  // Under keys.investments, so whatever refreshes investments refreshes the history pages too.
+  investmentHistoryPage: (page: number) => ["investments", "history", "pages", page] as const,
 };

@@ -6,10 +6,11 @@ import { useCallback, useEffect, useId, useRef, useState, type CSSProperties } f
 import { Link } from "react-router";
 import { api, errorMessage, unwrap, type Schemas } from "../api/client";
 import { keys } from "../api/keys";
-import { useSession, type Portal } from "../auth/session";
+import { useSession } from "../auth/session";
 import { formatDateTime } from "../lib/format";
 import { useUserEvents, type ServerFrame } from "../realtime";
 import { Alert, Badge, Button, Empty, ErrorState, Loading } from "../ui";
+import { notificationTarget } from "./notificationTarget";
 import s from "./NotificationBell.module.css";
 
 type Notification = Schemas["NotificationOut"];
@@ -33,30 +34,6 @@ async function fetchLatest(): Promise<Latest> {
   );
   const counted = meta?.unreadCount;
   return { items, unreadCount: typeof counted === "number" ? counted : items.filter((n) => !n.readAt).length };
-}
-
-function num(v: unknown): number | null {
-  return typeof v === "number" && Number.isFinite(v) ? v : null;
-}
-
-/** Where a notification leads: what it is about, or the best page there is for it. */
-export function notificationTarget(kind: string, data: Record<string, unknown>, portal: Portal): string | null {
-  const pitchId = num(data.pitchId);
-  const pitch = pitchId !== null ? `/pitches/${pitchId}` : null;
-  switch (kind) {
-    case "nda_request":
-      return portal === "creator" ? "/creator/ndas" : pitch;
-    case "nda_approved":
-    case "nda_rejected":
-    case "new_message":
-      return pitch;
-    case "new_investment":
-      return pitch ?? `/${portal}`;
-    case "new_follower":
-      return `/${portal}`;
-    default:
-      return pitch;
-  }
 }
 
 function unreadLabel(n: number): string {
@@ -215,6 +192,11 @@ export function NotificationBell() {
               Mark all read
             </Button>
           </div>
+          <p className={s.seeAll}>
+            <Link to="/notifications" onClick={() => close(false)}>
+              See all notifications
+            </Link>
+          </p>
           {mutationError && <Alert kind="error">{errorMessage(mutationError)}</Alert>}
           {latest.isPending ? (
             <Loading label="Loading notifications…" />

@@ -206,6 +206,11 @@ function PitchPage({ id }: { id: number }) {
                 Edit pitch
               </ButtonLink>
             )}
+            {user && !isOwner && (
+              <ButtonLink to={`/messages/${p.userId}?pitch=${p.id}`} variant="secondary" small>
+                Message the creator
+              </ButtonLink>
+            )}
           </div>
         </Card>
 

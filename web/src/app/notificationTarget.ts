@@ -1,0 +1,30 @@
+// Where a notification leads: what it is about, or the best page there is for it. Shared by the
+// header bell and the /notifications page, so a click goes to the same place from both.
+import type { Portal } from "../auth/session";
+
+function num(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+export function notificationTarget(kind: string, data: Record<string, unknown>, portal: Portal): string | null {
+  const pitchId = num(data.pitchId);
+  const pitch = pitchId !== null ? `/pitches/${pitchId}` : null;
+  switch (kind) {
+    case "nda_request":
+      return portal === "creator" ? "/creator/ndas" : pitch;
+    case "nda_approved":
+    case "nda_rejected":
+      return pitch ?? (portal === "creator" ? "/creator/ndas" : `/${portal}/ndas`);
+    case "new_message": {
+      // The conversation with the sender, where the message is.
+      const sender = num(data.senderId);
+      return sender !== null ? `/messages/${sender}` : "/messages";
+    }
+    case "new_investment":
+      return pitch ?? `/${portal}`;
+    case "new_follower":
+      return `/${portal}`;
+    default:
+      return pitch;
+  }
+}
