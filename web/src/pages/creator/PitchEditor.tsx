@@ -8,7 +8,8 @@ import { formatDateTime } from "../../lib/format";
 import { STATUS_LABEL, STATUS_TONE, useCreatePitch, useDeletePitch, usePitch, useUpdatePitch, type Pitch, type PitchStatus } from "./data";
 import { MediaPanel } from "./MediaPanel";
 import { useUnsavedChangesGuard } from "./unsaved";
-import { bodyFrom, EMPTY_FORM, formFromPitch, PitchForm, validate, type PitchFormState } from "./PitchForm";
+import { PitchForm } from "./PitchForm";
+import { bodyFrom, EMPTY_FORM, formFromPitch, validate, type PitchFormState } from "./pitchFields";
 import s from "./creator.module.css";
 
 

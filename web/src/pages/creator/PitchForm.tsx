@@ -1,101 +1,10 @@
-// The pitch's fields, shared by "new" and "edit". The form owns what is typed: a failed save keeps
+// The pitch's form, shared by "new" and "edit". The form owns what is typed: a failed save keeps
 // every character and shows the server's field errors at their fields.
 import { useEffect, useRef, type FormEvent, type ReactNode } from "react";
-import type { Schemas } from "../../api/client";
 import { Checkbox, Select, TextArea, TextField } from "../../ui";
-import type { Pitch, Visibility } from "./data";
+import type { Visibility } from "./data";
+import { FORMATS, GENRES, VISIBILITY_LABEL, type PitchFormState } from "./pitchFields";
 import s from "./creator.module.css";
-
-export const GENRES = [
-  "Action", "Animation", "Comedy", "Crime", "Documentary", "Drama", "Family", "Fantasy", "Horror",
-  "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "Western", "Other",
-] as const;
-
-export const FORMATS = [
-  "Feature film", "Short film", "TV series", "Limited series", "Documentary", "Web series", "Podcast", "Other",
-] as const;
-
-export const VISIBILITY_LABEL: Record<Visibility, string> = {
-  public: "Public: anyone can find it",
-  investors_only: "Investors and production companies only",
-  private: "Private: only you and people you approve",
-};
-
-export interface PitchFormState {
-  title: string;
-  logline: string;
-  genre: string;
-  format: string;
-  synopsis: string;
-  budget: string;
-  targetAudience: string;
-  visibility: Visibility;
-  requireNda: boolean;
-}
-
-export const EMPTY_FORM: PitchFormState = {
-  title: "",
-  logline: "",
-  genre: "",
-  format: "",
-  synopsis: "",
-  budget: "",
-  targetAudience: "",
-  visibility: "public",
-  requireNda: false,
-};
-
-export function formFromPitch(p: Pitch): PitchFormState {
-  return {
-    title: p.title,
-    logline: p.logline ?? "",
-    genre: p.genre ?? "",
-    format: p.format ?? "",
-    synopsis: p.synopsis ?? "",
-    budget: p.budget === null || p.budget === undefined ? "" : String(p.budget),
-    targetAudience: p.targetAudience ?? "",
-    visibility: p.visibility,
-    requireNda: p.requireNda,
-  };
-}
-
-/** The budget as typed → the decimal string the API takes, or an error. Never through a float. */
-export function parseBudget(input: string): { value: string | null } | { error: string } {
-  const t = input.trim().replace(/[,\s]/g, "").replace(/^\$/, "");
-  if (!t) return { value: null };
-  // The size limit is the server's (its VALIDATION_ERROR lands on this field like any other).
-  if (!/^\d+(\.\d{1,2})?$/.test(t)) {
-    return { error: "Enter an amount in dollars with at most 2 decimals, e.g. 250000 or 1250000.50." };
-  }
-  return { value: t };
-}
-
-/** Client-side checks (the server checks again); field name → message. */
-export function validate(f: PitchFormState): Record<string, string> {
-  const errors: Record<string, string> = {};
-  if (!f.title.trim()) errors.title = "Give your pitch a title.";
-  const b = parseBudget(f.budget);
-  if ("error" in b) errors.budget = b.error;
-  return errors;
-}
-
-type Body = Schemas["PitchCreate"];
-
-export function bodyFrom(f: PitchFormState): Omit<Body, "status"> {
-  const b = parseBudget(f.budget);
-  const opt = (v: string) => (v.trim() ? v.trim() : null);
-  return {
-    title: f.title.trim(),
-    logline: opt(f.logline),
-    genre: opt(f.genre),
-    format: opt(f.format),
-    synopsis: opt(f.synopsis),
-    budget: "value" in b ? b.value : null,
-    targetAudience: opt(f.targetAudience),
-    visibility: f.visibility,
-    requireNda: f.requireNda,
-  };
-}
 
 function withCurrent(options: readonly string[], current: string) {
   const list = [{ value: "", label: "Choose…" }, ...options.map((o) => ({ value: o, label: o }))];
