@@ -23,7 +23,7 @@ import {
   TextField,
   layout,
 } from "../../ui";
-import { isNegative, parseAmount, percentOf, toCents } from "./money";
+import { fromCents, isNegative, parseAmount, percentOf, toCents } from "./money";
 import s from "./production.module.css";
 import {
   errorsByPath,
@@ -41,6 +41,7 @@ import {
 } from "./shared";
 
 const BudgetChart = lazy(() => import("./BudgetChart"));
+const SpendChart = lazy(() => import("./SpendChart"));
 const EXPENSES_PAGE = 10;
 
 /** After anything that changes a project's money or milestones: every view that shows them. */
@@ -135,6 +136,7 @@ export default function ProjectDetail() {
           <BudgetView project={p} />
           <RecordExpense project={p} />
           <Expenses project={p} />
+          <SpendOverTime project={p} />
         </div>
         <div className={layout.stack}>
           <Milestones project={p} />
@@ -444,6 +446,74 @@ function Expenses({ project: p }: { project: Project }) {
           <Pager pagination={q.data.pagination} onPage={setPage} label="Expenses pages" />
         </>
       )}
+    </Card>
+  );
+}
+
+/** The running total by day (GET /api/analytics/budget/{id}), once spending spans two days or more. */
+function SpendOverTime({ project: p }: { project: Project }) {
+  const q = useQuery({
+    queryKey: keys.budgetAnalytics(p.id),
+    queryFn: () => unwrap(api.GET("/api/analytics/budget/{id}", { params: { path: { id: p.id } } })),
+    enabled: p.budgetLines.length > 0,
+  });
+  if (q.isPending) return null; // optional: the budget above already says where the money went
+  if (q.isError)
+    return (
+      <Card aria-labelledby="spend-heading">
+        <h2 id="spend-heading">Spend over time</h2>
+        <ErrorState error={q.error} retry={() => void q.refetch()} />
+      </Card>
+    );
+  const b = q.data;
+  if (b.labels.length < 2) return null;
+  const first = b.labels[0];
+  const last = b.labels[b.labels.length - 1];
+  return (
+    <Card aria-labelledby="spend-heading">
+      <h2 id="spend-heading">Spend over time</h2>
+      <figure style={{ margin: 0 }}>
+        <div aria-hidden="true">
+          <Suspense fallback={<div className={s.chart} />}>
+            <SpendChart data={b} />
+          </Suspense>
+        </div>
+        <figcaption className={s.muted}>
+          {formatMoney(b.cumulativeTotal[b.cumulativeTotal.length - 1] ?? "0")} spent from {formatDay(first)} to{" "}
+          {formatDay(last)}, on {b.labels.length} days.
+        </figcaption>
+      </figure>
+      <details style={{ marginTop: 12 }}>
+        <summary>Spend by day as a table</summary>
+        <div className={layout.tableWrap}>
+          <table className={layout.table} aria-label="Spend by day">
+            <thead>
+              <tr>
+                <th scope="col">Day</th>
+                <th scope="col" className={s.num}>
+                  Spent that day
+                </th>
+                <th scope="col" className={s.num}>
+                  Spent so far
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {b.labels.map((day, i) => {
+                const total = toCents(b.cumulativeTotal[i] ?? "0") ?? 0n;
+                const before = i > 0 ? (toCents(b.cumulativeTotal[i - 1] ?? "0") ?? 0n) : 0n;
+                return (
+                  <tr key={day}>
+                    <th scope="row">{formatDay(day)}</th>
+                    <td className={s.num}>{formatMoney(fromCents(total - before))}</td>
+                    <td className={s.num}>{formatMoney(fromCents(total))}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      </details>
     </Card>
   );
 }
