@@ -125,8 +125,8 @@ class AnalyticsStore:
                               AS pitches_prev,
                           count(*) AS total,
                           count(*) FILTER (WHERE status = 'published') AS published,
-                          coalesce(sum(view_count), 0) AS views_all,
-                          coalesce(sum(like_count), 0) AS likes_all
+                          coalesce(sum(view_count), 0)::bigint AS views_all,
+                          coalesce(sum(like_count), 0)::bigint AS likes_all
                    FROM pitches WHERE user_id = $1""",
                 user_id,
                 start,

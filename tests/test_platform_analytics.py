@@ -176,6 +176,8 @@ async def test_creator_dashboard_compares_ranges(make_client, db_conn):
     assert m["investmentCount"]["current"] == 2
     assert d["totals"]["pitches"] == 3 and d["totals"]["publishedPitches"] == 2
     assert d["totals"]["investmentsReceived"] == "2500.50"
+    # Counts stay integers: a PostgreSQL sum is numeric and came out as the money "0.00" once.
+    assert all(type(d["totals"][k]) is int for k in ("pitches", "publishedPitches", "views", "likes"))
 
     d90 = (await get(client, "/api/analytics/dashboard?range=90d", owner))["data"]
     assert d90["metrics"]["views"]["current"] == 5
