@@ -14,9 +14,11 @@ export default defineConfig({
     reportCompressedSize: true,
   },
   server: {
+    // changeOrigin stays false: the API refuses cookie writes whose Origin is not its own, and
+    // rewriting Host would make every signed-in write look cross-origin.
     proxy: {
-      "/api": "http://127.0.0.1:8080",
-      "/ws": { target: "ws://127.0.0.1:8080", ws: true },
+      "/api": { target: "http://127.0.0.1:8080", changeOrigin: false },
+      "/ws": { target: "ws://127.0.0.1:8080", ws: true, changeOrigin: false },
     },
   },
   test: {

@@ -50,7 +50,11 @@ function UserMenu({ user }: { user: User }) {
         variant="secondary"
         small
         busy={logout.isPending}
-        onClick={() => logout.mutate(undefined, { onSettled: () => void navigate("/") })}
+        onClick={() => {
+          // Leave the portal first: signed out on a portal page would bounce to its login.
+          void navigate("/");
+          logout.mutate();
+        }}
       >
         Sign out
       </Button>
