@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from playwright.sync_api import expect
@@ -188,6 +189,7 @@ def test_production_company_journey(
     assert stored["pitchId"] == pitch["id"]
     page.wait_for_load_state("networkidle")
     axe_check(page, "project detail")
+    expect(page.get_by_role("region", name="Budget").locator(".recharts-bar-rectangle").first).to_be_visible()
     shot(page, "journey-production-project")
     shot_phone(page, "journey-production-project")
 
@@ -286,8 +288,30 @@ def test_start_a_project_from_a_followed_creators_pitch(
     form.get_by_label("Amount (USD)").fill("12.34")
     form.get_by_role("button", name="Record expense").click()
     expect(_budget_row(page, "Locations")).to_contain_text("$2,487.66")
+
+    # One dated yesterday: spending now spans two days, so the spend-over-time view appears, with
+    # its figures as a table too (the chart itself is hidden from assistive technology).
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    expect(page.get_by_role("region", name="Spend over time")).to_have_count(0)
+    form.get_by_label("Amount (USD)").fill("100")
+    form.get_by_label("Date spent").fill(yesterday)
+    form.get_by_label("Note").fill("Scouting trip")
+    form.get_by_role("button", name="Record expense").click()
+    expect(_budget_row(page, "Locations")).to_contain_text("$2,387.66")
+    spend = page.get_by_role("region", name="Spend over time")
+    expect(spend).to_contain_text("$112.34 spent from")
+    expect(spend).to_contain_text("on 2 days")
+    spend.get_by_text("Spend by day as a table").click()
+    days = spend.get_by_role("table", name="Spend by day")
+    expect(days.get_by_role("row")).to_have_count(3)
+    expect(days.get_by_role("row").nth(1)).to_contain_text("$100.00")
+    expect(days.get_by_role("row").nth(2)).to_contain_text("$12.34")
+    expect(days.get_by_role("row").nth(2)).to_contain_text("$112.34")
     page.wait_for_load_state("networkidle")
     axe_check(page, "project without milestones")
+    # The charts are drawn (lazily loaded) before the picture is taken.
+    expect(page.get_by_role("region", name="Budget").locator("svg.recharts-surface").first).to_be_visible()
+    expect(spend.locator(".recharts-line").first).to_be_visible()
     shot(page, "journey-production-from-feed")
 
     # Another company's project, or none: said in words.
