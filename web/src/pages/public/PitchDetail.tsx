@@ -211,6 +211,11 @@ function PitchPage({ id }: { id: number }) {
                 Message the creator
               </ButtonLink>
             )}
+            {user?.userType === "production" && p.status === "published" && (
+              <ButtonLink to={`/production/projects/new?pitchId=${p.id}`} variant="secondary" small>
+                Start a project
+              </ButtonLink>
+            )}
           </div>
         </Card>
 
