@@ -19,13 +19,16 @@ export class ApiError extends Error {
   readonly code: string;
   readonly status: number;
   readonly details: unknown;
+  /** The server's id of the failed request (envelope `meta.requestId` or `X-Request-Id`), for support. */
+  readonly requestId: string | undefined;
 
-  constructor(code: string, message: string, status: number, details?: unknown) {
+  constructor(code: string, message: string, status: number, details?: unknown, requestId?: string) {
     super(message);
     this.name = "ApiError";
     this.code = code;
     this.status = status;
     this.details = details;
+    this.requestId = requestId || undefined;
   }
 
   /** VALIDATION_ERROR details by field name (`body.title` and `title` both give `title`). */
@@ -42,6 +45,7 @@ export class ApiError extends Error {
 
 interface ErrorBody {
   error?: { code?: string; message?: string; details?: unknown };
+  meta?: { requestId?: string };
 }
 
 type Result<T> = { data?: { data: T }; error?: unknown; response: Response };
@@ -57,12 +61,23 @@ export async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
   if (result.data !== undefined && result.response.ok) return result.data.data;
   const body = (result.error ?? {}) as ErrorBody;
   const status = result.response.status;
+  // The envelope's id, else the header (a proxy's HTML error page has no envelope but may pass it on).
+  const requestId =
+    (typeof body.meta?.requestId === "string" ? body.meta.requestId : undefined) ??
+    result.response.headers.get("X-Request-Id") ??
+    undefined;
   throw new ApiError(
     body.error?.code ?? `HTTP_${status}`,
     body.error?.message ?? `The server answered ${status}.`,
     status,
     body.error?.details,
+    requestId,
   );
+}
+
+/** The request id of a failed call, when the server gave one (to quote to support). */
+export function errorRequestId(e: unknown): string | undefined {
+  return e instanceof ApiError ? e.requestId : undefined;
 }
 
 /** Words for a person, whatever was thrown. */

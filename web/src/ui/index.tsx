@@ -8,7 +8,7 @@ import {
   type TextareaHTMLAttributes,
 } from "react";
 import { Link, type LinkProps } from "react-router";
-import { errorMessage } from "../api/client";
+import { errorMessage, errorRequestId } from "../api/client";
 import s from "./ui.module.css";
 
 type Variant = "primary" | "secondary" | "danger" | "ghost";
@@ -180,7 +180,19 @@ export function ErrorState({ error, retry }: { error: unknown; retry?: () => voi
           Try again
         </Button>
       )}
+      <RequestRef error={error} />
     </Alert>
+  );
+}
+
+/** "Request id: …" of a failed call, selectable, so a person can quote it to support. */
+export function RequestRef({ error }: { error: unknown }) {
+  const id = errorRequestId(error);
+  if (!id) return null;
+  return (
+    <span className={s.requestRef} data-testid="request-id">
+      If this keeps happening, quote request id <code>{id}</code> to support.
+    </span>
   );
 }
 
