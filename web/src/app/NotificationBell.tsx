@@ -3,7 +3,7 @@
 // so the count follows without polling; the toast only says it out loud.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useId, useRef, useState, type CSSProperties } from "react";
-import { Link } from "react-router";
+import { Link, useLocation } from "react-router";
 import { api, errorMessage, unwrap, type Schemas } from "../api/client";
 import { keys } from "../api/keys";
 import { useSession } from "../auth/session";
@@ -57,6 +57,7 @@ export function NotificationBell() {
   const session = useSession();
   const portal = session.data?.userType ?? null;
   const qc = useQueryClient();
+  const location = useLocation();
   const [open, setOpen] = useState(false);
   // On a phone the panel spans the screen just below the bell, wherever the header wrapped it to.
   const [panelTop, setPanelTop] = useState(64);
@@ -127,6 +128,9 @@ export function NotificationBell() {
   // A notification arriving live: say it (politely) and show it for a moment.
   useUserEvents((f: ServerFrame) => {
     if (f.type !== "notification") return;
+    // A message from the person whose conversation is open is seen arriving there already.
+    const about = f.data.data as Record<string, unknown> | undefined;
+    if (f.data.kind === "new_message" && location.pathname === `/messages/${String(about?.senderId)}`) return;
     const title = typeof f.data.title === "string" ? f.data.title : "New notification";
     setToast({ title, at: Date.now() });
   });

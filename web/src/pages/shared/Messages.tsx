@@ -73,6 +73,17 @@ function setReadAt(qc: QueryClient, counterpartId: number, ids: ReadonlySet<numb
   );
 }
 
+/**
+ * The thread list's counts changed: read it again. A read already under way may have started
+ * before the change (TanStack Query would hand back that one for a list with no data yet), so it
+ * is cancelled first.
+ */
+function refreshThreads(qc: QueryClient): void {
+  void qc
+    .cancelQueries({ queryKey: keys.messageThreads })
+    .then(() => qc.invalidateQueries({ queryKey: keys.messageThreads }));
+}
+
 /** A live `message` frame's data as a stored message. */
 function frameMessage(d: Record<string, unknown>): (Message & { pitchTitle: string | null }) | null {
   const { id, senderId, recipientId, content, createdAt } = d;
@@ -127,7 +138,7 @@ export default function Messages() {
       addToConversation(qc, counterpart, stored);
       // The open conversation marks it read first and then refreshes the list (no flash of
       // "1 unread"); any other conversation's count changes now.
-      if (counterpart !== otherId) void qc.invalidateQueries({ queryKey: keys.messageThreads });
+      if (counterpart !== otherId) refreshThreads(qc);
     },
     // Events may have been missed (a long disconnect): read everything again.
     () => void qc.invalidateQueries({ queryKey: keys.messages }),
@@ -231,6 +242,18 @@ function ThreadList({ me, current }: { me: User; current: number | null }) {
   );
 }
 
+const timeFmt = new Intl.DateTimeFormat("en-US", { timeStyle: "short" });
+const dayFmt = new Intl.DateTimeFormat("en-US", { month: "short", day: "numeric" });
+const yearFmt = new Intl.DateTimeFormat("en-US", { dateStyle: "medium" });
+
+/** "3:12 PM" today, "Nov 28" this year, "Nov 28, 2025" before: the list has little room. */
+function shortTime(iso: string): string {
+  const d = new Date(iso);
+  const now = new Date();
+  if (d.toDateString() === now.toDateString()) return timeFmt.format(d);
+  return d.getFullYear() === now.getFullYear() ? dayFmt.format(d) : yearFmt.format(d);
+}
+
 function ThreadItem({ thread, me, current }: { thread: Thread; me: User; current: boolean }) {
   const who = displayName(thread.counterpart);
   const last = thread.lastMessage;
@@ -244,7 +267,9 @@ function ThreadItem({ thread, me, current }: { thread: Thread; me: User; current
         aria-current={current ? "page" : undefined}
       >
         <span className={s.threadName}>{who}</span>
-        <span className={s.threadTime}>{formatDateTime(last.createdAt)}</span>
+        <time className={s.threadTime} dateTime={last.createdAt} title={formatDateTime(last.createdAt)}>
+          {shortTime(last.createdAt)}
+        </time>
         <span className={s.threadPreview}>
           {mine ? "You: " : ""}
           {last.content}
@@ -270,7 +295,7 @@ function useConversation(otherId: number) {
         }),
       );
       // The server marked messages read on this read: the list's counts changed.
-      if ((metaNumber(page.meta, "markedRead") ?? 0) > 0) void qc.invalidateQueries({ queryKey: keys.messageThreads });
+      if ((metaNumber(page.meta, "markedRead") ?? 0) > 0) refreshThreads(qc);
       return page;
     },
     initialPageParam: 1,
@@ -315,7 +340,7 @@ function useMarkRead(me: User, otherId: number, messages: Message[]): void {
         }
       });
       if (done.size > 0) setReadAt(qc, otherId, done, at);
-      void qc.invalidateQueries({ queryKey: keys.messageThreads });
+      refreshThreads(qc);
     });
   }, [unread, visible, otherId, qc]);
 }
@@ -374,7 +399,9 @@ function Conversation({
         <Link to="/messages" className={s.back}>
           ← All conversations
         </Link>
-        <h2 id={headingId}>{failed ? "Conversation" : `Conversation with ${who}`}</h2>
+        <h2 id={headingId}>
+          {!failed ? `Conversation with ${who}` : isNotFound(conversation.error) ? "No such person" : "Conversation"}
+        </h2>
         {person && <span className={s.muted}>{USER_TYPE_LABEL[person.userType]}</span>}
       </div>
       {conversation.isPending ? (
@@ -415,7 +442,7 @@ function Conversation({
             }}
             onSent={(m) => {
               addToConversation(qc, otherId, m);
-              void qc.invalidateQueries({ queryKey: keys.messageThreads });
+              refreshThreads(qc);
             }}
           />
         </>
@@ -500,12 +527,14 @@ function MessageLog({
         <Empty>No messages yet. Say hello to {who}.</Empty>
       ) : (
         <ol className={s.bubbles}>
-          {messages.map((m) => {
+          {messages.map((m, i) => {
             const mine = m.senderId === me.id;
             const title = m.pitchId !== null ? titles.get(m.pitchId) : undefined;
+            // The pitch a run of messages is about is said once, where the run starts.
+            const newTopic = m.pitchId !== null && messages[i - 1]?.pitchId !== m.pitchId;
             return (
               <li key={m.id} className={mine ? `${s.bubbleRow} ${s.mine}` : s.bubbleRow} data-message-id={m.id}>
-                {m.pitchId !== null && (
+                {newTopic && (
                   <p className={s.about}>
                     About <Link to={`/pitches/${m.pitchId}`}>{title ?? `pitch #${m.pitchId}`}</Link>
                   </p>
@@ -589,7 +618,7 @@ function Composer({
           <span>
             About <Link to={`/pitches/${pitch.id}`}>{pitch.title}</Link>
           </span>
-          <Button small variant="ghost" onClick={clearPitch} aria-label={`Stop writing about ${pitch.title}`}>
+          <Button small variant="ghost" onClick={clearPitch}>
             Not about this pitch
           </Button>
         </div>

@@ -157,9 +157,18 @@ function SentItem({ nda }: { nda: NdaItem }) {
           </blockquote>
         )}
         {nda.status === "rejected" && (
-          <p>
-            <strong>Reason given:</strong> {nda.reason || "none"}. You may ask again from the pitch page.
-          </p>
+          <>
+            <p>
+              {nda.reason ? (
+                <>
+                  <strong>Reason given:</strong> {nda.reason}
+                </>
+              ) : (
+                "No reason given."
+              )}
+            </p>
+            <p className={s.muted}>You may ask again from the pitch page.</p>
+          </>
         )}
         {nda.status === "approved" && <p className={s.muted}>The synopsis, budget and protected materials are open to you.</p>}
         {nda.status === "pending" && <p className={s.muted}>Waiting for the creator. This page updates when they decide.</p>}
