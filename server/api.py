@@ -34,6 +34,11 @@ B = TypeVar("B", bound=BaseModel)
 Q = TypeVar("Q", bound=BaseModel)
 
 Auth = Literal["required", "optional", "none"]
+# How an endpoint is rate-limited, declared on the endpoint (never inferred from its tags):
+# "write": the per-user and per-IP write limits before the body is read (the default of every
+# method but GET/HEAD/OPTIONS); "auth": the handler applies the auth limits itself (per IP, and
+# failed logins per email), so the write limits do not count it twice; "none": not limited.
+RateLimit = Literal["write", "auth", "none"]
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -111,9 +116,10 @@ class Endpoint:
     status: int = 200
     errors: tuple[type[ApiError], ...] = ()
     permission: tuple[Action, str] | None = None
-    # added: OpenAPI fragments for endpoints that read or write raw bodies themselves (multipart
+    # OpenAPI fragments for endpoints that read or write raw bodies themselves (multipart
     # uploads, file downloads): "requestBody" replaces the JSON one, "responses" are merged in.
     openapi_extra: dict[str, Any] | None = None
+    rate_limit: RateLimit = "write"
 
 
 class Api:
@@ -139,11 +145,21 @@ class Api:
         errors: tuple[type[ApiError], ...] = (),
         permission: tuple[Action, str] | None = None,
         openapi_extra: dict[str, Any] | None = None,
+        rate_limit: RateLimit | None = None,
     ) -> Callable[[Handler], Handler]:
         """Declare an endpoint. `permission=(action, resource)` consults the portal matrix
-        (server/permissions.py); `portals` restricts to account types directly."""
+        (server/permissions.py); `portals` restricts to account types directly. `rate_limit`
+        defaults to "write" for writes and "none" for reads (see `RateLimit`).
+
+        Body and query models must refuse unknown fields (`server.schemas.Input`): a field the
+        endpoint does not know is answered 422 naming it, never silently dropped."""
         if permission is not None and portals is None:
             portals = portals_for(*permission)
+        if rate_limit is None:
+            rate_limit = "none" if method.upper() in _SAFE_METHODS else "write"
+        for model in (body, query):
+            if model is not None and model.model_config.get("extra") != "forbid":
+                raise TypeError(f"{method} {path}: {model.__name__} must forbid unknown fields")
 
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -163,6 +179,7 @@ class Api:
                     errors,
                     permission,
                     openapi_extra,
+                    rate_limit,
                 )
             )
             return handler
@@ -198,7 +215,7 @@ def _wrap(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]
                 raise Unauthorized()
             if principal is not None and ep.portals and principal.user_type not in ep.portals:
                 raise Forbidden(f"Only {', '.join(ep.portals)} accounts may do this")
-        if ep.method not in _SAFE_METHODS and "auth" not in ep.tags:
+        if ep.rate_limit == "write":
             await state.write_limiter.hit(
                 principal.user_id if principal else None,
                 client_ip(request, state.settings.trust_proxy),

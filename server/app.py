@@ -74,9 +74,11 @@ def build_api() -> Api:
     return api
 
 
-def openapi_document(api: Api | None = None) -> dict[str, Any]:
-    """The OpenAPI document; needs no settings or database (`pitchey openapi` prints it)."""
-    return build_openapi((api or build_api()).endpoints, title="Pitchey API", version=_version())
+def openapi_document(api: Api | None = None, cookie_name: str | None = None) -> dict[str, Any]:
+    """The OpenAPI document; needs no settings or database (`pitchey openapi` prints it, with
+    the default session cookie name)."""
+    extra = {"cookie_name": cookie_name} if cookie_name else {}
+    return build_openapi((api or build_api()).endpoints, title="Pitchey API", version=_version(), **extra)
 
 
 def create_app(settings: Settings, dsn: str) -> web.Application:
@@ -102,7 +104,7 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
     api = build_api()
     api.install(app)
     app[API] = api
-    app[OPENAPI] = openapi_document(api)
+    app[OPENAPI] = openapi_document(api, settings.cookie_name)
 
     async def storage_context(app: web.Application) -> AsyncIterator[None]:
         state.db = await Database.connect(

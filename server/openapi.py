@@ -20,8 +20,10 @@ from .errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from .settings import Settings
 
 _REF = "#/components/schemas/{model}"
+DEFAULT_COOKIE = Settings.model_fields["cookie_name"].default
 
 _ERROR_ENVELOPE = {
     "type": "object",
@@ -60,7 +62,10 @@ def _envelope(data_schema: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dict[str, Any]:
+def build_openapi(
+    endpoints: list[Endpoint], *, title: str, version: str, cookie_name: str = DEFAULT_COOKIE
+) -> dict[str, Any]:
+    """The document; `cookie_name` is the session cookie the app is configured with."""
     models: set[type[BaseModel]] = set()
     for ep in endpoints:
         for m in (ep.body, ep.query, ep.response):
@@ -116,7 +121,7 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
             errors += [InvalidJson, ValidationFailed, PayloadTooLarge, UnsupportedMediaType]
         if ep.query is not None:
             errors.append(ValidationFailed)
-        if (ep.tags and "auth" in ep.tags) or ep.method not in ("GET", "HEAD"):
+        if ep.rate_limit != "none":
             errors.append(RateLimited)
         if "system" not in ep.tags:
             errors.append(Unavailable)  # the database is unreachable
@@ -144,7 +149,7 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
             "schemas": schemas,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-                "cookie": {"type": "apiKey", "in": "cookie", "name": "pitchey_session"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": cookie_name},
             },
         },
     }

@@ -175,18 +175,30 @@ class _Query:
         return f"${len(self.args)}"
 
     def visible(self) -> str:
-        """Published and visible to the viewer: the list form of rooms.access.can_view_pitch."""
-        t = self.arg(self.viewer.user_type)
-        return (
-            "(p.status = 'published' AND (p.visibility = 'public' OR p.user_id = $1"
-            " OR n.has_nda OR (p.visibility = 'investors_only'"
-            f" AND {t}::text IN ('investor', 'production'))))"
-        )
+        """Published and visible to the viewer (the catalog lists only published pitches)."""
+        return f"(p.status = 'published' AND {visible_sql('$1', self.arg(self.viewer.user_type))})"
 
 
-# Protected fields are the viewer's to see: not NDA-protected, own pitch, or an approved NDA.
-_SHOWN = "(NOT p.require_nda OR p.user_id = $1 OR n.has_nda)"
-_VISIBLE_BUDGET = f"(CASE WHEN {_SHOWN} THEN p.budget END)"
+def visible_sql(viewer_id: str, viewer_type: str, has_nda: str = "n.has_nda") -> str:
+    """The SQL form of `rooms.access.decide(access, viewer).sees` over `pitches p`.
+
+    `viewer_id`/`viewer_type` are the viewer's $n parameters (id 0 and '' when anonymous),
+    `has_nda` whether the viewer holds an approved NDA for `p`. Owners and approved-NDA holders see
+    the pitch whatever its state; anyone else only while it is published and public, or published
+    for investors and the viewer is an investor or production company. The two forms are tied by a
+    property-based test (tests/test_pitch_access.py): change both or neither.
+    """
+    return (
+        f"(({viewer_id} <> 0 AND (p.user_id = {viewer_id} OR {has_nda}))"
+        " OR (p.status = 'published' AND (p.visibility = 'public'"
+        f" OR (p.visibility = 'investors_only' AND {viewer_type}::text IN ('investor', 'production')))))"
+    )
+
+
+# Protected fields are the viewer's to see (`decide(...).shows_protected`, given it sees the
+# pitch): not NDA-protected, own pitch, or an approved NDA.
+SHOWN_SQL = "(NOT p.require_nda OR p.user_id = $1 OR n.has_nda)"
+_VISIBLE_BUDGET = f"(CASE WHEN {SHOWN_SQL} THEN p.budget END)"
 
 _SELECT = f"""
     SELECT {_P_COLUMNS}, n.has_nda,
@@ -225,12 +237,13 @@ def _row(row: asyncpg.Record, with_score: bool = False) -> CatalogRow:
 
 @dataclass(frozen=True, slots=True)
 class Access:
-    """What the room authorizer needs to know about one pitch and one caller."""
+    """What deciding one caller's access to one pitch needs (rooms/access.py: `decide`)."""
 
     owner_id: int
     status: str
     visibility: str
     has_nda: bool
+    require_nda: bool = False
 
 
 class PitchStore:
@@ -294,7 +307,7 @@ class PitchStore:
 
     async def access(self, pitch_id: int, user_id: int) -> Access | None:
         row = await self.db.fetchrow(
-            """SELECT p.user_id, p.status, p.visibility,
+            """SELECT p.user_id, p.status, p.visibility, p.require_nda,
                       EXISTS (SELECT 1 FROM nda_requests n
                               WHERE n.pitch_id = p.id AND n.requester_id = $2
                                 AND n.status = 'approved') AS has_nda
@@ -304,7 +317,7 @@ class PitchStore:
         )
         if row is None:
             return None
-        return Access(row["user_id"], row["status"], row["visibility"], row["has_nda"])
+        return Access(row["user_id"], row["status"], row["visibility"], row["has_nda"], row["require_nda"])
 
     async def counters(self, pitch_id: int) -> tuple[int, int] | None:
         row = await self.db.fetchrow("SELECT view_count, like_count FROM pitches WHERE id = $1", pitch_id)

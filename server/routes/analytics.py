@@ -13,7 +13,7 @@ from pitchey.storage.production import STAGES, ProductionStore
 
 from ..api import Api, Call
 from ..errors import NotFound, PitchNotFound
-from ..schemas_platform import (
+from ..schemas.platform import (
     BudgetAnalyticsOut,
     BudgetLineUse,
     CountSeries,
@@ -34,7 +34,7 @@ from ..schemas_platform import (
     StageCounts,
     UpcomingMilestoneOut,
 )
-from .pitches import realtime_hub
+from ._shared import realtime_hub
 from .production import ProjectNotFound, project_totals
 
 api = Api()

@@ -9,7 +9,8 @@ from pitchey.storage.users import EmailTaken, User, UsernameTaken
 
 from ..api import Api, Call, Reply, authenticate, client_ip, is_https
 from ..errors import EmailExists, InvalidCredentials, Unauthorized, UsernameExists, WrongPortal
-from ..schemas import AuthResult, Empty, LoggedOut, LoginBody, RegisterBody, SessionOut, UserOut
+from ..schemas import Empty
+from ..schemas.accounts import AuthResult, LoggedOut, LoginBody, RegisterBody, SessionOut, UserOut
 
 api = Api()
 PORTAL = "{portal:creator|investor|production}"
@@ -49,6 +50,7 @@ def _session_reply(call: Call[Any, Any], user: User, status: int) -> Reply:
 @api.route(
     "POST",
     f"/api/auth/{PORTAL}/register",
+    rate_limit="auth",
     auth="none",
     body=RegisterBody,
     response=AuthResult,
@@ -82,6 +84,7 @@ async def register(call: Call[RegisterBody, Any]) -> Reply:
 @api.route(
     "POST",
     f"/api/auth/{PORTAL}/login",
+    rate_limit="auth",
     auth="none",
     body=LoginBody,
     response=AuthResult,
@@ -112,6 +115,7 @@ async def login(call: Call[LoginBody, Any]) -> Reply:
 @api.route(
     "POST",
     "/api/auth/logout",
+    rate_limit="none",  # signing out must always work, even for a caller over its write limits
     auth="none",
     body=Empty,
     response=LoggedOut,

@@ -13,8 +13,9 @@ from pitchey.storage.follows import UserSummary as StoredSummary
 
 from ..api import Api, Call, Reply
 from ..errors import NotFound, ValidationFailed
-from ..schemas_catalog import FollowBody, FollowItem, FollowOut, PageQuery, UserSummary, pagination
-from .pitches import realtime_hub
+from ..schemas import PageQuery, pagination
+from ..schemas.catalog import FollowBody, FollowItem, FollowOut, UserSummary
+from ._shared import realtime_hub
 
 api = Api()
 

@@ -8,78 +8,29 @@ this API. Amounts are USD, NUMERIC in the database and "1250.00" strings on the 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Any, Literal
-
-from pydantic import Field
+from typing import Any
 
 from pitchey.storage.investments import Investment, InvestmentStore, Portfolio
 
 from ..api import Api, Call, Reply
 from ..errors import Forbidden, IdempotencyConflict, NdaRequired, NotFound
-from ..payments import CURRENCY, Money, MoneyIn, idempotency_key, money_str
-from ..schemas import PitchOut, Schema
-from ..schemas_platform import PageQuery, page_meta
-from .pitches import pitch_out, realtime_hub, visible_pitch
+from ..payments import CURRENCY, idempotency_key, money_str
+from ..schemas import PageQuery, pagination
+from ..schemas.money import (
+    InvestmentCreate,
+    InvestmentOut,
+    PortfolioOut,
+    PositionOut,
+    RecommendationOut,
+    StatusTotalOut,
+)
+from ._shared import pitch_out, realtime_hub, visible_pitch
 
 log = logging.getLogger("pitchey.server.investments")
 
 api = Api()
 
-InvestmentStatus = Literal["pending", "completed", "cancelled", "refunded"]
 REPLAYED_HEADER = "Idempotent-Replayed"
-
-
-class InvestmentCreate(Schema):
-    pitch_id: int = Field(ge=1, le=2**63 - 1, strict=True)
-    amount: MoneyIn
-
-
-class InvestmentOut(Schema):
-    id: int
-    pitch_id: int
-    pitch_title: str
-    amount: Money
-    currency: Literal["USD"] = "USD"
-    status: InvestmentStatus
-    created_at: datetime
-
-
-class StatusTotalOut(Schema):
-    status: InvestmentStatus
-    count: int
-    amount: Money
-
-
-class PositionOut(Schema):
-    pitch_id: int
-    pitch_title: str
-    genre: str | None
-    amount: Money
-    count: int
-    first_investment_at: datetime
-    last_investment_at: datetime
-
-
-class PortfolioOut(Schema):
-    currency: Literal["USD"] = "USD"
-    total_invested: Money = Field(description="Sum of active (pending + completed) investments")
-    investment_count: int = Field(description="Every investment, whatever its status")
-    position_count: int = Field(description="Pitches with at least one active investment")
-    by_status: list[StatusTotalOut]
-    positions: list[PositionOut]
-
-
-ReasonCode = Literal[
-    "nda_access", "followed_creator", "invested_genre", "nda_genre", "liked_genre", "trending", "new"
-]
-
-
-class RecommendationOut(Schema):
-    pitch: PitchOut
-    score: float
-    reason: str
-    reason_code: ReasonCode
 
 
 def investment_out(inv: Investment) -> InvestmentOut:
@@ -147,10 +98,10 @@ async def create_investment(call: Call[InvestmentCreate, Any]) -> Reply:
         stored = await investments.by_key(me.user_id, key)
         if stored is not None:
             return _replay(stored, body)
-    pitch, access = await visible_pitch(call, body.pitch_id)
+    pitch, _, decision = await visible_pitch(call, body.pitch_id)
     if pitch.status != "published":
         raise Forbidden("This pitch is not open for investment")
-    if pitch.require_nda and not access.has_nda:
+    if pitch.require_nda and not decision.shows_protected:
         raise NdaRequired("Sign this pitch's NDA before investing")
     inv, created = await investments.create(me.user_id, pitch.id, body.amount, key)
     if not created:  # a concurrent retry with the same key won the insert
@@ -209,7 +160,7 @@ async def get_portfolio(call: Call[Any, Any]) -> PortfolioOut:
 async def get_history(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     rows, total = await store(call).history(call.user.user_id, limit=q.limit, offset=q.offset)
-    return Reply([investment_out(r) for r in rows], meta=page_meta(q, total))
+    return Reply([investment_out(r) for r in rows], meta=pagination(q, total))
 
 
 def reason_text(code: str, genre: str | None) -> str:
@@ -247,4 +198,4 @@ async def get_recommendations(call: Call[Any, PageQuery]) -> Reply:
         )
         for r in recs
     ]
-    return Reply(out, meta=page_meta(q, total))
+    return Reply(out, meta=pagination(q, total))

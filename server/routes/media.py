@@ -16,16 +16,14 @@ import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, ClientPayloadError, web
-from pydantic import Field
 
-from pitchey.rooms.access import can_view_pitch
+from pitchey.rooms.access import Decision, decide, decide_owner
 from pitchey.storage.media import Media, MediaLimitReached, MediaStore
-from pitchey.storage.pitches import Access, Pitch, PitchStore
+from pitchey.storage.pitches import Pitch, PitchStore
 
 from ..api import Api, Call, Reply
 from ..blobstore import BlobStore, blobstore_from_settings
@@ -42,14 +40,15 @@ from ..errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from ..schemas import Schema
+from ..schemas import PageQuery, pagination
+from ..schemas.media import MediaDeleted, MediaOut
 from ..state import APP_STATE, AppState
+from ._shared import refuse, viewer
 
 log = logging.getLogger("pitchey.server.media")
 
 api = Api()
 
-Kind = Literal["poster", "deck", "video"]
 KINDS: tuple[str, ...] = ("poster", "deck", "video")
 MAX_MEDIA_PER_PITCH = 50
 CHUNK = 256 * 1024
@@ -89,29 +88,6 @@ _NOT_VIDEO_BRANDS = frozenset(
 # ---------------------------------------------------------------------------------------------
 # Schemas
 # ---------------------------------------------------------------------------------------------
-
-
-class MediaOut(Schema):
-    id: int
-    pitch_id: int
-    kind: Kind
-    url: str = Field(description="GET it with the caller's credentials (cookie or bearer)")
-    content_type: str
-    size: int
-    sha256: str
-    filename: str | None
-    protected: bool = Field(description="only the owner and approved-NDA holders may download")
-    created_at: datetime
-
-
-class MediaDeleted(Schema):
-    id: int
-    deleted: bool
-
-
-class MediaPage(Schema):
-    page: int = Field(1, ge=1, le=10_000)
-    limit: int = Field(20, ge=1, le=100)
 
 
 def media_out(m: Media) -> MediaOut:
@@ -255,41 +231,26 @@ def blobs(state: AppState) -> BlobStore:
     return store
 
 
-async def _viewable(call: Call[Any, Any], pitch_id: int) -> Access:
-    """The caller's access to a pitch they may see (the rules of GET /api/pitches/{id})."""
-    principal = call.principal
-    uid = principal.user_id if principal else 0
-    access = await PitchStore(call.state.database).access(pitch_id, uid)
+async def _viewable(call: Call[Any, Any], pitch_id: int) -> Decision:
+    """The caller's access decision on a pitch they may see, or its refusal (rooms/access.py)."""
+    v = viewer(call.principal)
+    access = await PitchStore(call.state.database).access(pitch_id, v.user_id)
     if access is None:
         raise PitchNotFound()
-    if principal is None:
-        if not (access.status == "published" and access.visibility == "public"):
-            raise PitchNotFound()
-    elif not can_view_pitch(access, uid, principal.user_type):
-        if access.status != "published":
-            raise PitchNotFound()
-        raise Forbidden("This pitch is not shared with you")
-    return access
+    decision = decide(access, v)
+    refuse(decision)
+    return decision
 
 
 async def _owned(call: Call[Any, Any], pitch_id: int) -> Pitch:
-    """The pitch if the caller owns it; 403 if they may see it, 404 if they may not."""
-    me = call.user
+    """The pitch if the caller owns it; 403 if they may see it, else the decision's refusal."""
     pitches = PitchStore(call.state.database)
-    access = await pitches.access(pitch_id, me.user_id)
+    access = await pitches.access(pitch_id, call.user.user_id)
     pitch = await pitches.get(pitch_id) if access is not None else None
     if access is None or pitch is None:
         raise PitchNotFound()
-    if access.owner_id != me.user_id:
-        if can_view_pitch(access, me.user_id, me.user_type):
-            raise Forbidden("Only the pitch owner can manage its media")
-        raise PitchNotFound()
+    refuse(decide_owner(access, viewer(call.principal)))
     return pitch
-
-
-def _sees_protected(call: Call[Any, Any], access: Access) -> bool:
-    p = call.principal
-    return p is not None and (access.owner_id == p.user_id or access.has_nda)
 
 
 async def _delete_object(store: BlobStore, key: str) -> None:
@@ -521,25 +482,21 @@ async def upload_media(call: Call[Any, Any]) -> Reply:
     "GET",
     "/api/pitches/{id}/media",
     auth="optional",
-    query=MediaPage,
+    query=PageQuery,
     response=MediaOut,
     response_list=True,
     tags=("media",),
     errors=(NotFound, Forbidden),
     summary="A pitch's media; protected items only for the owner and approved-NDA holders",
 )
-async def list_media(call: Call[Any, MediaPage]) -> Reply:
+async def list_media(call: Call[Any, PageQuery]) -> Reply:
     pitch_id = call.path_id()
-    access = await _viewable(call, pitch_id)
-    show = _sees_protected(call, access)
+    show = (await _viewable(call, pitch_id)).shows_protected
     store = MediaStore(call.state.database)
-    page, limit = call.query.page, call.query.limit
+    q = call.query
     total = await store.count(pitch_id, include_protected=show)
-    rows = await store.for_pitch(pitch_id, include_protected=show, limit=limit, offset=(page - 1) * limit)
-    return Reply(
-        [media_out(m) for m in rows],
-        meta={"pagination": {"page": page, "limit": limit, "total": total, "hasMore": page * limit < total}},
-    )
+    rows = await store.for_pitch(pitch_id, include_protected=show, limit=q.limit, offset=q.offset)
+    return Reply([media_out(m) for m in rows], meta=pagination(q, total))
 
 
 @api.route(
@@ -594,8 +551,8 @@ async def download_media(call: Call[Any, Any]) -> web.StreamResponse:
     row = await MediaStore(call.state.database).by_key(key)
     if row is None:
         raise NotFound("Media not found")
-    access = await _viewable(call, row.pitch_id)
-    if row.protected and not _sees_protected(call, access):
+    decision = await _viewable(call, row.pitch_id)
+    if row.protected and not decision.shows_protected:
         raise NdaRequired("This file needs an approved NDA for its pitch")
     store = blobs(call.state)
     disposition = content_disposition(row.original_name, f"{row.kind}.{key.rsplit('.', 1)[-1]}")

@@ -11,9 +11,9 @@ from pitchey.storage.messages import MessageStore
 
 from ..api import Api, Call, Reply
 from ..errors import Forbidden, NotFound, ValidationFailed
-from ..schemas import Empty
-from ..schemas_platform import MessageOut, PageQuery, PersonOut, SendMessageBody, ThreadOut, page_meta
-from .pitches import realtime_hub, visible_pitch
+from ..schemas import Empty, PageQuery, pagination
+from ..schemas.platform import MessageOut, PersonOut, SendMessageBody, ThreadOut
+from ._shared import realtime_hub, visible_pitch
 
 api = Api()
 
@@ -67,7 +67,7 @@ async def send_message(call: Call[SendMessageBody, Any]) -> Reply:
     b = call.body
     pitch_title: str | None = None
     if b.pitch_id is not None:
-        pitch, _ = await visible_pitch(call, b.pitch_id)
+        pitch, _, _ = await visible_pitch(call, b.pitch_id)
         recipient_id, pitch_title = pitch.user_id, pitch.title
         if recipient_id == me.user_id:
             raise _self_message()
@@ -119,7 +119,7 @@ async def list_threads(call: Call[Any, PageQuery]) -> Reply:
             )
             for t in threads
         ],
-        meta=page_meta(q, total, unreadCount=unread),
+        meta=pagination(q, total, unreadCount=unread),
     )
 
 
@@ -145,7 +145,7 @@ async def conversation(call: Call[Any, PageQuery]) -> Reply:
     me = call.user.user_id
     marked = await st.mark_conversation_read(me, other_id) if other_id != me else 0
     messages, total = await st.conversation(me, other_id, limit=q.limit, offset=q.offset)
-    return Reply([message_out(m) for m in messages], meta=page_meta(q, total, markedRead=marked))
+    return Reply([message_out(m) for m in messages], meta=pagination(q, total, markedRead=marked))
 
 
 @api.route(

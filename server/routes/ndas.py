@@ -15,16 +15,17 @@ from pitchey.storage.ndas import Nda, NdaListRow, NdaLists, NdaPage
 
 from ..api import Api, Call, Reply
 from ..errors import Conflict, Forbidden, NotFound, PitchNotFound
-from ..schemas import NdaDecisionBody, NdaOut, NdaRequestBody
-from ..schemas_catalog import (
+from ..schemas import PageQuery, pagination
+from ..schemas.catalog import (
     IncomingNdaQuery,
+    NdaDecisionBody,
     NdaListItem,
+    NdaOut,
+    NdaRequestBody,
     OutgoingNdaQuery,
-    PageQuery,
-    pagination,
 )
+from ._shared import realtime_hub
 from .follows import summary_out
-from .pitches import realtime_hub
 
 log = logging.getLogger("pitchey.server")
 

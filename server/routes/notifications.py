@@ -9,9 +9,9 @@ from pitchey.storage.notifications import Notification, NotificationStore
 
 from ..api import Api, Call, Reply
 from ..errors import NotFound
-from ..schemas import Empty
-from ..schemas_platform import NotificationOut, NotificationQuery, ReadAllOut, page_meta
-from .pitches import realtime_hub
+from ..schemas import Empty, pagination
+from ..schemas.platform import NotificationOut, NotificationQuery, ReadAllOut
+from ._shared import realtime_hub
 
 api = Api()
 
@@ -54,7 +54,7 @@ async def list_notifications(call: Call[Any, NotificationQuery]) -> Reply:
     me = call.user.user_id
     items, total = await st.page(me, limit=q.limit, offset=q.offset, unread_only=q.unread_only)
     unread = total if q.unread_only else await st.unread_count(me)
-    return Reply([notification_out(n) for n in items], meta=page_meta(q, total, unreadCount=unread))
+    return Reply([notification_out(n) for n in items], meta=pagination(q, total, unreadCount=unread))
 
 
 @api.route(

@@ -11,173 +11,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from pitchey.rooms.access import can_view_pitch
 from pitchey.rooms.messages import DeletePitch, RecordView, SetLike, UpdatePitch
-from pitchey.storage.pitches import (
-    Access,
-    BrowseFilter,
-    CatalogPage,
-    CatalogRow,
-    Creator,
-    Pitch,
-    PitchInUse,
-    PitchStore,
-    Viewer,
-)
+from pitchey.storage.pitches import BrowseFilter, CatalogPage, PitchInUse
 
 from ..api import Api, Call, Reply
-from ..auth import Principal
-from ..cache import (
-    BROWSE_TTL,
-    CATALOG_TAG,
-    PITCH_TTL,
-    TRENDING_TTL,
-    Cache,
-    cached,
-    get_cache,
-    pitch_tag,
-)
+from ..cache import BROWSE_TTL, CATALOG_TAG, TRENDING_TTL, cached, pitch_tag
 from ..errors import Conflict, Forbidden, NotFound, PitchNotFound, ValidationFailed
-from ..schemas import Empty, LikeOut, PitchCreate
-from ..schemas_catalog import (
+from ..schemas import Empty, PageQuery
+from ..schemas.catalog import (
     BrowseQuery,
     CatalogPitchOut,
+    LikeOut,
     MyPitchesQuery,
-    PageQuery,
+    PitchCreate,
     PitchDeleted,
     PitchUpdate,
-    UserSummary,
-    pagination,
+)
+from ._shared import (
+    owned_pitch,
+    page_reply,
+    pitch_out,
+    pitch_store,
+    read_cache,
+    realtime_hub,
+    viewer,
+    visible_pitch,
 )
 from .media import delete_objects, media_for_pitch
 
 api = Api()
-
-
-def realtime_hub(call: Call[Any, Any]) -> Any:
-    return call.state.extras["realtime"].hub
-
-
-def read_cache(call: Call[Any, Any]) -> Cache:
-    return get_cache(call.state.extras)
-
-
-def store(call: Call[Any, Any]) -> PitchStore:
-    return PitchStore(call.state.database)
-
-
-def can_see_protected(owner_id: int, principal: Principal | None, has_nda: bool) -> bool:
-    """Who may read a pitch's protected fields: its owner and approved-NDA holders."""
-    return principal is not None and (principal.user_id == owner_id or has_nda)
-
-
-def creator_out(c: Creator) -> UserSummary:
-    return UserSummary(
-        id=c.id, username=c.username, name=c.name, company_name=c.company_name, user_type=c.user_type
-    )
-
-
-def pitch_out(
-    pitch: Pitch, *, show_protected: bool, creator: Creator | None = None, score: float | None = None
-) -> CatalogPitchOut:
-    """NDA-protected fields (synopsis, budget) only for the owner and approved-NDA holders.
-
-    The one function that decides what of a pitch a caller sees: detail, lists, search, edits.
-    """
-    hidden = pitch.require_nda and not show_protected
-    return CatalogPitchOut(
-        id=pitch.id,
-        user_id=pitch.user_id,
-        title=pitch.title,
-        logline=pitch.logline,
-        genre=pitch.genre,
-        format=pitch.format,
-        synopsis=None if hidden else pitch.synopsis,
-        budget=None if hidden else pitch.budget,
-        target_audience=pitch.target_audience,
-        status=pitch.status,
-        visibility=pitch.visibility,
-        require_nda=pitch.require_nda,
-        view_count=pitch.view_count,
-        like_count=pitch.like_count,
-        protected=hidden,
-        created_at=pitch.created_at,
-        updated_at=pitch.updated_at,
-        published_at=pitch.published_at,
-        creator=creator_out(creator) if creator is not None else None,
-        trending_score=None if score is None else round(score, 6),
-    )
-
-
-def row_out(row: CatalogRow, principal: Principal | None) -> CatalogPitchOut:
-    return pitch_out(
-        row.pitch,
-        creator=row.creator,
-        score=row.score,
-        show_protected=can_see_protected(row.pitch.user_id, principal, row.has_nda),
-    )
-
-
-def page_reply(page: CatalogPage, q: PageQuery, principal: Principal | None) -> Reply:
-    return Reply([row_out(r, principal) for r in page.rows], meta=pagination(q, page.total))
-
-
-def viewer(principal: Principal | None) -> Viewer:
-    return Viewer(principal.user_id, principal.user_type) if principal else Viewer()
-
-
-async def _visible(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creator, Access]:
-    """The pitch if the caller may see it; otherwise not found (ids cannot be probed), or
-    forbidden when the caller may know the pitch exists (published, but private or for investors).
-
-    The stored row comes from the read cache; the caller's NDA is looked up only when it matters
-    (the pitch is protected, or not visible to the caller without one).
-    """
-    found = await cached(
-        read_cache(call),
-        f"pitch:{pitch_id}",
-        lambda: store(call).detail(pitch_id),
-        ttl=PITCH_TTL,
-        tags=(pitch_tag(pitch_id),),
-    )
-    if found is None:
-        raise PitchNotFound()
-    pitch, creator = found
-    principal = call.principal
-    access = Access(pitch.user_id, pitch.status, pitch.visibility, has_nda=False)
-    if principal is None:
-        if not (pitch.status == "published" and pitch.visibility == "public"):
-            raise PitchNotFound()
-        return pitch, creator, access
-    me = principal.user_id
-    if me != pitch.user_id and (pitch.require_nda or not can_view_pitch(access, me, principal.user_type)):
-        access = Access(
-            pitch.user_id,
-            pitch.status,
-            pitch.visibility,
-            has_nda=await store(call).has_approved_nda(pitch_id, me),
-        )
-    if not can_view_pitch(access, me, principal.user_type):
-        if access.status != "published":
-            raise PitchNotFound()
-        if access.visibility == "private":
-            raise Forbidden("This pitch is private")
-        raise Forbidden("This pitch is for investors and production companies")
-    return pitch, creator, access
-
-
-async def visible_pitch(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Access]:
-    """The pitch and the caller's access to it, or 404/403 (see `_visible`)."""
-    pitch, _, access = await _visible(call, pitch_id)
-    return pitch, access
-
-
-async def owned_pitch(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creator]:
-    """The caller's own pitch: 404 if they may not know it exists, 403 if it is someone else's."""
-    pitch, creator, _ = await _visible(call, pitch_id)
-    if pitch.user_id != call.user.user_id:
-        raise Forbidden("Only the pitch's owner may change it")
-    return pitch, creator
 
 
 # -- lists (declared before /api/pitches/{id}, which would otherwise match their paths) --------
@@ -209,7 +71,7 @@ async def browse_pitches(call: Call[Any, BrowseQuery]) -> Reply:
     principal = call.principal
 
     async def load() -> CatalogPage:
-        return await store(call).browse(viewer(principal), f, limit=q.limit, offset=q.offset)
+        return await pitch_store(call).browse(viewer(principal), f, limit=q.limit, offset=q.offset)
 
     if principal is None and q.q is None:
         # Anonymous pages are the same for every anonymous caller: cache them briefly.
@@ -236,7 +98,7 @@ async def trending_pitches(call: Call[Any, PageQuery]) -> Reply:
     principal = call.principal
 
     async def load() -> CatalogPage:
-        return await store(call).trending(viewer(principal), limit=q.limit, offset=q.offset)
+        return await pitch_store(call).trending(viewer(principal), limit=q.limit, offset=q.offset)
 
     if principal is None:
         page = await cached(
@@ -259,7 +121,7 @@ async def trending_pitches(call: Call[Any, PageQuery]) -> Reply:
 )
 async def following_pitches(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
-    page = await store(call).following(viewer(call.principal), limit=q.limit, offset=q.offset)
+    page = await pitch_store(call).following(viewer(call.principal), limit=q.limit, offset=q.offset)
     return page_reply(page, q, call.principal)
 
 
@@ -275,7 +137,7 @@ async def following_pitches(call: Call[Any, PageQuery]) -> Reply:
 )
 async def my_pitches(call: Call[Any, MyPitchesQuery]) -> Reply:
     q = call.query
-    page = await store(call).mine(call.user.user_id, q.status, limit=q.limit, offset=q.offset)
+    page = await pitch_store(call).mine(call.user.user_id, q.status, limit=q.limit, offset=q.offset)
     return page_reply(page, q, call.principal)
 
 
@@ -309,7 +171,7 @@ async def create_pitch(call: Call[PitchCreate, Any]) -> Reply:
     )
     if pitch.status == "published":
         await read_cache(call).invalidate_tags(CATALOG_TAG)
-    found = await store(call).detail(pitch.id)
+    found = await pitch_store(call).detail(pitch.id)
     return Reply(pitch_out(pitch, show_protected=True, creator=found[1] if found else None), status=201)
 
 
@@ -324,7 +186,7 @@ async def create_pitch(call: Call[PitchCreate, Any]) -> Reply:
 )
 async def get_pitch(call: Call[Any, Any]) -> CatalogPitchOut:
     pitch_id = call.path_id()
-    pitch, creator, access = await _visible(call, pitch_id)
+    pitch, creator, decision = await visible_pitch(call, pitch_id)
     principal = call.principal
     views = pitch.view_count
     if principal is not None and principal.user_id != pitch.user_id:
@@ -332,7 +194,7 @@ async def get_pitch(call: Call[Any, Any]) -> CatalogPitchOut:
         if counted is not None:
             views = counted
             await read_cache(call).invalidate_tags(pitch_tag(pitch_id))
-    show = can_see_protected(pitch.user_id, principal, access.has_nda)
+    show = decision.shows_protected
     out = pitch_out(pitch, creator=creator, show_protected=show)
     out.view_count = views
     out.media = await media_for_pitch(call.state, pitch_id, show)
@@ -388,7 +250,7 @@ async def delete_pitch(call: Call[Any, Any]) -> PitchDeleted:
 
 async def _like(call: Call[Any, Any], liked: bool) -> LikeOut:
     pitch_id = call.path_id()
-    await _visible(call, pitch_id)
+    await visible_pitch(call, pitch_id)
     changed, total = await realtime_hub(call).ask(f"pitch:{pitch_id}", SetLike(call.user.user_id, liked))
     if changed:
         await read_cache(call).invalidate_tags(pitch_tag(pitch_id))

@@ -28,7 +28,8 @@ from pitchey.storage.production import (
 
 from ..api import Api, Call, Reply
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
-from ..schemas_platform import (
+from ..schemas import PageQuery, pagination
+from ..schemas.platform import (
     ActivityOut,
     BudgetLineOut,
     BudgetTotals,
@@ -39,7 +40,6 @@ from ..schemas_platform import (
     InvestmentOverviewOut,
     InvestmentTotals,
     MilestoneOut,
-    PageQuery,
     PersonOut,
     ProjectCreate,
     ProjectInvestmentOut,
@@ -47,9 +47,8 @@ from ..schemas_platform import (
     ProjectOut,
     ProjectTotals,
     ProjectUpdate,
-    page_meta,
 )
-from .pitches import visible_pitch
+from ._shared import visible_pitch
 
 api = Api()
 
@@ -160,7 +159,7 @@ async def _check_pitch(call: Call[Any, Any], pitch_id: int | None) -> None:
 async def list_projects(call: Call[Any, ProjectListQuery]) -> Reply:
     q = call.query
     projects, total = await store(call).page(call.user.user_id, limit=q.limit, offset=q.offset, stage=q.stage)
-    return Reply([project_out(p) for p in projects], meta=page_meta(q, total))
+    return Reply([project_out(p) for p in projects], meta=pagination(q, total))
 
 
 @api.route(
@@ -313,7 +312,7 @@ async def list_expenses(call: Call[Any, PageQuery]) -> Reply:
     if found is None:
         raise ProjectNotFound()
     expenses, total = found
-    return Reply([expense_out(e) for e in expenses], meta=page_meta(q, total))
+    return Reply([expense_out(e) for e in expenses], meta=pagination(q, total))
 
 
 # -- overview and following -----------------------------------------------------------------
@@ -399,5 +398,5 @@ async def following(call: Call[Any, PageQuery]) -> Reply:
             )
             for i in items
         ],
-        meta=page_meta(q, total),
+        meta=pagination(q, total),
     )

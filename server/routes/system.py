@@ -10,7 +10,7 @@ from aiohttp import web
 from .. import envelope
 from ..api import Api, Call
 from ..errors import Unavailable
-from ..schemas import Health, Readiness
+from ..schemas.system import Health, Readiness
 from ..state import OPENAPI
 
 api = Api()

@@ -8,30 +8,69 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from .schemas import NdaOut, PitchOut, PitchStatus, Schema, Visibility
+from . import Input, PageQuery, Schema
+
+PitchStatus = Literal["draft", "published", "archived"]
+Visibility = Literal["public", "investors_only", "private"]
 
 
-class PageQuery(Schema):
-    """`page` (from 1) and `limit` (1..100, default 20) of every list."""
+class PitchCreate(Input):
+    title: str = Field(min_length=1, max_length=255)
+    logline: str | None = Field(None, max_length=1000)
+    genre: str | None = Field(None, max_length=100)
+    format: str | None = Field(None, max_length=100)
+    synopsis: str | None = Field(None, max_length=20000)
+    budget: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    target_audience: str | None = Field(None, max_length=500)
+    status: PitchStatus = "draft"
+    visibility: Visibility = "public"
+    require_nda: bool = False
 
-    page: int = Field(1, ge=1, le=100_000)
-    limit: int = Field(20, ge=1, le=100)
 
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.limit
+class PitchOut(Schema):
+    id: int
+    user_id: int
+    title: str
+    logline: str | None
+    genre: str | None
+    format: str | None
+    synopsis: str | None = None
+    budget: Decimal | None = None
+    target_audience: str | None
+    status: PitchStatus
+    visibility: Visibility
+    require_nda: bool
+    view_count: int
+    like_count: int
+    protected: bool = Field(description="True when NDA-protected fields were withheld")
+    created_at: datetime
+    updated_at: datetime
 
 
-def pagination(q: PageQuery, total: int) -> dict[str, Any]:
-    """The `meta` of a page: `{pagination: {page, limit, total, hasMore}}`."""
-    return {
-        "pagination": {
-            "page": q.page,
-            "limit": q.limit,
-            "total": total,
-            "hasMore": q.offset + q.limit < total,
-        }
-    }
+class LikeOut(Schema):
+    liked: bool
+    like_count: int
+
+
+class NdaRequestBody(Input):
+    pitch_id: int = Field(ge=1)
+    message: str | None = Field(None, max_length=2000)
+
+
+class NdaDecisionBody(Input):
+    reason: str | None = Field(None, max_length=2000)
+
+
+class NdaOut(Schema):
+    id: int
+    pitch_id: int
+    requester_id: int
+    owner_id: int
+    status: Literal["pending", "approved", "rejected", "revoked"]
+    message: str | None
+    reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
 
 
 class UserSummary(Schema):
@@ -60,7 +99,7 @@ class CatalogPitchOut(PitchOut):
     )
 
 
-class PitchUpdate(Schema):
+class PitchUpdate(Input):
     """A partial update: only the fields sent change; `null` clears an optional field."""
 
     title: str | None = Field(None, min_length=1, max_length=255)
@@ -119,7 +158,7 @@ class PitchDeleted(Schema):
     deleted: bool
 
 
-class FollowBody(Schema):
+class FollowBody(Input):
     user_id: int = Field(ge=1, le=2**63 - 1)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from .schemas import Schema
+from . import Input, PageQuery, Schema
 
 _CENT = Decimal("0.01")
 
@@ -27,40 +27,15 @@ Stage = Literal["development", "pre_production", "production", "post_production"
 Range = Literal["7d", "30d", "90d"]
 
 
-# -- pagination -------------------------------------------------------------------------------
-
-
-class PageQuery(Schema):
-    page: int = Field(1, ge=1, le=100_000)
-    limit: int = Field(20, ge=1, le=100)
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.limit
-
-
-def page_meta(q: PageQuery, total: int, **extra: Any) -> dict[str, Any]:
-    """`meta.pagination` of a list answer (plus any extra meta keys)."""
-    return {
-        "pagination": {
-            "page": q.page,
-            "limit": q.limit,
-            "total": total,
-            "hasMore": q.offset + q.limit < total,
-        },
-        **extra,
-    }
-
-
 # -- production -------------------------------------------------------------------------------
 
 
-class BudgetLineIn(Schema):
+class BudgetLineIn(Input):
     category: str = Field(min_length=1, max_length=100)
     allocated: AmountIn = Field(ge=0)
 
 
-class MilestoneIn(Schema):
+class MilestoneIn(Input):
     title: str = Field(min_length=1, max_length=255)
     due_date: date | None = None
 
@@ -73,7 +48,7 @@ def _distinct_categories(categories: list[str]) -> None:
         seen.add(c.lower())
 
 
-class ProjectCreate(Schema):
+class ProjectCreate(Input):
     title: str = Field(min_length=1, max_length=255)
     pitch_id: int | None = Field(None, ge=1, description="A pitch visible to the company")
     stage: Stage = "development"
@@ -91,7 +66,7 @@ class ProjectCreate(Schema):
         return self
 
 
-class BudgetLinePatchIn(Schema):
+class BudgetLinePatchIn(Input):
     """With `id`: change that line. Without: a new line (`category` required)."""
 
     id: int | None = Field(None, ge=1)
@@ -108,7 +83,7 @@ class BudgetLinePatchIn(Schema):
         return self
 
 
-class MilestonePatchIn(Schema):
+class MilestonePatchIn(Input):
     """With `id`: change that milestone. Without: a new one (`title` required)."""
 
     id: int | None = Field(None, ge=1)
@@ -123,7 +98,7 @@ class MilestonePatchIn(Schema):
         return self
 
 
-class ProjectUpdate(Schema):
+class ProjectUpdate(Input):
     """Only the fields sent change. `pitchId`, `startDate`, `endDate` may be null to clear."""
 
     title: str | None = Field(None, min_length=1, max_length=255)
@@ -196,7 +171,7 @@ class ProjectOut(Schema):
     milestones: list[MilestoneOut]
 
 
-class ExpenseCreate(Schema):
+class ExpenseCreate(Input):
     budget_line_id: int = Field(ge=1)
     amount: AmountIn = Field(gt=0)
     note: str | None = Field(None, max_length=1000)
@@ -286,7 +261,7 @@ class ActivityOut(Schema):
 # -- messages ---------------------------------------------------------------------------------
 
 
-class SendMessageBody(Schema):
+class SendMessageBody(Input):
     recipient_id: int | None = Field(None, ge=1)
     pitch_id: int | None = Field(None, ge=1, description="A message to this pitch's owner")
     content: str = Field(min_length=1, max_length=4000)
@@ -340,7 +315,7 @@ class ReadAllOut(Schema):
 # -- analytics --------------------------------------------------------------------------------
 
 
-class RangeQuery(Schema):
+class RangeQuery(Input):
     range: Range = "30d"
 
 

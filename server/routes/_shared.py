@@ -1,0 +1,113 @@
+"""Helpers several route modules share: the realtime hub, the read cache, and a pitch as the
+caller may see it (the access decision of rooms/access.py, refused in its words, and `pitch_out`,
+which withholds what the decision locks).
+
+Route modules import these from here, never from each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from pitchey.rooms.access import Decision, Verdict, decide, decide_owner
+from pitchey.storage.pitches import Access, CatalogPage, CatalogRow, Creator, Pitch, PitchStore, Viewer
+
+from ..api import Call, Reply
+from ..auth import Principal
+from ..cache import PITCH_TTL, Cache, cached, get_cache, pitch_tag
+from ..errors import Forbidden, PitchNotFound
+from ..schemas import PageQuery, pagination
+from ..schemas.catalog import CatalogPitchOut, UserSummary
+
+
+def realtime_hub(call: Call[Any, Any]) -> Any:
+    return call.state.extras["realtime"].hub
+
+
+def read_cache(call: Call[Any, Any]) -> Cache:
+    return get_cache(call.state.extras)
+
+
+def pitch_store(call: Call[Any, Any]) -> PitchStore:
+    return PitchStore(call.state.database)
+
+
+def viewer(principal: Principal | None) -> Viewer:
+    return Viewer(principal.user_id, principal.user_type) if principal else Viewer()
+
+
+def refuse(decision: Decision) -> None:
+    """Raise the decision's refusal, if it is one (404 or 403, in the decision's words)."""
+    if decision.verdict is Verdict.NOT_FOUND:
+        raise PitchNotFound(decision.message)
+    if decision.verdict is Verdict.FORBIDDEN:
+        raise Forbidden(decision.message)
+
+
+def pitch_out(
+    pitch: Pitch, *, show_protected: bool, creator: Creator | None = None, score: float | None = None
+) -> CatalogPitchOut:
+    """A pitch as a caller sees it: NDA-protected fields (synopsis, budget) only when
+    `show_protected` (the access decision's `shows_protected`, or the SQL's per-row form).
+
+    The one function that decides what of a pitch a caller sees: detail, lists, search, edits.
+    """
+    hidden = pitch.require_nda and not show_protected
+    fields = asdict(pitch)
+    if hidden:
+        fields.update(synopsis=None, budget=None)
+    return CatalogPitchOut(
+        **fields,
+        protected=hidden,
+        creator=UserSummary.model_validate(creator) if creator is not None else None,
+        trending_score=None if score is None else round(score, 6),
+    )
+
+
+def row_out(row: CatalogRow, principal: Principal | None) -> CatalogPitchOut:
+    """One catalog row: the list query already computed the viewer's NDA for it."""
+    v = viewer(principal)
+    shown = v.user_id != 0 and (row.pitch.user_id == v.user_id or row.has_nda)
+    return pitch_out(row.pitch, creator=row.creator, score=row.score, show_protected=shown)
+
+
+def page_reply(page: CatalogPage, q: PageQuery, principal: Principal | None) -> Reply:
+    return Reply([row_out(r, principal) for r in page.rows], meta=pagination(q, page.total))
+
+
+async def _decided(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creator, Access]:
+    """The stored pitch (from the read cache) and what deciding the caller's access needs. The
+    caller's NDA is looked up only when it can change the decision: a signed-in caller who is not
+    the owner."""
+    found = await cached(
+        read_cache(call),
+        f"pitch:{pitch_id}",
+        lambda: pitch_store(call).detail(pitch_id),
+        ttl=PITCH_TTL,
+        tags=(pitch_tag(pitch_id),),
+    )
+    if found is None:
+        raise PitchNotFound()
+    pitch, creator = found
+    access = Access(pitch.user_id, pitch.status, pitch.visibility, False, pitch.require_nda)
+    me = call.principal.user_id if call.principal else 0
+    if me not in (0, pitch.user_id):
+        has_nda = await pitch_store(call).has_approved_nda(pitch_id, me)
+        access = Access(pitch.user_id, pitch.status, pitch.visibility, has_nda, pitch.require_nda)
+    return pitch, creator, access
+
+
+async def visible_pitch(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creator, Decision]:
+    """The pitch and the caller's access decision, or its refusal (404 or 403)."""
+    pitch, creator, access = await _decided(call, pitch_id)
+    decision = decide(access, viewer(call.principal))
+    refuse(decision)
+    return pitch, creator, decision
+
+
+async def owned_pitch(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creator]:
+    """The caller's own pitch: 404 if they may not know it exists, 403 if it is someone else's."""
+    pitch, creator, access = await _decided(call, pitch_id)
+    refuse(decide_owner(access, viewer(call.principal)))
+    return pitch, creator

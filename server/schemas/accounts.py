@@ -1,0 +1,61 @@
+"""Accounts: register, log in, the session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import EmailStr, Field, StringConstraints, field_validator
+
+from . import Input, Schema
+
+# A password is exactly what was typed: never stripped like the other strings.
+Password = Annotated[str, StringConstraints(strip_whitespace=False)]
+
+
+class RegisterBody(Input):
+    email: EmailStr = Field(max_length=254)
+    password: Password = Field(min_length=8, max_length=256)
+    username: str | None = Field(None, min_length=2, max_length=50, pattern=r"^[\w.\-]+$")
+    name: str | None = Field(None, min_length=1, max_length=200)
+    company_name: str | None = Field(None, min_length=1, max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def _normalise(cls, v: str) -> str:
+        return v.strip().lower()
+
+
+class LoginBody(Input):
+    email: EmailStr = Field(max_length=254)
+    password: Password = Field(min_length=1, max_length=256)
+
+    @field_validator("email")
+    @classmethod
+    def _normalise(cls, v: str) -> str:
+        return v.strip().lower()
+
+
+class UserOut(Schema):
+    id: int
+    email: str
+    username: str | None
+    name: str | None
+    company_name: str | None
+    user_type: Literal["creator", "investor", "production"]
+    created_at: datetime
+
+
+class AuthResult(Schema):
+    user: UserOut
+    token: str
+    expires_at: datetime
+
+
+class SessionOut(Schema):
+    user: UserOut
+    expires_at: datetime
+
+
+class LoggedOut(Schema):
+    logged_out: bool

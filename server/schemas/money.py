@@ -1,0 +1,225 @@
+"""Money: investments, the portfolio, recommendations, payments, credits and subscriptions.
+Amounts are Decimal with two places (a JSON string on the wire)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from ..payments import (
+    MAX_CREDITS_PER_PURCHASE,
+    CardDetails,
+    Money,
+    MoneyIn,
+    PaidPlan,
+    PlanName,
+    luhn_ok,
+)
+from . import Input, Schema
+from .catalog import PitchOut
+
+# -- investments --------------------------------------------------------------------------------
+
+InvestmentStatus = Literal["pending", "completed", "cancelled", "refunded"]
+
+
+class InvestmentCreate(Input):
+    pitch_id: int = Field(ge=1, le=2**63 - 1, strict=True)
+    amount: MoneyIn
+
+
+class InvestmentOut(Schema):
+    id: int
+    pitch_id: int
+    pitch_title: str
+    amount: Money
+    currency: Literal["USD"] = "USD"
+    status: InvestmentStatus
+    created_at: datetime
+
+
+class StatusTotalOut(Schema):
+    status: InvestmentStatus
+    count: int
+    amount: Money
+
+
+class PositionOut(Schema):
+    pitch_id: int
+    pitch_title: str
+    genre: str | None
+    amount: Money
+    count: int
+    first_investment_at: datetime
+    last_investment_at: datetime
+
+
+class PortfolioOut(Schema):
+    currency: Literal["USD"] = "USD"
+    total_invested: Money = Field(description="Sum of active (pending + completed) investments")
+    investment_count: int = Field(description="Every investment, whatever its status")
+    position_count: int = Field(description="Pitches with at least one active investment")
+    by_status: list[StatusTotalOut]
+    positions: list[PositionOut]
+
+
+ReasonCode = Literal[
+    "nda_access", "followed_creator", "invested_genre", "nda_genre", "liked_genre", "trending", "new"
+]
+
+
+class RecommendationOut(Schema):
+    pitch: PitchOut
+    score: float
+    reason: str
+    reason_code: ReasonCode
+
+
+# -- payments -----------------------------------------------------------------------------------
+
+
+class CardIn(Input):
+    """A card as typed. Validated here (Luhn, expiry) so a typo never reaches the provider;
+    never stored or logged: payments keep the brand and the last four digits only."""
+
+    number: SecretStr = Field(
+        description="12-19 digits; spaces and dashes are ignored", examples=["4242 4242 4242 4242"]
+    )
+    exp_month: int = Field(ge=1, le=12, strict=True)
+    exp_year: int = Field(ge=2000, le=2100, strict=True)
+    cvc: SecretStr = Field(description="3 or 4 digits", examples=["123"])
+
+    @field_validator("number", mode="before")
+    @classmethod
+    def _number(cls, v: Any) -> str:
+        if not isinstance(v, str):
+            raise ValueError("card number must be a string")
+        digits = v.replace(" ", "").replace("-", "")
+        if not (digits.isascii() and digits.isdigit() and 12 <= len(digits) <= 19):
+            raise ValueError("card number must be 12-19 digits")
+        if not luhn_ok(digits):
+            raise ValueError("card number is not valid")
+        return digits
+
+    @field_validator("cvc", mode="before")
+    @classmethod
+    def _cvc(cls, v: Any) -> str:
+        if not isinstance(v, str) or not (v.isascii() and v.isdigit() and 3 <= len(v) <= 4):
+            raise ValueError("cvc must be 3 or 4 digits")
+        return v
+
+    @model_validator(mode="after")
+    def _not_expired(self) -> CardIn:
+        now = datetime.now(UTC)
+        if (self.exp_year, self.exp_month) < (now.year, now.month):
+            raise ValueError("card has expired")
+        return self
+
+    def details(self) -> CardDetails:
+        return CardDetails(
+            self.number.get_secret_value(), self.exp_month, self.exp_year, self.cvc.get_secret_value()
+        )
+
+
+class CreditPurchaseBody(Input):
+    credits: int = Field(ge=1, le=MAX_CREDITS_PER_PURCHASE, strict=True)
+    card: CardIn
+
+
+class SubscribeBody(Input):
+    plan: PaidPlan
+    card: CardIn
+
+
+class ProcessBody(Input):
+    """The seed's generic entry: what is bought, and optionally the amount the client shows
+    (refused when it differs from the price, so a stale price list cannot charge wrongly)."""
+
+    purpose: Literal["credits", "subscription"]
+    credits: int | None = Field(None, ge=1, le=MAX_CREDITS_PER_PURCHASE, strict=True)
+    plan: PaidPlan | None = None
+    amount: MoneyIn | None = None
+    currency: Literal["USD"] = "USD"
+    card: CardIn
+
+    @model_validator(mode="after")
+    def _what(self) -> ProcessBody:
+        if self.purpose == "credits" and (self.credits is None or self.plan is not None):
+            raise ValueError("purpose 'credits' takes credits (and no plan)")
+        if self.purpose == "subscription" and (self.plan is None or self.credits is not None):
+            raise ValueError("purpose 'subscription' takes a plan (and no credits)")
+        return self
+
+
+class PaymentOut(Schema):
+    id: int
+    amount: Money
+    currency: str
+    purpose: Literal["credits", "subscription"]
+    plan: PaidPlan | None
+    credits: int | None
+    status: Literal["pending", "succeeded", "declined", "failed"]
+    card_brand: str
+    card_last4: str
+    provider_ref: str | None
+    failure_code: str | None
+    created_at: datetime
+    settled_at: datetime | None
+
+
+SubscriptionStatus = Literal["none", "active", "cancelled", "expired"]
+
+
+class SubscriptionOut(Schema):
+    plan: PlanName
+    status: SubscriptionStatus
+    effective_plan: PlanName = Field(
+        description="What the user gets now: the plan while paid up (even if cancelled), else free"
+    )
+    price: Money
+    currency: Literal["USD"] = "USD"
+    credits_per_period: int
+    current_period_start: datetime | None = None
+    current_period_end: datetime | None = None
+    renews: bool
+
+
+class PaymentResult(Schema):
+    payment: PaymentOut
+    credits_added: int
+    credit_balance: int | None = Field(description="Balance right after this payment, when it added credits")
+    subscription: SubscriptionOut | None
+    replayed: bool
+
+
+class CreditBalanceOut(Schema):
+    balance: int
+    credit_price: Money
+    currency: Literal["USD"] = "USD"
+    updated_at: datetime | None
+
+
+class LedgerEntryOut(Schema):
+    id: int
+    delta: int
+    balance_after: int
+    reason: Literal["purchase", "subscription_grant", "spend", "refund", "adjustment"]
+    payment_id: int | None
+    note: str | None
+    created_at: datetime
+
+
+class PlanOut(Schema):
+    name: PlanName
+    price: Money
+    credits_per_period: int
+    months: int
+
+
+class PlansOut(Schema):
+    currency: Literal["USD"] = "USD"
+    credit_price: Money
+    max_credits_per_purchase: int
+    plans: list[PlanOut]
