@@ -106,9 +106,11 @@ def test_buy_credits_decline_double_click_and_retry_charge_once(
     keys: list[str] = []
     page.on(
         "request",
-        lambda r: keys.append(r.headers.get("idempotency-key", ""))
-        if r.method == "POST" and r.url.endswith("/credits/purchase")
-        else None,
+        lambda r: (
+            keys.append(r.headers.get("idempotency-key", ""))
+            if r.method == "POST" and r.url.endswith("/credits/purchase")
+            else None
+        ),
     )
     buy.dblclick()
     expect(page.get_by_test_id("pay-done")).to_contain_text("25 credits added, your balance is 25 credits")
@@ -120,7 +122,11 @@ def test_buy_credits_decline_double_click_and_retry_charge_once(
     page.get_by_label("Number of credits").fill("5")
     _fill_card(page, GOOD)
     page.evaluate(
-        """() => { const f = document.getElementById('pay-number').form; f.requestSubmit(); f.requestSubmit(); }"""
+        """() => {
+            const form = document.getElementById('pay-number').form;
+            form.requestSubmit();
+            form.requestSubmit();
+        }"""
     )
     expect(page.get_by_test_id("pay-done")).to_contain_text("5 credits added, your balance is 30 credits")
     expect(page.get_by_test_id("credit-balance")).to_have_text("30")
@@ -170,7 +176,9 @@ def test_buy_credits_decline_double_click_and_retry_charge_once(
     shot_phone(page, "billing-credits")
 
 
-def test_subscribe_switch_cancel_and_refusals(new_context, live_server, api_register, axe_check, shot, shot_phone):
+def test_subscribe_switch_cancel_and_refusals(
+    new_context, live_server, api_register, axe_check, shot, shot_phone
+):
     ctx = new_context()
     api_register(ctx, "production", name="Paz Producer", companyName="Paz Films")
     page = ctx.new_page()
@@ -209,7 +217,9 @@ def test_subscribe_switch_cancel_and_refusals(new_context, live_server, api_regi
     expect(page.get_by_test_id("pay-done")).to_contain_text("Paid $49.00: Pro until")
     expect(page.get_by_test_id("current-plan")).to_have_text("Pro")
     expect(page.get_by_test_id("credit-balance")).to_have_text("50")
-    expect(page.get_by_test_id("plan-status")).to_contain_text("Pro, $49.00 a month, with 50 credits each month.")
+    expect(page.get_by_test_id("plan-status")).to_contain_text(
+        "Pro, $49.00 a month, with 50 credits each month."
+    )
     expect(page.get_by_test_id("plan-pro")).to_contain_text("Your plan")
 
     # Switch to Enterprise.
@@ -250,7 +260,9 @@ def test_a_creator_sees_the_plans_and_no_payment_calls(new_context, api_register
     page = ctx.new_page()
     calls = _api_counter(page)
     page.goto("/settings/billing")
-    expect(page.get_by_text("Plans and credits are for investor and production company accounts.")).to_be_visible()
+    expect(
+        page.get_by_text("Plans and credits are for investor and production company accounts.")
+    ).to_be_visible()
     expect(page.get_by_role("list", name="Plans").get_by_role("listitem")).to_have_count(4)
     expect(page.get_by_test_id("plan-enterprise")).to_contain_text("$199.00 a month")
     expect(page.get_by_role("button", name=re.compile("^(Choose|Buy)"))).to_have_count(0)

@@ -9,6 +9,7 @@ import { formatCount } from "../../lib/format";
 import { usePresence, useRoom, type ServerFrame } from "../../realtime";
 import { Alert, ButtonLink, Card, ErrorState, Loading, PageHeader, Select } from "../../ui";
 import { ActivityFigure, pointsFrom } from "./ActivityFigure";
+import { PitchComparison } from "./PitchComparison";
 import { asRange, pitchAnalyticsQuery, RANGES, usePitch, type Pitch, type Range } from "./data";
 import s from "./creator.module.css";
 
@@ -100,7 +101,7 @@ function Analytics({ pitch, range, onRange }: { pitch: Pitch; range: Range; onRa
         <div className={s.stats}>
           <Figure label="Views, all time" value={pitch.viewCount} />
           <Figure label="Likes, all time" value={pitch.likeCount} />
-          <Card className={s.metric}>
+          <Card className={s.metric} data-testid="viewers-now">
             <span className={s.metricValue} aria-live="polite">
               {formatCount(watching)}
             </span>
@@ -124,6 +125,7 @@ function Analytics({ pitch, range, onRange }: { pitch: Pitch; range: Range; onRa
               <Figure label="Likes" value={analytics.data.totals.likes} />
               <Figure label="Unique viewers" value={analytics.data.totals.uniqueViewers} />
             </div>
+            <PitchComparison pitchId={pitch.id} range={range} />
             <ActivityFigure points={pointsFrom(analytics.data.labels, analytics.data.series)} rangeLabel={rangeLabel} />
           </>
         )}

@@ -15,6 +15,9 @@ export default function Portfolio() {
   return (
     <div className={s.page}>
       <PageHeader title="Your portfolio">
+        <ButtonLink to="/investor/history" variant="secondary">
+          Investment history
+        </ButtonLink>
         <ButtonLink to="/browse" variant="secondary">
           Find pitches
         </ButtonLink>
