@@ -32,7 +32,9 @@ def wait_user_room(page: Any, frames: list[dict[str, Any]], timeout_s: float = 1
     """Wait until the live client has joined the signed-in person's own room: from then on an
     event in `user:<id>` reaches the page (events before it are not promised to)."""
     deadline = time.monotonic() + timeout_s
-    while not any(f.get("type") == "subscribed" and str(f.get("room", "")).startswith("user:") for f in frames):
+    while not any(
+        f.get("type") == "subscribed" and str(f.get("room", "")).startswith("user:") for f in frames
+    ):
         assert time.monotonic() < deadline, f"the page never joined its user room; frames: {frames[:5]}"
         page.wait_for_timeout(50)
 

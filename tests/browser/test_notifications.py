@@ -52,7 +52,8 @@ def test_notifications_live_filter_and_mark_read(
     expect(items.first).to_contain_text("Otto Investor started following you")
     data(
         investor_ctx.request.post(
-            f"{base}/api/messages/send", data={"recipientId": creator["id"], "content": "Hi Nina, quick question."}
+            f"{base}/api/messages/send",
+            data={"recipientId": creator["id"], "content": "Hi Nina, quick question."},
         ),
         201,
     )

@@ -44,11 +44,14 @@ def test_investor_ndas_flip_live(
 
     nda_a = data(
         investor_ctx.request.post(
-            f"{base}/api/ndas/request", data={"pitchId": approved_pitch["id"], "message": "Keen to read the deck."}
+            f"{base}/api/ndas/request",
+            data={"pitchId": approved_pitch["id"], "message": "Keen to read the deck."},
         ),
         201,
     )
-    nda_b = data(investor_ctx.request.post(f"{base}/api/ndas/request", data={"pitchId": rejected_pitch["id"]}), 201)
+    nda_b = data(
+        investor_ctx.request.post(f"{base}/api/ndas/request", data={"pitchId": rejected_pitch["id"]}), 201
+    )
     page.reload()
     wait_user_room(page, frames)
     sent = page.get_by_role("list", name="All NDA requests")
@@ -63,7 +66,8 @@ def test_investor_ndas_flip_live(
     # The creator approves one in their inbox and rejects the other with a reason.
     creator = creator_ctx.new_page()
     creator.goto("/creator/ndas")
-    creator.get_by_role("button", name=f"Approve Vera Venture's request for {approved_pitch['title']}").click()
+    approve = f"Approve Vera Venture's request for {approved_pitch['title']}"
+    creator.get_by_role("button", name=approve).click()
     expect(creator.locator(f'[data-nda-id="{nda_a["id"]}"]')).to_contain_text("Approved")
 
     # The investor's open page flips, and the NDA is listed as signed, live.
@@ -84,16 +88,17 @@ def test_investor_ndas_flip_live(
     shot_phone(page, "ndas-sent-decided")
 
     # The status filter, kept in the URL.
-    page.get_by_role("navigation", name="Filter requests by status").get_by_role("link", name="Approved").click()
+    tabs = page.get_by_role("navigation", name="Filter requests by status")
+    tabs.get_by_role("link", name="Approved").click()
     expect(page).to_have_url(re.compile(r"/investor/ndas\?status=approved$"))
     approved = page.get_by_role("list", name="Approved NDA requests").get_by_role("listitem")
     expect(approved).to_have_count(1)
     expect(approved.first).to_contain_text(approved_pitch["title"])
-    page.get_by_role("navigation", name="Filter requests by status").get_by_role("link", name="Pending").click()
+    tabs.get_by_role("link", name="Pending").click()
     expect(page.get_by_text("No pending requests.")).to_be_visible()
 
     # Each NDA links to its pitch, which is open now.
-    page.get_by_role("navigation", name="Filter requests by status").get_by_role("link", name="All").click()
+    tabs.get_by_role("link", name="All").click()
     signed.get_by_role("link", name=approved_pitch["title"]).click()
     expect(page).to_have_url(re.compile(rf"/pitches/{approved_pitch['id']}$"))
     expect(page.get_by_test_id("synopsis")).to_be_visible()
@@ -105,12 +110,15 @@ def test_investor_ndas_flip_live(
     page.wait_for_load_state("networkidle")
     api.assert_no_repeats("NDAs page load")
     paths = api.paths()
-    assert paths["GET /api/ndas/outgoing-requests"] == 1 and paths["GET /api/ndas/incoming-signed"] == 1, api.calls
+    assert paths["GET /api/ndas/outgoing-requests"] == 1, api.calls
+    assert paths["GET /api/ndas/incoming-signed"] == 1, api.calls
     assert not [c for c in api.calls if "/api/pitches" in c], api.calls
     assert nda_b["status"] == "pending"
 
 
-def test_production_ndas_phone_and_failed_load(new_context, live_server, api_register, api_create_published_pitch, axe_check, shot):
+def test_production_ndas_phone_and_failed_load(
+    new_context, live_server, api_register, api_create_published_pitch, axe_check, shot
+):
     base = live_server.url
     creator_ctx = new_context()
     api_register(creator_ctx, "creator", name="Rae Rivers")

@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { notificationTarget } from "./notificationTarget";
+
+describe("notificationTarget", () => {
+  it("opens the conversation of a message, whatever pitch it is about", () => {
+    expect(notificationTarget("new_message", { messageId: 4, senderId: 7, pitchId: 3 }, "creator")).toBe("/messages/7");
+    expect(notificationTarget("new_message", { messageId: 4 }, "investor")).toBe("/messages");
+  });
+
+  it("sends a creator to the NDA inbox and a requester to the pitch", () => {
+    expect(notificationTarget("nda_request", { pitchId: 3 }, "creator")).toBe("/creator/ndas");
+    expect(notificationTarget("nda_approved", { pitchId: 3 }, "investor")).toBe("/pitches/3");
+    expect(notificationTarget("nda_rejected", {}, "production")).toBe("/production/ndas");
+  });
+
+  it("falls back to the pitch, then the portal's home", () => {
+    expect(notificationTarget("new_investment", { pitchId: 9 }, "creator")).toBe("/pitches/9");
+    expect(notificationTarget("new_follower", { followerId: 2 }, "production")).toBe("/production");
+    expect(notificationTarget("something_new", { pitchId: "x" }, "creator")).toBeNull();
+  });
+});
