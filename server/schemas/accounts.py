@@ -19,6 +19,11 @@ class RegisterBody(Input):
     username: str | None = Field(None, min_length=2, max_length=50, pattern=r"^[\w.\-]+$")
     name: str | None = Field(None, min_length=1, max_length=200)
     company_name: str | None = Field(None, min_length=1, max_length=200)
+    user_type: Literal["creator", "investor", "production"] | None = Field(
+        None,
+        description="Not used: the portal in the path is the account type. Accepted because the "
+        "original Pitchey clients send it with every registration.",
+    )
 
     @field_validator("email")
     @classmethod
