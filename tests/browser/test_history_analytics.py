@@ -175,3 +175,18 @@ def test_pitch_analytics_range_change_and_viewers_now(
     table = page.get_by_role("table", name="Views and likes per day")
     expect(table.locator("tbody tr")).to_have_count(90)
     expect(table.locator("tbody tr").last.locator("td").first).to_have_text("3")
+
+
+def test_a_page_that_cannot_load_says_so_in_words(new_context, api_register, axe_check):
+    """The route error boundary: a page's code that cannot be fetched (a deploy replaced it, or the
+    network dropped) gives words and a way on, not a blank screen."""
+    ctx = new_context(allow_page_errors=True)
+    api_register(ctx, "investor")
+    page = ctx.new_page()
+    page.route(re.compile(r"/assets/History-[^/]*\.js$"), lambda route: route.abort("connectionreset"))
+    page.goto("/investor/history")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Something went wrong")
+    expect(page.get_by_role("alert")).to_contain_text("a newer version of Pitchey may be out")
+    expect(page.get_by_role("button", name="Reload the page")).to_be_visible()
+    expect(page.get_by_role("link", name="Go to the home page")).to_be_visible()
+    axe_check(page, "route error")

@@ -49,7 +49,7 @@ export function PitchComparison({ pitchId, range }: { pitchId: number; range: Ra
   const likes = windowSums(series("likes"), days);
   if (!views || !likes) return null;
   return (
-    <div data-testid="range-change">
+    <div data-testid="range-change" style={{ marginBottom: 16 }}>
       <h3 className={s.sectionTitle}>Against the {period} before</h3>
       <ul style={{ margin: 0, paddingLeft: 20 }}>
         <li>{changeWords(["view", "views"], views.current, views.previous, period)}.</li>

@@ -57,7 +57,7 @@ export default function History() {
               {formatCount(q.data.pagination.total)} {q.data.pagination.total === 1 ? "investment" : "investments"} in all
             </p>
             <div className={layout.tableWrap}>
-              <table className={layout.table} aria-busy={q.isPlaceholderData || undefined} data-testid="history">
+              <table className={`${layout.table} ${b.blocks}`} aria-busy={q.isPlaceholderData || undefined} data-testid="history">
                 <caption className="visually-hidden">
                   Your investments, newest first, page {q.data.pagination.page}
                 </caption>
@@ -74,15 +74,17 @@ export default function History() {
                 <tbody>
                   {q.data.items.map((i) => (
                     <tr key={i.id} data-testid="history-row">
-                      <td>
+                      <td data-label="Date">
                         <span className={s.narrow}>{formatDate(i.createdAt)}</span>
                         <span className={s.wide}>{formatDateTime(i.createdAt)}</span>
                       </td>
-                      <td>
+                      <td data-label="Pitch">
                         <Link to={`/pitches/${i.pitchId}`}>{i.pitchTitle}</Link>
                       </td>
-                      <td className={s.num}>{formatMoney(i.amount, i.currency)}</td>
-                      <td>
+                      <td data-label="Amount" className={s.num}>
+                        {formatMoney(i.amount, i.currency)}
+                      </td>
+                      <td data-label="Status">
                         <Badge tone={TONE[i.status]}>{STATUS_LABEL[i.status]}</Badge>
                       </td>
                     </tr>
