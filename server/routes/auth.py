@@ -16,18 +16,6 @@ api = Api()
 PORTAL = "{portal:creator|investor|production}"
 
 
-def user_out(user: User) -> UserOut:
-    return UserOut(
-        id=user.id,
-        email=user.email,
-        username=user.username,
-        name=user.name,
-        company_name=user.company_name,
-        user_type=user.user_type,
-        created_at=user.created_at,
-    )
-
-
 def _cookie_options(call: Call[Any, Any], max_age: int | None) -> dict[str, Any]:
     mode = call.state.settings.cookie_secure
     secure = mode == "always" or (mode == "auto" and is_https(call.request, call.state.settings.trust_proxy))
@@ -39,7 +27,9 @@ def _cookie_options(call: Call[Any, Any], max_age: int | None) -> dict[str, Any]
 
 def _session_reply(call: Call[Any, Any], user: User, status: int) -> Reply:
     token, expires_at, _ = call.state.tokens.issue(user.id, user.email, user.user_type)
-    reply = Reply(AuthResult(user=user_out(user), token=token, expires_at=expires_at), status=status)
+    reply = Reply(
+        AuthResult(user=UserOut.model_validate(user), token=token, expires_at=expires_at), status=status
+    )
     reply.set_cookies.append(
         (call.state.settings.cookie_name, token, _cookie_options(call, call.state.tokens.ttl))
     )
@@ -147,4 +137,6 @@ async def session(call: Call[Any, Any]) -> SessionOut:
     user = await call.state.users.by_id(principal.user_id)
     if user is None:  # the account was deleted after the token was issued
         raise Unauthorized("Account no longer exists")
-    return SessionOut(user=user_out(user), expires_at=datetime.fromtimestamp(principal.expires_at, UTC))
+    return SessionOut(
+        user=UserOut.model_validate(user), expires_at=datetime.fromtimestamp(principal.expires_at, UTC)
+    )

@@ -20,12 +20,6 @@ from ._shared import realtime_hub
 api = Api()
 
 
-def summary_out(u: StoredSummary) -> UserSummary:
-    return UserSummary(
-        id=u.id, username=u.username, name=u.name, company_name=u.company_name, user_type=u.user_type
-    )
-
-
 def display_name(u: StoredSummary) -> str:
     return u.name or u.username or u.company_name or f"User {u.id}"
 
@@ -75,7 +69,9 @@ async def follow_user(call: Call[FollowBody, Any]) -> Reply:
                 "followerType": follower.user_type if follower else None,
             },
         )
-    out = FollowOut(user=summary_out(target), following=True, created=created, followed_at=since)
+    out = FollowOut(
+        user=UserSummary.model_validate(target), following=True, created=created, followed_at=since
+    )
     return Reply(out, status=201 if created else 200)
 
 
@@ -95,7 +91,9 @@ async def unfollow_user(call: Call[Any, Any]) -> FollowOut:
     if target is None:
         raise NotFound("User not found")
     await store.unfollow(call.user.user_id, target_id)
-    return FollowOut(user=summary_out(target), following=False, created=False, followed_at=None)
+    return FollowOut(
+        user=UserSummary.model_validate(target), following=False, created=False, followed_at=None
+    )
 
 
 @api.route(
@@ -111,7 +109,7 @@ async def list_following(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     page = await follows(call).following(call.user.user_id, limit=q.limit, offset=q.offset)
     return Reply(
-        [FollowItem(user=summary_out(r.user), followed_at=r.followed_at) for r in page.rows],
+        [FollowItem(user=UserSummary.model_validate(r.user), followed_at=r.followed_at) for r in page.rows],
         meta=pagination(q, page.total),
     )
 
@@ -129,6 +127,6 @@ async def list_followers(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     page = await follows(call).followers(call.user.user_id, limit=q.limit, offset=q.offset)
     return Reply(
-        [FollowItem(user=summary_out(r.user), followed_at=r.followed_at) for r in page.rows],
+        [FollowItem(user=UserSummary.model_validate(r.user), followed_at=r.followed_at) for r in page.rows],
         meta=pagination(q, page.total),
     )

@@ -31,18 +31,6 @@ def store(call: Call[Any, Any]) -> MessageStore:
     return hub_store
 
 
-def message_out(m: StoredMessage) -> MessageOut:
-    return MessageOut(
-        id=m.id,
-        sender_id=m.sender_id,
-        recipient_id=m.recipient_id,
-        pitch_id=m.pitch_id,
-        content=m.content,
-        created_at=m.created_at,
-        read_at=m.read_at,
-    )
-
-
 def _self_message() -> ValidationFailed:
     return ValidationFailed(
         "You cannot message yourself",
@@ -84,7 +72,7 @@ async def send_message(call: Call[SendMessageBody, Any]) -> Reply:
         f"user:{recipient_id}",
         DirectMessage(me.user_id, name, me.user_type, b.pitch_id, pitch_title, b.content),
     )
-    return Reply(message_out(stored), status=201)
+    return Reply(MessageOut.model_validate(stored), status=201)
 
 
 @api.route(
@@ -113,7 +101,7 @@ async def list_threads(call: Call[Any, PageQuery]) -> Reply:
                     company_name=t.counterpart.company_name,
                     user_type=t.counterpart.user_type,
                 ),
-                last_message=message_out(t.last_message),
+                last_message=MessageOut.model_validate(t.last_message),
                 unread_count=t.unread,
                 message_count=t.total,
             )
@@ -145,7 +133,9 @@ async def conversation(call: Call[Any, PageQuery]) -> Reply:
     me = call.user.user_id
     marked = await st.mark_conversation_read(me, other_id) if other_id != me else 0
     messages, total = await st.conversation(me, other_id, limit=q.limit, offset=q.offset)
-    return Reply([message_out(m) for m in messages], meta=pagination(q, total, markedRead=marked))
+    return Reply(
+        [MessageOut.model_validate(m) for m in messages], meta=pagination(q, total, markedRead=marked)
+    )
 
 
 @api.route(
@@ -162,4 +152,4 @@ async def read_message(call: Call[Empty, Any]) -> MessageOut:
     message = await store(call).mark_read(call.user.user_id, call.path_id())
     if message is None:
         raise MessageNotFound()
-    return message_out(message)
+    return MessageOut.model_validate(message)

@@ -11,7 +11,7 @@ from typing import Any
 from pitchey.rooms.messages import DecideNda, RequestNda
 from pitchey.rooms.room import RoomRefusal
 from pitchey.storage.database import StorageError
-from pitchey.storage.ndas import Nda, NdaListRow, NdaLists, NdaPage
+from pitchey.storage.ndas import NdaListRow, NdaLists, NdaPage
 
 from ..api import Api, Call, Reply
 from ..errors import Conflict, Forbidden, NotFound, PitchNotFound
@@ -23,9 +23,9 @@ from ..schemas.catalog import (
     NdaOut,
     NdaRequestBody,
     OutgoingNdaQuery,
+    UserSummary,
 )
 from ._shared import realtime_hub
-from .follows import summary_out
 
 log = logging.getLogger("pitchey.server")
 
@@ -39,20 +39,6 @@ async def _notify(call: Call[Any, Any], user_id: int, kind: str, title: str, dat
         await realtime_hub(call).notify(user_id, kind, title, None, data)
     except (StorageError, TimeoutError):
         log.warning("could not store the %s notification for user %s", kind, user_id, exc_info=True)
-
-
-def nda_out(nda: Nda) -> NdaOut:
-    return NdaOut(
-        id=nda.id,
-        pitch_id=nda.pitch_id,
-        requester_id=nda.requester_id,
-        owner_id=nda.owner_id,
-        status=nda.status,
-        message=nda.message,
-        reason=nda.reason,
-        created_at=nda.created_at,
-        decided_at=nda.decided_at,
-    )
 
 
 @api.route(
@@ -96,7 +82,7 @@ async def request_nda(call: Call[NdaRequestBody, Any]) -> Reply:
             "requesterName": name,
         },
     )
-    return Reply(nda_out(nda), status=201)
+    return Reply(NdaOut.model_validate(nda), status=201)
 
 
 async def _decide(call: Call[NdaDecisionBody | Any, Any], approve: bool) -> NdaOut:
@@ -134,7 +120,7 @@ async def _decide(call: Call[NdaDecisionBody | Any, Any], approve: bool) -> NdaO
             "reason": decided.reason,
         },
     )
-    return nda_out(decided)
+    return NdaOut.model_validate(decided)
 
 
 @api.route(
@@ -179,7 +165,7 @@ def list_item(row: NdaListRow) -> NdaListItem:
         created_at=n.created_at,
         decided_at=n.decided_at,
         pitch_title=row.pitch_title,
-        other_party=summary_out(row.other),
+        other_party=UserSummary.model_validate(row.other),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pitchey.storage.notifications import Notification, NotificationStore
+from pitchey.storage.notifications import NotificationStore
 
 from ..api import Api, Call, Reply
 from ..errors import NotFound
@@ -25,18 +25,6 @@ def store(call: Call[Any, Any]) -> NotificationStore:
     return notifications
 
 
-def notification_out(n: Notification) -> NotificationOut:
-    return NotificationOut(
-        id=n.id,
-        kind=n.kind,
-        title=n.title,
-        body=n.body,
-        data=n.data,
-        created_at=n.created_at,
-        read_at=n.read_at,
-    )
-
-
 @api.route(
     "GET",
     "/api/notifications",
@@ -54,7 +42,9 @@ async def list_notifications(call: Call[Any, NotificationQuery]) -> Reply:
     me = call.user.user_id
     items, total = await st.page(me, limit=q.limit, offset=q.offset, unread_only=q.unread_only)
     unread = total if q.unread_only else await st.unread_count(me)
-    return Reply([notification_out(n) for n in items], meta=pagination(q, total, unreadCount=unread))
+    return Reply(
+        [NotificationOut.model_validate(n) for n in items], meta=pagination(q, total, unreadCount=unread)
+    )
 
 
 @api.route(
@@ -73,7 +63,7 @@ async def read_notification(call: Call[Empty, Any]) -> Reply:
     note = await st.read_one(me, call.path_id())
     if note is None:
         raise NotificationNotFound()
-    return Reply(notification_out(note), meta={"unreadCount": await st.unread_count(me)})
+    return Reply(NotificationOut.model_validate(note), meta={"unreadCount": await st.unread_count(me)})
 
 
 @api.route(

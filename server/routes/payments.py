@@ -22,7 +22,6 @@ import orjson
 from pitchey.storage.payments import (
     CreditStore,
     IdempotencyMismatch,
-    LedgerEntry,
     Payment,
     PaymentNotPending,
     PaymentStore,
@@ -127,18 +126,6 @@ def subscription_out(sub: Subscription | None) -> SubscriptionOut:
         current_period_start=sub.current_period_start,
         current_period_end=sub.current_period_end,
         renews=status == "active",
-    )
-
-
-def entry_out(e: LedgerEntry) -> LedgerEntryOut:
-    return LedgerEntryOut(
-        id=e.id,
-        delta=e.delta,
-        balance_after=e.balance_after,
-        reason=e.reason,
-        payment_id=e.payment_id,
-        note=e.note,
-        created_at=e.created_at,
     )
 
 
@@ -405,7 +392,7 @@ async def credit_history(call: Call[Any, PageQuery]) -> Reply:
     rows, total = await CreditStore(call.state.database).ledger(
         call.user.user_id, limit=q.limit, offset=q.offset
     )
-    return Reply([entry_out(e) for e in rows], meta=pagination(q, total))
+    return Reply([LedgerEntryOut.model_validate(e) for e in rows], meta=pagination(q, total))
 
 
 @api.route(
