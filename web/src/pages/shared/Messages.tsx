@@ -126,7 +126,27 @@ export default function Messages() {
 
   useUserEvents(
     (f: ServerFrame) => {
-      if (f.type !== "message" || !me) return;
+      if (!me) return;
+      if (f.type === "notification") {
+        // The "new message" notification of a message seen arriving in the open conversation is
+        // read too, so the bell does not count what was just read here.
+        const about = f.data.data as Record<string, unknown> | undefined;
+        const id = f.data.id;
+        if (
+          f.data.kind === "new_message" &&
+          typeof id === "number" &&
+          otherId !== null &&
+          about?.senderId === otherId &&
+          document.visibilityState === "visible"
+        ) {
+          void unwrap(api.POST("/api/notifications/{id}/read", { params: { path: { id } }, body: {} })).then(
+            () => qc.invalidateQueries({ queryKey: keys.notifications }),
+            () => undefined, // still unread: the bell shows it, nothing is lost
+          );
+        }
+        return;
+      }
+      if (f.type !== "message") return;
       const m = frameMessage(f.data);
       if (!m) return;
       const counterpart = m.senderId === me.id ? m.recipientId : m.senderId;
