@@ -3,9 +3,9 @@
 Buying credits: a declined card shows the provider's reason in words and buys nothing; a
 double-click (and two submits in the same tick) charges once; a retry after the answer was lost
 (the server charged, the browser saw a network error) reuses the page's Idempotency-Key and charges
-once. Plans: subscribe, switch, cancel; a provider failure and a card failing the server's checks
-are shown in words. A creator sees the plans but no payment calls. The page's API requests are
-counted, axe runs on every state, screenshots at desktop and phone sizes.
+once. Plans (at phone size): subscribe, switch, cancel; a provider failure and a card failing
+the server's checks are shown in words. A creator sees the plans but no payment calls. The page's
+API requests are counted, axe runs on every state, screenshots at desktop and phone sizes.
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def test_buy_credits_decline_double_click_and_retry_charge_once(
 def test_subscribe_switch_cancel_and_refusals(
     new_context, live_server, api_register, axe_check, shot, shot_phone
 ):
-    ctx = new_context()
+    ctx = new_context(phone=True)  # the phone-size pass: every step at 390x844
     api_register(ctx, "production", name="Paz Producer", companyName="Paz Films")
     page = ctx.new_page()
     page.goto("/settings/billing")
@@ -250,8 +250,9 @@ def test_subscribe_switch_cancel_and_refusals(
     expect(rows.nth(2)).to_contain_text("Failed")
     page.wait_for_load_state("networkidle")
     axe_check(page, "billing (cancelled)")
-    shot(page, "billing-plans")
     shot_phone(page, "billing-plans")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    shot(page, "billing-plans")
 
 
 def test_a_creator_sees_the_plans_and_no_payment_calls(new_context, api_register, axe_check):
