@@ -111,7 +111,7 @@ def test_messages_live_between_two_people(
     _mark(inv)
     reply = "Thanks Ivan! Yes, within reason. Let's talk."
     cre.get_by_label("Message to Ivan Investor").fill(reply)
-    cre.get_by_role("button", name="Send", exact=True).click()
+    cre.get_by_label("Message to Ivan Investor").press("Control+Enter")  # sent from the keyboard
     expect(cre_log.get_by_role("listitem").filter(has_text=reply)).to_be_visible()
     expect(log.get_by_role("listitem").filter(has_text=reply)).to_be_visible(timeout=LIVE)
     _not_reloaded(inv)

@@ -196,7 +196,8 @@ export default function Messages() {
 
 // --- threads ---------------------------------------------------------------------------------
 
-function useThreads() {
+/** The thread list; `fresh` reads it anew on mount (the list itself), else the cache will do. */
+function useThreads(fresh: boolean) {
   return useInfiniteQuery({
     queryKey: keys.messageThreads,
     queryFn: ({ pageParam }) =>
@@ -204,12 +205,12 @@ function useThreads() {
     initialPageParam: 1,
     getNextPageParam: nextPage,
     // Messages that arrived while this page was closed are not in the cache: read the list anew.
-    refetchOnMount: "always",
+    refetchOnMount: fresh ? "always" : false,
   });
 }
 
 function ThreadList({ me, current }: { me: User; current: number | null }) {
-  const threads = useThreads();
+  const threads = useThreads(true);
   const headingId = useId();
   const items = useMemo(() => {
     const seen = new Set<number>();
@@ -377,7 +378,8 @@ function Conversation({
   const qc = useQueryClient();
   const [search, setSearch] = useSearchParams();
   const conversation = useConversation(otherId);
-  const threads = useThreads();
+  // Only for the person's name: the list beside it keeps the threads fresh.
+  const threads = useThreads(false);
   const messages = useMemo(() => flatten(conversation.data), [conversation.data]);
   useMarkRead(me, otherId, messages);
 
