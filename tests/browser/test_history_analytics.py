@@ -190,3 +190,43 @@ def test_a_page_that_cannot_load_says_so_in_words(new_context, api_register, axe
     expect(page.get_by_role("button", name="Reload the page")).to_be_visible()
     expect(page.get_by_role("link", name="Go to the home page")).to_be_visible()
     axe_check(page, "route error")
+
+
+def test_production_following_pages_with_one_request_each(
+    new_context, live_server, api_register, api_create_published_pitch, axe_check, shot_phone
+):
+    """/production/following at phone size: 20 a page, the page in the URL, one API request per
+    page load whatever the number of rows; a page past the server's limit refused in words."""
+    creator = new_context()
+    cleo = api_register(creator, "creator", name="Cleo Prolific")
+    ctx = new_context(phone=True)
+    api_register(ctx, "production", name="Fay Follower", companyName="Fay Films")
+    resp = ctx.request.post(f"{live_server.url}/api/follows", data={"userId": cleo["id"]})
+    assert resp.status == 201, resp.text()
+    for n in range(1, 23):  # 22 published pitches: 20 on page 1, 2 on page 2
+        api_create_published_pitch(creator, title=f"Prolific {n:02d} {cleo['id']}")
+
+    page = ctx.new_page()
+    calls = _api_counter(page)
+    page.goto("/production/following")
+    items = page.get_by_role("list", name="Published pitches").get_by_role("listitem")
+    expect(items).to_have_count(20)
+    expect(items.first).to_contain_text(f"Prolific 22 {cleo['id']}")  # newest first
+    expect(items.first).to_contain_text("Cleo Prolific published it")
+    page.wait_for_load_state("networkidle")
+    assert calls["GET /api/production/following"] == 1, calls
+    assert not any(c.startswith("GET /api/pitches/") for c in calls), f"a request per row: {calls}"
+    axe_check(page, "production following (phone)")
+    shot_phone(page, "production-following")
+
+    page.get_by_role("navigation", name="Activity pages").get_by_role("button", name="Next").click()
+    expect(page).to_have_url(re.compile(r"/production/following\?page=2$"))
+    expect(items).to_have_count(2)
+    expect(items.last).to_contain_text(f"Prolific 01 {cleo['id']}")
+    assert calls["GET /api/production/following"] == 2, calls
+
+    with page.expect_response(lambda r: "/api/production/following" in r.url) as answer:
+        page.goto("/production/following?page=100001")
+    assert answer.value.status == 422
+    expect(page.get_by_role("alert")).to_contain_text("page")
+    expect(page.get_by_test_id("request-id")).to_contain_text(answer.value.headers["x-request-id"])
