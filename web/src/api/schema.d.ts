@@ -1378,7 +1378,10 @@ export interface components {
              */
             until: string;
         };
-        /** Empty */
+        /**
+         * Empty
+         * @description The body of a write that takes no fields (`{}` or nothing).
+         */
         Empty: Record<string, never>;
         ErrorEnvelope: {
             error: {
@@ -1668,19 +1671,6 @@ export interface components {
              * @description GET it with the caller's credentials (cookie or bearer)
              */
             url: string;
-        };
-        /** MediaPage */
-        MediaPage: {
-            /**
-             * Limit
-             * @default 20
-             */
-            limit: number;
-            /**
-             * Page
-             * @default 1
-             */
-            page: number;
         };
         /** MessageOut */
         MessageOut: {
@@ -1973,6 +1963,22 @@ export interface components {
             projectTitle: string;
             /** Spent */
             spent: number | string;
+        };
+        /**
+         * PageQuery
+         * @description `page` (from 1) and `limit` (1..100, default 20) of every list.
+         */
+        PageQuery: {
+            /**
+             * Limit
+             * @default 20
+             */
+            limit: number;
+            /**
+             * Page
+             * @default 1
+             */
+            page: number;
         };
         /** PaymentOut */
         PaymentOut: {
@@ -2668,6 +2674,12 @@ export interface components {
             /** Password */
             password: string;
             /**
+             * Usertype
+             * @description Not used: the portal in the path is the account type. Accepted because the original Pitchey clients send it with every registration.
+             * @default null
+             */
+            userType: ("creator" | "investor" | "production") | null;
+            /**
              * Username
              * @default null
              */
@@ -2878,35 +2890,6 @@ export interface components {
             ticket: string;
             /** Url */
             url: string;
-        };
-        /**
-         * PageQuery
-         * @description `page` (from 1) and `limit` (1..100, default 20) of every list.
-         */
-        pitchey__server__schemas_catalog__PageQuery: {
-            /**
-             * Limit
-             * @default 20
-             */
-            limit: number;
-            /**
-             * Page
-             * @default 1
-             */
-            page: number;
-        };
-        /** PageQuery */
-        pitchey__server__schemas_platform__PageQuery: {
-            /**
-             * Limit
-             * @default 20
-             */
-            limit: number;
-            /**
-             * Page
-             * @default 1
-             */
-            page: number;
         };
     };
     responses: never;
@@ -3284,15 +3267,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Too many requests */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
             /** @description Service temporarily unavailable */
             503: {
                 headers: {
@@ -3329,15 +3303,6 @@ export interface operations {
             };
             /** @description Authentication required */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Too many requests */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };

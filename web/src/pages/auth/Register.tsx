@@ -33,6 +33,7 @@ function RegisterForm({ initial }: { initial: Portal }) {
         name: form.name || null,
         username: form.username || null,
         companyName: form.companyName || null,
+        userType: portal,
       },
       { onSuccess: (r) => void navigate(`/${r.user.userType}`, { replace: true }) },
     );
