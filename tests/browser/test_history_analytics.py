@@ -93,6 +93,9 @@ def test_investment_history_pages_at_phone_size(
     expect(alert).to_contain_text("page")
     expect(page.get_by_test_id("request-id")).to_contain_text(rid)
     axe_check(page, "investment history (refused)")
+    shot(page, "history-refused")
+    page.get_by_role("link", name="Go to the first page").click()
+    expect(rows).to_have_count(20)
 
     # Someone with no investments gets words and a way on, not an empty table.
     other = new_context()

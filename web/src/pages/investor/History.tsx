@@ -40,7 +40,10 @@ export default function History() {
         {q.isPending ? (
           <Loading label="Loading your investments…" />
         ) : q.isError ? (
-          <ErrorState error={q.error} retry={() => void q.refetch()} />
+          <>
+            <ErrorState error={q.error} retry={() => void q.refetch()} />
+            {page > 1 && <Link to="/investor/history">Go to the first page</Link>}
+          </>
         ) : q.data.items.length === 0 ? (
           page > 1 ? (
             <Empty>
