@@ -584,7 +584,8 @@ class UserRoom(Room):
         note = await self.hub.notifications.add(
             self.room.id, msg.kind, msg.title, msg.body, dict(msg.data or {})
         )
-        await self.publish("notification", notification_data(note))
+        if note.live:  # else the user switched this kind off for live: stored, not pushed
+            await self.publish("notification", notification_data(note))
         return note
 
     async def direct_message(self, msg: DirectMessage) -> StoredMessage:

@@ -29,6 +29,8 @@ from .routes import (
     notifications,
     payments,
     production,
+    profiles,
+    saved,
 )
 from .routes import auth as auth_routes
 from .routes import ndas as nda_routes
@@ -69,6 +71,8 @@ def build_api() -> Api:
         notifications,
         analytics,
         media,
+        profiles,
+        saved,
     ):
         api.include(module.api)
     return api

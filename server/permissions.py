@@ -25,14 +25,15 @@ PERMISSIONS: dict[str, dict[Action, frozenset[str]]] = {
                 "profile",
                 "nda_requests",  # added: NDA decisions
                 "notifications",
+                "preferences",  # added: notification settings
             }
         ),
         "delete": frozenset({"own_pitches", "media", "follow"}),
     },
     "investor": {
         "create": frozenset(
-            {"investment", "nda_request", "message", "payment", "follow"}
-        ),  # added: payments, following
+            {"investment", "nda_request", "message", "payment", "follow", "saved_pitches"}
+        ),  # added: payments, following, saving (the seed deletes saved pitches)
         "read": frozenset(
             {
                 "public_pitches",
@@ -43,8 +44,9 @@ PERMISSIONS: dict[str, dict[Action, frozenset[str]]] = {
                 "payments",
                 "sent_nda_requests",
                 "signed_ndas",
+                "saved_pitches",
             }
-        ),  # added: own NDA lists
+        ),  # added: own NDA lists, saved pitches
         "update": frozenset({"profile", "preferences", "notifications"}),
         "delete": frozenset({"saved_pitches", "follow"}),
     },
@@ -66,7 +68,9 @@ PERMISSIONS: dict[str, dict[Action, frozenset[str]]] = {
                 "signed_ndas",
             }
         ),  # added: own NDA lists
-        "update": frozenset({"projects", "resources", "timeline", "profile", "notifications"}),
+        "update": frozenset(
+            {"projects", "resources", "timeline", "profile", "notifications", "preferences"}
+        ),  # added: preferences (notification settings)
         "delete": frozenset({"projects", "resources", "follow"}),
     },
 }

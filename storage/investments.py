@@ -201,6 +201,9 @@ class InvestmentStore:
 
         score = 5 if the user holds an approved NDA for the pitch
               + 4 if the user follows its creator
+              + 3 if its genre, 2 if its format is one the user prefers (GET/PUT
+                /api/user/preferences; case-insensitive), 2 if its budget lies in the user's
+                preferred range (only a budget the user may see: never an NDA-protected one)
               + 3 per active investment, 2 per approved NDA and 1 per like the user gave to
                 pitches of the same genre (case-insensitive)
         Ties: popularity (views + 3 x likes), then newest. The reason is the largest component
@@ -208,7 +211,14 @@ class InvestmentStore:
         """
         rows = await self.db.fetch(
             f"""
-            WITH held AS (
+            WITH prefs AS (
+                SELECT coalesce((SELECT array_agg(lower(btrim(x))) FROM unnest(genres) x), '{{}}')
+                           AS genres,
+                       coalesce((SELECT array_agg(lower(btrim(x))) FROM unnest(formats) x), '{{}}')
+                           AS formats,
+                       budget_min, budget_max
+                FROM user_preferences WHERE user_id = $1
+            ), held AS (
                 SELECT DISTINCT pitch_id FROM investments
                 WHERE investor_id = $1 AND status = ANY($5::text[])
             ), signals AS (
@@ -235,20 +245,38 @@ class InvestmentStore:
                                WHERE f.follower_id = $1 AND f.followee_id = p.user_id) AS followed,
                        coalesce(a.inv, 0) AS inv, coalesce(a.nda, 0) AS nda_genre,
                        coalesce(a.liked, 0) AS liked_genre,
+                       CASE WHEN lower(btrim(p.genre)) = ANY(pr.genres) THEN 3 ELSE 0 END
+                           AS pref_genre,
+                       CASE WHEN lower(btrim(p.format)) = ANY(pr.formats) THEN 2 ELSE 0 END
+                           AS pref_format,
+                       (p.budget IS NOT NULL
+                        AND (pr.budget_min IS NOT NULL OR pr.budget_max IS NOT NULL)
+                        AND p.budget >= coalesce(pr.budget_min, 0)
+                        AND p.budget <= coalesce(pr.budget_max, p.budget)) AS budget_fits,
                        p.view_count + 3 * p.like_count AS popularity
                 FROM pitches p
                 LEFT JOIN affinity a ON a.g = lower(btrim(p.genre))
+                LEFT JOIN prefs pr ON true
                 WHERE p.status = 'published' AND p.user_id <> $1
                   AND NOT EXISTS (SELECT 1 FROM held h WHERE h.pitch_id = p.id)
+            ), fitted AS (
+                -- A budget the user may not see (NDA-protected, no NDA) never matches a range:
+                -- otherwise the reason would reveal it.
+                SELECT c.*,
+                       CASE WHEN budget_fits AND (NOT require_nda OR has_nda) THEN 2 ELSE 0 END
+                           AS pref_budget
+                FROM candidates c
             ), scored AS (
                 SELECT c.*,
                        (CASE WHEN has_nda THEN 5 ELSE 0 END
                         + CASE WHEN followed THEN 4 ELSE 0 END
+                        + pref_genre + pref_format + pref_budget
                         + inv + nda_genre + liked_genre) AS score,
                        greatest(CASE WHEN has_nda THEN 5 ELSE 0 END,
                                 CASE WHEN followed THEN 4 ELSE 0 END,
+                                pref_genre, pref_format, pref_budget,
                                 inv, nda_genre, liked_genre) AS top
-                FROM candidates c
+                FROM fitted c
                 WHERE visibility = 'public' OR has_nda
                    OR (visibility = 'investors_only' AND $2 IN ('investor', 'production'))
             )
@@ -256,6 +284,9 @@ class InvestmentStore:
                    CASE WHEN top = 0 THEN CASE WHEN popularity > 0 THEN 'trending' ELSE 'new' END
                         WHEN has_nda AND top = 5 THEN 'nda_access'
                         WHEN followed AND top = 4 THEN 'followed_creator'
+                        WHEN pref_genre = top THEN 'preferred_genre'
+                        WHEN pref_format = top THEN 'preferred_format'
+                        WHEN pref_budget = top THEN 'preferred_budget'
                         WHEN inv = top THEN 'invested_genre'
                         WHEN nda_genre = top THEN 'nda_genre'
                         ELSE 'liked_genre' END AS reason_code,

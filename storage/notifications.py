@@ -22,6 +22,9 @@ class Notification:
     data: dict[str, Any]
     created_at: datetime
     read_at: datetime | None
+    # Whether to push it live: false when the user switched this kind off for the live channel
+    # (user_preferences, storage/profiles.py). It is stored either way.
+    live: bool = True
 
 
 _COLUMNS = "id, user_id, kind, title, body, data, created_at, read_at"
@@ -43,8 +46,14 @@ class NotificationStore:
         self, user_id: int, kind: str, title: str, body: str | None, data: dict[str, Any]
     ) -> Notification:
         row = await self.db.fetchrow(
-            f"""INSERT INTO notifications (user_id, kind, title, body, data)
-                VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING {_COLUMNS}""",
+            f"""WITH ins AS (
+                    INSERT INTO notifications (user_id, kind, title, body, data)
+                    VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING {_COLUMNS})
+                SELECT ins.*,
+                       coalesce((SELECT (p.notifications -> ins.kind ->> 'live')::boolean
+                                 FROM user_preferences p WHERE p.user_id = ins.user_id), true)
+                           AS live
+                FROM ins""",
             user_id,
             kind,
             title[:300],

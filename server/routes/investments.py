@@ -163,11 +163,15 @@ async def get_history(call: Call[Any, PageQuery]) -> Reply:
     return Reply([investment_out(r) for r in rows], meta=pagination(q, total))
 
 
-def reason_text(code: str, genre: str | None) -> str:
+def reason_text(code: str, genre: str | None, format: str | None = None) -> str:
     g = (genre or "").strip() or "this genre"
+    f = (format or "").strip() or "this format"
     return {
         "nda_access": "You have NDA access to this pitch",
         "followed_creator": "From a creator you follow",
+        "preferred_genre": f"Matches your preferred genre: {g}",
+        "preferred_format": f"Matches your preferred format: {f}",
+        "preferred_budget": "Within your preferred budget range",
         "invested_genre": f"Because you invested in {g}",
         "nda_genre": f"Because you signed NDAs for {g} pitches",
         "liked_genre": f"Because you liked {g} pitches",
@@ -193,7 +197,7 @@ async def get_recommendations(call: Call[Any, PageQuery]) -> Reply:
         RecommendationOut(
             pitch=pitch_out(r.pitch, show_protected=r.has_nda),
             score=r.score,
-            reason=reason_text(r.reason_code, r.pitch.genre),
+            reason=reason_text(r.reason_code, r.pitch.genre, r.pitch.format),
             reason_code=r.reason_code,
         )
         for r in recs

@@ -289,10 +289,11 @@ async def _read_field(part: BodyPartReader, limit: int) -> str:
         raise ValidationFailed(f"{part.name}: not UTF-8 text") from None
 
 
-async def _store_file(
-    part: BodyPartReader, store: BlobStore, pitch_id: int, kind: str | None, limits: dict[str, int]
+async def store_file(
+    part: BodyPartReader, store: BlobStore, prefix: str, kind: str | None, limits: dict[str, int]
 ) -> _Stored:
-    """Sniff the first bytes, then stream the rest into the store, counting and hashing.
+    """Sniff the first bytes, then stream the rest into the store under `<prefix>/<uuid>.<ext>`,
+    counting and hashing (pitch media, and profile avatars as posters: server/routes/profiles.py).
 
     Nothing is written for a refused type; a stream that grows past the limit raises while the
     store is writing, and the store throws away what it had.
@@ -312,7 +313,7 @@ async def _store_file(
     if sniffed is None or (kind is not None and sniffed.kind != kind):
         raise _wrong_type(kind)
     limit = limits[kind or sniffed.kind]
-    key = f"pitches/{pitch_id}/{uuid.uuid4().hex}.{sniffed.ext}"
+    key = f"{prefix}/{uuid.uuid4().hex}.{sniffed.ext}"
     hasher = hashlib.sha256()
     size = 0
 
@@ -418,7 +419,7 @@ async def upload_media(call: Call[Any, Any]) -> Reply:
                 if part.name == "file":
                     if stored is not None:
                         raise ValidationFailed("file: send one file per upload")
-                    stored = await _store_file(part, store, pitch_id, kind, limits)
+                    stored = await store_file(part, store, f"pitches/{pitch_id}", kind, limits)
                 elif part.name == "kind":
                     kind = (await _read_field(part, FIELD_MAX)).strip()
                     if kind not in KINDS:

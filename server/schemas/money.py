@@ -66,7 +66,16 @@ class PortfolioOut(Schema):
 
 
 ReasonCode = Literal[
-    "nda_access", "followed_creator", "invested_genre", "nda_genre", "liked_genre", "trending", "new"
+    "nda_access",
+    "followed_creator",
+    "preferred_genre",
+    "preferred_format",
+    "preferred_budget",
+    "invested_genre",
+    "nda_genre",
+    "liked_genre",
+    "trending",
+    "new",
 ]
 
 

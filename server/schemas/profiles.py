@@ -1,0 +1,215 @@
+"""Profiles (every portal), public profiles, preferences and saved pitches."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field, model_validator
+
+from ..payments import Money, MoneyIn
+from . import Input, Schema
+from .catalog import CatalogPitchOut
+
+# Notification kinds a person can switch per channel (the kinds the server stores today).
+NOTIFICATION_KINDS: tuple[str, ...] = (
+    "new_follower",
+    "new_message",
+    "nda_request",
+    "nda_approved",
+    "nda_rejected",
+    "new_investment",
+)
+NotificationKind = Literal[
+    "new_follower", "new_message", "nda_request", "nda_approved", "nda_rejected", "new_investment"
+]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAKS = re.compile(r"[\r\n\t]")
+
+
+def _one_line(v: str) -> str:
+    """Single-line text: no control characters at all (NUL cannot even be stored)."""
+    if _CONTROL.search(v) or _LINE_BREAKS.search(v):
+        raise ValueError("must be one line of text without control characters")
+    return v
+
+
+def _multi_line(v: str) -> str:
+    if _CONTROL.search(v):
+        raise ValueError("must not contain control characters")
+    return v
+
+
+def _website(v: str) -> str:
+    _one_line(v)
+    if " " in v:
+        raise ValueError("must be a web address without spaces")
+    parts = urlsplit(v)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "." not in parts.hostname:
+        raise ValueError("must be an http:// or https:// web address, e.g. https://example.com")
+    return v
+
+
+Line = Annotated[str, AfterValidator(_one_line)]
+Para = Annotated[str, AfterValidator(_multi_line)]
+Website = Annotated[str, AfterValidator(_website)]
+Username = Annotated[str, Field(min_length=2, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class Completeness(Schema):
+    percent: int = Field(ge=0, le=100)
+    missing: list[str] = Field(description="camelCase names of the profile fields still empty")
+
+
+class ProfileOut(Schema):
+    id: int
+    email: str
+    username: str | None
+    name: str | None = Field(description="The display name: first and last name joined")
+    first_name: str | None
+    last_name: str | None
+    company: str | None
+    bio: str | None
+    location: str | None
+    website: str | None
+    avatar_url: str | None
+    user_type: Literal["creator", "investor", "production"]
+    created_at: datetime
+    updated_at: datetime
+    completeness: Completeness
+
+
+class ProfileUpdate(Input):
+    """A partial update: only the fields sent change; `null` clears one (not `username` once set
+    … it may be cleared too, but a taken one is 409 USERNAME_EXISTS)."""
+
+    first_name: Line | None = Field(None, min_length=1, max_length=100)
+    last_name: Line | None = Field(None, min_length=1, max_length=100)
+    username: Username | None = None
+    bio: Para | None = Field(None, max_length=2000)
+    company: Line | None = Field(None, min_length=1, max_length=200)
+    location: Line | None = Field(None, min_length=1, max_length=200)
+    website: Website | None = Field(None, max_length=500)
+
+    @model_validator(mode="after")
+    def _check(self) -> ProfileUpdate:
+        if not self.model_fields_set:
+            raise ValueError("Send at least one field to change")
+        return self
+
+    def changes(self) -> dict[str, object]:
+        column = {"company": "company_name"}
+        return {column.get(n, n): getattr(self, n) for n in self.model_fields_set}
+
+
+class PublicUserOut(Schema):
+    """What anyone may know of a user: never the email."""
+
+    id: int
+    username: str | None
+    name: str | None
+    first_name: str | None
+    last_name: str | None
+    company: str | None
+    bio: str | None
+    location: str | None
+    website: str | None
+    avatar_url: str | None
+    user_type: Literal["creator", "investor", "production"]
+    member_since: datetime
+    follower_count: int
+    following_count: int
+    following: bool | None = Field(description="Whether the caller follows them (null: anonymous or oneself)")
+    pitches: list[CatalogPitchOut] = Field(
+        description="Their published pitches the caller may see, newest first (page/limit)"
+    )
+    pitch_count: int
+
+
+# -- preferences --------------------------------------------------------------------------------
+
+
+class ChannelsOut(Schema):
+    live: bool = Field(description="Pushed to open tabs as it happens")
+    email_digest: bool = Field(description="Stored for a later email digest (not sent yet)")
+
+
+class ChannelsIn(Input):
+    live: bool | None = None
+    email_digest: bool | None = None
+
+
+class InvestmentPrefsOut(Schema):
+    genres: list[str]
+    formats: list[str]
+    budget_min: Money | None
+    budget_max: Money | None
+
+
+Tag = Annotated[Line, Field(min_length=1, max_length=100)]
+
+
+class InvestmentPrefsIn(Input):
+    genres: list[Tag] | None = Field(None, max_length=20)
+    formats: list[Tag] | None = Field(None, max_length=20)
+    budget_min: MoneyIn | None = None
+    budget_max: MoneyIn | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> InvestmentPrefsIn:
+        for name in ("genres", "formats"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null (send [] to clear)")
+        if self.budget_min is not None and self.budget_max is not None and self.budget_min > self.budget_max:
+            raise ValueError("budgetMin must not exceed budgetMax")
+        return self
+
+    def changes(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for name in self.model_fields_set:
+            value = getattr(self, name)
+            if name in ("genres", "formats"):
+                seen: dict[str, str] = {}
+                for item in value:
+                    seen.setdefault(item.strip().lower(), item.strip())
+                value = list(seen.values())
+            out[name] = value
+        return out
+
+
+class PreferencesOut(Schema):
+    notifications: dict[NotificationKind, ChannelsOut] = Field(
+        description="Every notification kind with its channels (unset kinds: live on, digest off)"
+    )
+    investment: InvestmentPrefsOut | None = Field(
+        description="What an investor invests in (used by recommendations); null for other portals"
+    )
+    updated_at: datetime | None
+
+
+class PreferencesUpdate(Input):
+    notifications: dict[NotificationKind, ChannelsIn] | None = None
+    investment: InvestmentPrefsIn | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> PreferencesUpdate:
+        if not self.model_fields_set:
+            raise ValueError("Send notifications or investment")
+        return self
+
+
+# -- saved pitches ------------------------------------------------------------------------------
+
+
+class SaveOut(Schema):
+    pitch_id: int
+    saved: bool
+    saved_at: datetime | None
+
+
+class SavedPitchOut(Schema):
+    pitch: CatalogPitchOut
+    saved_at: datetime
