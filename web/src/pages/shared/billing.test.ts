@@ -70,6 +70,12 @@ describe("billing", () => {
     });
     expect(paymentFailure(new ApiError("NETWORK", "offline", 0)).retrySame).toBe(true);
     expect(paymentFailure(new ApiError("PAYMENT_PROVIDER_ERROR", "x", 502)).retrySame).toBe(true);
+    expect(paymentFailure(new ApiError("RATE_LIMITED", "x", 429, { retryAfter: 30 })).message).toBe(
+      "Too many declined attempts for now. Try again in 30 seconds.",
+    );
+    expect(paymentFailure(new ApiError("RATE_LIMITED", "x", 429, { retryAfter: 3000 })).message).toBe(
+      "Too many declined attempts for now. Try again in 50 minutes.",
+    );
     expect(declineWords("do_not_honor")).toBe("the card was declined (do not honor)");
   });
 });

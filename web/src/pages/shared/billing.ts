@@ -202,11 +202,13 @@ export function paymentFailure(e: unknown): { message: string; retrySame: boolea
     case "IDEMPOTENCY_IN_PROGRESS":
       return { message: "This payment is still being processed. Try again in a few seconds.", retrySame: true };
     case "RATE_LIMITED": {
-      const after = detail(e, "retryAfter");
-      return {
-        message: `Too many declined attempts. ${after ? `Try again in ${Math.ceil(Number(after) / 60)} minutes.` : "Try again later."}`,
-        retrySame: true,
-      };
+      const after = Number(detail(e, "retryAfter"));
+      const wait = !Number.isFinite(after) || after <= 0
+        ? "later"
+        : after < 90
+          ? `in ${Math.ceil(after)} seconds`
+          : `in ${Math.ceil(after / 60)} minutes`;
+      return { message: `Too many declined attempts for now. Try again ${wait}.`, retrySame: true };
     }
     default:
       return { message: e.message, retrySame: e.status === 0 || e.status >= 500 };
