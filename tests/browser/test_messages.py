@@ -95,6 +95,7 @@ def test_messages_live_between_two_people(
     expect(thread).to_contain_text("2 unread", timeout=LIVE)
     expect(cre.get_by_test_id("unread-total")).to_have_text("2 unread")
     expect(thread).to_contain_text(second)
+    shot(cre, "messages-threads-unread")
 
     # Opening the conversation reads both; the counts go away.
     thread.click()
@@ -195,7 +196,8 @@ def test_long_conversation_and_refusals(new_context, live_server, api_register, 
     expect(log).not_to_contain_text("Numbered message 05")
     page.wait_for_load_state("networkidle")
     assert api.paths()[f"GET /api/messages/{writer['id']}"] == 1, api.calls
-    assert not [c for c in api.calls if c.endswith("/read")], api.calls
+    # (Reading the conversation marks it read today, so no POST .../read follows; should the read
+    # stop marking, the page marks the unread ones itself: not asserted either way here.)
     page.get_by_role("button", name="Load older messages").click()
     expect(items).to_have_count(35)
     expect(items.first).to_contain_text("Numbered message 01")
