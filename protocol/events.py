@@ -1,4 +1,18 @@
-"""Server events: encoding (server side) and decoding (clients, tests, load tools).
+"""Server events: every frame the server sends is built here, and decoded here (clients, tests,
+load tools).
+
+Two kinds of constructor, both keyed by `EventType`:
+
+- room events (`like_update`, `nda_request`, `notification`, ...) return an `Event`: the type and
+  its payload. The backplane gives it the room's next `seq` and encodes it once for every
+  subscriber (rooms/backplane.py);
+- direct frames (`subscribed`, `error_frame`, `ack`, ...) go to one session and return the JSON
+  bytes at once.
+
+`EVENT_MODELS` names the pydantic model (protocol/models.py) of each type's `data`: the same model a
+REST answer uses for the same thing, so a client sees one shape per thing, and tests validate every
+frame the server emits against it. Payloads of hot events are built as dicts with the models'
+camelCase keys (no model instance per typing notice); the others are dumped from the model.
 
 Encoding produces bytes once per event so fan-out can reuse them for every socket;
 key order is fixed (type, room, seq, id, timestamp, data) so frames are easy to read
@@ -17,18 +31,57 @@ import orjson
 
 from .commands import validate_id
 from .errors import ErrorCode, ProtocolError
+from .models import (
+    AckData,
+    ConnectedData,
+    DirectMessageOut,
+    EmptyData,
+    ErrorData,
+    LikeUpdate,
+    MetricsData,
+    NdaEventOut,
+    NdaRequestEventOut,
+    NotificationOut,
+    PresenceData,
+    RoomMessageOut,
+    SubscribedData,
+    TypingData,
+    UserJoined,
+    UserLeft,
+    ViewUpdate,
+    WireModel,
+)
 from .rooms import RoomName
 
 __all__ = [
+    "EVENT_MODELS",
+    "Event",
     "EventType",
     "ServerEvent",
     "ack",
+    "check_data",
+    "connected",
+    "data_model",
     "decode_event",
+    "direct_message",
     "encode_event",
     "error_frame",
+    "like_update",
+    "metrics",
+    "nda_decided",
+    "nda_request",
+    "notification",
     "pong",
+    "presence",
     "protocol_error_frame",
+    "room_message",
+    "subscribed",
+    "typing",
+    "unsubscribed",
+    "user_joined",
+    "user_left",
     "utc_timestamp",
+    "view_update",
 ]
 
 _DUMPS_OPTS: Final = orjson.OPT_UTC_Z
@@ -107,10 +160,15 @@ def error_frame(
     message: str,
     id: str | int | None = None,
     room: str | RoomName | None = None,
+    retry_after: float | None = None,
 ) -> bytes:
-    """An ``error`` event; ``data`` is ``{"code", "message"}``."""
+    """An ``error`` event; ``data`` is ``{"code", "message"}``, plus ``retryAfter`` (seconds,
+    milliseconds precision) when a rate limit says when to try again."""
     code_str = code.value if isinstance(code, Enum) else code
-    return encode_event(EventType.ERROR, data={"code": code_str, "message": message}, room=room, id=id)
+    data: dict[str, Any] = {"code": code_str, "message": message}
+    if retry_after is not None:
+        data["retryAfter"] = round(retry_after, 3)
+    return encode_event(EventType.ERROR, data=data, room=room, id=id)
 
 
 def protocol_error_frame(exc: ProtocolError, room: str | RoomName | None = None) -> bytes:
@@ -131,6 +189,173 @@ def ack(
 ) -> bytes:
     """Acknowledge a command (e.g. a stored message with its assigned ``seq``)."""
     return encode_event(EventType.ACK, data={} if data is None else data, room=room, seq=seq, id=id)
+
+
+# -- direct frames (one session) -------------------------------------------------------------
+
+
+def connected(user_id: int, user_type: str, session_id: str) -> bytes:
+    """The first frame of every connection: who the server thinks you are."""
+    return encode_event(
+        EventType.CONNECTED, data={"userId": user_id, "userType": user_type, "sessionId": session_id}
+    )
+
+
+def subscribed(
+    room: str | RoomName,
+    *,
+    seq: int,
+    epoch: str,
+    recovered: bool,
+    presence: list[dict[str, Any]],
+    id: str | int | None = None,
+    resync: bool = False,
+) -> bytes:
+    """Where the room's stream stands for this session. ``resync``: sent by the server on its own
+    (a restarted room, a changed stream), not as a reply; the client re-subscribes to recover."""
+    data: dict[str, Any] = {"seq": seq, "epoch": epoch, "recovered": recovered}
+    if resync:
+        data["resync"] = True
+    data["presence"] = presence
+    return encode_event(EventType.SUBSCRIBED, data=data, room=room, id=id)
+
+
+def unsubscribed(room: str | RoomName, id: str | int | None = None) -> bytes:
+    return encode_event(EventType.UNSUBSCRIBED, data={}, room=room, id=id)
+
+
+def presence(room: str | RoomName, users: list[dict[str, Any]], id: str | int | None = None) -> bytes:
+    """Who is in the room (``users``: ``{userId, userType, connections}`` each)."""
+    return encode_event(EventType.PRESENCE, data={"users": users}, room=room, id=id)
+
+
+def typing(room: str | RoomName, user_id: int) -> bytes:
+    return encode_event(EventType.TYPING, data={"userId": user_id}, room=room)
+
+
+def metrics(room: str | RoomName, figures: dict[str, Any]) -> bytes:
+    """A room's live figures for a dashboard (``metrics:<room>``); see rooms/metrics.py."""
+    return encode_event(EventType.METRICS, data=figures, room=room)
+
+
+# -- room events (published: the backplane adds room, seq and timestamp) -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A room event before the backplane orders it: its type and its ``data``, ready for JSON."""
+
+    type: EventType
+    data: dict[str, Any]
+
+
+def _dump(model: WireModel) -> dict[str, Any]:
+    return model.model_dump(by_alias=True)
+
+
+def view_update(pitch_id: int, views: int, user_id: int) -> Event:
+    return Event(EventType.VIEW_UPDATE, {"pitchId": pitch_id, "views": views, "userId": user_id})
+
+
+def like_update(pitch_id: int, likes: int, user_id: int, liked: bool) -> Event:
+    return Event(
+        EventType.LIKE_UPDATE, {"pitchId": pitch_id, "likes": likes, "userId": user_id, "liked": liked}
+    )
+
+
+def user_joined(user_id: int, user_type: str) -> Event:
+    return Event(EventType.USER_JOINED, {"userId": user_id, "userType": user_type})
+
+
+def user_left(user_id: int) -> Event:
+    return Event(EventType.USER_LEFT, {"userId": user_id})
+
+
+def room_message(message: RoomMessageOut) -> Event:
+    """A chat message in a ``pitch:`` room."""
+    return Event(EventType.MESSAGE, _dump(message))
+
+
+def direct_message(message: DirectMessageOut) -> Event:
+    """A direct message, in its recipient's ``user:`` room."""
+    return Event(EventType.MESSAGE, _dump(message))
+
+
+def nda_request(nda: NdaRequestEventOut) -> Event:
+    return Event(EventType.NDA_REQUEST, _dump(nda))
+
+
+def nda_decided(nda: NdaEventOut) -> Event:
+    """``nda_approved`` or ``nda_rejected``, after the NDA's status."""
+    kind = EventType.NDA_APPROVED if nda.status == "approved" else EventType.NDA_REJECTED
+    return Event(kind, _dump(nda))
+
+
+def notification(note: NotificationOut) -> Event:
+    return Event(EventType.NOTIFICATION, _dump(note))
+
+
+#: The model of each event type's ``data``. ``message`` depends on the room: see `data_model`.
+EVENT_MODELS: Final[dict[EventType, type[WireModel]]] = {
+    EventType.NOTIFICATION: NotificationOut,
+    EventType.VIEW_UPDATE: ViewUpdate,
+    EventType.LIKE_UPDATE: LikeUpdate,
+    EventType.USER_JOINED: UserJoined,
+    EventType.USER_LEFT: UserLeft,
+    EventType.MESSAGE: RoomMessageOut,
+    EventType.NDA_REQUEST: NdaRequestEventOut,
+    EventType.NDA_APPROVED: NdaEventOut,
+    EventType.NDA_REJECTED: NdaEventOut,
+    EventType.CONNECTED: ConnectedData,
+    EventType.SUBSCRIBED: SubscribedData,
+    EventType.UNSUBSCRIBED: EmptyData,
+    EventType.PRESENCE: PresenceData,
+    EventType.TYPING: TypingData,
+    EventType.ACK: AckData,
+    EventType.ERROR: ErrorData,
+    EventType.PONG: EmptyData,
+    EventType.METRICS: MetricsData,
+}
+
+
+def data_model(type: EventType, room: str | None) -> type[WireModel]:
+    """The model of a frame's ``data``: a ``message`` in a ``user:`` room is a direct message."""
+    if type is EventType.MESSAGE and room is not None and room.startswith("user:"):
+        return DirectMessageOut
+    return EVENT_MODELS[type]
+
+
+def check_data(type: EventType, room: str | None, data: Any) -> None:
+    """Raise ``ProtocolError(BAD_FRAME)`` unless ``data`` is exactly its declared model: it
+    validates, every required field is there, and nothing the model does not name is (the models
+    ignore unknown fields on input; a frame carrying one is a server that drifted from them)."""
+    model = data_model(type, room)
+    try:
+        model.model_validate(data)
+    except ValueError as exc:
+        raise _bad(f"{type.value} data does not match {model.__name__}: {exc}") from None
+    _exact_keys(model, data, type.value)
+
+
+def _exact_keys(model: type[WireModel], data: Any, where: str) -> None:
+    if not isinstance(data, dict):
+        raise _bad(f"{where}: expected an object")
+    fields = {(f.alias or name): f for name, f in model.model_fields.items()}
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise _bad(f"{where}: fields not in {model.__name__}: {sorted(unknown)}")
+    missing = {alias for alias, f in fields.items() if f.is_required() and alias not in data}
+    if missing:
+        raise _bad(f"{where}: {model.__name__} fields missing: {sorted(missing)}")
+    for alias, f in fields.items():
+        value = data.get(alias)
+        inner = f.annotation
+        args = getattr(inner, "__args__", ())
+        if isinstance(inner, type) and issubclass(inner, WireModel) and value is not None:
+            _exact_keys(inner, value, f"{where}.{alias}")
+        elif args and isinstance(args[0], type) and issubclass(args[0], WireModel) and value:
+            for item in value:
+                _exact_keys(args[0], item, f"{where}.{alias}[]")
 
 
 @dataclass(frozen=True, slots=True)

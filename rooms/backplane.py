@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 import orjson
 
-from pitchey.protocol.events import encode_event, utc_timestamp
+from pitchey.protocol import events
+from pitchey.protocol.events import Event, encode_event, utc_timestamp
 from pitchey.protocol.wsframe import text_frame
 from pitchey.storage.rooms import RoomSnapshot
 
@@ -47,10 +48,15 @@ Listener = Callable[[Publication], None]
 
 
 class Backplane(Protocol):
+    delivers_inline: bool
+    """True when `publish` calls the listeners itself, on the publishing room's turn (one
+    process); False when publications come back later from elsewhere (a subscription), in which
+    case the hub hands each to its room as a message."""
+
     def listen(self, listener: Listener) -> None:
         """Register the node's delivery callback (called on the event loop, in seq order)."""
 
-    async def publish(self, room: str, type: str, data: Any) -> Publication: ...
+    async def publish(self, room: str, event: Event) -> Publication: ...
 
     async def recover(self, room: str, since: int | None, epoch: str | None) -> Recovery: ...
 
@@ -110,6 +116,8 @@ def new_epoch() -> str:
 class InProcessBackplane:
     """Single-node backplane: streams live in this process, delivery is a direct call."""
 
+    delivers_inline = True
+
     def __init__(self, limits: HistoryLimits | None = None, clock: Callable[[], float] = time.time) -> None:
         self.limits = limits or HistoryLimits()
         self._clock = clock
@@ -134,19 +142,19 @@ class InProcessBackplane:
         while history and history[0][1] < cutoff:
             history.popleft()
 
-    async def publish(self, room: str, type: str, data: Any) -> Publication:
+    async def publish(self, room: str, event: Event) -> Publication:
         stream = self._stream(room)
         stream.seq += 1
         now = self._clock()
         frame = text_frame(
-            encode_event(type, room=room, seq=stream.seq, data=data, timestamp=utc_timestamp())
+            encode_event(event.type, room=room, seq=stream.seq, data=event.data, timestamp=utc_timestamp())
         )
         if self.limits.max_events > 0:
             if stream.history is None:
                 stream.history = deque(maxlen=self.limits.max_events)
             stream.history.append((stream.seq, now, frame))
             self._prune(stream, now)
-        pub = Publication(room, stream.seq, stream.epoch, type, frame, time.monotonic())
+        pub = Publication(room, stream.seq, stream.epoch, event.type, frame, time.monotonic())
         for listener in self._listeners:
             listener(pub)
         return pub
@@ -174,12 +182,12 @@ class InProcessBackplane:
         present = self._present.setdefault(room, set())
         if local_tabs > 0 and user_id not in present:
             present.add(user_id)
-            return await self.publish(room, "user_joined", {"userId": user_id, "userType": user_type})
+            return await self.publish(room, events.user_joined(user_id, user_type))
         if local_tabs <= 0 and user_id in present:
             present.discard(user_id)
             if not present:
                 del self._present[room]
-            return await self.publish(room, "user_left", {"userId": user_id})
+            return await self.publish(room, events.user_left(user_id))
         return None
 
     async def presence(self, room: str, local: list[dict[str, Any]]) -> list[dict[str, Any]]:

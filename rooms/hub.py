@@ -11,12 +11,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pykka
 
 from pitchey.actors import ask as actor_ask
-from pitchey.protocol import parse_room
+from pitchey.protocol import RoomName
 from pitchey.storage.database import Database
 from pitchey.storage.messages import MessageStore
 from pitchey.storage.ndas import NdaStore
@@ -24,10 +24,13 @@ from pitchey.storage.notifications import Notification, NotificationStore
 from pitchey.storage.pitches import PitchStore
 from pitchey.storage.rooms import RoomStore
 
-from .backplane import Backplane, InProcessBackplane, Publication
-from .messages import Deliver, EmitMetrics, Notify, Passivate, Rebase, Resync
+from .backplane import Backplane, Publication
+from .messages import Ask, Deliver, EmitMetrics, Notify, Passivate, Rebase, Resync
 from .metrics import NodeMetrics
+from .readcache import NoReadCache, ReadCache
 from .room import Room, room_class
+
+R = TypeVar("R")
 
 log = logging.getLogger("pitchey.rooms")
 
@@ -43,8 +46,10 @@ class Hub:
         *,
         idle_timeout: float = 60.0,
         metrics: NodeMetrics | None = None,
+        read_cache: ReadCache | None = None,
     ) -> None:
         self.backplane = backplane
+        self.read_cache: ReadCache = read_cache if read_cache is not None else NoReadCache()
         self.pitches = PitchStore(db)
         self.ndas = NdaStore(db)
         self.room_store = RoomStore(db)
@@ -57,7 +62,8 @@ class Hub:
         self._passivating: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
-        self.direct_fanout = isinstance(backplane, InProcessBackplane)
+        # Declared by the backplane, not guessed from its class: see Broker.delivers_inline.
+        self.direct_fanout = backplane.delivers_inline
         self.passivation_slots = asyncio.Semaphore(PASSIVATION_CONCURRENCY)
         backplane.listen(self._on_publication)
 
@@ -89,35 +95,40 @@ class Hub:
 
     # -- addressing rooms ------------------------------------------------------------------
 
-    def ref(self, name: str) -> pykka.ActorRef[Room]:
-        """The live actor of a room, activating it if needed (its state loads before any message)."""
-        room = self._rooms.get(name)
-        if room is None or room.actor_stopped.is_set():
-            ref = room_class(parse_room(name)).start(self, name)  # adopts itself, see adopt()
+    def ref(self, room: RoomName) -> pykka.ActorRef[Room]:
+        """The live actor of a room, activating it if needed (its state loads before any message).
+
+        Rooms are addressed by the `RoomName` parsed once at the edge (a command, a route's path
+        id), never by a string parsed again here."""
+        live = self._rooms.get(str(room))
+        if live is None or live.actor_stopped.is_set():
+            ref = room_class(room).start(self, room)  # adopts itself, see adopt()
             self.metrics.rooms_activated.inc()
             self.metrics.rooms_active.set(len(self._rooms))
             return ref
-        return room.actor_ref
+        return live.actor_ref
 
     def adopt(self, room: Room) -> None:
         """Called by a room's constructor: the hub owns the room object, not just a ref."""
         self._rooms[room.name] = room
 
-    def tell(self, name: str, message: Any) -> None:
+    def tell(self, room: RoomName, message: object) -> None:
         try:
-            self.ref(name).tell(message)
+            self.ref(room).tell(message)
         except pykka.ActorDeadError:
-            self._rooms.pop(name, None)
-            self.ref(name).tell(message)
+            self._rooms.pop(str(room), None)
+            self.ref(room).tell(message)
 
-    async def ask(self, name: str, message: Any, timeout: float | None = 30.0) -> Any:
-        """Ask a room and await its answer without blocking the loop; retried once if the room
-        passivated or failed between lookup and delivery."""
+    async def ask(self, room: RoomName, message: Ask[R], timeout: float | None = 30.0) -> R:
+        """Ask a room and await its typed answer without blocking the loop; retried once if the
+        room passivated or failed between lookup and delivery."""
         try:
-            return await actor_ask(self.ref(name), message, timeout=timeout)
+            answer = await actor_ask(self.ref(room), message, timeout=timeout)
         except pykka.ActorDeadError:
-            self._rooms.pop(name, None)
-            return await actor_ask(self.ref(name), message, timeout=timeout)
+            self._rooms.pop(str(room), None)
+            answer = await actor_ask(self.ref(room), message, timeout=timeout)
+        # The room's handler for an Ask[R] returns an R (rooms/room.py); actors are untyped.
+        return cast("R", answer)
 
     async def notify(
         self,
@@ -128,8 +139,7 @@ class Hub:
         data: dict[str, object] | None = None,
     ) -> Notification:
         """Store a notification for a user and announce it live in their `user:` room."""
-        note: Notification = await self.ask(f"user:{user_id}", Notify(kind, title, body, data))
-        return note
+        return await self.ask(RoomName.user(user_id), Notify(kind, title, body, data))
 
     def active_rooms(self) -> int:
         return len(self._rooms)
@@ -194,7 +204,7 @@ class Hub:
         self.metrics.room_restarts.inc()
         if self._closing:
             return
-        self.tell(room.name, Resync(subscribers, watchers))
+        self.tell(room.room, Resync(subscribers, watchers))
 
     def rebase(self, name: str) -> None:
         """The backplane switched streams for a room (Redis lost or back): resync its sessions."""

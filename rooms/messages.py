@@ -1,11 +1,30 @@
-"""Typed messages room actors accept. Hot paths `tell` these; no proxies (5x the cost of a tell)."""
+"""Typed messages room actors accept. Hot paths `tell` these; no proxies (5x the cost of a tell).
+
+A message that answers is an `Ask[R]`: `Hub.ask(room, SetLike(...))` is typed `LikeResult`, so a
+caller never unpacks an untyped reply. One REST use case is one such message: the room writes,
+publishes, notifies and invalidates the read cache within that one turn.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
+
+from pitchey.protocol import RoomName
+from pitchey.storage.messages import DirectMessage as StoredDirectMessage
+from pitchey.storage.ndas import Nda
+from pitchey.storage.notifications import Notification
+from pitchey.storage.pitches import DeletedPitch, Pitch
 
 from .backplane import Publication
+
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Ask(Generic[R_co]):
+    """A room message whose handler answers an `R_co` (see `Hub.ask`)."""
+
+    __slots__ = ()
 
 
 class Subscriber(Protocol):
@@ -21,7 +40,7 @@ class Subscriber(Protocol):
         """Queue one complete WebSocket frame; False when the session is gone."""
         ...
 
-    def evicted(self, room: str) -> None:
+    def evicted(self, room: RoomName) -> None:
         """The room dropped this session on its own initiative (access lost, pitch deleted)."""
         ...
 
@@ -84,18 +103,27 @@ class Deliver:
 
 
 @dataclass(frozen=True, slots=True)
-class RecordView:
+class RecordView(Ask[int | None]):
+    """Count a signed-in viewer's first view of the day; answers the new total (None: not counted)."""
+
     user_id: int
 
 
 @dataclass(frozen=True, slots=True)
-class SetLike:
+class SetLike(Ask["LikeResult"]):
     user_id: int
     liked: bool
 
 
 @dataclass(frozen=True, slots=True)
-class RequestNda:
+class LikeResult:
+    changed: bool
+    """False when the like was already so (idempotent)."""
+    likes: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequestNda(Ask[Nda]):
     pitch_id: int
     pitch_title: str
     requester_id: int
@@ -105,16 +133,18 @@ class RequestNda:
 
 
 @dataclass(frozen=True, slots=True)
-class DecideNda:
+class DecideNda(Ask[Nda]):
+    """Runs in the requester's room: decide, announce, notify. The owner was authorized by the
+    caller; the store's conditional UPDATE decides whether the NDA is still pending."""
+
     nda_id: int
     owner_id: int
     approve: bool
     reason: str | None
-    pitch_title: str
 
 
 @dataclass(frozen=True, slots=True)
-class Notify:
+class Notify(Ask[Notification]):
     """A notification for the user of a `user:` room."""
 
     kind: str
@@ -124,7 +154,7 @@ class Notify:
 
 
 @dataclass(frozen=True, slots=True)
-class DirectMessage:
+class DirectMessage(Ask[StoredDirectMessage]):
     """A direct message for the user of a `user:` room: stored, then announced as `message`."""
 
     sender_id: int
@@ -160,7 +190,7 @@ class Passivate:
 
 
 @dataclass(frozen=True, slots=True)
-class UpdatePitch:
+class UpdatePitch(Ask[Pitch | None]):
     """An owner's edit of a pitch, applied by its room, which then drops the subscribers who may
     no longer see the pitch (made private, draft or archived). Answers the updated Pitch or None."""
 
@@ -169,7 +199,7 @@ class UpdatePitch:
 
 
 @dataclass(frozen=True, slots=True)
-class DeletePitch:
+class DeletePitch(Ask[DeletedPitch | None]):
     """An owner deletes the pitch; its room drops every subscriber. Answers the DeletedPitch (with
     its media keys, for the caller to remove the objects) or None if the owner has no such pitch."""
 

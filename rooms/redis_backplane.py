@@ -27,7 +27,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from pitchey.protocol.events import encode_event, utc_timestamp
+from pitchey.protocol.events import Event, encode_event, utc_timestamp
 from pitchey.protocol.wsframe import text_frame
 from pitchey.storage.rooms import RoomSnapshot
 
@@ -219,6 +219,11 @@ def split_event(type: str, room: str, data: Any) -> tuple[bytes, bytes]:
 class RedisBackplane:
     """Backplane over Redis (pub/sub for delivery, a stream per room for history)."""
 
+    # Even the publishing node delivers from its subscription (one order on every node); only
+    # the local fallback stream, used while Redis is away, calls back inline, and the hub's
+    # Deliver message handles that too.
+    delivers_inline = False
+
     def __init__(
         self, url: str, limits: HistoryLimits | None = None, *, clock: Callable[[], float] = time.time
     ) -> None:
@@ -286,10 +291,10 @@ class RedisBackplane:
 
     # -- publishing and recovery -----------------------------------------------------------
 
-    async def publish(self, room: str, type: str, data: Any) -> Publication:
+    async def publish(self, room: str, event: Event) -> Publication:
         if not self.healthy:
-            return await self._fallback.publish(room, type, data)
-        head, tail = split_event(type, room, data)
+            return await self._fallback.publish(room, event)
+        head, tail = split_event(event.type, room, event.data)
         try:
             seq, epoch = await self._publish(
                 keys=[meta_key(room), stream_key(room)],
@@ -306,11 +311,11 @@ class RedisBackplane:
             )
         except (RedisError, OSError) as exc:
             self._mark_unhealthy(exc)
-            return await self._fallback.publish(room, type, data)
+            return await self._fallback.publish(room, event)
         payload = head + str(int(seq)).encode() + tail
         # Delivery happens when the PUBLISH comes back through the subscription, on every node
         # alike (this one included), so all nodes see one order.
-        return Publication(room, int(seq), _s(epoch), type, text_frame(payload), time.monotonic())
+        return Publication(room, int(seq), _s(epoch), event.type, text_frame(payload), time.monotonic())
 
     async def recover(self, room: str, since: int | None, epoch: str | None) -> Recovery:
         if not self.healthy:

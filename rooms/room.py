@@ -15,11 +15,20 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from pitchey.actors import AsyncioActor
-from pitchey.protocol import ErrorCode, RoomName, parse_room
-from pitchey.protocol.events import ack, encode_event, error_frame
+from pitchey.protocol import ErrorCode, RoomName, events
+from pitchey.protocol.events import Event, ack, error_frame
+from pitchey.protocol.models import (
+    DirectMessageOut,
+    MessageOut,
+    NdaEventOut,
+    NdaOut,
+    NdaRequestEventOut,
+    NotificationOut,
+    RoomMessageOut,
+)
 from pitchey.protocol.wsframe import text_frame
 from pitchey.storage.database import StorageError, StorageUnavailable
-from pitchey.storage.messages import DirectMessage as StoredMessage
+from pitchey.storage.messages import DirectMessage as StoredDirectMessage
 from pitchey.storage.ndas import Nda, NdaAlreadyDecided, NdaAlreadyRequested
 from pitchey.storage.notifications import Notification
 from pitchey.storage.pitches import Access, DeletedPitch, Pitch
@@ -34,6 +43,7 @@ from .messages import (
     EmitMetrics,
     Join,
     Leave,
+    LikeResult,
     Notify,
     Passivate,
     Post,
@@ -50,6 +60,7 @@ from .messages import (
     Watch,
 )
 from .metrics import RoomStats
+from .readcache import CATALOG_TAG, pitch_tag
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -66,10 +77,6 @@ class RoomRefusal(Exception):
         self.message = message
 
 
-def _frame(type: str, **kw: Any) -> bytes:
-    return text_frame(encode_event(type, **kw))
-
-
 def _error_frame(code: str, message: str, **kw: Any) -> bytes:
     """A complete WebSocket frame carrying an `error` event (sessions queue frames, not JSON)."""
     return text_frame(error_frame(code, message, **kw))
@@ -78,11 +85,11 @@ def _error_frame(code: str, message: str, **kw: Any) -> bytes:
 class Room(AsyncioActor):
     """State and behaviour common to every room."""
 
-    def __init__(self, hub: Hub, name: str) -> None:
+    def __init__(self, hub: Hub, room: RoomName) -> None:
         super().__init__()
         self.hub = hub
-        self.name = name
-        self.room = parse_room(name)
+        self.room = room
+        self.name = str(room)  # the wire name: the key of the hub's map and of the backplane
         # session -> last seq it already has; events at or below it are not sent again.
         self.subscribers: dict[Subscriber, int] = {}
         self.presence: dict[int, list[Subscriber]] = {}
@@ -170,9 +177,9 @@ class Room(AsyncioActor):
 
     # -- publishing and fan-out ------------------------------------------------------------
 
-    async def publish(self, type: str, data: Any) -> Publication:
+    async def publish(self, event: Event) -> Publication:
         """Publish an event of this room. Call only after the write it announces committed."""
-        return await self.hub.backplane.publish(self.name, type, data)
+        return await self.hub.backplane.publish(self.name, event)
 
     def fan_out(self, pub: Publication) -> None:
         frame, seq = pub.frame, pub.seq
@@ -204,9 +211,7 @@ class Room(AsyncioActor):
         return await self.hub.backplane.presence(self.name, self.presence_list())
 
     async def query_presence(self, msg: QueryPresence) -> None:
-        msg.session.deliver(
-            _frame("presence", room=self.name, id=msg.id, data={"users": await self.presence_view()})
-        )
+        msg.session.deliver(text_frame(events.presence(self.name, await self.presence_view(), msg.id)))
 
     async def _attach(self) -> None:
         if not self.attached:
@@ -229,16 +234,15 @@ class Room(AsyncioActor):
             recovery = Recovery(recovery.seq, recovery.epoch, False, [])
         self.presence.setdefault(session.user_id, []).append(session)
         session.deliver(
-            _frame(
-                "subscribed",
-                room=self.name,
-                id=msg.id,
-                data={
-                    "seq": recovery.seq,
-                    "epoch": recovery.epoch,
-                    "recovered": recovery.recovered,
-                    "presence": await self.presence_view(),
-                },
+            text_frame(
+                events.subscribed(
+                    self.name,
+                    id=msg.id,
+                    seq=recovery.seq,
+                    epoch=recovery.epoch,
+                    recovered=recovery.recovered,
+                    presence=await self.presence_view(),
+                )
             )
         )
         for frame in recovery.frames:
@@ -274,7 +278,7 @@ class Room(AsyncioActor):
                 )
             return
         if msg.reply:
-            session.deliver(_frame("unsubscribed", room=self.name, id=msg.id, data={}))
+            session.deliver(text_frame(events.unsubscribed(self.name, msg.id)))
         if self._remove_presence(session):
             await self.presence_changed(session)
 
@@ -293,12 +297,12 @@ class Room(AsyncioActor):
             self.watchers = set()
         self.watchers.add(msg.session)
         self.hub.watched(self.name, True)
+        # A dashboard's subscription has no stream: nothing to recover, nobody present.
         msg.session.deliver(
-            _frame(
-                "subscribed",
-                room=f"metrics:{self.name}",
-                id=msg.id,
-                data={"seq": 0, "epoch": "", "recovered": False, "presence": []},
+            text_frame(
+                events.subscribed(
+                    self.room.metrics_room, id=msg.id, seq=0, epoch="", recovered=False, presence=[]
+                )
             )
         )
 
@@ -306,11 +310,11 @@ class Room(AsyncioActor):
         if self.watchers and msg.session in self.watchers:
             self.watchers.discard(msg.session)
             if msg.reply:
-                msg.session.deliver(_frame("unsubscribed", room=f"metrics:{self.name}", id=msg.id, data={}))
+                msg.session.deliver(text_frame(events.unsubscribed(self.room.metrics_room, msg.id)))
         elif msg.reply:
             msg.session.deliver(
                 _error_frame(
-                    ErrorCode.NOT_SUBSCRIBED, "Not subscribed", id=msg.id, room=f"metrics:{self.name}"
+                    ErrorCode.NOT_SUBSCRIBED, "Not subscribed", id=msg.id, room=self.room.metrics_room
                 )
             )
         if not self.watchers:
@@ -324,7 +328,7 @@ class Room(AsyncioActor):
         merged = await self.hub.backplane.metrics_merge(self.name, figures)
         if not self.watchers:
             return
-        frame = _frame("metrics", room=f"metrics:{self.name}", data=merged)
+        frame = text_frame(events.metrics(self.room.metrics_room, merged))
         for w in list(self.watchers):
             if not w.deliver(frame):
                 self.watchers.discard(w)
@@ -339,39 +343,30 @@ class Room(AsyncioActor):
         for session in msg.subscribers:
             self.subscribers[session] = recovery.seq
             self.presence.setdefault(session.user_id, []).append(session)
+        frame = self._resync_frame(recovery)
         for session in msg.subscribers:
-            session.deliver(
-                _frame(
-                    "subscribed",
-                    room=self.name,
-                    data={
-                        "seq": recovery.seq,
-                        "epoch": recovery.epoch,
-                        "recovered": False,
-                        "resync": True,
-                        "presence": self.presence_list(),
-                    },
-                )
-            )
+            session.deliver(frame)
         for w in msg.watchers:
             if self.watchers is None:
                 self.watchers = set()
             self.watchers.add(w)
             self.hub.watched(self.name, True)
 
+    def _resync_frame(self, recovery: Recovery) -> bytes:
+        return text_frame(
+            events.subscribed(
+                self.name,
+                seq=recovery.seq,
+                epoch=recovery.epoch,
+                recovered=False,
+                presence=self.presence_list(),
+                resync=True,
+            )
+        )
+
     async def rebase(self) -> None:
         recovery = await self.hub.backplane.recover(self.name, None, None)
-        frame = _frame(
-            "subscribed",
-            room=self.name,
-            data={
-                "seq": recovery.seq,
-                "epoch": recovery.epoch,
-                "recovered": False,
-                "resync": True,
-                "presence": self.presence_list(),
-            },
-        )
+        frame = self._resync_frame(recovery)
         for session in list(self.subscribers):
             self.subscribers[session] = recovery.seq
             session.deliver(frame)
@@ -428,7 +423,7 @@ class PitchRoom(Room):
                 return self.post(message)
             case TypingNotice(session=s, id=_):
                 if s in self.subscribers:
-                    frame = _frame("typing", room=self.name, data={"userId": s.user_id})
+                    frame = text_frame(events.typing(self.name, s.user_id))
                     for other in self.subscribers:
                         if other is not s:
                             other.deliver(frame)
@@ -458,15 +453,16 @@ class PitchRoom(Room):
             )
             return
         pub = await self.publish(
-            "message",
-            {
-                "id": stored.id,
-                "pitchId": self.pitch_id,
-                "userId": session.user_id,
-                "userType": session.user_type,
-                "text": stored.body,
-                "createdAt": stored.created_at,
-            },
+            events.room_message(
+                RoomMessageOut(
+                    id=stored.id,
+                    pitch_id=self.pitch_id,
+                    user_id=session.user_id,
+                    user_type=session.user_type,
+                    text=stored.body,
+                    created_at=stored.created_at,
+                )
+            )
         )
         session.deliver(text_frame(ack(msg.id, room=self.name, seq=pub.seq, data={"messageId": stored.id})))
 
@@ -479,20 +475,24 @@ class PitchRoom(Room):
         total = await self.hub.pitches.record_view(self.pitch_id, user_id)
         self.viewed_today.add(user_id)  # counted now, or already counted earlier today
         if total is not None:
-            await self.publish("view_update", {"pitchId": self.pitch_id, "views": total, "userId": user_id})
+            await self.publish(events.view_update(self.pitch_id, total, user_id))
+            await self.hub.read_cache.invalidate_tags(pitch_tag(self.pitch_id))
         return total
 
-    async def set_like(self, user_id: int, liked: bool) -> tuple[bool, int]:
+    async def set_like(self, user_id: int, liked: bool) -> LikeResult:
         changed, total = await self.hub.pitches.set_like(self.pitch_id, user_id, liked)
         if changed:
-            await self.publish(
-                "like_update", {"pitchId": self.pitch_id, "likes": total, "userId": user_id, "liked": liked}
-            )
-        return changed, total
+            await self.publish(events.like_update(self.pitch_id, total, user_id, liked))
+            await self.hub.read_cache.invalidate_tags(pitch_tag(self.pitch_id))
+        return LikeResult(changed, total)
 
     async def update_pitch(self, msg: UpdatePitch) -> Pitch | None:
         """Write the edit; if it narrowed who may see the pitch, drop those who no longer may."""
-        pitch = await self.hub.pitches.update(self.pitch_id, msg.owner_id, msg.changes)
+        try:
+            pitch = await self.hub.pitches.update(self.pitch_id, msg.owner_id, msg.changes)
+        finally:
+            # Also when nothing matched: the cached row may be of a pitch deleted meanwhile.
+            await self.hub.read_cache.invalidate_tags(pitch_tag(self.pitch_id), CATALOG_TAG)
         if pitch is None or not {"status", "visibility"} & msg.changes.keys():
             return pitch
         base = Access(pitch.user_id, pitch.status, pitch.visibility, has_nda=False)
@@ -505,7 +505,11 @@ class PitchRoom(Room):
         return pitch
 
     async def delete_pitch(self, owner_id: int) -> DeletedPitch | None:
-        deleted = await self.hub.pitches.delete(self.pitch_id, owner_id)
+        try:
+            deleted = await self.hub.pitches.delete(self.pitch_id, owner_id)
+        finally:
+            # Refused (PitchInUse) included: what the cache holds is re-read either way.
+            await self.hub.read_cache.invalidate_tags(pitch_tag(self.pitch_id), CATALOG_TAG)
         if deleted is not None:
             for session in list(self.subscribers):
                 await self.evict(session, ErrorCode.NOT_FOUND, "This pitch was deleted", announce=False)
@@ -515,28 +519,11 @@ class PitchRoom(Room):
         """Unsubscribe a session on the server's initiative: an `error` then an `unsubscribed`."""
         if self.subscribers.pop(session, None) is None:
             return
-        session.evicted(self.name)
+        session.evicted(self.room)
         session.deliver(_error_frame(code, message, room=self.name))
-        session.deliver(_frame("unsubscribed", room=self.name, data={}))
+        session.deliver(text_frame(events.unsubscribed(self.name)))
         if self._remove_presence(session) and announce:
             await self.presence_changed(session)
-
-
-def nda_data(nda: Nda, pitch_title: str, **extra: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "ndaId": nda.id,
-        "pitchId": nda.pitch_id,
-        "pitchTitle": pitch_title,
-        "requesterId": nda.requester_id,
-        "ownerId": nda.owner_id,
-        "status": nda.status,
-        "message": nda.message,
-        "reason": nda.reason,
-        "createdAt": nda.created_at,
-        "decidedAt": nda.decided_at,
-    }
-    data.update(extra)
-    return data
 
 
 class UserRoom(Room):
@@ -562,22 +549,73 @@ class UserRoom(Room):
         return super().handle(message)
 
     async def request_nda(self, msg: RequestNda) -> Nda:
-        """Runs in the pitch owner's room: the request lands, then the owner hears of it."""
+        """Runs in the pitch owner's room, as one turn: the request lands, the owner hears of it
+        live, then gets a stored `nda_request` notification."""
         try:
             nda = await self.hub.ndas.request(msg.pitch_id, msg.requester_id, msg.owner_id, msg.message)
         except NdaAlreadyRequested:
             raise RoomRefusal("CONFLICT", "An NDA for this pitch is already pending or approved") from None
-        await self.publish("nda_request", nda_data(nda, msg.pitch_title, requesterName=msg.requester_name))
+        out = NdaRequestEventOut.model_validate(
+            {**_nda_fields(nda), "pitch_title": msg.pitch_title, "requester_name": msg.requester_name}
+        )
+        await self.publish(events.nda_request(out))
+        await self._notify_quietly(
+            Notify(
+                "nda_request",
+                f"{msg.requester_name or 'Someone'} requested an NDA for \u201c{msg.pitch_title}\u201d",
+                None,
+                {
+                    "ndaId": nda.id,
+                    "pitchId": nda.pitch_id,
+                    "pitchTitle": msg.pitch_title,
+                    "requesterId": nda.requester_id,
+                    "requesterName": msg.requester_name,
+                },
+            )
+        )
         return nda
 
     async def decide_nda(self, msg: DecideNda) -> Nda:
-        """Runs in the requester's room: the decision lands, then the requester hears of it."""
+        """Runs in the requester's room, as one turn: the decision lands (the store's conditional
+        UPDATE is the one check that it was still pending), the requester hears of it live, then
+        gets a stored `nda_approved`/`nda_rejected` notification."""
         try:
             nda = await self.hub.ndas.decide(msg.nda_id, msg.owner_id, msg.approve, msg.reason)
         except NdaAlreadyDecided:
-            raise RoomRefusal("CONFLICT", "This NDA request was already decided") from None
-        await self.publish("nda_approved" if msg.approve else "nda_rejected", nda_data(nda, msg.pitch_title))
+            # Only on refusal: read what it became, to say so.
+            current = await self.hub.ndas.get(msg.nda_id)
+            status = current.status if current is not None else "decided"
+            raise RoomRefusal("CONFLICT", f"This NDA request was already {status}") from None
+        pitch = await self.hub.pitches.get(nda.pitch_id)
+        title = pitch.title if pitch is not None else ""
+        await self.publish(
+            events.nda_decided(NdaEventOut.model_validate({**_nda_fields(nda), "pitch_title": title}))
+        )
+        verdict = nda.status
+        await self._notify_quietly(
+            Notify(
+                f"nda_{verdict}",
+                f"Your NDA request for \u201c{title}\u201d was {verdict}",
+                None,
+                {
+                    "ndaId": nda.id,
+                    "pitchId": nda.pitch_id,
+                    "pitchTitle": title,
+                    "ownerId": msg.owner_id,
+                    "status": nda.status,
+                    "reason": nda.reason,
+                },
+            )
+        )
         return nda
+
+    async def _notify_quietly(self, msg: Notify) -> None:
+        """A notification that follows a committed write: failing to store it is logged, not
+        turned into an error for a write that succeeded."""
+        try:
+            await self.notify(msg)
+        except StorageError:
+            log.warning("could not store the %s notification for %s", msg.kind, self.name, exc_info=True)
 
     async def notify(self, msg: Notify) -> Notification:
         """Store the notification, then announce it live to every tab of this user."""
@@ -585,25 +623,22 @@ class UserRoom(Room):
             self.room.id, msg.kind, msg.title, msg.body, dict(msg.data or {})
         )
         if note.live:  # else the user switched this kind off for live: stored, not pushed
-            await self.publish("notification", notification_data(note))
+            await self.publish(events.notification(NotificationOut.model_validate(note)))
         return note
 
-    async def direct_message(self, msg: DirectMessage) -> StoredMessage:
+    async def direct_message(self, msg: DirectMessage) -> StoredDirectMessage:
         """Runs in the recipient's room: the message lands, then every tab hears of it, then a
         `new_message` notification. A failed notification does not undo the delivered message."""
         stored = await self.hub.messages.add(msg.sender_id, self.room.id, msg.pitch_id, msg.content)
-        data = {
-            "id": stored.id,
-            "senderId": stored.sender_id,
-            "senderName": msg.sender_name,
-            "senderType": msg.sender_type,
-            "recipientId": stored.recipient_id,
-            "pitchId": stored.pitch_id,
-            "pitchTitle": msg.pitch_title,
-            "content": stored.content,
-            "createdAt": stored.created_at,
-        }
-        await self.publish("message", data)
+        out = DirectMessageOut.model_validate(
+            {
+                **_message_fields(stored),
+                "sender_name": msg.sender_name,
+                "sender_type": msg.sender_type,
+                "pitch_title": msg.pitch_title,
+            }
+        )
+        await self.publish(events.direct_message(out))
         who = msg.sender_name or f"user {msg.sender_id}"
         title = f"New message from {who}"
         if msg.pitch_title:
@@ -622,16 +657,13 @@ class UserRoom(Room):
         return stored
 
 
-def notification_data(note: Notification) -> dict[str, Any]:
-    return {
-        "id": note.id,
-        "kind": note.kind,
-        "title": note.title,
-        "body": note.body,
-        "data": note.data,
-        "createdAt": note.created_at,
-        "readAt": note.read_at,
-    }
+def _nda_fields(nda: Nda) -> dict[str, Any]:
+    """The stored NDA as NdaOut's fields (the event models add their context to these)."""
+    return {name: getattr(nda, name) for name in NdaOut.model_fields}
+
+
+def _message_fields(message: StoredDirectMessage) -> dict[str, Any]:
+    return {name: getattr(message, name) for name in MessageOut.model_fields}
 
 
 def room_class(room: RoomName) -> type[Room]:

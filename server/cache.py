@@ -18,6 +18,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
+from pitchey.rooms.readcache import CATALOG_TAG as CATALOG_TAG
+from pitchey.rooms.readcache import pitch_tag as pitch_tag
+
 if TYPE_CHECKING:
     from aiohttp import web
 
@@ -31,12 +34,8 @@ PITCH_TTL = 30.0
 BROWSE_TTL = 10.0
 TRENDING_TTL = 30.0
 
-# Tags: everything about one pitch, and every cached list of pitches.
-CATALOG_TAG = "catalog"
-
-
-def pitch_tag(pitch_id: int) -> str:
-    return f"pitch:{pitch_id}"
+# Tags: everything about one pitch, and every cached list of pitches. Rooms invalidate them too
+# (inside the turn of the write), so they are defined next to the rooms' view of this cache.
 
 
 # What a reader saw before it read: (eviction epoch, ((tag, generation), ...)).

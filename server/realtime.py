@@ -19,6 +19,7 @@ from pitchey.rooms.metrics import NodeMetrics
 from pitchey.rooms.redis_backplane import RedisBackplane
 
 from .api import Api, Call, client_ip
+from .cache import get_cache
 from .cluster import Cluster, share_cache
 from .errors import Forbidden
 from .schemas import Schema
@@ -99,13 +100,20 @@ def setup_realtime(app: web.Application, backplane: Backplane | None = None) -> 
             plane = redis_plane = RedisBackplane(settings.redis_url, limits)
         else:
             plane = InProcessBackplane(limits)
-        hub = Hub(state.database, plane, idle_timeout=settings.room_idle_timeout, metrics=NodeMetrics())
         cluster: Cluster | None = None
         if settings.redis_url:
             cluster = Cluster(settings.redis_url)
             share_cache(state.extras, cluster)
             await cluster.start(state.revocations)
             state.extras["cluster"] = cluster
+        # After share_cache: rooms invalidate the cache every node reads.
+        hub = Hub(
+            state.database,
+            plane,
+            idle_timeout=settings.room_idle_timeout,
+            metrics=NodeMetrics(),
+            read_cache=get_cache(state.extras),
+        )
         if redis_plane is not None:
             redis_plane.on_resync = hub.rebase
             await redis_plane.start()

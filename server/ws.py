@@ -35,7 +35,7 @@ from pitchey.protocol import (
     Unsubscribe,
     parse_command,
 )
-from pitchey.protocol.events import encode_event, error_frame, pong
+from pitchey.protocol.events import connected, error_frame, pong
 from pitchey.protocol.wsframe import close_frame, text_frame
 from pitchey.rooms.access import RoomDenied, authorize
 from pitchey.rooms.hub import Hub
@@ -223,8 +223,9 @@ class WsSession:
         self.max_buffer = settings.ws_send_buffer
         self.max_subscriptions = settings.ws_max_subscriptions
         self.bucket = TokenBucket(settings.ws_rate, settings.ws_burst)
-        self.rooms: set[str] = set()
-        self.watching: set[str] = set()
+        # Rooms as parsed at the edge (a RoomName hashes by value): one spelling per room.
+        self.rooms: set[RoomName] = set()
+        self.watching: set[RoomName] = set()
         self._loop = asyncio.get_running_loop()
         self._out: list[bytes] = []
         self._out_bytes = 0
@@ -348,25 +349,19 @@ class WsSession:
                 self.unsubscribe(room, cid)
             case SendMessage(room=room, text=text, id=cid):
                 if self._require(room, cid):
-                    self.hub.tell(str(room), Post(self, text, cid))
+                    self.hub.tell(room, Post(self, text, cid))
             case PresenceQuery(room=room, id=cid):
                 if self._require(room, cid):
-                    self.hub.tell(str(room), QueryPresence(self, cid))
+                    self.hub.tell(room, QueryPresence(self, cid))
             case Typing(room=room, id=cid):
                 if self._require(room, cid):
-                    self.hub.tell(str(room), TypingNotice(self, cid))
+                    self.hub.tell(room, TypingNotice(self, cid))
 
     def _rate_limited(self, cid: Any) -> None:
         self.deliver(
             text_frame(
-                encode_event(
-                    "error",
-                    id=cid,
-                    data={
-                        "code": ErrorCode.RATE_LIMITED,
-                        "message": "Too many commands",
-                        "retryAfter": round(self.bucket.retry_after(), 3),
-                    },
+                error_frame(
+                    ErrorCode.RATE_LIMITED, "Too many commands", id=cid, retry_after=self.bucket.retry_after()
                 )
             )
         )
@@ -378,17 +373,18 @@ class WsSession:
             self._rate_limited(None)
 
     def _require(self, room: RoomName, cid: Any) -> bool:
-        if room.metrics or str(room) not in self.rooms:
+        if room.metrics or room not in self.rooms:
             self.send_error(ErrorCode.NOT_SUBSCRIBED, "Subscribe to the room first", cid, str(room))
             return False
         return True
 
     async def subscribe(self, cmd: Subscribe) -> None:
-        name = str(cmd.room)
+        room = cmd.room
+        name = str(room)
         if (
             len(self.rooms) + len(self.watching) >= self.max_subscriptions
-            and name not in self.rooms
-            and name not in self.watching
+            and room not in self.rooms
+            and room not in self.watching
         ):
             self.send_error("LIMIT", f"At most {self.max_subscriptions} subscriptions", cmd.id, name)
             return
@@ -402,40 +398,38 @@ class WsSession:
             return
         if self._closing:
             return
-        if cmd.room.metrics:
-            target = str(cmd.room.target)
-            self.watching.add(name)
-            self.hub.tell(target, Watch(self, cmd.id))
+        if room.metrics:
+            self.watching.add(room)
+            self.hub.tell(room.target, Watch(self, cmd.id))
         else:
-            self.rooms.add(name)
-            self.hub.tell(name, Join(self, cmd.since, cmd.epoch, cmd.id))
+            self.rooms.add(room)
+            self.hub.tell(room, Join(self, cmd.since, cmd.epoch, cmd.id))
 
     def join_own_room(self) -> None:
-        name = f"user:{self.user_id}"
-        self.rooms.add(name)
-        self.hub.tell(name, Join(self))
+        room = RoomName.user(self.user_id)
+        self.rooms.add(room)
+        self.hub.tell(room, Join(self))
 
     def unsubscribe(self, room: RoomName, cid: Any) -> None:
-        name = str(room)
         if room.metrics:
-            if name in self.watching:
-                self.watching.discard(name)
-                self.hub.tell(str(room.target), Unwatch(self, cid, reply=True))
+            if room in self.watching:
+                self.watching.discard(room)
+                self.hub.tell(room.target, Unwatch(self, cid, reply=True))
                 return
-        elif name in self.rooms:
-            self.rooms.discard(name)
-            self.hub.tell(name, Leave(self, cid, reply=True))
+        elif room in self.rooms:
+            self.rooms.discard(room)
+            self.hub.tell(room, Leave(self, cid, reply=True))
             return
-        self.send_error(ErrorCode.NOT_SUBSCRIBED, "Not subscribed", cid, name)
+        self.send_error(ErrorCode.NOT_SUBSCRIBED, "Not subscribed", cid, str(room))
 
-    def evicted(self, room: str) -> None:
+    def evicted(self, room: RoomName) -> None:
         self.rooms.discard(room)
 
     def leave_all(self) -> None:
-        for name in self.rooms:
-            self.hub.tell(name, Leave(self))
-        for name in self.watching:
-            self.hub.tell(name.removeprefix("metrics:"), Unwatch(self))
+        for room in self.rooms:
+            self.hub.tell(room, Leave(self))
+        for room in self.watching:
+            self.hub.tell(room.target, Unwatch(self))
         self.rooms.clear()
         self.watching.clear()
 
@@ -500,18 +494,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         if realtime.draining:
             session.close_soon(CloseCode.SERVICE_RESTART, "Server restarting")
         else:
-            session.deliver(
-                text_frame(
-                    encode_event(
-                        "connected",
-                        data={
-                            "userId": principal.user_id,
-                            "userType": principal.user_type,
-                            "sessionId": session.session_id,
-                        },
-                    )
-                )
-            )
+            session.deliver(text_frame(connected(principal.user_id, principal.user_type, session.session_id)))
             session.join_own_room()
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:

@@ -1,7 +1,8 @@
 """Helpers shared by the tests/test_realtime_*.py suites: WebSocket clients over real sockets.
 
 `Conn` wraps an aiohttp client WebSocket. Every frame it reads is validated with the protocol's
-strict `decode_event` (so a malformed server frame fails the test) and parked in a backlog until a
+strict `decode_event` and `check_data` (so a malformed server frame, or one whose data is not
+exactly the model its type declares, fails the test) and parked in a backlog until a
 test asks for it, so waiting for one frame never loses another: `expect()` finds the first frame
 matching a type/room/predicate, `next_in_room()` the next frame of a room in arrival order.
 Nothing here sleeps and hopes: every wait has a deadline and fails with what was seen meanwhile.
@@ -25,6 +26,7 @@ from aiohttp.test_utils import TestClient
 from conftest import expect_envelope, register_user
 
 from pitchey.protocol import decode_event
+from pitchey.protocol.events import check_data
 from pitchey.server.state import APP_STATE
 
 SUBPROTOCOL = "pitchey.v1"
@@ -79,6 +81,7 @@ class Conn:
         self.user_id = user_id
         self.session_id: str | None = None
         self.backlog: list[dict[str, Any]] = []
+        self.received: list[dict[str, Any]] = []  # every frame read, consumed or not
         self.close_code: int | None = None
         self._ids = 0
 
@@ -114,8 +117,11 @@ class Conn:
         msg = await self.ws.receive(timeout=timeout)
         if msg.type == WSMsgType.TEXT:
             event = decode_event(msg.data)  # strict: a malformed server frame fails the test
+            # ...and so does data that is not exactly its type's model (protocol/models.py).
+            check_data(event.type, event.room, event.data)
             frame = orjson.loads(msg.data)
             assert frame["type"] == event.type.value
+            self.received.append(frame)
             return frame
         if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
             code = msg.data if msg.type == WSMsgType.CLOSE else self.ws.close_code

@@ -8,6 +8,7 @@ import asyncio
 from realtime_helpers import connect, like, make_pitch, realtime, user, wait_until
 from redis_helpers import RedisProcess
 
+from pitchey.protocol.events import Event, EventType
 from pitchey.rooms.redis_backplane import RedisBackplane
 
 
@@ -27,7 +28,10 @@ async def test_backplane_assigns_one_gapless_order_across_instances(redis_url):
         await wait_until(lambda: one.healthy)
         await asyncio.sleep(0.1)  # the subscription is live
         pubs = await asyncio.gather(
-            *((one if i % 2 else two).publish("pitch:1", "message", {"i": i}) for i in range(40))
+            *(
+                (one if i % 2 else two).publish("pitch:1", Event(EventType.MESSAGE, {"i": i}))
+                for i in range(40)
+            )
         )
         assert sorted(p.seq for p in pubs) == list(range(1, 41))
         assert len({p.epoch for p in pubs}) == 1
@@ -47,7 +51,7 @@ async def test_recovery_refuses_a_partial_replay(redis_url):
 
     plane = RedisBackplane(redis_url, HistoryLimits(max_events=5, max_age=600))
     try:
-        pubs = [await plane.publish("pitch:2", "message", {"i": i}) for i in range(12)]
+        pubs = [await plane.publish("pitch:2", Event(EventType.MESSAGE, {"i": i})) for i in range(12)]
         epoch = pubs[0].epoch
         full = await plane.recover("pitch:2", 8, epoch)
         assert full.recovered and len(full.frames) == 4

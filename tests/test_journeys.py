@@ -69,7 +69,7 @@ async def test_creator_investor_and_production_company_day(make_client):
         201,
     )
     live = await creator_ws.expect("nda_request", f"user:{creator_id}")
-    assert live["data"]["ndaId"] == nda["id"] and live["data"]["requesterId"] == investor_id
+    assert live["data"]["id"] == nda["id"] and live["data"]["requesterId"] == investor_id
     incoming = await ok(await client.get("/api/ndas/incoming-requests", headers=bearer(creator)))
     assert [n["id"] for n in incoming] == [nda["id"]]
 

@@ -7,6 +7,7 @@ import asyncio
 
 from realtime_helpers import connect, make_pitch, realtime, user, wait_until
 
+from pitchey.protocol import parse_room
 from pitchey.storage.database import StorageUnavailable
 
 
@@ -47,7 +48,7 @@ async def test_many_idle_rooms_passivate_without_flooding_the_pool(make_client):
     hub = realtime(client).hub
     names = [f"user:{900000 + i}" for i in range(300)]
     for name in names:
-        hub.ref(name)
+        hub.ref(parse_room(name))
     await asyncio.sleep(0)
     await wait_until(
         lambda: not any(hub.is_active(n) for n in names), timeout=20, what="every idle room to passivate"

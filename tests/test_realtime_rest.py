@@ -137,7 +137,7 @@ async def test_nda_lifecycle_live_and_access(make_client):
     assert nda["ownerId"] == owner_id
     ev = await owner.expect("nda_request", f"user:{owner_id}")
     d = ev["data"]
-    assert d["ndaId"] == nda["id"] and d["pitchId"] == pid and d["pitchTitle"] == "Secret film"
+    assert d["id"] == nda["id"] and d["pitchId"] == pid and d["pitchTitle"] == "Secret film"
     assert d["requesterId"] == inv_id and d["status"] == "pending"
     assert d["message"] == "I'd like to read it" and d["requesterName"] == "Ivy Investor"
     # A second request while one is pending: conflict, and no second event.
@@ -148,7 +148,7 @@ async def test_nda_lifecycle_live_and_access(make_client):
     body = await decide_nda(client, nda["id"], owner_token)
     assert body["data"]["status"] == "approved"
     ev = await inv.expect("nda_approved", f"user:{inv_id}")
-    assert ev["data"]["ndaId"] == nda["id"] and ev["data"]["status"] == "approved"
+    assert ev["data"]["id"] == nda["id"] and ev["data"]["status"] == "approved"
     assert ev["data"]["decidedAt"] is not None and ev["data"]["pitchTitle"] == "Secret film"
     # A second decision either way: 409.
     await decide_nda(client, nda["id"], owner_token, status=409)
@@ -177,7 +177,7 @@ async def test_nda_rejection_live(make_client):
     body = await decide_nda(client, nda["id"], owner_token, approve=False, reason="Not yet")
     assert body["data"]["status"] == "rejected" and body["data"]["reason"] == "Not yet"
     ev = await prod.expect("nda_rejected", f"user:{prod_id}")
-    assert ev["data"]["ndaId"] == nda["id"] and ev["data"]["reason"] == "Not yet"
+    assert ev["data"]["id"] == nda["id"] and ev["data"]["reason"] == "Not yet"
     assert ev["data"]["status"] == "rejected"
     await decide_nda(client, nda["id"], owner_token, status=409)
     await decide_nda(client, nda["id"], owner_token, approve=False, status=409)
@@ -185,7 +185,7 @@ async def test_nda_rejection_live(make_client):
     assert await prod.subscribe_error(f"pitch:{pitch['id']}") == "FORBIDDEN"
     await request_nda(client, pitch["id"], prod_token)
     ev = await owner.expect("nda_request", f"user:{owner_id}")
-    assert ev["seq"] > first["seq"] and ev["data"]["ndaId"] != nda["id"]
+    assert ev["seq"] > first["seq"] and ev["data"]["id"] != nda["id"]
 
 
 async def test_protected_fields_hidden_before_nda_shown_after(make_client):

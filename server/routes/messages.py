@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pitchey.protocol import RoomName
 from pitchey.rooms.messages import DirectMessage
-from pitchey.storage.messages import DirectMessage as StoredMessage
 from pitchey.storage.messages import MessageStore
 
 from ..api import Api, Call, Reply
@@ -68,8 +68,8 @@ async def send_message(call: Call[SendMessageBody, Any]) -> Reply:
             raise UserNotFound()
     sender = await call.state.users.by_id(me.user_id)
     name = (sender.name or sender.username or sender.company_name) if sender else None
-    stored: StoredMessage = await realtime_hub(call).ask(
-        f"user:{recipient_id}",
+    stored = await realtime_hub(call).ask(
+        RoomName.user(recipient_id),
         DirectMessage(me.user_id, name, me.user_type, b.pitch_id, pitch_title, b.content),
     )
     return Reply(MessageOut.model_validate(stored), status=201)

@@ -1,16 +1,16 @@
-"""NDA requests, decisions and lists. Each write runs in the room of the person it concerns — the
-request in the owner's `user:` room, the decision in the requester's — so it is announced live right
-after it commits; then that person also gets a stored notification ("nda_request" for the owner,
-"nda_approved"/"nda_rejected" for the requester)."""
+"""NDA requests, decisions and lists. Each write is one turn of the room of the person it
+concerns — the request in the owner's `user:` room, the decision in the requester's: the room
+writes, announces it live right after it commits, and stores that person's notification
+("nda_request" for the owner, "nda_approved"/"nda_rejected" for the requester). The handlers here
+authorize, ask the room once, and map its refusal."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+from pitchey.protocol import RoomName
 from pitchey.rooms.messages import DecideNda, RequestNda
 from pitchey.rooms.room import RoomRefusal
-from pitchey.storage.database import StorageError
 from pitchey.storage.ndas import NdaListRow, NdaLists, NdaPage
 
 from ..api import Api, Call, Reply
@@ -27,18 +27,7 @@ from ..schemas.catalog import (
 )
 from ._shared import realtime_hub
 
-log = logging.getLogger("pitchey.server")
-
 api = Api()
-
-
-async def _notify(call: Call[Any, Any], user_id: int, kind: str, title: str, data: dict[str, object]) -> None:
-    """Store and announce a notification; the NDA write already committed, so a failure here is
-    logged rather than turned into an error for a request that succeeded."""
-    try:
-        await realtime_hub(call).notify(user_id, kind, title, None, data)
-    except (StorageError, TimeoutError):
-        log.warning("could not store the %s notification for user %s", kind, user_id, exc_info=True)
 
 
 @api.route(
@@ -64,24 +53,11 @@ async def request_nda(call: Call[NdaRequestBody, Any]) -> Reply:
     name = (requester.name or requester.username or requester.company_name) if requester else None
     try:
         nda = await hub.ask(
-            f"user:{pitch.user_id}",
+            RoomName.user(pitch.user_id),
             RequestNda(pitch.id, pitch.title, me.user_id, name, pitch.user_id, call.body.message),
         )
     except RoomRefusal as exc:
         raise Conflict(exc.message) from None
-    await _notify(
-        call,
-        pitch.user_id,
-        "nda_request",
-        f"{name or 'Someone'} requested an NDA for \u201c{pitch.title}\u201d",
-        {
-            "ndaId": nda.id,
-            "pitchId": pitch.id,
-            "pitchTitle": pitch.title,
-            "requesterId": me.user_id,
-            "requesterName": name,
-        },
-    )
     return Reply(NdaOut.model_validate(nda), status=201)
 
 
@@ -93,33 +69,14 @@ async def _decide(call: Call[NdaDecisionBody | Any, Any], approve: bool) -> NdaO
         raise NotFound("NDA request not found")
     if nda.owner_id != me.user_id:
         raise Forbidden("Only the pitch owner decides on an NDA")
-    if nda.status != "pending":
-        raise Conflict(f"This NDA request was already {nda.status}")
-    pitch = await hub.pitches.get(nda.pitch_id)
+    # Whether it is still pending is decided by the store's conditional UPDATE, in the room.
     reason = getattr(call.body, "reason", None) if not approve else None
     try:
         decided = await hub.ask(
-            f"user:{nda.requester_id}",
-            DecideNda(nda.id, me.user_id, approve, reason, pitch.title if pitch else ""),
+            RoomName.user(nda.requester_id), DecideNda(nda.id, me.user_id, approve, reason)
         )
     except RoomRefusal as exc:
         raise Conflict(exc.message) from None
-    title = pitch.title if pitch else ""
-    verdict = "approved" if approve else "rejected"
-    await _notify(
-        call,
-        nda.requester_id,
-        f"nda_{verdict}",
-        f"Your NDA request for \u201c{title}\u201d was {verdict}",
-        {
-            "ndaId": nda.id,
-            "pitchId": nda.pitch_id,
-            "pitchTitle": title,
-            "ownerId": me.user_id,
-            "status": decided.status,
-            "reason": decided.reason,
-        },
-    )
     return NdaOut.model_validate(decided)
 
 

@@ -10,23 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field
+
+from pitchey.protocol.models import WireModel
 
 __all__ = ["Empty", "Input", "PageQuery", "Schema", "pagination"]
 
 
-class Schema(BaseModel):
+class Schema(WireModel):
     """Base of answers: camelCase aliases, either spelling accepted when built in code, and read
-    straight off a storage dataclass where the fields match (`Model.model_validate(row)`)."""
+    straight off a storage dataclass where the fields match (`Model.model_validate(row)`).
 
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="ignore",
-        str_strip_whitespace=True,
-        from_attributes=True,
-    )
+    The same base as the models live frames carry (protocol/models.py): the things both show (an
+    NDA, a message, a notification) are defined there once and re-exported by the area modules."""
 
 
 class Input(Schema):

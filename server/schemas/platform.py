@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
+
+from pitchey.protocol.models import MessageOut as MessageOut  # shared with the live frames
+from pitchey.protocol.models import NotificationOut as NotificationOut
 
 from . import Input, PageQuery, Schema
 
@@ -273,16 +276,6 @@ class SendMessageBody(Input):
         return self
 
 
-class MessageOut(Schema):
-    id: int
-    sender_id: int
-    recipient_id: int
-    pitch_id: int | None
-    content: str
-    created_at: datetime
-    read_at: datetime | None
-
-
 class ThreadOut(Schema):
     counterpart: PersonOut
     last_message: MessageOut
@@ -295,16 +288,6 @@ class ThreadOut(Schema):
 
 class NotificationQuery(PageQuery):
     unread_only: bool = False
-
-
-class NotificationOut(Schema):
-    id: int
-    kind: str
-    title: str
-    body: str | None
-    data: dict[str, Any]
-    created_at: datetime
-    read_at: datetime | None
 
 
 class ReadAllOut(Schema):

@@ -1,0 +1,205 @@
+"""The shapes of things a client sees, shared by the REST answers and the live frames.
+
+One model per thing: an NDA in `GET /api/ndas/...` and in an `nda_approved` frame is the same
+`NdaOut`, a notification in the list and in a `notification` frame the same `NotificationOut`. The
+models live here, in the protocol's leaf package, because both sides need them and the protocol may
+not import the server: `server/` re-exports them for its endpoints, `rooms/` builds frames from
+them, and `EVENT_MODELS` (protocol/events.py) names the model of every event's `data`.
+
+Field names are snake_case in Python and camelCase on the wire (aliases). `from_attributes` lets a
+model be read straight off a storage dataclass (`NdaOut.model_validate(nda)`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "AckData",
+    "ConnectedData",
+    "DirectMessageOut",
+    "EmptyData",
+    "ErrorData",
+    "LikeUpdate",
+    "MessageOut",
+    "MetricsData",
+    "NdaEventOut",
+    "NdaOut",
+    "NdaRequestEventOut",
+    "NotificationOut",
+    "PresenceData",
+    "PresenceEntry",
+    "RoomMessageOut",
+    "SubscribedData",
+    "TypingData",
+    "UserJoined",
+    "UserLeft",
+    "ViewUpdate",
+    "WireModel",
+]
+
+
+class WireModel(BaseModel):
+    """Base: camelCase aliases, either spelling accepted, readable from storage dataclasses."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        str_strip_whitespace=True,
+        from_attributes=True,
+    )
+
+
+# -- things REST answers and frames share ----------------------------------------------------------
+
+
+class NdaOut(WireModel):
+    id: int
+    pitch_id: int
+    requester_id: int
+    owner_id: int
+    status: Literal["pending", "approved", "rejected", "revoked"]
+    message: str | None
+    reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class MessageOut(WireModel):
+    id: int
+    sender_id: int
+    recipient_id: int
+    pitch_id: int | None
+    content: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationOut(WireModel):
+    id: int
+    kind: str
+    title: str
+    body: str | None
+    data: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+
+
+# -- frame payloads: a shared thing plus what the live event adds ----------------------------------
+
+
+class NdaEventOut(NdaOut):
+    """`nda_approved` / `nda_rejected`: the NDA (exactly NdaOut's fields) and its pitch's title."""
+
+    pitch_title: str
+
+
+class NdaRequestEventOut(NdaEventOut):
+    """`nda_request`: also who asked, by name, for the owner's inbox."""
+
+    requester_name: str | None
+
+
+class DirectMessageOut(MessageOut):
+    """A direct message as its recipient hears of it live: the MessageOut plus who sent it and the
+    pitch it is about, by name, so a new conversation can be shown without another request."""
+
+    sender_name: str | None
+    sender_type: str
+    pitch_title: str | None
+
+
+class RoomMessageOut(WireModel):
+    """A chat message in a `pitch:` room."""
+
+    id: int
+    pitch_id: int
+    user_id: int
+    user_type: str
+    text: str
+    created_at: datetime
+
+
+class ViewUpdate(WireModel):
+    pitch_id: int
+    views: int
+    user_id: int
+
+
+class LikeUpdate(WireModel):
+    pitch_id: int
+    likes: int
+    user_id: int
+    liked: bool
+
+
+class UserJoined(WireModel):
+    user_id: int
+    user_type: str
+
+
+class UserLeft(WireModel):
+    user_id: int
+
+
+class PresenceEntry(WireModel):
+    user_id: int
+    user_type: str
+    connections: int
+
+
+class PresenceData(WireModel):
+    users: list[PresenceEntry]
+
+
+class SubscribedData(WireModel):
+    seq: int
+    epoch: str
+    recovered: bool
+    presence: list[PresenceEntry]
+    resync: bool | None = Field(None, description="Present (true) when a restarted room takes over")
+
+
+class TypingData(WireModel):
+    user_id: int
+
+
+class ConnectedData(WireModel):
+    user_id: int
+    user_type: str
+    session_id: str
+
+
+class AckData(WireModel):
+    message_id: int | None = Field(None, description="The stored message's id (acks of `message`)")
+
+
+class ErrorData(WireModel):
+    code: str
+    message: str
+    retry_after: float | None = Field(None, description="Seconds to wait (RATE_LIMITED only)")
+
+
+class EmptyData(WireModel):
+    pass
+
+
+class LatencyFigures(WireModel):
+    p50: float | None
+    p99: float | None
+    max: float | None
+
+
+class MetricsData(WireModel):
+    subscribers: int
+    events_in_per_sec: float
+    events_out_per_sec: float
+    dropped_frames: int
+    fanout_latency_ms: LatencyFigures
+    window_seconds: float
+    nodes: int | None = Field(None, description="How many nodes reported (several nodes only)")

@@ -1,0 +1,117 @@
+"""Every event type the server emits, driven through the real server and checked against the model
+`protocol/events.py` declares for it (`EVENT_MODELS`), and the REST answer and the live frame of
+one thing (an NDA, a notification, a direct message) shown to have one shape."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import expect_envelope
+from realtime_helpers import (
+    bearer,
+    connect,
+    decide_nda,
+    get_pitch,
+    like,
+    make_pitch,
+    request_nda,
+    user,
+)
+
+from pitchey.protocol import ProtocolError
+from pitchey.protocol.events import EVENT_MODELS, EventType, check_data
+from pitchey.protocol.models import DirectMessageOut, MessageOut, NdaOut, NotificationOut
+
+
+async def test_every_event_type_is_emitted_as_its_declared_model(make_client):
+    client = await make_client(ws_rate=50, ws_burst=40)
+    _, owner_token = await user(client, "creator", name="Olga Owner")
+    inv_id, inv_token = await user(client, "investor", name="Ivo Investor")
+    pitch = await make_pitch(client, owner_token, title="Wire film", visibility="private")
+    pid = pitch["id"]
+    room = f"pitch:{pid}"
+    owner = await connect(client, owner_token)  # connected, subscribed (own room)
+    inv = await connect(client, inv_token)
+    await owner.subscribe(room)
+    await owner.subscribe(f"metrics:{room}")
+    await owner.ping()  # pong
+    await owner.presence(room)  # presence
+    await owner.send("typing", room)  # typing goes to the others: none yet
+    await owner.post(room, "hello")  # ack, message (pitch room)
+
+    nda = (await request_nda(client, pid, inv_token))["data"]  # nda_request + notification
+    await decide_nda(client, nda["id"], owner_token)  # nda_approved + notification
+    await inv.subscribe(room)  # user_joined
+    await owner.send("typing", room)  # typing, to the investor
+    await get_pitch(client, pid, inv_token)  # view_update
+    await like(client, pid, inv_token)  # like_update
+    await inv.unsubscribe(room)  # unsubscribed, user_left
+    resp = await client.post(
+        "/api/messages/send", json={"recipientId": inv_id, "content": "Hi"}, headers=bearer(owner_token)
+    )
+    await expect_envelope(resp, 201)  # message (user room)
+    other = await make_pitch(client, owner_token, title="Second", visibility="private")
+    second = (await request_nda(client, other["id"], inv_token))["data"]
+    await decide_nda(client, second["id"], owner_token, approve=False, reason="No")  # nda_rejected
+    await owner.send("subscribe", "nowhere")  # error
+    for _ in range(60):  # error with retryAfter, once the bucket is empty
+        await inv.send("ping")
+
+    await inv.expect("typing", room)
+    await owner.expect("metrics", f"metrics:{room}", timeout=3)
+    await inv.expect("message", f"user:{inv_id}")
+    await inv.expect("nda_rejected", f"user:{inv_id}")
+    await inv.expect("error", where=lambda f: f["data"].get("code") == "RATE_LIMITED")
+    await owner.expect("error", where=lambda f: f["data"].get("code") == "BAD_FRAME")
+    await owner.expect("user_left", room)
+
+    # Every frame read went through check_data (tests/realtime_helpers.py); here: every type came.
+    frames = owner.received + inv.received
+    seen = {f["type"] for f in frames}
+    assert seen == {t.value for t in EventType}, sorted({t.value for t in EventType} - seen)
+    for f in frames:
+        check_data(EventType(f["type"]), f.get("room"), f["data"])
+    rate = next(f for f in frames if f["type"] == "error" and f["data"]["code"] == "RATE_LIMITED")
+    assert rate["data"]["retryAfter"] > 0
+
+
+async def test_one_shape_per_thing_over_rest_and_live(make_client):
+    client = await make_client()
+    _, owner_token = await user(client, "creator")
+    inv_id, inv_token = await user(client, "investor")
+    pitch = await make_pitch(client, owner_token, title="Same shape", visibility="private")
+    inv = await connect(client, inv_token)
+    nda = (await request_nda(client, pitch["id"], inv_token))["data"]
+    decided = (await decide_nda(client, nda["id"], owner_token))["data"]
+    frame = await inv.expect("nda_approved", f"user:{inv_id}")
+    nda_keys = {f.alias for f in NdaOut.model_fields.values()}
+    assert set(decided) == nda_keys
+    assert {k: frame["data"][k] for k in nda_keys} == decided
+    assert set(frame["data"]) - nda_keys == {"pitchTitle"}
+
+    note = await inv.expect("notification", f"user:{inv_id}")
+    resp = await client.get("/api/notifications", headers=bearer(inv_token))
+    listed = (await expect_envelope(resp, 200))["data"]
+    assert set(note["data"]) == {f.alias for f in NotificationOut.model_fields.values()} == set(listed[0])
+    assert next(n for n in listed if n["id"] == note["data"]["id"]) == note["data"]
+
+    resp = await client.post(
+        "/api/messages/send", json={"recipientId": inv_id, "content": "Hi"}, headers=bearer(owner_token)
+    )
+    sent = (await expect_envelope(resp, 201))["data"]
+    live = await inv.expect("message", f"user:{inv_id}")
+    message_keys = {f.alias for f in MessageOut.model_fields.values()}
+    assert set(sent) == message_keys
+    assert {k: live["data"][k] for k in message_keys} == sent
+    assert set(live["data"]) == {f.alias for f in DirectMessageOut.model_fields.values()}
+
+
+def test_check_data_refuses_drift():
+    good = {"pitchId": 1, "likes": 2, "userId": 3, "liked": True}
+    check_data(EventType.LIKE_UPDATE, "pitch:1", good)
+    with pytest.raises(ProtocolError, match="not in LikeUpdate"):
+        check_data(EventType.LIKE_UPDATE, "pitch:1", {**good, "extra": 1})
+    with pytest.raises(ProtocolError, match="missing"):
+        check_data(EventType.LIKE_UPDATE, "pitch:1", {k: v for k, v in good.items() if k != "liked"})
+    with pytest.raises(ProtocolError, match="does not match"):
+        check_data(EventType.LIKE_UPDATE, "pitch:1", {**good, "likes": "many"})
+    assert set(EVENT_MODELS) == set(EventType)
