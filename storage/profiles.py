@@ -20,6 +20,8 @@ from .pitches import CatalogPage, CatalogRow, Creator, Pitch, Viewer, visible_sq
 from .users import UsernameTaken
 
 __all__ = [
+    "PROFILE_FIELDS",
+    "Completeness",
     "InvalidBudgetRange",
     "Preferences",
     "Profile",
@@ -46,6 +48,42 @@ class Profile:
     user_type: str
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Completeness:
+    percent: int
+    missing: tuple[str, ...]  # camelCase, as on the wire
+
+
+# The fields a complete profile has, in the order a form shows them (camelCase, as on the wire).
+PROFILE_FIELDS: tuple[str, ...] = (
+    "firstName",
+    "lastName",
+    "username",
+    "bio",
+    "company",
+    "location",
+    "website",
+    "avatar",
+)
+
+
+def completeness(p: Profile) -> Completeness:
+    """How complete a profile is, so a front end can prompt for what is missing."""
+    values = {
+        "firstName": p.first_name,
+        "lastName": p.last_name,
+        "username": p.username,
+        "bio": p.bio,
+        "company": p.company_name,
+        "location": p.location,
+        "website": p.website,
+        "avatar": p.avatar_key,
+    }
+    missing = tuple(f for f in PROFILE_FIELDS if not values[f])
+    filled = len(PROFILE_FIELDS) - len(missing)
+    return Completeness(round(filled * 100 / len(PROFILE_FIELDS)), missing)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from pitchey.storage.profiles import ProfileStore, completeness
 from pitchey.storage.users import EmailTaken, User, UsernameTaken
 
 from ..api import Api, Call, Reply, authenticate, client_ip, is_https
 from ..errors import EmailExists, InvalidCredentials, Unauthorized, UsernameExists, WrongPortal
 from ..schemas import Empty
-from ..schemas.accounts import AuthResult, LoggedOut, LoginBody, RegisterBody, SessionOut, UserOut
+from ..schemas.accounts import (
+    AuthResult,
+    LoggedOut,
+    LoginBody,
+    ProfileCompleteness,
+    RegisterBody,
+    SessionOut,
+    UserOut,
+)
 
 api = Api()
 PORTAL = "{portal:creator|investor|production}"
@@ -137,6 +146,9 @@ async def session(call: Call[Any, Any]) -> SessionOut:
     user = await call.state.users.by_id(principal.user_id)
     if user is None:  # the account was deleted after the token was issued
         raise Unauthorized("Account no longer exists")
+    profile = await ProfileStore(call.state.database).get(user.id)
     return SessionOut(
-        user=UserOut.model_validate(user), expires_at=datetime.fromtimestamp(principal.expires_at, UTC)
+        user=UserOut.model_validate(user),
+        expires_at=datetime.fromtimestamp(principal.expires_at, UTC),
+        profile_completeness=ProfileCompleteness.model_validate(completeness(profile)) if profile else None,
     )

@@ -21,6 +21,7 @@ from pitchey.storage.profiles import (
     Profile,
     ProfileStore,
     UsernameTaken,
+    completeness,
     published_by,
 )
 
@@ -35,10 +36,10 @@ from ..errors import (
 )
 from ..payments import money_str
 from ..schemas import PageQuery, pagination
+from ..schemas.accounts import ProfileCompleteness
 from ..schemas.profiles import (
     NOTIFICATION_KINDS,
     ChannelsOut,
-    Completeness,
     InvestmentPrefsOut,
     PreferencesOut,
     PreferencesUpdate,
@@ -53,17 +54,6 @@ log = logging.getLogger("pitchey.server.profiles")
 
 api = Api()
 
-# The fields a complete profile has, in the order a form shows them (camelCase, as on the wire).
-PROFILE_FIELDS: tuple[str, ...] = (
-    "firstName",
-    "lastName",
-    "username",
-    "bio",
-    "company",
-    "location",
-    "website",
-    "avatar",
-)
 _AVATAR_TYPES = "An avatar must be a JPEG, PNG or WebP image"
 
 
@@ -77,22 +67,6 @@ def avatar_url(p: Profile) -> str | None:
     # The key's random part changes with every upload, so browsers may cache each URL for long.
     version = p.avatar_key.rsplit("/", 1)[-1].split(".", 1)[0][:12]
     return f"/api/users/{p.id}/avatar?v={version}"
-
-
-def completeness(p: Profile) -> Completeness:
-    values = {
-        "firstName": p.first_name,
-        "lastName": p.last_name,
-        "username": p.username,
-        "bio": p.bio,
-        "company": p.company_name,
-        "location": p.location,
-        "website": p.website,
-        "avatar": p.avatar_key,
-    }
-    missing = [f for f in PROFILE_FIELDS if not values[f]]
-    filled = len(PROFILE_FIELDS) - len(missing)
-    return Completeness(percent=round(filled * 100 / len(PROFILE_FIELDS)), missing=missing)
 
 
 def profile_out(p: Profile) -> ProfileOut:
@@ -111,7 +85,7 @@ def profile_out(p: Profile) -> ProfileOut:
         user_type=p.user_type,
         created_at=p.created_at,
         updated_at=p.updated_at,
-        completeness=completeness(p),
+        completeness=ProfileCompleteness.model_validate(completeness(p)),
     )
 
 
@@ -120,12 +94,6 @@ async def my_profile(call: Call[Any, Any]) -> Profile:
     if found is None:  # the account was deleted after the token was issued
         raise NotFound("Account not found")
     return found
-
-
-async def session_completeness(call: Call[Any, Any], user_id: int) -> Completeness | None:
-    """For the session answer (server/routes/auth.py): how complete the caller's profile is."""
-    found = await profiles(call).get(user_id)
-    return completeness(found) if found is not None else None
 
 
 # -- my profile ----------------------------------------------------------------------------------

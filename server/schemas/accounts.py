@@ -57,9 +57,17 @@ class AuthResult(Schema):
     expires_at: datetime
 
 
+class ProfileCompleteness(Schema):
+    percent: int = Field(ge=0, le=100)
+    missing: list[str] = Field(description="camelCase names of the profile fields still empty")
+
+
 class SessionOut(Schema):
     user: UserOut
     expires_at: datetime
+    profile_completeness: ProfileCompleteness | None = Field(
+        None, description="How complete the profile is (GET/PUT /api/user/profile), so a client can prompt"
+    )
 
 
 class LoggedOut(Schema):

@@ -8,8 +8,6 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from pitchey.protocol.models import NdaOut as NdaOut  # shared with the live frames
-
 from . import Input, PageQuery, Schema
 
 PitchStatus = Literal["draft", "published", "archived"]
@@ -63,6 +61,18 @@ class NdaDecisionBody(Input):
     reason: str | None = Field(None, max_length=2000)
 
 
+class NdaOut(Schema):
+    id: int
+    pitch_id: int
+    requester_id: int
+    owner_id: int
+    status: Literal["pending", "approved", "rejected", "revoked"]
+    message: str | None
+    reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
 class UserSummary(Schema):
     """What anyone may know of another user (never the email)."""
 
@@ -86,6 +96,11 @@ class CatalogPitchOut(PitchOut):
     )
     trending_score: float | None = Field(
         None, description="Only in /api/pitches/trending: the time-decayed activity score"
+    )
+    save_count: int | None = Field(
+        None,
+        description="Only for the pitch's owner (GET /api/pitches/my and the detail): how many "
+        "investors saved it (never who)",
     )
 
 

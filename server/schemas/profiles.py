@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from ..payments import Money, MoneyIn
 from . import Input, Schema
+from .accounts import ProfileCompleteness
 from .catalog import CatalogPitchOut
 
 # Notification kinds a person can switch per channel (the kinds the server stores today).
@@ -59,11 +60,6 @@ Website = Annotated[str, AfterValidator(_website)]
 Username = Annotated[str, Field(min_length=2, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
-class Completeness(Schema):
-    percent: int = Field(ge=0, le=100)
-    missing: list[str] = Field(description="camelCase names of the profile fields still empty")
-
-
 class ProfileOut(Schema):
     id: int
     email: str
@@ -79,12 +75,12 @@ class ProfileOut(Schema):
     user_type: Literal["creator", "investor", "production"]
     created_at: datetime
     updated_at: datetime
-    completeness: Completeness
+    completeness: ProfileCompleteness
 
 
 class ProfileUpdate(Input):
-    """A partial update: only the fields sent change; `null` clears one (not `username` once set
-    … it may be cleared too, but a taken one is 409 USERNAME_EXISTS)."""
+    """A partial update: only the fields sent change; `null` clears one. A username another
+    account holds (case-insensitively) is 409 USERNAME_EXISTS."""
 
     first_name: Line | None = Field(None, min_length=1, max_length=100)
     last_name: Line | None = Field(None, min_length=1, max_length=100)
