@@ -33,25 +33,12 @@ api = Api()
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def investment_out(inv: Investment) -> InvestmentOut:
-    return InvestmentOut(
-        id=inv.id,
-        pitch_id=inv.pitch_id,
-        pitch_title=inv.pitch_title,
-        amount=money_str(inv.amount),
-        status=inv.status,
-        created_at=inv.created_at,
-    )
-
-
 def portfolio_out(p: Portfolio) -> PortfolioOut:
     return PortfolioOut(
         total_invested=money_str(p.invested),
         investment_count=p.investments,
         position_count=len(p.positions),
-        by_status=[
-            StatusTotalOut(status=s.status, count=s.count, amount=money_str(s.amount)) for s in p.by_status
-        ],
+        by_status=[StatusTotalOut.model_validate(s) for s in p.by_status],
         positions=[
             PositionOut(
                 pitch_id=x.pitch_id,
@@ -75,7 +62,7 @@ def _replay(inv: Investment, body: InvestmentCreate) -> Reply:
     """The stored answer for a retried create; the same key on another request is refused."""
     if inv.pitch_id != body.pitch_id or inv.amount != body.amount:
         raise IdempotencyConflict(details={"investmentId": inv.id})
-    return Reply(investment_out(inv), status=200, headers={REPLAYED_HEADER: "true"})
+    return Reply(InvestmentOut.model_validate(inv), status=200, headers={REPLAYED_HEADER: "true"})
 
 
 @api.route(
@@ -107,7 +94,7 @@ async def create_investment(call: Call[InvestmentCreate, Any]) -> Reply:
     if not created:  # a concurrent retry with the same key won the insert
         return _replay(inv, body)
     await _notify_owner(call, pitch.user_id, pitch.title, inv)
-    return Reply(investment_out(inv), status=201)
+    return Reply(InvestmentOut.model_validate(inv), status=201)
 
 
 async def _notify_owner(call: Call[Any, Any], owner_id: int, title: str, inv: Investment) -> None:
@@ -160,7 +147,7 @@ async def get_portfolio(call: Call[Any, Any]) -> PortfolioOut:
 async def get_history(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     rows, total = await store(call).history(call.user.user_id, limit=q.limit, offset=q.offset)
-    return Reply([investment_out(r) for r in rows], meta=pagination(q, total))
+    return Reply([InvestmentOut.model_validate(r) for r in rows], meta=pagination(q, total))
 
 
 def reason_text(code: str, genre: str | None, format: str | None = None) -> str:

@@ -87,24 +87,6 @@ DECLINE_WINDOW = 3600.0
 # -- mapping ----------------------------------------------------------------------------------
 
 
-def payment_out(p: Payment) -> PaymentOut:
-    return PaymentOut(
-        id=p.id,
-        amount=money_str(p.amount),
-        currency=p.currency,
-        purpose=p.purpose,
-        plan=p.plan,
-        credits=p.credits,
-        status=p.status,
-        card_brand=p.card_brand,
-        card_last4=p.card_last4,
-        provider_ref=p.provider_ref,
-        failure_code=p.failure_code,
-        created_at=p.created_at,
-        settled_at=p.settled_at,
-    )
-
-
 def subscription_out(sub: Subscription | None) -> SubscriptionOut:
     if sub is None:
         return SubscriptionOut(
@@ -131,7 +113,7 @@ def subscription_out(sub: Subscription | None) -> SubscriptionOut:
 
 def result_out(s: Settled, *, replayed: bool) -> PaymentResult:
     return PaymentResult(
-        payment=payment_out(s.payment),
+        payment=PaymentOut.model_validate(s.payment),
         credits_added=s.ledger.delta if s.ledger else 0,
         credit_balance=s.ledger.balance_after if s.ledger else None,
         subscription=subscription_out(s.subscription) if s.subscription else None,
@@ -410,7 +392,7 @@ async def payment_history(call: Call[Any, PageQuery]) -> Reply:
     rows, total = await PaymentStore(call.state.database).history(
         call.user.user_id, limit=q.limit, offset=q.offset
     )
-    return Reply([payment_out(p) for p in rows], meta=pagination(q, total))
+    return Reply([PaymentOut.model_validate(p) for p in rows], meta=pagination(q, total))
 
 
 @api.route(

@@ -4,21 +4,38 @@ Amounts are Decimal with two places (a JSON string on the wire)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
 from ..payments import (
     MAX_CREDITS_PER_PURCHASE,
+    MONEY_PATTERN,
     CardDetails,
-    Money,
     MoneyIn,
     PaidPlan,
     PlanName,
     luhn_ok,
+    money_str,
 )
 from . import Input, Schema
 from .catalog import PitchOut
+
+
+def _wire_money(v: Any) -> Any:
+    return money_str(v) if isinstance(v, Decimal) else v
+
+
+# An amount in an answer: "1250.00" on the wire. A stored Decimal is rendered on the way in, so an
+# answer reads straight off its storage row (`PaymentOut.model_validate(payment)`).
+Money = Annotated[
+    str,
+    Field(
+        pattern=MONEY_PATTERN, examples=["1250.00"], description="a decimal string with exactly two decimals"
+    ),
+    BeforeValidator(_wire_money),  # outermost: runs first, before the pattern is checked
+]
 
 # -- investments --------------------------------------------------------------------------------
 
