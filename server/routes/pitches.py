@@ -4,19 +4,22 @@
 Writes that concern a pitch's room go through its actor (views, likes, edits, deletion), so the
 room can announce them or drop subscribers who lost sight of the pitch. Protected fields are
 decided in one place, `pitch_out`, for every endpoint; lists get the per-row NDA flag from SQL.
-Hot reads come from the read cache (server/cache.py); every write here invalidates what it changed.
+Hot reads come from the read cache (server/cache.py). A write through a room is one typed message
+to it (`hub.ask(room, SetLike(...)) -> LikeResult`); the room writes, publishes and invalidates the
+cache in that one turn, so the handlers here only authorize, ask and map errors.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pitchey.protocol import RoomName
 from pitchey.rooms.messages import DeletePitch, RecordView, SetLike, UpdatePitch
 from pitchey.storage.pitches import BrowseFilter, CatalogPage, PitchInUse
 from pitchey.storage.saved import SavedStore
 
 from ..api import Api, Call, Reply
-from ..cache import BROWSE_TTL, CATALOG_TAG, TRENDING_TTL, cached, pitch_tag
+from ..cache import BROWSE_TTL, CATALOG_TAG, TRENDING_TTL, cached
 from ..errors import Conflict, Forbidden, NotFound, PitchNotFound, ValidationFailed
 from ..schemas import Empty, PageQuery
 from ..schemas.catalog import (
@@ -161,7 +164,7 @@ async def my_pitches(call: Call[Any, MyPitchesQuery]) -> Reply:
 )
 async def create_pitch(call: Call[PitchCreate, Any]) -> Reply:
     b = call.body
-    pitch = await realtime_hub(call).pitches.create(
+    pitch = await pitch_store(call).create(
         user_id=call.user.user_id,
         title=b.title,
         logline=b.logline,
@@ -195,10 +198,9 @@ async def get_pitch(call: Call[Any, Any]) -> CatalogPitchOut:
     principal = call.principal
     views = pitch.view_count
     if principal is not None and principal.user_id != pitch.user_id:
-        counted = await realtime_hub(call).ask(f"pitch:{pitch_id}", RecordView(principal.user_id))
+        counted = await realtime_hub(call).ask(RoomName.pitch(pitch_id), RecordView(principal.user_id))
         if counted is not None:
             views = counted
-            await read_cache(call).invalidate_tags(pitch_tag(pitch_id))
     show = decision.shows_protected
     out = pitch_out(pitch, creator=creator, show_protected=show)
     out.view_count = views
@@ -223,9 +225,8 @@ async def update_pitch(call: Call[PitchUpdate, Any]) -> CatalogPitchOut:
     pitch_id = call.path_id()
     _, creator = await owned_pitch(call, pitch_id)
     updated = await realtime_hub(call).ask(
-        f"pitch:{pitch_id}", UpdatePitch(call.user.user_id, call.body.changes())
+        RoomName.pitch(pitch_id), UpdatePitch(call.user.user_id, call.body.changes())
     )
-    await read_cache(call).invalidate_tags(pitch_tag(pitch_id), CATALOG_TAG)
     if updated is None:  # deleted meanwhile
         raise PitchNotFound()
     return pitch_out(updated, show_protected=True, creator=creator)
@@ -244,11 +245,9 @@ async def delete_pitch(call: Call[Any, Any]) -> PitchDeleted:
     pitch_id = call.path_id()
     await owned_pitch(call, pitch_id)
     try:
-        deleted = await realtime_hub(call).ask(f"pitch:{pitch_id}", DeletePitch(call.user.user_id))
+        deleted = await realtime_hub(call).ask(RoomName.pitch(pitch_id), DeletePitch(call.user.user_id))
     except PitchInUse:
         raise Conflict("This pitch has investments and cannot be deleted; archive it instead") from None
-    finally:
-        await read_cache(call).invalidate_tags(pitch_tag(pitch_id), CATALOG_TAG)
     if deleted is None:
         raise PitchNotFound()
     await delete_objects(call.state, deleted.media_keys)
@@ -258,10 +257,8 @@ async def delete_pitch(call: Call[Any, Any]) -> PitchDeleted:
 async def _like(call: Call[Any, Any], liked: bool) -> LikeOut:
     pitch_id = call.path_id()
     await visible_pitch(call, pitch_id)
-    changed, total = await realtime_hub(call).ask(f"pitch:{pitch_id}", SetLike(call.user.user_id, liked))
-    if changed:
-        await read_cache(call).invalidate_tags(pitch_tag(pitch_id))
-    return LikeOut(liked=liked, like_count=total)
+    result = await realtime_hub(call).ask(RoomName.pitch(pitch_id), SetLike(call.user.user_id, liked))
+    return LikeOut(liked=liked, like_count=result.likes)
 
 
 @api.route(

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from pitchey.protocol.models import NdaOut as NdaOut  # shared with the live frames
+
 from . import Input, PageQuery, Schema
 
 PitchStatus = Literal["draft", "published", "archived"]
@@ -59,18 +61,6 @@ class NdaRequestBody(Input):
 
 class NdaDecisionBody(Input):
     reason: str | None = Field(None, max_length=2000)
-
-
-class NdaOut(Schema):
-    id: int
-    pitch_id: int
-    requester_id: int
-    owner_id: int
-    status: Literal["pending", "approved", "rejected", "revoked"]
-    message: str | None
-    reason: str | None
-    created_at: datetime
-    decided_at: datetime | None
 
 
 class UserSummary(Schema):
