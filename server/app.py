@@ -30,7 +30,10 @@ from .routes import (
     payments,
     production,
     profiles,
+    resources,
     saved,
+    teams,
+    timeline,
 )
 from .routes import auth as auth_routes
 from .routes import ndas as nda_routes
@@ -73,6 +76,9 @@ def build_api() -> Api:
         media,
         profiles,
         saved,
+        teams,
+        resources,
+        timeline,
     ):
         api.include(module.api)
     return api

@@ -58,6 +58,7 @@ PERMISSIONS: dict[str, dict[Action, frozenset[str]]] = {
             {
                 "all_projects",
                 "team_data",
+                "resources",  # added: the resources list (the seed lists only their update)
                 "budgets",
                 "public_pitches",
                 "analytics",
@@ -69,9 +70,9 @@ PERMISSIONS: dict[str, dict[Action, frozenset[str]]] = {
             }
         ),  # added: own NDA lists
         "update": frozenset(
-            {"projects", "resources", "timeline", "profile", "notifications", "preferences"}
-        ),  # added: preferences (notification settings)
-        "delete": frozenset({"projects", "resources", "follow"}),
+            {"projects", "resources", "timeline", "profile", "notifications", "team", "preferences"}
+        ),  # added: team (roles, accepting an invitation), preferences (notification settings)
+        "delete": frozenset({"projects", "resources", "follow", "team"}),  # added: team members
     },
 }
 

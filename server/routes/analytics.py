@@ -10,6 +10,7 @@ from typing import Any
 
 from pitchey.storage.analytics import AnalyticsStore, Pair
 from pitchey.storage.production import STAGES, ProductionStore
+from pitchey.storage.timeline import TimelineStore
 
 from ..api import Api, Call
 from ..errors import NotFound, PitchNotFound
@@ -26,7 +27,6 @@ from ..schemas.platform import (
     PitchAnalyticsOut,
     PitchTotals,
     PresenceOut,
-    ProductionAnalyticsOut,
     ProductionBudget,
     RangeQuery,
     RealtimeOut,
@@ -34,6 +34,7 @@ from ..schemas.platform import (
     StageCounts,
     UpcomingMilestoneOut,
 )
+from ..schemas.teams import OverduePhaseOut, ProductionAnalyticsWithPhases
 from ._shared import realtime_hub
 from .production import ProjectNotFound, project_totals
 
@@ -152,15 +153,17 @@ async def pitch_analytics(call: Call[Any, RangeQuery]) -> PitchAnalyticsOut:
 @api.route(
     "GET",
     "/api/analytics/production",
-    response=ProductionAnalyticsOut,
+    response=ProductionAnalyticsWithPhases,
     permission=("read", "budgets"),
     tags=("analytics",),
-    summary="The company's projects by stage, budget vs spend, over-budget lines and milestones",
+    summary="Projects by stage, budget vs spend, over-budget lines, milestones and overdue phases",
 )
-async def production_analytics(call: Call[Any, Any]) -> ProductionAnalyticsOut:
-    f = await store(call).production_figures(call.user.user_id, datetime.now(UTC).date())
+async def production_analytics(call: Call[Any, Any]) -> ProductionAnalyticsWithPhases:
+    today = datetime.now(UTC).date()
+    f = await store(call).production_figures(call.user.user_id, today)
+    overdue = await TimelineStore(call.state.database).overdue(call.user.user_id, today)
     by_stage = {s: f.by_stage.get(s, 0) for s in STAGES}
-    return ProductionAnalyticsOut(
+    return ProductionAnalyticsWithPhases(
         projects=StageCounts(total=sum(by_stage.values()), by_stage=by_stage),
         budget=ProductionBudget(
             budget=f.budget,
@@ -196,6 +199,10 @@ async def production_analytics(call: Call[Any, Any]) -> ProductionAnalyticsOut:
                 due_date=m.due_date,
             )
             for m in f.upcoming
+        ],
+        overdue_phases=[
+            OverduePhaseOut(project_id=pid, project_title=title, phase=phase, end_date=end)
+            for pid, title, phase, end in overdue
         ],
     )
 

@@ -25,6 +25,7 @@ from pitchey.storage.production import (
     UnknownBudgetLine,
     UnknownMilestone,
 )
+from pitchey.storage.timeline import ProjectNotDeletable, TimelineStore
 
 from ..api import Api, Call, Reply
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -48,7 +49,9 @@ from ..schemas.platform import (
     ProjectTotals,
     ProjectUpdate,
 )
+from ..schemas.teams import ArchiveBody, ArchiveOut, Deleted
 from ._shared import visible_pitch
+from ._team import EDIT, OWNER, READ, SPEND, project_role
 
 api = Api()
 
@@ -203,7 +206,9 @@ async def create_project(call: Call[ProjectCreate, Any]) -> Reply:
     summary="One of the company's projects with budget lines, milestones and totals",
 )
 async def get_project(call: Call[Any, Any]) -> ProjectOut:
-    project = await store(call).get(call.user.user_id, call.path_id())
+    project_id = call.path_id()
+    access = await project_role(call, project_id, READ, "see this project")
+    project = await store(call).get(access.company_id, project_id)
     if project is None:
         raise ProjectNotFound()
     return project_out(project)
@@ -229,10 +234,10 @@ async def update_project(call: Call[ProjectUpdate, Any]) -> ProjectOut:
         if name in sent
     }
     st = store(call)
+    # Ownership (or a team role that may edit) first: a foreign project id is a 404 whatever
+    # pitch the body names.
+    company_id = (await project_role(call, project_id, EDIT, "change this project")).company_id
     if values.get("pitch_id") is not None:
-        # Ownership first: a foreign project id is a 404 whatever pitch the body names.
-        if await st.get(call.user.user_id, project_id) is None:
-            raise ProjectNotFound()
         await _check_pitch(call, values["pitch_id"])
     patch = ProjectPatch(
         values=values,
@@ -243,7 +248,7 @@ async def update_project(call: Call[ProjectUpdate, Any]) -> ProjectOut:
         ],
     )
     try:
-        project = await st.update(call.user.user_id, project_id, patch, call.user.user_id)
+        project = await st.update(company_id, project_id, patch, call.user.user_id)
     except (UnknownBudgetLine, UnknownMilestone, DuplicateCategory, InvalidProjectData) as exc:
         raise _refusal(exc) from None
     if project is None:
@@ -275,16 +280,17 @@ async def add_expense(call: Call[ExpenseCreate, Any]) -> Reply:
                 details=[{"field": "spentAt", "message": "in the future", "type": "future"}],
             )
     st = store(call)
+    company_id = (await project_role(call, project_id, SPEND, "record expenses")).company_id
     try:
         result = await st.add_expense(
-            call.user.user_id, project_id, b.budget_line_id, b.amount, b.note, spent_at, call.user.user_id
+            company_id, project_id, b.budget_line_id, b.amount, b.note, spent_at, call.user.user_id
         )
     except (UnknownBudgetLine, InvalidProjectData) as exc:
         raise _refusal(exc) from None
     if result is None:
         raise ProjectNotFound()
     expense, line = result
-    project = await st.get(call.user.user_id, project_id)
+    project = await st.get(company_id, project_id)
     if project is None:  # deleted in between
         raise ProjectNotFound()
     return Reply(
@@ -308,11 +314,54 @@ async def add_expense(call: Call[ExpenseCreate, Any]) -> Reply:
 )
 async def list_expenses(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
-    found = await store(call).expenses(call.user.user_id, call.path_id(), limit=q.limit, offset=q.offset)
+    project_id = call.path_id()
+    company_id = (await project_role(call, project_id, READ, "see expenses")).company_id
+    found = await store(call).expenses(company_id, project_id, limit=q.limit, offset=q.offset)
     if found is None:
         raise ProjectNotFound()
     expenses, total = found
     return Reply([expense_out(e) for e in expenses], meta=pagination(q, total))
+
+
+# -- archive and delete ---------------------------------------------------------------------
+
+
+@api.route(
+    "POST",
+    "/api/production/projects/{id}/archive",
+    body=ArchiveBody,
+    response=ArchiveOut,
+    permission=("update", "projects"),
+    tags=("production",),
+    errors=(NotFound, Forbidden),
+    summary="Archive a project (`{archived: false}` restores it); an archived project may be deleted",
+)
+async def archive_project(call: Call[ArchiveBody, Any]) -> ArchiveOut:
+    project_id = call.path_id()
+    await project_role(call, project_id, OWNER, "archive projects")
+    stamp = await TimelineStore(call.state.database).archive(project_id, call.body.archived)
+    return ArchiveOut(id=project_id, archived=stamp is not None, archived_at=stamp)
+
+
+@api.route(
+    "DELETE",
+    "/api/production/projects/{id}",
+    response=Deleted,
+    permission=("delete", "projects"),
+    tags=("production",),
+    errors=(NotFound, Forbidden, Conflict),
+    summary="Delete a project; 409 naming its bookings and expenses unless it is archived first",
+)
+async def delete_project(call: Call[Any, Any]) -> Deleted:
+    project_id = call.path_id()
+    await project_role(call, project_id, OWNER, "delete projects")
+    try:
+        deleted = await TimelineStore(call.state.database).delete(project_id)
+    except ProjectNotDeletable as exc:
+        raise Conflict(exc.message) from None
+    if not deleted:
+        raise ProjectNotFound()
+    return Deleted(id=project_id)
 
 
 # -- overview and following -----------------------------------------------------------------
