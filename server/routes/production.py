@@ -13,7 +13,6 @@ from typing import Any
 from pitchey.storage.production import (
     BudgetLine,
     DuplicateCategory,
-    Expense,
     InvalidProjectData,
     LinePatch,
     MilestonePatch,
@@ -112,20 +111,6 @@ def project_out(project: Project) -> ProjectOut:
             MilestoneOut(id=m.id, title=m.title, due_date=m.due_date, done=m.done, done_at=m.done_at)
             for m in project.milestones
         ],
-    )
-
-
-def expense_out(e: Expense) -> ExpenseOut:
-    return ExpenseOut(
-        id=e.id,
-        project_id=e.project_id,
-        budget_line_id=e.budget_line_id,
-        kind=e.kind,
-        amount=e.amount,
-        note=e.note,
-        spent_at=e.spent_at,
-        created_by=e.created_by,
-        created_at=e.created_at,
     )
 
 
@@ -295,7 +280,9 @@ async def add_expense(call: Call[ExpenseCreate, Any]) -> Reply:
         raise ProjectNotFound()
     return Reply(
         ExpenseResult(
-            expense=expense_out(expense), budget_line=line_out(line), totals=project_totals(project)
+            expense=ExpenseOut.model_validate(expense),
+            budget_line=line_out(line),
+            totals=project_totals(project),
         ),
         status=201,
     )
@@ -320,7 +307,7 @@ async def list_expenses(call: Call[Any, PageQuery]) -> Reply:
     if found is None:
         raise ProjectNotFound()
     expenses, total = found
-    return Reply([expense_out(e) for e in expenses], meta=pagination(q, total))
+    return Reply([ExpenseOut.model_validate(e) for e in expenses], meta=pagination(q, total))
 
 
 # -- archive and delete ---------------------------------------------------------------------
