@@ -66,10 +66,11 @@ def pitch_out(
 
 
 def row_out(row: CatalogRow, principal: Principal | None) -> CatalogPitchOut:
-    """One catalog row: the list query already computed the viewer's NDA for it."""
-    v = viewer(principal)
-    shown = v.user_id != 0 and (row.pitch.user_id == v.user_id or row.has_nda)
-    return pitch_out(row.pitch, creator=row.creator, score=row.score, show_protected=shown)
+    """One catalog row, decided like a single pitch; the list query computed the viewer's NDA."""
+    p = row.pitch
+    access = Access(p.user_id, p.status, p.visibility, row.has_nda, p.require_nda)
+    shown = decide(access, viewer(principal)).shows_protected
+    return pitch_out(p, creator=row.creator, score=row.score, show_protected=shown)
 
 
 def page_reply(page: CatalogPage, q: PageQuery, principal: Principal | None) -> Reply:
