@@ -447,7 +447,7 @@ function Checkout({
             label="Card number"
             inputMode="numeric"
             autoComplete="cc-number"
-            placeholder="4242 4242 4242 4242"
+            placeholder="1234 1234 1234 1234"
             value={card.number}
             onChange={(e) => setField("number", e.target.value)}
             error={errors.number}
