@@ -253,3 +253,43 @@ def test_owner_only_decision() -> None:
     assert decide_owner(_access(), CREATOR).message == OWNER_ONLY
     assert decide_owner(_access(visibility="private"), CREATOR).message == PRIVATE
     assert decide_owner(_access("draft"), CREATOR).verdict is Verdict.NOT_FOUND
+
+
+# -- REST and media refuse in the decision's words ----------------------------------------------
+
+
+async def test_rest_and_media_refuse_in_the_same_words(client, register, expect, auth_headers):
+    _, owner = await register(client, "creator")
+    _, other = await register(client, "creator")
+    _, investor = await register(client, "investor")
+
+    async def pitch(**fields: object) -> int:
+        body = {"title": "Access", "status": "published", **fields}
+        resp = await client.post("/api/pitches", json=body, headers=auth_headers(owner))
+        return int((await expect(resp, 201))["data"]["id"])
+
+    private = await pitch(visibility="private")
+    investors = await pitch(visibility="investors_only")
+    draft = await pitch(status="draft")
+    public = await pitch()
+
+    async def refused(path: str, token: str | None, status: int, message: str, method: str = "GET") -> None:
+        headers = auth_headers(token) if token else {}
+        body: dict[str, object] | None = {"title": "x"} if method == "PUT" else None
+        resp = await client.request(method, path, json=body, headers=headers)
+        err = await expect(resp, status)
+        assert err["error"]["message"] == message, (path, err)
+
+    for path in ("/api/pitches/{}", "/api/pitches/{}/media"):
+        await refused(path.format(private), other, 403, PRIVATE)
+        await refused(path.format(private), investor, 403, PRIVATE)
+        await refused(path.format(investors), other, 403, INVESTORS_ONLY)
+        await refused(path.format(draft), other, 404, NOT_FOUND)
+        await refused(path.format(private), None, 404, NOT_FOUND)
+        await refused(path.format(investors), None, 404, NOT_FOUND)
+    # Only the owner changes a pitch or its media; others are refused in one wording too.
+    await refused(f"/api/pitches/{public}", other, 403, OWNER_ONLY, "PUT")
+    await refused(f"/api/pitches/{public}/media/1", other, 403, OWNER_ONLY, "DELETE")
+    await refused(f"/api/pitches/{private}", other, 403, PRIVATE, "PUT")
+    await refused(f"/api/pitches/{private}/media/1", other, 403, PRIVATE, "DELETE")
+    await refused(f"/api/pitches/{draft}/media/1", other, 404, NOT_FOUND, "DELETE")
