@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-CACHE_KEY = "cache"
-
 # How long each kind of entry may live. Edits invalidate at once; these bound only how stale the
 # live counters (views, likes, trending scores) in cached anonymous pages can be.
 PITCH_TTL = 30.0
@@ -181,15 +179,8 @@ async def cached(
 
 
 def setup_cache(app: web.Application, cache: Cache | None = None) -> None:
-    """Put the read cache in `state.extras["cache"]` (called once from server/app.py)."""
+    """Choose the app's read cache, `state.cache` (called once from server/app.py; without it
+    the state's own TtlCache serves)."""
     from .state import APP_STATE
 
-    app[APP_STATE].extras[CACHE_KEY] = cache if cache is not None else TtlCache()
-
-
-def get_cache(extras: dict[str, Any]) -> Cache:
-    """The app's cache; a private one if the app was built without `setup_cache` (tools, tests)."""
-    cache: Cache | None = extras.get(CACHE_KEY)
-    if cache is None:
-        cache = extras[CACHE_KEY] = TtlCache()
-    return cache
+    app[APP_STATE].cache = cache if cache is not None else TtlCache()

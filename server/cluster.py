@@ -9,14 +9,17 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from .auth import RevocationCache
-from .cache import CACHE_KEY, Cache, Token
+from .cache import Cache, Token
+
+if TYPE_CHECKING:
+    from .state import AppState
 
 log = logging.getLogger("pitchey.cluster")
 
@@ -149,8 +152,7 @@ class SharedCache:
         task.add_done_callback(self._tasks.discard)
 
 
-def share_cache(extras: dict[str, Any], cluster: Cluster) -> None:
+def share_cache(state: AppState, cluster: Cluster) -> None:
     """Wrap the app's read cache so its invalidations reach every node."""
-    local = extras.get(CACHE_KEY)
-    if local is not None and not isinstance(local, SharedCache):
-        extras[CACHE_KEY] = SharedCache(local, cluster)
+    if not isinstance(state.cache, SharedCache):
+        state.cache = SharedCache(state.cache, cluster)

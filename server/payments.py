@@ -2,7 +2,7 @@
 
 Payment networks are outside our reach, so the app talks to a `PaymentProvider`; the only one so
 far is `TestPaymentProvider`, which behaves like a processor's test mode (fixed test card numbers,
-idempotent by key). The provider lives in `state.extras["payments"]` (see `setup_payments`), so a
+idempotent by key). The provider lives in `state.payments` (see `setup_payments`), so a
 test or a real provider can replace it without touching the endpoints.
 
 Money is `Decimal`, parsed without ever passing through binary floating point, and leaves the
@@ -280,9 +280,11 @@ class TestPaymentProvider:
 
 def setup_payments(state: AppState, provider: PaymentProvider | None = None) -> None:
     """Choose the payment provider for this app (the test provider unless one is given)."""
-    state.extras.setdefault("payments", provider or TestPaymentProvider())
+    if state.payments is None or provider is not None:
+        state.payments = provider or TestPaymentProvider()
 
 
 def payment_provider(state: AppState) -> PaymentProvider:
-    provider: PaymentProvider = state.extras["payments"]
+    provider = state.payments
+    assert provider is not None, "setup_payments was not called"
     return provider

@@ -19,7 +19,6 @@ from pitchey.rooms.metrics import NodeMetrics
 from pitchey.rooms.redis_backplane import RedisBackplane
 
 from .api import Api, Call, client_ip
-from .cache import get_cache
 from .cluster import Cluster, share_cache
 from .errors import Forbidden
 from .schemas import Schema
@@ -55,7 +54,7 @@ api = Api()
     summary="A one-time ticket (60 s) to open /ws?ticket=... where headers cannot be set",
 )
 async def ws_ticket(call: Call[Any, Any]) -> WsTicket:
-    realtime: Realtime = call.state.extras["realtime"]
+    realtime = call.state.realtime
     ticket = await realtime.tickets.issue(call.user)
     return WsTicket(ticket=ticket, expires_in=int(realtime.tickets.ttl), url=f"/ws?ticket={ticket}")
 
@@ -78,7 +77,7 @@ async def metrics_handler(request: web.Request) -> web.StreamResponse:
             loopback = False
         if not loopback:
             raise Forbidden("Metrics are served to loopback only unless a token is configured")
-    realtime: Realtime = state.extras["realtime"]
+    realtime = state.realtime
     realtime.hub.metrics.rooms_active.set(realtime.hub.active_rooms())
     body = generate_latest(realtime.hub.metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -103,27 +102,27 @@ def setup_realtime(app: web.Application, backplane: Backplane | None = None) -> 
         cluster: Cluster | None = None
         if settings.redis_url:
             cluster = Cluster(settings.redis_url)
-            share_cache(state.extras, cluster)
+            share_cache(state, cluster)
             await cluster.start(state.revocations)
-            state.extras["cluster"] = cluster
+            state.cluster = cluster
         # After share_cache: rooms invalidate the cache every node reads.
         hub = Hub(
             state.database,
             plane,
             idle_timeout=settings.room_idle_timeout,
             metrics=NodeMetrics(),
-            read_cache=get_cache(state.extras),
+            read_cache=state.cache,
         )
         if redis_plane is not None:
             redis_plane.on_resync = hub.rebase
             await redis_plane.start()
-            state.extras.setdefault("readiness", {})["redis"] = redis_plane.readiness
+            state.readiness["redis"] = redis_plane.readiness
         realtime = Realtime(
             hub,
             plane,
             TicketStore(settings.ws_ticket_ttl, redis=cluster.redis if cluster is not None else None),
         )
-        state.extras["realtime"] = realtime
+        state.live = realtime
         state.revocations.subscribe(realtime.sessions.revoked)
         await hub.start()
         yield
@@ -133,7 +132,7 @@ def setup_realtime(app: web.Application, backplane: Backplane | None = None) -> 
             await cluster.close()
 
     async def drain(app: web.Application) -> None:
-        realtime: Realtime | None = state.extras.get("realtime")
+        realtime = state.live
         if realtime is None:
             return
         realtime.draining = True

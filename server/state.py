@@ -1,9 +1,17 @@
-"""Everything the app owns, in one object held by the aiohttp application (no module globals)."""
+"""Everything the app owns, in one object held by the aiohttp application (no module globals).
+
+Each part is a typed attribute (no string-keyed bag): `state.realtime`, `state.cache`,
+`state.blobs`, `state.payments`, `state.cluster`, `state.readiness`. They are attributes of the one
+object under the `APP_STATE` key rather than app keys of their own because most exist only once
+the app has started (its cleanup contexts create them), and aiohttp freezes the application's
+mapping at startup: writing a key then is deprecated. Reading one is as typed either way.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -12,8 +20,18 @@ from pitchey.storage.revocations import RevocationStore
 from pitchey.storage.users import UserStore
 
 from .auth import Passwords, RevocationCache, TokenService
+from .cache import Cache, TtlCache
 from .ratelimit import AuthLimiter, WriteLimiter
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .blobstore import BlobStore
+    from .cluster import Cluster
+    from .payments import PaymentProvider
+    from .realtime import Realtime
+
+#: A readiness probe of a part of the app (`/ready`): "ok" or "degraded".
+Probe = Callable[[], Awaitable[str]]
 
 
 @dataclass
@@ -25,12 +43,26 @@ class AppState:
     auth_limiter: AuthLimiter
     write_limiter: WriteLimiter
     db: Database | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    cache: Cache = field(default_factory=TtlCache)
+    """The read cache (server/cache.py); shared across nodes once `cluster` is set."""
+    live: Realtime | None = None
+    """Hub, backplane, sessions and tickets, from startup on (server/realtime.py)."""
+    blobs: BlobStore | None = None
+    """The media store while it is open (server/routes/media.py)."""
+    payments: PaymentProvider | None = None
+    cluster: Cluster | None = None
+    readiness: dict[str, Probe] = field(default_factory=dict)
+    """Probes `/ready` reports beside the database's, by name."""
 
     @property
     def database(self) -> Database:
         assert self.db is not None, "database not connected yet"
         return self.db
+
+    @property
+    def realtime(self) -> Realtime:
+        assert self.live is not None, "realtime not started yet"
+        return self.live
 
     @property
     def users(self) -> UserStore:

@@ -467,7 +467,7 @@ async def authenticate_ws(request: web.Request, state: AppState, tickets: Ticket
 
 async def websocket_handler(request: web.Request) -> web.StreamResponse:
     state = request.app[APP_STATE]
-    realtime = state.extras["realtime"]
+    realtime = state.realtime
     principal = await authenticate_ws(request, state, realtime.tickets)
     settings = state.settings
     ws = web.WebSocketResponse(

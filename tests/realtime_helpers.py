@@ -47,7 +47,7 @@ def protocols(token: str) -> tuple[str, str]:
 
 def realtime(client: TestClient) -> Any:
     """The server's `Realtime` object (hub, backplane, tickets, sessions)."""
-    return client.server.app[APP_STATE].extras["realtime"]
+    return client.server.app[APP_STATE].realtime
 
 
 def app_state(client: TestClient) -> Any:

@@ -103,7 +103,7 @@ def media_client(make_client: Any, backend: str, request: pytest.FixtureRequest)
 
 
 def blobs(client: Any) -> Any:
-    return client.app[APP_STATE].extras["blobs"]
+    return client.app[APP_STATE].blobs
 
 
 async def stored_keys(client: Any) -> list[str]:

@@ -35,7 +35,7 @@ def card(number: str = VISA, **extra):
 
 
 def provider(client) -> TestPaymentProvider:
-    return app_state(client).extras["payments"]
+    return app_state(client).payments
 
 
 async def invest(client, token, pitch_id, amount, *, key=None, status=201, code=None, expect):
@@ -548,7 +548,7 @@ class LosesAnswers(TestPaymentProvider):
 async def test_lost_answer_is_retried_without_charging_twice(make_client, db_conn, expect, monkeypatch):
     monkeypatch.setattr(payment_routes, "PROVIDER_TIMEOUT", 0.2)
     client = await make_client()
-    app_state(client).extras["payments"] = slow = LosesAnswers()
+    app_state(client).payments = slow = LosesAnswers()
     uid, token = await user(client, "investor")
     _, body = await pay(
         client,

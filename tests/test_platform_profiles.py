@@ -172,7 +172,7 @@ async def test_avatar_upload_checked_like_a_poster_served_publicly_and_replaced(
     store = client.server.app  # the object is in the blob store under avatars/<id>/
     from pitchey.server.state import APP_STATE
 
-    blobs = store[APP_STATE].extras["blobs"]
+    blobs = store[APP_STATE].blobs
     assert len(await blobs.keys(f"avatars/{me}/")) == 1
 
     # A second upload replaces the first object; a PDF or a renamed text file is refused.

@@ -11,22 +11,23 @@ from dataclasses import asdict
 from typing import Any
 
 from pitchey.rooms.access import Decision, Verdict, decide, decide_owner
+from pitchey.rooms.hub import Hub
 from pitchey.storage.pitches import Access, CatalogPage, CatalogRow, Creator, Pitch, PitchStore, Viewer
 
 from ..api import Call, Reply
 from ..auth import Principal
-from ..cache import PITCH_TTL, Cache, cached, get_cache, pitch_tag
+from ..cache import PITCH_TTL, Cache, cached, pitch_tag
 from ..errors import Forbidden, PitchNotFound
 from ..schemas import PageQuery, pagination
 from ..schemas.catalog import CatalogPitchOut, UserSummary
 
 
-def realtime_hub(call: Call[Any, Any]) -> Any:
-    return call.state.extras["realtime"].hub
+def realtime_hub(call: Call[Any, Any]) -> Hub:
+    return call.state.realtime.hub
 
 
 def read_cache(call: Call[Any, Any]) -> Cache:
-    return get_cache(call.state.extras)
+    return call.state.cache
 
 
 def pitch_store(call: Call[Any, Any]) -> PitchStore:

@@ -267,7 +267,7 @@ async def budget_analytics(call: Call[Any, Any]) -> BudgetAnalyticsOut:
     "presence) and this node's active rooms and connections",
 )
 async def realtime_analytics(call: Call[Any, Any]) -> RealtimeOut:
-    realtime = call.state.extras["realtime"]
+    realtime = call.state.realtime
     hub = realtime.hub
     rooms = []
     for pitch_id, title in await store(call).owned_pitches(call.user.user_id):

@@ -27,7 +27,7 @@ from pitchey.storage.pitches import Pitch, PitchStore
 
 from ..api import Api, Call, Reply
 from ..blobstore import BlobStore, blobstore_from_settings
-from ..cache import PITCH_TTL, cached, get_cache, pitch_tag
+from ..cache import PITCH_TTL, cached, pitch_tag
 from ..errors import (
     BadRequest,
     Conflict,
@@ -125,7 +125,7 @@ async def media_for_pitch(state: AppState, pitch_id: int, show_protected: bool) 
 
     # Cached with the pitch row (same tag): a cached detail read makes no database round trip.
     return await cached(
-        get_cache(state.extras),
+        state.cache,
         f"pitch:{pitch_id}:media:{int(show_protected)}",
         load,
         ttl=PITCH_TTL,
@@ -139,7 +139,7 @@ async def delete_objects(state: AppState, keys: Iterable[str]) -> None:
     The rows go first, so no row ever points at a missing object; an object that cannot be
     removed is logged and left behind (an orphan costs storage, not correctness).
     """
-    store: BlobStore | None = state.extras.get("blobs")
+    store = state.blobs
     if store is not None:
         for key in keys:
             await _delete_object(store, key)
@@ -225,7 +225,7 @@ def _parse_bool(value: str) -> bool:
 
 
 def blobs(state: AppState) -> BlobStore:
-    store: BlobStore | None = state.extras.get("blobs")
+    store = state.blobs
     if store is None:
         raise Unavailable("Media storage is not available")
     return store
@@ -470,7 +470,7 @@ async def upload_media(call: Call[Any, Any]) -> Reply:
             await _delete_object(store, stored.key)
         raise
     log.info("media stored pitch=%d key=%s size=%d", pitch_id, row.storage_key, row.size_bytes)
-    await get_cache(call.state.extras).invalidate_tags(pitch_tag(pitch_id))
+    await call.state.cache.invalidate_tags(pitch_tag(pitch_id))
     return Reply(media_out(row), status=201)
 
 
@@ -517,7 +517,7 @@ async def delete_media(call: Call[Any, Any]) -> MediaDeleted:
     if row is None:
         raise NotFound("Media not found")
     await _delete_object(blobs(call.state), row.storage_key)
-    await get_cache(call.state.extras).invalidate_tags(pitch_tag(pitch_id))
+    await call.state.cache.invalidate_tags(pitch_tag(pitch_id))
     return MediaDeleted(id=row.id, deleted=True)
 
 
@@ -595,7 +595,7 @@ async def download_media(call: Call[Any, Any]) -> web.StreamResponse:
 
 
 def setup_media(app: web.Application) -> None:
-    """Open the blob store with the app (state.extras["blobs"]) and close it on cleanup.
+    """Open the blob store with the app (`state.blobs`) and close it on cleanup.
 
     An unreachable S3 endpoint does not stop the API from starting: media calls fail and /ready
     reports `media: degraded` until it answers.
@@ -612,13 +612,13 @@ def setup_media(app: web.Application) -> None:
                 store.backend,
                 exc_info=True,
             )
-        state.extras["blobs"] = store
-        state.extras.setdefault("readiness", {})["media"] = store.check
+        state.blobs = store
+        state.readiness["media"] = store.check
         try:
             yield
         finally:
-            state.extras.pop("blobs", None)
-            state.extras.get("readiness", {}).pop("media", None)
+            state.blobs = None
+            state.readiness.pop("media", None)
             with contextlib.suppress(Exception):
                 await store.close()
 

@@ -39,7 +39,7 @@ async def ready(call: Call[Any, Any]) -> web.StreamResponse:
         checks["database"] = "not connected"
     else:
         checks.update(await db.ready())
-    for name, probe in call.state.extras.get("readiness", {}).items():
+    for name, probe in call.state.readiness.items():
         checks[name] = await probe()
     ok = checks.get("database") == "ok" and not checks.get("pendingMigrations")
     degraded = ok and any(v == "degraded" for v in checks.values())
