@@ -39,4 +39,10 @@ export const keys = {
   paymentHistory: (page: number) => ["billing", "payments", page] as const,
   // Under keys.investments, so whatever refreshes investments refreshes the history pages too.
   investmentHistoryPage: (page: number) => ["investments", "history", "pages", page] as const,
+  // Production teams, resources and timelines (all under "production").
+  team: (companyId: number | null) => ["production", "team", companyId ?? "mine"] as const,
+  teamAll: ["production", "team"] as const,
+  teamProjects: ["production", "team", "projects"] as const,
+  resources: ["production", "resources"] as const,
+  timeline: (projectId: number) => ["projects", projectId, "timeline"] as const,
 };

@@ -21,6 +21,8 @@ const PORTAL_NAV: Record<User["userType"], { to: string; label: string; end?: bo
   ],
   production: [
     { to: "/production", label: "Projects", end: true },
+    { to: "/production/team", label: "Team" },
+    { to: "/production/resources", label: "Resources" },
     { to: "/production/ndas", label: "NDAs" },
     { to: "/messages", label: "Messages" },
   ],

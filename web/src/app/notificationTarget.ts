@@ -24,6 +24,11 @@ export function notificationTarget(kind: string, data: Record<string, unknown>, 
       return pitch ?? `/${portal}`;
     case "new_follower":
       return `/${portal}`;
+    case "team_invitation":
+    case "team_invitation_accepted":
+    case "team_invitation_declined":
+    case "team_removed":
+      return "/production/team";
     default:
       return pitch;
   }

@@ -23,6 +23,7 @@ import {
   TextField,
   layout,
 } from "../../ui";
+import { ProjectLifecycle } from "./ProjectLifecycle";
 import { fromCents, isNegative, parseAmount, percentOf, toCents } from "./money";
 import s from "./production.module.css";
 import {
@@ -141,6 +142,7 @@ export default function ProjectDetail() {
         <div className={layout.stack}>
           <Milestones project={p} />
           <About project={p} />
+          <ProjectLifecycle projectId={p.id} title={p.title} />
         </div>
       </div>
     </>
