@@ -18,6 +18,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -27,7 +28,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from pitchey.protocol.events import Event, encode_event, utc_timestamp
+from pitchey.protocol import events
+from pitchey.protocol.events import Event, encode_data, encode_sequenced, utc_timestamp
 from pitchey.protocol.wsframe import text_frame
 from pitchey.storage.rooms import RoomSnapshot
 
@@ -45,7 +47,6 @@ log = logging.getLogger("pitchey.rooms.redis")
 # Keys use a hash tag so one room's keys live on one Redis Cluster slot.
 PREFIX = "pitchey"
 META_TTL = 7 * 24 * 3600  # seq and epoch outlive the history: seq never restarts silently
-_SENTINEL = 918273645546372819
 
 
 _POSITION = """
@@ -60,50 +61,57 @@ return {tonumber(seq), epoch}
 """
 
 
-# Publishing, shared by the scripts below: assigns the seq, appends the stream, fans out.
-# Expects: meta, stream keys; channel, new epoch, payload head/tail, maxlen, stream ttl, now ms,
-# meta ttl. Returns seq, epoch.
+# Publishing, shared by the scripts below: assigns the seq, appends the stream, fans out. The
+# event travels as parts (type, timestamp, data as JSON), never as frame bytes to patch: the seq is
+# known only here, so every node builds the frame from the parts and the seq it is told
+# (protocol/events.py:encode_sequenced). Stream entry fields: t (ms), y (type), s (timestamp), d.
+# The PUBLISH envelope: epoch, seq, type, timestamp, data, one per line (data last: it is JSON,
+# and JSON from orjson holds no raw newline).
 _PUBLISH_FN = """
-local function publish(meta, stream, chan, new_epoch, head, tail, maxlen, stream_ttl, now_ms,
-                       meta_ttl)
+local function publish(meta, stream, p, etype, ts, data)
   local epoch = redis.call('HGET', meta, 'e')
   if not epoch then
-    epoch = new_epoch
+    epoch = p.new_epoch
     redis.call('HSET', meta, 'e', epoch)
     redis.call('DEL', stream)
   end
   local seq = redis.call('HINCRBY', meta, 's', 1)
-  local payload = head .. seq .. tail
-  if tonumber(maxlen) > 0 then
-    redis.call('XADD', stream, 'MAXLEN', maxlen, '0-' .. seq, 't', now_ms, 'p', payload)
-    redis.call('EXPIRE', stream, stream_ttl)
+  if tonumber(p.maxlen) > 0 then
+    redis.call('XADD', stream, 'MAXLEN', p.maxlen, '0-' .. seq, 't', p.now_ms, 'y', etype, 's', ts,
+               'd', data)
+    redis.call('EXPIRE', stream, p.stream_ttl)
   end
-  redis.call('EXPIRE', meta, meta_ttl)
-  redis.call('PUBLISH', chan, epoch .. '\\n' .. seq .. '\\n' .. payload)
+  redis.call('EXPIRE', meta, p.meta_ttl)
+  redis.call('PUBLISH', p.chan, epoch .. '\\n' .. seq .. '\\n' .. etype .. '\\n' .. ts .. '\\n' .. data)
   return {seq, epoch}
+end
+
+-- PublishArgs (rooms/redis_backplane.py) at ARGV[i .. i+5].
+local function publish_args(i)
+  return {chan = ARGV[i], new_epoch = ARGV[i + 1], maxlen = ARGV[i + 2], stream_ttl = ARGV[i + 3],
+          now_ms = ARGV[i + 4], meta_ttl = ARGV[i + 5]}
 end
 """
 
+# KEYS: meta, stream. ARGV: PublishCall.argv().
 _PUBLISH = (
     _PUBLISH_FN
     + """
-return publish(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
-               ARGV[8])
+return publish(KEYS[1], KEYS[2], publish_args(1), ARGV[7], ARGV[8], ARGV[9])
 """
 )
 
 # Presence: one hash per (room, node) of users this node holds, renewed by the node; a user is
 # in the room while any live node's hash has them. `known` is who was announced as present, so a
 # transition (and its event) happens exactly once, atomically with the publish.
-# KEYS: node hash, nodes set, known hash, meta, stream.
-# ARGV: node, user, "tabs|type" or "" (gone), node ttl, node key prefix, then the publish
-# arguments for user_joined (head, tail) and user_left (head, tail), channel, new epoch,
-# maxlen, stream ttl, now ms, meta ttl.
+# KEYS: node hash, nodes set, known hash, meta, stream. ARGV: PresenceCall.argv().
 _PRESENCE = (
     _PUBLISH_FN
     + """
 local node_hash, nodes, known, meta, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local node, uid, value, ttl, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local p = publish_args(1)
+local node, uid, value, ttl, prefix = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local ts, joined_data, left_data = ARGV[12], ARGV[13], ARGV[14]
 if value ~= '' then
   redis.call('HSET', node_hash, uid, value)
   redis.call('SADD', nodes, node)
@@ -111,7 +119,7 @@ else
   redis.call('HDEL', node_hash, uid)
 end
 redis.call('EXPIRE', node_hash, ttl)
-redis.call('EXPIRE', nodes, ARGV[15])
+redis.call('EXPIRE', nodes, p.meta_ttl)
 local present = false
 for _, n in ipairs(redis.call('SMEMBERS', nodes)) do
   local h = prefix .. n
@@ -122,17 +130,15 @@ for _, n in ipairs(redis.call('SMEMBERS', nodes)) do
   end
 end
 local was_known = redis.call('HEXISTS', known, uid) == 1
-redis.call('EXPIRE', known, ARGV[15])
+redis.call('EXPIRE', known, p.meta_ttl)
 local r
 if present and not was_known then
   redis.call('HSET', known, uid, '1')
-  r = publish(meta, stream, ARGV[10], ARGV[11], ARGV[6], ARGV[7], ARGV[12], ARGV[13], ARGV[14],
-              ARGV[15])
+  r = publish(meta, stream, p, 'user_joined', ts, joined_data)
   return {r[1], r[2], 'user_joined'}
 elseif (not present) and was_known then
   redis.call('HDEL', known, uid)
-  r = publish(meta, stream, ARGV[10], ARGV[11], ARGV[8], ARGV[9], ARGV[12], ARGV[13], ARGV[14],
-              ARGV[15])
+  r = publish(meta, stream, p, 'user_left', ts, left_data)
   return {r[1], r[2], 'user_left'}
 end
 return {0, '', ''}
@@ -141,19 +147,20 @@ return {0, '', ''}
 
 # Renew this node's hash for a room and announce `user_left` for users no live node holds any
 # more (a node that died stops renewing; its users go within the node ttl plus one period).
-# KEYS: node hash, nodes set, known hash, meta, stream. ARGV: node, ttl, prefix, flat list
-# "uid, value, ..." of this node's users as ARGV[13..], and the user_left template split around
-# the seq and the user id: head, middle, tail; channel, new epoch, maxlen, stream ttl, now ms,
-# meta ttl.
+# KEYS: node hash, nodes set, known hash, meta, stream. ARGV: KeepaliveCall.argv(), whose tail is
+# the flat list "uid, value, ..." of this node's users. The `user_left` data of a user found gone
+# is built here, from the hash's field, which is the decimal user id this module wrote.
 _KEEPALIVE = (
     _PUBLISH_FN
     + """
 local node_hash, nodes, known, meta, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local node, ttl, prefix = ARGV[1], ARGV[2], ARGV[3]
-for i = 13, #ARGV, 2 do
+local p = publish_args(1)
+local node, ttl, prefix, ts = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local first_user = 11
+for i = first_user, #ARGV, 2 do
   redis.call('HSET', node_hash, ARGV[i], ARGV[i + 1])
 end
-if #ARGV >= 13 then
+if #ARGV >= first_user then
   redis.call('SADD', nodes, node)
   redis.call('EXPIRE', node_hash, ttl)
 end
@@ -172,16 +179,91 @@ for _, uid in ipairs(redis.call('HKEYS', known)) do
   for _, h in ipairs(live) do
     if redis.call('HEXISTS', h, uid) == 1 then present = true break end
   end
-  if not present then
+  -- Fields are decimal user ids (written by this module); anything else is not announced.
+  if not present and string.match(uid, '^[0-9]+$') then
     redis.call('HDEL', known, uid)
-    publish(meta, stream, ARGV[7], ARGV[8], ARGV[4], ARGV[5] .. uid .. ARGV[6], ARGV[9],
-            ARGV[10], ARGV[11], ARGV[12])
+    publish(meta, stream, p, 'user_left', ts, '{"userId":' .. uid .. '}')
     left = left + 1
   end
 end
 return left
 """
 )
+
+
+@dataclass(frozen=True, slots=True)
+class PublishArgs:
+    """Where and how long a publish keeps the event: ARGV[1..6] of every script above."""
+
+    channel: str
+    new_epoch: str
+    max_events: int
+    stream_ttl: int
+    now_ms: int
+    meta_ttl: int
+
+    def argv(self) -> list[str | int]:
+        return [self.channel, self.new_epoch, self.max_events, self.stream_ttl, self.now_ms, self.meta_ttl]
+
+
+@dataclass(frozen=True, slots=True)
+class PublishCall:
+    """ARGV of _PUBLISH: the publish arguments, then the event's type, timestamp and data."""
+
+    publish: PublishArgs
+    type: str
+    timestamp: str
+    data: bytes
+
+    def argv(self) -> list[str | int | bytes]:
+        return [*self.publish.argv(), self.type, self.timestamp, self.data]
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceCall:
+    """ARGV of _PRESENCE. `tabs` 0 means the user's last tab on this node went."""
+
+    publish: PublishArgs
+    node: str
+    user_id: int
+    tabs: int
+    user_type: str
+    node_ttl: int
+    node_prefix: str
+    timestamp: str
+
+    def argv(self) -> list[str | int | bytes]:
+        value = f"{self.tabs}|{self.user_type}" if self.tabs > 0 else ""
+        return [
+            *self.publish.argv(),
+            self.node,
+            self.user_id,
+            value,
+            self.node_ttl,
+            self.node_prefix,
+            self.timestamp,
+            encode_data(events.user_joined(self.user_id, self.user_type).data),
+            encode_data(events.user_left(self.user_id).data),
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class KeepaliveCall:
+    """ARGV of _KEEPALIVE: this node's users in the room, `{user: (tabs, type)}`."""
+
+    publish: PublishArgs
+    node: str
+    node_ttl: int
+    node_prefix: str
+    timestamp: str
+    users: Mapping[int, tuple[int, str]]
+
+    def argv(self) -> list[str | int | bytes]:
+        flat: list[str | int | bytes] = []
+        for uid, (tabs, utype) in self.users.items():
+            flat += [uid, f"{tabs}|{utype}"]
+        return [*self.publish.argv(), self.node, self.node_ttl, self.node_prefix, self.timestamp, *flat]
+
 
 PRESENCE_TTL = 20  # seconds a node's presence lives without renewal (renewed every 5 s)
 
@@ -206,14 +288,6 @@ def stream_key(room: str) -> str:
 
 def channel(room: str) -> str:
     return f"{PREFIX}:ch:{room}"
-
-
-def split_event(type: str, room: str, data: Any) -> tuple[bytes, bytes]:
-    """The encoded event around its seq, so Redis can put the seq it assigns in the middle."""
-    full = encode_event(type, room=room, seq=_SENTINEL, data=data, timestamp=utc_timestamp())
-    marker = b'"seq":%d' % _SENTINEL
-    head, _, tail = full.partition(marker)
-    return head + b'"seq":', tail
 
 
 class RedisBackplane:
@@ -294,28 +368,17 @@ class RedisBackplane:
     async def publish(self, room: str, event: Event) -> Publication:
         if not self.healthy:
             return await self._fallback.publish(room, event)
-        head, tail = split_event(event.type, room, event.data)
+        timestamp, data = utc_timestamp(), encode_data(event.data)
+        call = PublishCall(self._publish_args(room), event.type, timestamp, data)
         try:
-            seq, epoch = await self._publish(
-                keys=[meta_key(room), stream_key(room)],
-                args=[
-                    channel(room),
-                    new_epoch(),
-                    head,
-                    tail,
-                    self.limits.max_events,
-                    self._stream_ttl,
-                    int(self._clock() * 1000),
-                    META_TTL,
-                ],
-            )
+            seq, epoch = await self._publish(keys=[meta_key(room), stream_key(room)], args=call.argv())
         except (RedisError, OSError) as exc:
             self._mark_unhealthy(exc)
             return await self._fallback.publish(room, event)
-        payload = head + str(int(seq)).encode() + tail
+        frame = text_frame(encode_sequenced(event.type, room, int(seq), timestamp, data))
         # Delivery happens when the PUBLISH comes back through the subscription, on every node
         # alike (this one included), so all nodes see one order.
-        return Publication(room, int(seq), _s(epoch), event.type, text_frame(payload), time.monotonic())
+        return Publication(room, int(seq), _s(epoch), event.type, frame, time.monotonic())
 
     async def recover(self, room: str, since: int | None, epoch: str | None) -> Recovery:
         if not self.healthy:
@@ -331,7 +394,7 @@ class RedisBackplane:
         except (RedisError, OSError) as exc:
             self._mark_unhealthy(exc)
             return await self._fallback.recover(room, since, epoch)
-        history = [_history_entry(entry_id, fields) for entry_id, fields in entries or ()]
+        history = [_history_entry(room, entry_id, fields) for entry_id, fields in entries or ()]
         if not history or None in history:
             return Recovery(seq, current, False, [])
         kept = [entry for entry in history if entry is not None]
@@ -344,56 +407,43 @@ class RedisBackplane:
 
     # -- presence across nodes -------------------------------------------------------------
 
-    def _publish_args(self, room: str) -> list[Any]:
-        return [
+    def _publish_args(self, room: str) -> PublishArgs:
+        return PublishArgs(
             channel(room),
             new_epoch(),
             self.limits.max_events,
             self._stream_ttl,
             int(self._clock() * 1000),
             META_TTL,
-        ]
+        )
 
     async def presence_update(
         self, room: str, user_id: int, user_type: str, local_tabs: int
     ) -> Publication | None:
         if not self.healthy:
             return await self._fallback.presence_update(room, user_id, user_type, local_tabs)
-        jh, jt = split_event("user_joined", room, {"userId": user_id, "userType": user_type})
-        lh, lt = split_event("user_left", room, {"userId": user_id})
-        value = f"{local_tabs}|{user_type}" if local_tabs > 0 else ""
-        pub_args = self._publish_args(room)
+        call = PresenceCall(
+            self._publish_args(room),
+            self.node_id,
+            user_id,
+            local_tabs,
+            user_type,
+            self.presence_ttl,
+            f"{PREFIX}:{{{room}}}:pn:",
+            utc_timestamp(),
+        )
         try:
-            seq, epoch, kind = await self._presence(
-                keys=presence_keys(room, self.node_id),
-                args=[
-                    self.node_id,
-                    user_id,
-                    value,
-                    self.presence_ttl,
-                    f"{PREFIX}:{{{room}}}:pn:",
-                    jh,
-                    jt,
-                    lh,
-                    lt,
-                    *pub_args,
-                ],
-            )
+            seq, epoch, kind = await self._presence(keys=presence_keys(room, self.node_id), args=call.argv())
         except (RedisError, OSError) as exc:
             self._mark_unhealthy(exc)
             return await self._fallback.presence_update(room, user_id, user_type, local_tabs)
         if not kind:
             return None
-        kind = _s(kind)
-        head, tail = (jh, jt) if kind == "user_joined" else (lh, lt)
-        return Publication(
-            room,
-            int(seq),
-            _s(epoch),
-            kind,
-            text_frame(head + str(int(seq)).encode() + tail),
-            time.monotonic(),
+        event = (
+            events.user_joined(user_id, user_type) if _s(kind) == "user_joined" else events.user_left(user_id)
         )
+        frame = encode_sequenced(event.type, room, int(seq), call.timestamp, encode_data(event.data))
+        return Publication(room, int(seq), _s(epoch), event.type, text_frame(frame), time.monotonic())
 
     async def presence(self, room: str, local: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not self.healthy:
@@ -422,27 +472,17 @@ class RedisBackplane:
     async def keepalive(self, rooms: dict[str, dict[int, tuple[int, str]]]) -> None:
         if not self.healthy:
             return
-        marker = b"918273645"
         for room, users in rooms.items():
-            head, tail = split_event("user_left", room, {"userId": int(marker)})
-            middle, _, tail = tail.partition(marker)
-            flat: list[Any] = []
-            for uid, (tabs, utype) in users.items():
-                flat += [uid, f"{tabs}|{utype}"]
+            call = KeepaliveCall(
+                self._publish_args(room),
+                self.node_id,
+                self.presence_ttl,
+                f"{PREFIX}:{{{room}}}:pn:",
+                utc_timestamp(),
+                users,
+            )
             try:
-                await self._keepalive(
-                    keys=presence_keys(room, self.node_id),
-                    args=[
-                        self.node_id,
-                        self.presence_ttl,
-                        f"{PREFIX}:{{{room}}}:pn:",
-                        head,
-                        middle,
-                        tail,
-                        *self._publish_args(room),
-                        *flat,
-                    ],
-                )
+                await self._keepalive(keys=presence_keys(room, self.node_id), args=call.argv())
             except (RedisError, OSError) as exc:
                 self._mark_unhealthy(exc)
                 return
@@ -561,13 +601,12 @@ class RedisBackplane:
                 self.on_resync(room)
 
     def _deliver(self, chan: str, data: bytes) -> None:
+        """One PUBLISH envelope (see _PUBLISH_FN): the event's parts, its seq and epoch."""
         room = chan.removeprefix(f"{PREFIX}:ch:")
-        epoch, seq, payload = data.split(b"\n", 2)
-        type_start = payload.find(b'"type":"') + 8
-        type_ = payload[type_start : payload.find(b'"', type_start)].decode()
-        self._dispatch(
-            Publication(room, int(seq), epoch.decode(), type_, text_frame(payload), time.monotonic())
-        )
+        epoch, seq, type_, timestamp, payload = data.split(b"\n", 4)
+        kind = type_.decode()
+        frame = encode_sequenced(kind, room, int(seq), timestamp.decode(), payload)
+        self._dispatch(Publication(room, int(seq), epoch.decode(), kind, text_frame(frame), time.monotonic()))
 
 
 def merge_figures(per_node: list[dict[str, Any]]) -> dict[str, Any]:
@@ -596,13 +635,14 @@ def _s(value: bytes | str) -> str:
 
 
 def _history_entry(
-    entry_id: bytes | str | None, fields: Mapping[bytes | str, bytes | str] | None
+    room: str, entry_id: bytes | str | None, fields: Mapping[bytes | str, bytes | str] | None
 ) -> tuple[int, int, bytes] | None:
-    """(seq, time in ms, frame payload) of a stream entry written by _PUBLISH (id `0-<seq>`,
-    fields `t` and `p`); None for an entry without them, which the caller treats as a gap."""
+    """(seq, time in ms, event JSON) of a stream entry written by _PUBLISH (id `0-<seq>`, fields
+    `t`, `y`, `s`, `d`); None for an entry without them, which the caller treats as a gap."""
     if entry_id is None or fields is None:
         return None
-    ms, payload = fields.get(b"t"), fields.get(b"p")
-    if ms is None or not isinstance(payload, bytes):
+    ms, kind, timestamp, data = (fields.get(k) for k in (b"t", b"y", b"s", b"d"))
+    if ms is None or kind is None or timestamp is None or not isinstance(data, bytes):
         return None
-    return int(_s(entry_id).split("-")[1]), int(ms), payload
+    seq = int(_s(entry_id).split("-")[1])
+    return seq, int(ms), encode_sequenced(_s(kind), room, seq, _s(timestamp), data)

@@ -18,7 +18,14 @@ from realtime_helpers import (
 )
 
 from pitchey.protocol import ProtocolError
-from pitchey.protocol.events import EVENT_MODELS, EventType, check_data
+from pitchey.protocol.events import (
+    EVENT_MODELS,
+    EventType,
+    check_data,
+    encode_data,
+    encode_event,
+    encode_sequenced,
+)
 from pitchey.protocol.models import DirectMessageOut, MessageOut, NdaOut, NotificationOut
 
 
@@ -115,3 +122,13 @@ def test_check_data_refuses_drift():
     with pytest.raises(ProtocolError, match="does not match"):
         check_data(EventType.LIKE_UPDATE, "pitch:1", {**good, "likes": "many"})
     assert set(EVENT_MODELS) == set(EventType)
+
+
+def test_a_frame_built_from_parts_is_the_encoded_event():
+    """The Redis backplane sends an event's parts (type, seq, timestamp, data JSON) and each node
+    builds the frame: the same bytes as encoding the event whole."""
+    data = {"userId": 7, "note": "line\nbreak", "at": None}
+    ts = "2026-12-01T00:00:00.000Z"
+    whole = encode_event(EventType.USER_LEFT, room="pitch:3", seq=41, timestamp=ts, data=data)
+    assert encode_sequenced("user_left", "pitch:3", 41, ts, encode_data(data)) == whole
+    assert b"\n" not in encode_data(data)  # the pubsub envelope is newline-separated, data last
