@@ -111,7 +111,14 @@ UPDATABLE = frozenset({"username", "first_name", "last_name", "company_name", "b
 
 
 def _profile(row: asyncpg.Record) -> Profile:
-    return Profile(**dict(row))
+    values = dict(row)
+    if values["first_name"] is None and values["last_name"] is None and values["name"]:
+        # Registration takes one display name: read it as first name and the rest (as 0008 did for
+        # the accounts that existed then) until the person sets the two themselves.
+        first, _, rest = values["name"].strip().partition(" ")
+        values["first_name"] = first[:100] or None
+        values["last_name"] = rest.strip()[:100] or None
+    return Profile(**values)
 
 
 def _json_object(raw: Any) -> dict[str, Any]:

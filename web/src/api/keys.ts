@@ -45,4 +45,15 @@ export const keys = {
   teamProjects: ["production", "team", "projects"] as const,
   resources: ["production", "resources"] as const,
   timeline: (projectId: number) => ["projects", projectId, "timeline"] as const,
+  // Profiles (/settings, /users/:id): the own profile and its completeness under "profile", so a
+  // saved profile refreshes the dashboards' prompt too.
+  profile: ["profile"] as const,
+  profileCompleteness: ["profile", "completeness"] as const,
+  preferences: ["preferences"] as const,
+  publicUser: (id: number, page: number) => ["users", id, page] as const,
+  users: ["users"] as const, // prefix: a follow changes counts on every public profile page
+  // Saved pitches (investors): the list pages and each pitch's saved state, all under "saved".
+  saved: ["saved"] as const,
+  savedPage: (page: number) => ["saved", "pages", page] as const,
+  pitchSaved: (id: number) => ["saved", "pitch", id] as const,
 };

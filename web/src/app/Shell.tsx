@@ -16,6 +16,7 @@ const PORTAL_NAV: Record<User["userType"], { to: string; label: string; end?: bo
   investor: [
     { to: "/investor", label: "Dashboard", end: true },
     { to: "/investor/portfolio", label: "Portfolio" },
+    { to: "/investor/saved", label: "Saved" },
     { to: "/investor/ndas", label: "NDAs" },
     { to: "/messages", label: "Messages" },
   ],
@@ -104,6 +105,11 @@ export function Shell() {
                 </NavLink>
               ))}
             {user && <NavLink to="/settings/billing">Billing</NavLink>}
+            {user && (
+              <NavLink to="/settings" end>
+                Settings
+              </NavLink>
+            )}
           </nav>
           {user ? (
             <UserMenu user={user} />

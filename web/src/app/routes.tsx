@@ -19,6 +19,7 @@ export const routes: RouteObject[] = [
       { index: true, Component: Landing },
       { path: "browse", ...page(() => import("../pages/public/Browse")) },
       { path: "pitches/:id", ...page(() => import("../pages/public/PitchDetail")) },
+      { path: "users/:id", ...page(() => import("../pages/account/UserProfile")) },
       { path: "login", ...page(() => import("../pages/auth/Login")) },
       { path: "register", ...page(() => import("../pages/auth/Register")) },
       { path: ":portal/login", ...page(() => import("../pages/auth/Login")) },
@@ -43,6 +44,7 @@ export const routes: RouteObject[] = [
           { path: "portfolio", ...page(() => import("../pages/investor/Portfolio")) },
           { path: "history", ...page(() => import("../pages/investor/History")) },
           { path: "ndas", ...page(() => import("../pages/shared/OutgoingNdas")) },
+          { path: "saved", ...page(() => import("../pages/investor/Saved")) },
         ],
       },
       {
@@ -67,6 +69,7 @@ export const routes: RouteObject[] = [
           { path: "messages/:userId", ...page(() => import("../pages/shared/Messages")) },
           { path: "notifications", ...page(() => import("../pages/shared/Notifications")) },
           { path: "settings/billing", ...page(() => import("../pages/shared/Billing")) },
+          { path: "settings", ...page(() => import("../pages/account/Settings")) },
         ],
       },
       { path: "*", ...page(() => import("../pages/NotFound")) },

@@ -21,6 +21,7 @@ import {
 } from "./data";
 import { ActivityFigure, plural, pointsFrom, type ChartPoint } from "./ActivityFigure";
 import s from "./creator.module.css";
+import { ProfilePrompt } from "../../components/ProfilePrompt";
 
 
 const METRICS: readonly { key: string; label: string }[] = [
@@ -124,6 +125,7 @@ export default function Dashboard() {
         />
         <ButtonLink to="/creator/pitches/new">New pitch</ButtonLink>
       </PageHeader>
+      <ProfilePrompt />
 
       <section aria-labelledby="figures-title">
         <h2 id="figures-title" className="visually-hidden">

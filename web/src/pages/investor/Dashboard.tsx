@@ -10,6 +10,7 @@ import { ButtonLink, Empty, ErrorState, Loading, PageHeader, Stat } from "../../
 import { fetchFollowing } from "../public/pitchLists";
 import { usePortfolio, useRecommendations } from "./data";
 import s from "./investor.module.css";
+import { ProfilePrompt } from "../../components/ProfilePrompt";
 
 const SHOWN = 6;
 
@@ -31,6 +32,7 @@ export default function Dashboard() {
         </ButtonLink>
         <ButtonLink to="/investor/portfolio">Your portfolio</ButtonLink>
       </PageHeader>
+      <ProfilePrompt />
 
       <section aria-labelledby="glance-title">
         <h2 id="glance-title">Portfolio at a glance</h2>

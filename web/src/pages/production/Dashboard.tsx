@@ -20,6 +20,7 @@ import {
   useDocumentTitle,
   type Project,
 } from "./shared";
+import { ProfilePrompt } from "../../components/ProfilePrompt";
 
 const PAGE_SIZE = 10;
 
@@ -30,6 +31,7 @@ export default function Dashboard() {
       <PageHeader title="Production">
         <ButtonLink to="/production/projects/new">New project</ButtonLink>
       </PageHeader>
+      <ProfilePrompt />
       <Summary />
       <div className={s.columns}>
         <div className={layout.stack}>

@@ -9,6 +9,7 @@ import { api, ApiError, errorMessage, unwrap, type Schemas } from "../../api/cli
 import { keys } from "../../api/keys";
 import { useSession, type User } from "../../auth/session";
 import { creatorName, EyeIcon, HeartIcon, LockIcon } from "../../components/PitchCard";
+import { SaveButton } from "../../components/SaveButton";
 import { formatCount, formatDate, formatDateTime, formatMoney, parseMoney } from "../../lib/format";
 import { usePresence, useRoom, useUserEvents, type ServerFrame } from "../../realtime";
 import { Alert, Badge, Button, ButtonLink, Card, ErrorState, Loading, TextArea, TextField } from "../../ui";
@@ -151,7 +152,11 @@ function PitchPage({ id }: { id: number }) {
         {poster && <img className={s.posterImg} src={poster.url} alt={`Poster for ${p.title}`} />}
         <div className={s.titleBlock}>
           <h1 id="pitch-title">{p.title}</h1>
-          {who && <p className={s.byline}>by {who}</p>}
+          {who && (
+            <p className={s.byline}>
+              by <Link to={`/users/${p.userId}`}>{who}</Link>
+            </p>
+          )}
           {p.logline && <p className={s.logline}>{p.logline}</p>}
           <div className={s.tags}>
             {p.genre && <Badge>{p.genre}</Badge>}
@@ -187,6 +192,14 @@ function PitchPage({ id }: { id: number }) {
                 <HeartIcon /> {p.likeCount === 1 ? "like" : "likes"}
               </span>
             </div>
+            {isOwner && typeof p.saveCount === "number" && (
+              <div className={s.counter}>
+                <span className={s.counterValue} data-testid="save-count">
+                  {formatCount(p.saveCount)}
+                </span>
+                <span className={s.counterLabel}>{p.saveCount === 1 ? "save" : "saves"}</span>
+              </div>
+            )}
           </div>
           {user && viewers > 0 && (
             <p className={s.presence} role="status" data-testid="presence">
@@ -201,6 +214,7 @@ function PitchPage({ id }: { id: number }) {
                 Sign in to like
               </ButtonLink>
             )}
+            {user?.userType === "investor" && !isOwner && <SaveButton pitchId={p.id} />}
             {isOwner && (
               <ButtonLink to={`/creator/pitches/${p.id}/edit`} small>
                 Edit pitch
