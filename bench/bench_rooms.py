@@ -5,7 +5,7 @@ directly against a real PostgreSQL: ``Hub(db, InProcessBackplane(), idle_timeout
 
 1. warm-up: a throwaway hub activates and passivates 200 rooms (code paths, prepared statements);
    then the idle footprint is taken (gc.collect, RSS).
-2. activation: N pitch rooms, one after another, each timed from `hub.ask(name, EmitMetrics())`
+2. activation: N pitch rooms, one after another, each timed from asking it for `EmitMetrics()`
    until the answer, so it includes constructing the actor, its `on_start` (the snapshot lookup in
    `room_snapshots`) and one message. RSS after gc.collect, minus idle.
 3. passivation: the hub's idle sweeper is started (idle timeout 0.5 s); time until
@@ -52,6 +52,9 @@ def _footprint() -> tuple[int, int]:
 
 
 async def _child(dsn: str, n: int) -> dict[str, Any]:
+    from pitchey.actors import ask
+    from pitchey.protocol import parse_room
+    from pitchey.protocol.events import Event, EventType
     from pitchey.rooms.backplane import InProcessBackplane
     from pitchey.rooms.hub import Hub
     from pitchey.rooms.messages import EmitMetrics
@@ -78,7 +81,7 @@ async def _child(dsn: str, n: int) -> dict[str, Any]:
         times = array.array("d")  # no float object per sample in the measured heap
         for name in rooms:
             t0 = time.perf_counter()
-            await hub.ask(name, EmitMetrics())
+            await ask(hub.ref(parse_room(name)), EmitMetrics())  # answered once the room is up
             times.append(time.perf_counter() - t0)
         return times
 
@@ -119,9 +122,9 @@ async def _child(dsn: str, n: int) -> dict[str, Any]:
     await activate(hub, names)
     rss_reactivated, _ = _footprint()
     for name in names:
-        await hub.backplane.publish(name, "message", {"text": "x" * 40, "userId": owner})
-        await hub.backplane.publish(name, "view_update", {"views": 1, "userId": owner})
-        await hub.backplane.publish(name, "like_update", {"likes": 1, "userId": owner})
+        await hub.broker.publish(name, Event(EventType.MESSAGE, {"text": "x" * 40, "userId": owner}))
+        await hub.broker.publish(name, Event(EventType.VIEW_UPDATE, {"views": 1, "userId": owner}))
+        await hub.broker.publish(name, Event(EventType.LIKE_UPDATE, {"likes": 1, "userId": owner}))
     await hub.stop()
     del hub
     saved = await db.fetchval("SELECT count(*) FROM room_snapshots")

@@ -1,10 +1,18 @@
-"""The Backplane: where a room's events get their order, their history and their way to every node.
+"""The backplane: what rooms share with the other nodes, as three seams (as Centrifuge separates
+its broker and its presence manager).
 
-Centrifugo calls this the broker. `publish` assigns the next gapless `seq` of a room, appends the
-event to the room's bounded history and hands it to every node that listens (here: this process).
-`recover` answers "what did I miss since seq N of epoch E" with all of it or nothing, never a part.
+- `Broker`: where a room's events get their order, their history and their way to every node.
+  `publish` assigns the next gapless `seq` of a room, appends the event to the room's bounded
+  history and hands it to every node that listens. `recover` answers "what did I miss since seq N
+  of epoch E" with all of it or nothing, never a part. It also keeps the node's interest in rooms
+  (`attach`/`detach`) and the history a passivating room hands over (`release`/`restore`).
+- `PresenceManager`: who is in a room across all nodes, and the `user_joined`/`user_left` events
+  of its transitions.
+- `ClusterMetrics`: the live figures of watched rooms, merged across nodes.
+
 The in-process implementation serves one node; a Redis one (several nodes) implements the same
-protocol, so rooms and sessions do not change when it arrives.
+three, so rooms and sessions do not change when it arrives. The hub holds each seam under its own
+name (`hub.broker`, `hub.presence_manager`, `hub.cluster_metrics`), so a room's code says which it uses.
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ class Recovery:
 Listener = Callable[[Publication], None]
 
 
-class Backplane(Protocol):
+class Broker(Protocol):
     delivers_inline: bool
     """True when `publish` calls the listeners itself, on the publishing room's turn (one
     process); False when publications come back later from elsewhere (a subscription), in which
@@ -68,6 +76,12 @@ class Backplane(Protocol):
     async def release(self, room: str) -> RoomSnapshot | None:
         """The room is passivating: hand back what must be saved and forget it (None: kept)."""
 
+    async def restore(self, room: str, snapshot: RoomSnapshot) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class PresenceManager(Protocol):
     async def presence_update(
         self, room: str, user_id: int, user_type: str, local_tabs: int
     ) -> Publication | None:
@@ -77,19 +91,21 @@ class Backplane(Protocol):
     async def presence(self, room: str, local: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Who is in the room on every node (`local` is this node's view)."""
 
+    async def keepalive(self, rooms: dict[str, dict[int, tuple[int, str]]]) -> None:
+        """Periodic: this node still holds these users (`{room: {user: (tabs, type)}}`); also
+        announces `user_left` for users of nodes that stopped renewing theirs."""
+
+
+class ClusterMetrics(Protocol):
     async def metrics_rooms(self, local: set[str]) -> set[str]:
         """Rooms watched by a dashboard on any node (`local`: watched on this one)."""
 
     async def metrics_merge(self, room: str, figures: dict[str, Any]) -> dict[str, Any]:
         """Report this node's figures for a room and return them merged across nodes."""
 
-    async def keepalive(self, rooms: dict[str, dict[int, tuple[int, str]]]) -> None:
-        """Periodic: this node still holds these users (`{room: {user: (tabs, type)}}`); also
-        announces `user_left` for users of nodes that stopped renewing theirs."""
 
-    async def restore(self, room: str, snapshot: RoomSnapshot) -> None: ...
-
-    async def close(self) -> None: ...
+class Backplane(Broker, PresenceManager, ClusterMetrics, Protocol):
+    """One implementation of all three seams (in-process, or Redis)."""
 
 
 @dataclass(frozen=True, slots=True)

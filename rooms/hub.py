@@ -24,7 +24,7 @@ from pitchey.storage.notifications import Notification, NotificationStore
 from pitchey.storage.pitches import PitchStore
 from pitchey.storage.rooms import RoomStore
 
-from .backplane import Backplane, Publication
+from .backplane import Backplane, Broker, ClusterMetrics, PresenceManager, Publication
 from .messages import Ask, Deliver, EmitMetrics, Notify, Passivate, Rebase, Resync
 from .metrics import NodeMetrics
 from .readcache import NoReadCache, ReadCache
@@ -49,6 +49,10 @@ class Hub:
         read_cache: ReadCache | None = None,
     ) -> None:
         self.backplane = backplane
+        # The three seams of the backplane (rooms/backplane.py), named for what rooms use them for.
+        self.broker: Broker = backplane
+        self.presence_manager: PresenceManager = backplane
+        self.cluster_metrics: ClusterMetrics = backplane
         self.read_cache: ReadCache = read_cache if read_cache is not None else NoReadCache()
         self.pitches = PitchStore(db)
         self.ndas = NdaStore(db)
@@ -252,7 +256,7 @@ class Hub:
             }
             if rooms:
                 try:
-                    await self.backplane.keepalive(rooms)
+                    await self.presence_manager.keepalive(rooms)
                 except Exception:
                     log.warning("presence keepalive failed", exc_info=True)
 
@@ -260,7 +264,7 @@ class Hub:
         while True:
             await asyncio.sleep(1.0)
             try:
-                watched = await self.backplane.metrics_rooms(set(self._watched))
+                watched = await self.cluster_metrics.metrics_rooms(set(self._watched))
             except Exception:
                 log.warning("could not read watched rooms", exc_info=True)
                 watched = set(self._watched)

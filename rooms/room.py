@@ -113,7 +113,7 @@ class Room(AsyncioActor):
             log.warning("room %s starts without its snapshot: database unavailable", self.name)
             snapshot = None
         if snapshot is not None:
-            await self.hub.backplane.restore(self.name, snapshot)
+            await self.hub.broker.restore(self.name, snapshot)
         await self.load()
 
     async def load(self) -> None:
@@ -179,7 +179,7 @@ class Room(AsyncioActor):
 
     async def publish(self, event: Event) -> Publication:
         """Publish an event of this room. Call only after the write it announces committed."""
-        return await self.hub.backplane.publish(self.name, event)
+        return await self.hub.broker.publish(self.name, event)
 
     def fan_out(self, pub: Publication) -> None:
         frame, seq = pub.frame, pub.seq
@@ -208,14 +208,14 @@ class Room(AsyncioActor):
 
     async def presence_view(self) -> list[dict[str, Any]]:
         """Presence across every node (this node's view alone on a single node)."""
-        return await self.hub.backplane.presence(self.name, self.presence_list())
+        return await self.hub.presence_manager.presence(self.name, self.presence_list())
 
     async def query_presence(self, msg: QueryPresence) -> None:
         msg.session.deliver(text_frame(events.presence(self.name, await self.presence_view(), msg.id)))
 
     async def _attach(self) -> None:
         if not self.attached:
-            await self.hub.backplane.attach(self.name)
+            await self.hub.broker.attach(self.name)
             self.attached = True
 
     async def join(self, msg: Join) -> None:
@@ -227,7 +227,7 @@ class Room(AsyncioActor):
             # Re-subscribing is how a client asks for a replay; answer it like a first join.
             del self.subscribers[session]
             self._remove_presence(session)
-        recovery = await self.hub.backplane.recover(self.name, msg.since, msg.epoch)
+        recovery = await self.hub.broker.recover(self.name, msg.since, msg.epoch)
         if recovery.frames and sum(map(len, recovery.frames)) > session.max_buffer // 2:
             # A replay the session could not even queue would close it as a slow consumer, and
             # every reconnect would replay it again. Never partial: the client reloads instead.
@@ -287,7 +287,9 @@ class Room(AsyncioActor):
         that starts or ends their presence in the room across all nodes, and announces it."""
         if self.announces_presence:
             tabs = len(self.presence.get(session.user_id, ()))
-            await self.hub.backplane.presence_update(self.name, session.user_id, session.user_type, tabs)
+            await self.hub.presence_manager.presence_update(
+                self.name, session.user_id, session.user_type, tabs
+            )
 
     def presence_counts(self) -> dict[int, tuple[int, str]]:
         return {uid: (len(tabs), tabs[0].user_type) for uid, tabs in self.presence.items() if tabs}
@@ -325,7 +327,7 @@ class Room(AsyncioActor):
         """Once a second while the room is watched on any node: report this node's figures and,
         for dashboards connected here, send the figures merged across nodes."""
         figures = self.stats.take(len(self.subscribers))
-        merged = await self.hub.backplane.metrics_merge(self.name, figures)
+        merged = await self.hub.cluster_metrics.metrics_merge(self.name, figures)
         if not self.watchers:
             return
         frame = text_frame(events.metrics(self.room.metrics_room, merged))
@@ -339,7 +341,7 @@ class Room(AsyncioActor):
         Clients whose last seen seq is behind re-subscribe with `since` and recover the gap.
         """
         await self._attach()
-        recovery = await self.hub.backplane.recover(self.name, None, None)
+        recovery = await self.hub.broker.recover(self.name, None, None)
         for session in msg.subscribers:
             self.subscribers[session] = recovery.seq
             self.presence.setdefault(session.user_id, []).append(session)
@@ -365,7 +367,7 @@ class Room(AsyncioActor):
         )
 
     async def rebase(self) -> None:
-        recovery = await self.hub.backplane.recover(self.name, None, None)
+        recovery = await self.hub.broker.recover(self.name, None, None)
         frame = self._resync_frame(recovery)
         for session in list(self.subscribers):
             self.subscribers[session] = recovery.seq
@@ -385,23 +387,23 @@ class Room(AsyncioActor):
         async with self.hub.passivation_slots:
             if self.subscribers or self.watchers or not self.hub.is_idle(self):
                 return
-            snapshot = await self.hub.backplane.release(self.name)
+            snapshot = await self.hub.broker.release(self.name)
             if snapshot is not None:
                 try:
                     await self.hub.room_store.save_snapshot(self.name, snapshot)
                 except StorageError:
                     # Keep the room awake with its history: dropping it would let seq go back
                     # within the same epoch. A later sweep tries again.
-                    await self.hub.backplane.restore(self.name, snapshot)
+                    await self.hub.broker.restore(self.name, snapshot)
                     self.last_active = time.monotonic()
                     return
         if self.attached:
-            await self.hub.backplane.detach(self.name)
+            await self.hub.broker.detach(self.name)
             self.attached = False
         # No await between this check and the stop: nothing can slip in between on one loop.
         if self.subscribers or self.watchers or not self.actor_inbox.empty():
             if snapshot is not None:
-                await self.hub.backplane.restore(self.name, snapshot)
+                await self.hub.broker.restore(self.name, snapshot)
             return
         self.hub.room_passivated(self)
         # The hub no longer routes to this actor, so the stop is the next and last message.
