@@ -50,6 +50,7 @@ class TimelineMilestone:
 class Timeline:
     project_id: int
     title: str
+    archived_at: datetime | None
     phases: list[Phase]
     milestones: list[TimelineMilestone]
 
@@ -135,7 +136,9 @@ class TimelineStore:
 
     async def get(self, project_id: int) -> Timeline | None:
         async with self.db.acquire() as conn:
-            project = await conn.fetchrow("SELECT title FROM production_projects WHERE id = $1", project_id)
+            project = await conn.fetchrow(
+                "SELECT title, archived_at FROM production_projects WHERE id = $1", project_id
+            )
             if project is None:
                 return None
             rows = await conn.fetch(
@@ -152,6 +155,7 @@ class TimelineStore:
             return Timeline(
                 project_id,
                 project["title"],
+                project["archived_at"],
                 [phases[p] for p in PHASES if p in phases],
                 [TimelineMilestone(**dict(m)) for m in milestones],
             )

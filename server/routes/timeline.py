@@ -36,6 +36,7 @@ def timeline_out(t: Timeline) -> TimelineOut:
     return TimelineOut(
         project_id=t.project_id,
         title=t.title,
+        archived_at=t.archived_at,
         phases=[
             PhaseOut(
                 phase=p.phase,

@@ -199,6 +199,7 @@ class TimelineMilestoneOut(Schema):
 class TimelineOut(Schema):
     project_id: int
     title: str
+    archived_at: datetime | None = Field(description="When the project was archived (it may then be deleted)")
     phases: list[PhaseOut]
     milestones: list[TimelineMilestoneOut]
 

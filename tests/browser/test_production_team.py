@@ -94,9 +94,9 @@ def test_resources_booking_calendar_and_double_booking_in_words(
     page.get_by_label("Name").fill("Dana Reyes (DoP)")
     page.get_by_label("Cost per day (USD)").fill("750.5")
     page.get_by_role("button", name="Add resource").click()
-    expect(page.get_by_role("heading", name="Dana Reyes (DoP)")).to_be_visible()
+    expect(page.get_by_role("heading", name="Dana Reyes (DoP)", exact=True)).to_be_visible()
 
-    card = page.get_by_role("region", name="Dana Reyes (DoP)")
+    card = page.get_by_role("region", name="Dana Reyes (DoP)", exact=True)
     card.get_by_label("First day").fill("2027-03-01")
     card.get_by_label("Last day").fill("2027-03-10")
     card.get_by_role("button", name="Book Dana Reyes (DoP)").click()

@@ -3760,6 +3760,11 @@ export interface components {
         };
         /** TimelineOut */
         TimelineOut: {
+            /**
+             * Archivedat
+             * @description When the project was archived (it may then be deleted)
+             */
+            archivedAt: string | null;
             /** Milestones */
             milestones: components["schemas"]["TimelineMilestoneOut"][];
             /** Phases */

@@ -76,7 +76,7 @@ export function AllocationCalendar({ bookings, today }: { bookings: readonly Cal
             {c.items.length > 0 && (
               <ul className={t.dayItems}>
                 {c.items.map((b) => (
-                  <li key={b.id} className={t[`kind_${b.kind}`] ?? t.kind_crew}>
+                  <li key={b.id} className={t[`kind_${b.kind}`] ?? t.kind_crew} title={b.label}>
                     {b.label}
                   </li>
                 ))}

@@ -1,7 +1,7 @@
 // The end of a project, on its page: archive (or restore) it, and delete it after a confirmation.
 // While the project has bookings or expenses and is not archived the server refuses with 409 and
 // says which; that sentence is shown as it is, with the archive button beside it.
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { api, ApiError, errorMessage, unwrap } from "../../api/client";
@@ -14,12 +14,19 @@ export function ProjectLifecycle({ projectId, title }: { projectId: number; titl
   const qc = useQueryClient();
   const navigate = useNavigate();
   const [confirming, setConfirming] = useState(false);
-  const [archived, setArchived] = useState<boolean | null>(null);
+  // Whether it is archived now: the timeline's answer says so (the project's own answer does not).
+  const tl = useQuery({
+    queryKey: keys.timeline(projectId),
+    queryFn: () => unwrap(api.GET("/api/production/projects/{id}/timeline", { params: { path: { id: projectId } } })),
+  });
+  const [changed, setArchived] = useState<boolean | null>(null);
+  const archived = changed ?? (tl.data ? tl.data.archivedAt !== null : null);
   const archive = useMutation({
     mutationFn: (to: boolean) =>
       unwrap(api.POST("/api/production/projects/{id}/archive", { params: { path: { id: projectId } }, body: { archived: to } })),
     onSuccess: (r) => {
       setArchived(r.archived);
+      void qc.invalidateQueries({ queryKey: keys.timeline(projectId) });
       void qc.invalidateQueries({ queryKey: keys.projects });
       void qc.invalidateQueries({ queryKey: keys.analytics });
     },
@@ -46,8 +53,8 @@ export function ProjectLifecycle({ projectId, title }: { projectId: number; titl
         A project with resource bookings or expenses is archived before it can be deleted. Deleting removes its budget,
         expenses, milestones, bookings and timeline for good.
       </p>
-      {archived !== null && (
-        <Alert kind="success">{archived ? `${title} is archived. It takes no new bookings.` : `${title} is restored.`}</Alert>
+      {changed !== null && (
+        <Alert kind="success">{changed ? `${title} is archived. It takes no new bookings.` : `${title} is restored.`}</Alert>
       )}
       {archive.isError && <Alert kind="error">{errorMessage(archive.error)}</Alert>}
       <div className={t.dangerRow}>

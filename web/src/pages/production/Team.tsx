@@ -50,6 +50,7 @@ export default function Team() {
     }
   });
 
+  const invited = q.data?.memberships.some((m) => m.status === "pending") ?? false;
   return (
     <>
       <PageHeader title="Team" />
@@ -58,14 +59,18 @@ export default function Team() {
       ) : q.isError ? (
         <ErrorState error={q.error} retry={() => void q.refetch()} />
       ) : (
-        <div className={s.columns}>
-          <div className={layout.stack}>
-            <Invite />
-            <Members members={q.data.members} />
-          </div>
-          <div className={layout.stack}>
-            <Invitations memberships={q.data.memberships} />
-            <TeamProjects />
+        <div className={layout.stack}>
+          {/* An invitation waiting for an answer is what the invitee came for: first, on a phone too. */}
+          {invited && <Invitations memberships={q.data.memberships} />}
+          <div className={s.columns}>
+            <div className={layout.stack}>
+              <Invite />
+              <Members members={q.data.members} />
+            </div>
+            <div className={layout.stack}>
+              {!invited && <Invitations memberships={q.data.memberships} />}
+              <TeamProjects />
+            </div>
           </div>
         </div>
       )}
@@ -278,10 +283,10 @@ function InvitationRow({ membership: m }: { membership: Membership }) {
       </p>
       <span className={s.badges}>
         <Button small busy={answer.isPending && answer.variables} onClick={() => answer.mutate(true)}>
-          Accept the invitation from {company}
+          Accept<span className="visually-hidden"> the invitation from {company}</span>
         </Button>
         <Button small variant="secondary" busy={answer.isPending && !answer.variables} onClick={() => answer.mutate(false)}>
-          Decline
+          Decline<span className="visually-hidden"> the invitation from {company}</span>
         </Button>
       </span>
       {answer.isError && <Alert kind="error">{errorMessage(answer.error)}</Alert>}

@@ -33,7 +33,10 @@ function isoOf(day: number): string {
   return new Date(day * 86_400_000).toISOString().slice(0, 10);
 }
 
-const monthShort = new Intl.DateTimeFormat("en-US", { month: "short", year: "2-digit", timeZone: "UTC" });
+// "Feb 2027" where the chart starts and at each January, "Mar" elsewhere: never "Feb 27", which
+// reads as a day.
+const monthYear = new Intl.DateTimeFormat("en-US", { month: "short", year: "numeric", timeZone: "UTC" });
+const monthOnly = new Intl.DateTimeFormat("en-US", { month: "short", timeZone: "UTC" });
 
 export default function Timeline() {
   const { id: raw } = useParams();
@@ -101,7 +104,11 @@ function Gantt({ timeline: tl }: { timeline: TimelineData }) {
   const months: { label: string; at: number }[] = [];
   for (let d = first; d <= last; d++) {
     const date = isoOf(d);
-    if (d === first || date.endsWith("-01")) months.push({ label: monthShort.format(new Date(`${date}T00:00:00Z`)), at: d - first + 1 });
+    if (d === first || date.endsWith("-01")) {
+      const when = new Date(`${date}T00:00:00Z`);
+      const label = d === first || date.endsWith("-01-01") ? monthYear.format(when) : monthOnly.format(when);
+      months.push({ label, at: d - first + 1 });
+    }
   }
   const grid = { gridTemplateColumns: `repeat(${span}, minmax(0, 1fr))` };
   return (
@@ -110,7 +117,7 @@ function Gantt({ timeline: tl }: { timeline: TimelineData }) {
         <span className={t.ganttLabel} />
         <div className={t.ganttTrack} style={grid}>
           {months.map((m) => (
-            <span key={m.at} className={t.ganttMonth} style={{ gridColumn: `${m.at} / span 1` }}>
+            <span key={m.at} className={t.ganttMonth} style={{ gridColumn: `${m.at} / span ${Math.min(30, span - m.at + 1)}` }}>
               {m.label}
             </span>
           ))}
@@ -193,6 +200,13 @@ function PhaseTable({ timeline: tl }: { timeline: TimelineData }) {
       )}
     </div>
   );
+}
+
+/** The server's sentence with phase names as people say them ("pre_production" → "Pre-production"). */
+function inWords(message: string): string {
+  return message
+    .replace(/^phases[.\w]*: (Value error, )?/, "")
+    .replace(/\b(development|pre_production|shooting|post|distribution)\b/g, (m) => PHASE_LABEL[m as PhaseName]);
 }
 
 interface Draft {
@@ -282,6 +296,9 @@ function EditTimeline({ timeline: tl }: { timeline: TimelineData }) {
                   </div>
                   <div className={t.depRow} role="group" aria-label={`${PHASE_LABEL[name]} follows`}>
                     <span className={`${s.muted} ${s.small}`}>Follows:</span>
+                    {PHASES.filter((o) => o !== name && drafts[o].on).length === 0 && (
+                      <span className={`${s.muted} ${s.small}`}>no other phase is on the timeline</span>
+                    )}
                     {PHASES.filter((o) => o !== name && drafts[o].on).map((o) => (
                       <Checkbox
                         key={o}
@@ -290,8 +307,8 @@ function EditTimeline({ timeline: tl }: { timeline: TimelineData }) {
                         onChange={(e) => set(name, { dependsOn: e.target.checked ? [...d.dependsOn, o] : d.dependsOn.filter((x) => x !== o) })}
                       />
                     ))}
-                    <Checkbox label="Done" checked={d.done} onChange={(e) => set(name, { done: e.target.checked })} />
                   </div>
+                  <Checkbox label={`${PHASE_LABEL[name]} is done`} checked={d.done} onChange={(e) => set(name, { done: e.target.checked })} />
                 </>
               )}
             </fieldset>
@@ -300,7 +317,7 @@ function EditTimeline({ timeline: tl }: { timeline: TimelineData }) {
         {save.isError && (
           <Alert kind="error">
             <strong>Not saved: </strong>
-            {save.error instanceof ApiError && save.error.code === "VALIDATION_ERROR" ? save.error.message.replace(/^phases[.\w]*: (Value error, )?/, "") : errorMessage(save.error)}
+            {save.error instanceof ApiError && save.error.code === "VALIDATION_ERROR" ? inWords(save.error.message) : errorMessage(save.error)}
           </Alert>
         )}
         {done && <Alert kind="success">{done}</Alert>}
