@@ -67,6 +67,9 @@ function PitchRow({ pitch, pendingNdas }: { pitch: Pitch; pendingNdas: number })
       <td data-label="Likes" className={s.num} data-testid="likes">
         <LiveCount value={pitch.likeCount} />
       </td>
+      <td data-label="Saves" className={s.num} data-testid="saves">
+        {formatCount(pitch.saveCount ?? 0)}
+      </td>
       <td data-label="NDA requests" className={s.num}>
         {pendingNdas > 0 ? (
           <Link to="/creator/ndas" aria-label={`${pendingNdas} pending NDA requests for ${pitch.title}`}>
@@ -157,6 +160,7 @@ export default function MyPitches() {
                   <th scope="col">Visibility</th>
                   <th scope="col" className={s.num}>Views</th>
                   <th scope="col" className={s.num}>Likes</th>
+                  <th scope="col" className={s.num}>Saves</th>
                   <th scope="col" className={s.num}>NDA requests</th>
                   <th scope="col"><span className="visually-hidden">Actions</span></th>
                 </tr>
