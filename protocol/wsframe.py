@@ -10,11 +10,14 @@ from __future__ import annotations
 import struct
 from typing import Final
 
-__all__ = ["MAX_CLOSE_REASON_BYTES", "close_frame", "frame_header", "text_frame"]
+__all__ = ["MAX_CLOSE_REASON_BYTES", "close_frame", "frame_header", "ping_frame", "pong_frame", "text_frame"]
 
 _FIN: Final = 0x80
 _OP_TEXT: Final = 0x1
 _OP_CLOSE: Final = 0x8
+_OP_PING: Final = 0x9
+_OP_PONG: Final = 0xA
+_MAX_CONTROL_PAYLOAD: Final = 125
 MAX_CLOSE_REASON_BYTES: Final = 123
 """Control frame payloads are at most 125 bytes, two of which are the close code."""
 
@@ -41,6 +44,20 @@ def frame_header(opcode: int, length: int) -> bytes:
 def text_frame(payload: bytes) -> bytes:
     """A complete FIN text frame carrying ``payload`` (which must be UTF-8)."""
     return frame_header(_OP_TEXT, len(payload)) + payload
+
+
+def ping_frame(payload: bytes = b"") -> bytes:
+    """A ping (the server's heartbeat); the peer must answer with a pong carrying ``payload``."""
+    if len(payload) > _MAX_CONTROL_PAYLOAD:
+        raise ValueError("control frame payloads are at most 125 bytes")
+    return frame_header(_OP_PING, len(payload)) + payload
+
+
+def pong_frame(payload: bytes = b"") -> bytes:
+    """The answer to a peer's ping, echoing its payload (at most 125 bytes, as the ping's)."""
+    if len(payload) > _MAX_CONTROL_PAYLOAD:
+        raise ValueError("control frame payloads are at most 125 bytes")
+    return frame_header(_OP_PONG, len(payload)) + payload
 
 
 def _valid_close_code(code: int) -> bool:

@@ -4,6 +4,13 @@ The send path is where fan-out speed is won: rooms hand every subscriber the sam
 WebSocket frame, the session queues it, and once per loop iteration writes everything queued in one
 call. The queue is bounded in bytes; a client that cannot keep up is closed with 4009 instead of
 growing this process.
+
+One writer owns each socket: the session. Data frames, its heartbeat pings, the pongs that answer
+the peer's pings and the close frame all go through its queue to `request.transport`, in order;
+aiohttp's WebSocketResponse only performs the handshake and parses what the peer sends (its
+heartbeat, autoping and autoclose are off, so it never writes a frame of its own). The session's
+`State` says where the connection stands. tests/test_ws_writer.py pins the aiohttp behaviour this
+relies on.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import logging
 import secrets
 import time
 import uuid
+from enum import Enum
 from typing import Any
 
 import orjson
@@ -36,7 +44,7 @@ from pitchey.protocol import (
     parse_command,
 )
 from pitchey.protocol.events import connected, error_frame, pong
-from pitchey.protocol.wsframe import close_frame, text_frame
+from pitchey.protocol.wsframe import close_frame, ping_frame, pong_frame, text_frame
 from pitchey.rooms.access import RoomDenied, authorize
 from pitchey.rooms.hub import Hub
 from pitchey.rooms.messages import Join, Leave, Post, QueryPresence, TypingNotice, Unwatch, Watch
@@ -174,22 +182,37 @@ class SessionRegistry:
             await asyncio.wait([s.closed_event() for s in sessions], timeout=timeout)
 
 
+class State(Enum):
+    """Where a session's connection stands (as websockets' protocol.State)."""
+
+    OPEN = "open"
+    """Frames flow both ways."""
+    CLOSING = "closing"
+    """Our close frame is written (or the transport is closing): nothing more is sent; the peer
+    has ABORT_AFTER_CLOSE seconds to go."""
+    CLOSED = "closed"
+    """The connection is gone and the session has left its rooms."""
+
+
 class WsSession:
-    """One WebSocket connection of one signed-in user."""
+    """One WebSocket connection of one signed-in user, and the only writer of its socket."""
 
     __slots__ = (
         "__weakref__",
         "_abort_handle",
         "_backlog",
         "_closed",
-        "_closing",
         "_flush_scheduled",
+        "_heartbeat",
         "_loop",
         "_out",
         "_out_bytes",
+        "_pong_due",
         "_violations",
         "_window_start",
         "bucket",
+        "close_code",
+        "close_reason",
         "flusher",
         "hub",
         "max_buffer",
@@ -197,23 +220,21 @@ class WsSession:
         "principal",
         "rooms",
         "session_id",
+        "state",
         "transport",
         "user_id",
         "user_type",
         "watching",
-        "ws",
     )
 
     def __init__(
         self,
-        ws: web.WebSocketResponse,
         transport: asyncio.Transport,
         principal: Principal,
         hub: Hub,
         settings: Settings,
         flusher: FlushScheduler | None = None,
     ) -> None:
-        self.ws = ws
         self.transport = transport
         self.principal = principal
         self.user_id = principal.user_id
@@ -232,11 +253,15 @@ class WsSession:
         self._backlog = 0
         self.flusher = flusher or FlushScheduler()
         self._flush_scheduled = False
-        self._closing = False
+        self.state = State.OPEN
+        self.close_code: int | None = None
+        self.close_reason = ""
         self._closed: asyncio.Future[None] = self._loop.create_future()
         self._violations = 0
         self._window_start = 0.0
         self._abort_handle: asyncio.TimerHandle | None = None
+        self._heartbeat: asyncio.TimerHandle | None = None
+        self._pong_due: asyncio.TimerHandle | None = None
 
     def __hash__(self) -> int:
         return id(self)
@@ -244,7 +269,7 @@ class WsSession:
     # -- the send path (called by rooms, on the loop) --------------------------------------
 
     def deliver(self, frame: bytes) -> bool:
-        if self._closing:
+        if self.state is not State.OPEN:
             return False
         self._out.append(frame)
         self._out_bytes += len(frame)
@@ -259,7 +284,7 @@ class WsSession:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if self._closing or not self._out:
+        if self.state is not State.OPEN or not self._out:
             return
         frames, self._out, self._out_bytes = self._out, [], 0
         if self.transport.is_closing():
@@ -272,7 +297,7 @@ class WsSession:
             self._slow_consumer()
 
     def _slow_consumer(self) -> None:
-        if self._closing:
+        if self.state is not State.OPEN:
             return
         self.hub.metrics.slow_consumer_closes.inc()
         log.info("closing slow consumer session=%s user=%s", self.session_id, self.user_id)
@@ -285,30 +310,81 @@ class WsSession:
 
     def close_soon(self, code: int, reason: str) -> None:
         """Flush what is queued, send a close frame, and give the peer a moment before aborting."""
-        if self._closing:
+        if self.state is not State.OPEN:
             return
         self._flush()
         self._close_now(code, reason)
 
-    def _close_now(self, code: int, reason: str) -> None:
-        self._closing = True
+    def _close_now(self, code: int, reason: str, *, send_frame: bool = True) -> None:
+        """OPEN -> CLOSING: the close frame (unless the peer is unresponsive), then the transport."""
+        if self.state is not State.OPEN:
+            return
+        self.state = State.CLOSING
+        self.close_code, self.close_reason = code, reason
+        self._stop_heartbeat()
         transport = self.transport
         if transport.is_closing():
             return
-        with contextlib.suppress(Exception):
-            transport.write(close_frame(code, reason))
+        if send_frame:
+            with contextlib.suppress(Exception):
+                transport.write(close_frame(code, reason))
         # A peer that does not answer our close (or reads nothing at all) is cut off.
         self._abort_handle = self._loop.call_later(ABORT_AFTER_CLOSE, transport.abort)
         transport.close()
 
+    def peer_closed(self, code: int | None) -> None:
+        """The peer sent its close frame: answer it (1000, as aiohttp's autoclose did) and go."""
+        log.debug("peer closed session=%s code=%s", self.session_id, code)
+        self.close_soon(CloseCode.NORMAL, "")
+
     def closed_event(self) -> asyncio.Future[None]:
         return self._closed
 
+    def connection_lost(self) -> None:
+        """The handler is done with the socket (any reason): CLOSED, and nothing more is sent."""
+        self.state = State.CLOSED
+        self._stop_heartbeat()
+
     def finished(self) -> None:
+        self.connection_lost()
         if self._abort_handle is not None:
             self._abort_handle.cancel()
         if not self._closed.done():
             self._closed.set_result(None)
+
+    # -- heartbeat (ours, on the same writer; aiohttp's is off) ----------------------------
+
+    def start_heartbeat(self, interval: float) -> None:
+        """Ping every `interval` seconds; a peer that has not answered within half of it is
+        dropped (as aiohttp's heartbeat did: no close frame to a peer that does not read)."""
+        self._heartbeat = self._loop.call_later(interval, self._ping, interval)
+
+    def _ping(self, interval: float) -> None:
+        if self.state is not State.OPEN:
+            return
+        self.deliver(ping_frame())
+        if self._pong_due is None:
+            self._pong_due = self._loop.call_later(interval / 2, self._pong_missed)
+        self._heartbeat = self._loop.call_later(interval, self._ping, interval)
+
+    def pong_received(self) -> None:
+        if self._pong_due is not None:
+            self._pong_due.cancel()
+            self._pong_due = None
+
+    def answer_ping(self, payload: bytes) -> None:
+        self.deliver(pong_frame(payload[:125]))
+
+    def _pong_missed(self) -> None:
+        self._pong_due = None
+        log.info("no pong from session=%s user=%s; dropping it", self.session_id, self.user_id)
+        self._close_now(CloseCode.GOING_AWAY, "", send_frame=False)
+
+    def _stop_heartbeat(self) -> None:
+        for handle in (self._heartbeat, self._pong_due):
+            if handle is not None:
+                handle.cancel()
+        self._heartbeat = self._pong_due = None
 
     # -- commands --------------------------------------------------------------------------
 
@@ -396,7 +472,7 @@ class WsSession:
         except StorageUnavailable:
             self.send_error("UNAVAILABLE", "Try again shortly", cmd.id, name)
             return
-        if self._closing:
+        if self.state is not State.OPEN:
             return
         if room.metrics:
             self.watching.add(room)
@@ -470,16 +546,21 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     realtime = state.realtime
     principal = await authenticate_ws(request, state, realtime.tickets)
     settings = state.settings
+    # aiohttp handshakes and parses; it writes nothing after the handshake: the session is the
+    # socket's one writer (pings, pongs and the close frame included), so aiohttp's heartbeat,
+    # autoping and autoclose are off.
     ws = web.WebSocketResponse(
         protocols=(SUBPROTOCOL,),
-        heartbeat=settings.ws_heartbeat,
+        heartbeat=None,
+        autoping=False,
+        autoclose=False,
         max_msg_size=64 * 1024,
         compress=False,
     )
     await ws.prepare(request)
     transport = request.transport
     assert transport is not None
-    session = WsSession(ws, transport, principal, realtime.hub, settings, realtime.sessions.flusher)
+    session = WsSession(transport, principal, realtime.hub, settings, realtime.sessions.flusher)
     registry: SessionRegistry = realtime.sessions
     registry.add(session)
     metrics = realtime.hub.metrics
@@ -496,14 +577,26 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         else:
             session.deliver(text_frame(connected(principal.user_id, principal.user_type, session.session_id)))
             session.join_own_room()
-        async for msg in ws:
-            if msg.type == WSMsgType.TEXT:
-                await session.handle_text(msg.data)
-            elif msg.type == WSMsgType.BINARY:
-                session.handle_binary()
+            session.start_heartbeat(settings.ws_heartbeat)
+        while True:
+            msg = await ws.receive()
+            match msg.type:
+                case WSMsgType.TEXT:
+                    await session.handle_text(msg.data)
+                case WSMsgType.BINARY:
+                    session.handle_binary()
+                case WSMsgType.PING:
+                    session.answer_ping(msg.data)
+                case WSMsgType.PONG:
+                    session.pong_received()
+                case WSMsgType.CLOSE:
+                    session.peer_closed(msg.data)
+                    break
+                case _:  # CLOSING, CLOSED, ERROR: the connection is gone
+                    break
     finally:
         expiry.cancel()
-        session._closing = True
+        session.connection_lost()
         session.leave_all()
         registry.remove(session)
         metrics.connections.dec()
