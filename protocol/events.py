@@ -43,6 +43,7 @@ from .models import (
     NdaRequestEventOut,
     NotificationOut,
     PresenceData,
+    ProjectUpdate,
     RoomMessageOut,
     SubscribedData,
     TypingData,
@@ -75,6 +76,7 @@ __all__ = [
     "notification",
     "pong",
     "presence",
+    "project_update",
     "protocol_error_frame",
     "room_message",
     "subscribed",
@@ -103,6 +105,7 @@ class EventType(StrEnum):
     NDA_REQUEST = "nda_request"
     NDA_APPROVED = "nda_approved"
     NDA_REJECTED = "nda_rejected"
+    PROJECT_UPDATE = "project_update"
     # Protocol events.
     CONNECTED = "connected"
     SUBSCRIBED = "subscribed"
@@ -278,6 +281,11 @@ def like_update(pitch_id: int, likes: int, user_id: int, liked: bool) -> Event:
     )
 
 
+def project_update(project_id: int, what: str, user_id: int) -> Event:
+    """A change to a production project, in its ``project:`` room."""
+    return Event(EventType.PROJECT_UPDATE, {"projectId": project_id, "what": what, "userId": user_id})
+
+
 def user_joined(user_id: int, user_type: str) -> Event:
     return Event(EventType.USER_JOINED, {"userId": user_id, "userType": user_type})
 
@@ -321,6 +329,7 @@ EVENT_MODELS: Final[dict[EventType, type[WireModel]]] = {
     EventType.NDA_REQUEST: NdaRequestEventOut,
     EventType.NDA_APPROVED: NdaEventOut,
     EventType.NDA_REJECTED: NdaEventOut,
+    EventType.PROJECT_UPDATE: ProjectUpdate,
     EventType.CONNECTED: ConnectedData,
     EventType.SUBSCRIBED: SubscribedData,
     EventType.UNSUBSCRIBED: EmptyData,

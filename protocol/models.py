@@ -33,6 +33,7 @@ __all__ = [
     "NotificationOut",
     "PresenceData",
     "PresenceEntry",
+    "ProjectUpdate",
     "RoomMessageOut",
     "SubscribedData",
     "TypingData",
@@ -136,6 +137,15 @@ class LikeUpdate(WireModel):
     likes: int
     user_id: int
     liked: bool
+
+
+class ProjectUpdate(WireModel):
+    """Something of a project changed (`what`: project, expenses, timeline, bookings, archive);
+    subscribers refetch that part."""
+
+    project_id: int
+    what: str
+    user_id: int
 
 
 class UserJoined(WireModel):

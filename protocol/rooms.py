@@ -1,4 +1,4 @@
-"""Room names: ``pitch:<id>``, ``user:<id>`` and their ``metrics:`` variants.
+"""Room names: ``pitch:<id>``, ``user:<id>``, ``project:<id>`` and their ``metrics:`` variants.
 
 Rooms are parsed into a value type once, at the edge, so the rest of the server never
 handles an unvalidated string and two spellings of the same room cannot exist.
@@ -14,14 +14,14 @@ from .errors import ErrorCode, ProtocolError
 
 __all__ = ["MAX_ROOM_ID", "RoomKind", "RoomName", "parse_room"]
 
-RoomKind = Literal["pitch", "user"]
+RoomKind = Literal["pitch", "user", "project"]
 
 MAX_ROOM_ID: Final = 10**18 - 1
 """Largest id: at most 18 digits, which also fits a signed 64-bit database key."""
 
-_MAX_ROOM_LEN: Final = len("metrics:pitch:") + 18
+_MAX_ROOM_LEN: Final = len("metrics:project:") + 18
 # [0-9] rather than \d: \d also matches non-ASCII digits such as U+0661 (Arabic-Indic one).
-_ROOM_RE: Final = re.compile(r"(metrics:)?(pitch|user):([1-9][0-9]{0,17})")
+_ROOM_RE: Final = re.compile(r"(metrics:)?(pitch|user|project):([1-9][0-9]{0,17})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class RoomName:
     metrics: bool = False
 
     def __post_init__(self) -> None:
-        if self.kind not in ("pitch", "user"):
+        if self.kind not in ("pitch", "user", "project"):
             raise ValueError(f"invalid room kind {self.kind!r}")
         if type(self.id) is not int or not 1 <= self.id <= MAX_ROOM_ID:
             raise ValueError(f"invalid room id {self.id!r}")
@@ -62,6 +62,11 @@ class RoomName:
     def user(cls, id: int) -> RoomName:
         return cls("user", id)
 
+    @classmethod
+    def project(cls, id: int) -> RoomName:
+        """A production project's room: its company's team, present and hearing its changes."""
+        return cls("project", id)
+
 
 def parse_room(name: object) -> RoomName:
     """Parse a wire room name; anything non-canonical raises ``ProtocolError(BAD_FRAME)``."""
@@ -73,7 +78,7 @@ def parse_room(name: object) -> RoomName:
         shown = name if len(name) <= _MAX_ROOM_LEN else name[:_MAX_ROOM_LEN] + "..."
         raise ProtocolError(
             ErrorCode.BAD_FRAME,
-            f"invalid room name {shown!r}: expected pitch:<id>, user:<id>, "
+            f"invalid room name {shown!r}: expected pitch:<id>, user:<id>, project:<id>, "
             "metrics:pitch:<id> or metrics:user:<id>",
         )
     metrics, kind, digits = match.groups()

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from pitchey.protocol import RoomName
 from pitchey.storage.pitches import Access, PitchStore, Viewer
+from pitchey.storage.teams import TeamStore
 
 __all__ = [
     "Access",
@@ -127,6 +128,15 @@ async def authorize(room: RoomName, user_id: int, user_type: str, pitches: Pitch
     `user:<id>` and `metrics:user:<id>`: only that user. `metrics:pitch:<id>`: only the pitch owner.
     `pitch:<id>`: whoever `decide` lets see the pitch, refused in its words.
     """
+    if room.kind == "project":
+        # The project's company and its active team members; anyone else is told it is not
+        # there, as the REST endpoints do. Re-checked on every subscribe, so a removed member
+        # cannot come back.
+        if room.metrics:
+            raise RoomForbidden("Project rooms have no metrics room")
+        if await TeamStore(pitches.db).project_access(user_id, room.id) is None:
+            raise RoomNotFound("Project not found")
+        return
     if room.kind == "user":
         if room.id != user_id:
             raise RoomForbidden("You can only join your own user room")

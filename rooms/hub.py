@@ -25,7 +25,7 @@ from pitchey.storage.pitches import PitchStore
 from pitchey.storage.rooms import RoomStore
 
 from .backplane import Backplane, Broker, ClusterMetrics, PresenceManager, Publication
-from .messages import Ask, Deliver, EmitMetrics, Notify, Passivate, Rebase, Resync
+from .messages import Ask, Deliver, EmitMetrics, EvictUser, Notify, Passivate, ProjectChanged, Rebase, Resync
 from .metrics import NodeMetrics
 from .readcache import NoReadCache, ReadCache
 from .room import Room, room_class
@@ -144,6 +144,17 @@ class Hub:
     ) -> Notification:
         """Store a notification for a user and announce it live in their `user:` room."""
         return await self.ask(RoomName.user(user_id), Notify(kind, title, body, data))
+
+    async def project_changed(self, project_id: int, what: str, user_id: int) -> None:
+        """Announce a committed change of a production project in its `project:` room."""
+        await self.ask(RoomName.project(project_id), ProjectChanged(what, user_id))
+
+    async def evict_user(self, room: RoomName, user_id: int, message: str) -> int:
+        """Drop a user's sessions from a room, if it is active on this node (an inactive room has
+        no subscribers here; their next subscribe is authorized afresh and refused)."""
+        if not self.is_active(str(room)):
+            return 0
+        return await self.ask(room, EvictUser(user_id, message))
 
     def active_rooms(self) -> int:
         return len(self._rooms)

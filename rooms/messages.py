@@ -166,6 +166,22 @@ class DirectMessage(Ask[StoredDirectMessage]):
 
 
 @dataclass(frozen=True, slots=True)
+class ProjectChanged(Ask[None]):
+    """A committed change to a production project, announced in its `project:` room."""
+
+    what: str
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class EvictUser(Ask[int]):
+    """Drop every session of one user from the room (removed from the team); answers how many."""
+
+    user_id: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Resync:
     """Sent to a restarted room: the sessions and dashboards its failed predecessor served."""
 

@@ -41,12 +41,14 @@ from .messages import (
     Deliver,
     DirectMessage,
     EmitMetrics,
+    EvictUser,
     Join,
     Leave,
     LikeResult,
     Notify,
     Passivate,
     Post,
+    ProjectChanged,
     QueryPresence,
     Rebase,
     RecordView,
@@ -253,7 +255,7 @@ class Room(AsyncioActor):
 
     @property
     def announces_presence(self) -> bool:
-        return self.room.kind == "pitch"
+        return self.room.kind in ("pitch", "project")
 
     def _remove_presence(self, session: Subscriber) -> bool:
         """Drop one tab; True when it was the user's last one in this room."""
@@ -280,6 +282,16 @@ class Room(AsyncioActor):
         if msg.reply:
             session.deliver(text_frame(events.unsubscribed(self.name, msg.id)))
         if self._remove_presence(session):
+            await self.presence_changed(session)
+
+    async def evict(self, session: Subscriber, code: str, message: str, *, announce: bool = True) -> None:
+        """Unsubscribe a session on the server's initiative: an `error` then an `unsubscribed`."""
+        if self.subscribers.pop(session, None) is None:
+            return
+        session.evicted(self.room)
+        session.deliver(_error_frame(code, message, room=self.name))
+        session.deliver(text_frame(events.unsubscribed(self.name)))
+        if self._remove_presence(session) and announce:
             await self.presence_changed(session)
 
     async def presence_changed(self, session: Subscriber) -> None:
@@ -517,16 +529,6 @@ class PitchRoom(Room):
                 await self.evict(session, ErrorCode.NOT_FOUND, "This pitch was deleted", announce=False)
         return deleted
 
-    async def evict(self, session: Subscriber, code: str, message: str, *, announce: bool = True) -> None:
-        """Unsubscribe a session on the server's initiative: an `error` then an `unsubscribed`."""
-        if self.subscribers.pop(session, None) is None:
-            return
-        session.evicted(self.room)
-        session.deliver(_error_frame(code, message, room=self.name))
-        session.deliver(text_frame(events.unsubscribed(self.name)))
-        if self._remove_presence(session) and announce:
-            await self.presence_changed(session)
-
 
 class UserRoom(Room):
     """`user:<id>`: one person's notifications and NDA events (all their tabs share it)."""
@@ -668,5 +670,38 @@ def _message_fields(message: StoredDirectMessage) -> dict[str, Any]:
     return {name: getattr(message, name) for name in MessageOut.model_fields}
 
 
+class ProjectRoom(Room):
+    """`project:<id>`: a production project's team (owner and members), present together and
+    hearing the project's committed changes (`project_update`); REST publishes them after the
+    write. A member removed from the team is evicted here at once."""
+
+    def handle(self, message: Any) -> Any:
+        match message:
+            case ProjectChanged(what=what, user_id=uid):
+                return self.project_changed(what, uid)
+            case EvictUser(user_id=uid, message=text):
+                return self.evict_user(uid, text)
+            case Post(session=s, id=cid):
+                s.deliver(
+                    _error_frame(ErrorCode.FORBIDDEN, "Messages go to pitch rooms", id=cid, room=self.name)
+                )
+                return None
+            case TypingNotice():
+                return None
+        return super().handle(message)
+
+    async def project_changed(self, what: str, user_id: int) -> None:
+        await self.publish(events.project_update(self.room.id, what, user_id))
+
+    async def evict_user(self, user_id: int, message: str) -> int:
+        sessions = [s for s in self.subscribers if s.user_id == user_id]
+        for session in sessions:
+            await self.evict(session, ErrorCode.FORBIDDEN, message)
+        return len(sessions)
+
+
+_ROOM_CLASSES: dict[str, type[Room]] = {"project": ProjectRoom}
+
+
 def room_class(room: RoomName) -> type[Room]:
-    return PitchRoom if room.kind == "pitch" else UserRoom
+    return PitchRoom if room.kind == "pitch" else _ROOM_CLASSES.get(room.kind, UserRoom)

@@ -278,8 +278,9 @@ class ResourceStore:
             f"The resource is already booked from {row['start_date']} to {row['end_date']} for {row['title']}"
         )
 
-    async def unallocate(self, company_id: int, resource_id: int, allocation_id: int) -> bool:
-        """Remove a booking and take its cost off the budget line it was added to."""
+    async def unallocate(self, company_id: int, resource_id: int, allocation_id: int) -> int | None:
+        """Remove a booking and take its cost off the budget line it was added to; the booking's
+        project id, or None if there was no such booking of the company's resource."""
         async with self.db.transaction() as conn:
             row = await conn.fetchrow(
                 """DELETE FROM production_allocations a USING production_resources r
@@ -291,7 +292,7 @@ class ResourceStore:
                 company_id,
             )
             if row is None:
-                return False
+                return None
             await conn.execute(
                 """UPDATE production_budget_lines SET allocated = greatest(allocated - $3, 0)
                    WHERE project_id = $1 AND lower(category) = lower($2)""",
@@ -299,4 +300,5 @@ class ResourceStore:
                 LINE_FOR_KIND[row["kind"]],
                 row["cost"],
             )
-            return True
+            project_id: int = row["project_id"]
+            return project_id

@@ -137,6 +137,10 @@ class TeamStore:
         )
         return [TeamProject(**dict(r)) for r in rows]
 
+    async def project_ids(self, company_id: int) -> list[int]:
+        rows = await self.db.fetch("SELECT id FROM production_projects WHERE company_id = $1", company_id)
+        return [r["id"] for r in rows]
+
     async def companies_of(self, user_id: int) -> list[Access]:
         """The companies whose team the user is an active member of."""
         rows = await self.db.fetch(

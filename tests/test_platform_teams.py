@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from conftest import expect_envelope, unique_email
-from realtime_helpers import bearer, user
+from realtime_helpers import bearer, connect, user
 
 LIMITS = {"write_user_limit": "100000/minute", "write_ip_limit": "100000/minute"}
 
@@ -519,3 +519,47 @@ async def test_delete_project_refused_while_it_has_bookings_or_expenses(make_cli
     ] == []
     await call(client, "DELETE", f"/api/production/projects/{'1' * 25}", owner, 404)
     await call(client, "DELETE", f"/api/production/projects/{pid}", None, 401)
+
+
+# -- the project room -----------------------------------------------------------------------
+
+
+async def test_project_room_presence_live_changes_and_removal(make_client):
+    client = await make_client(**LIMITS)
+    owner_id, owner = await user(client, "production")
+    pid = (await project(client, owner))["id"]
+    member_id, member, member_row = await team_member(client, owner, "coordinator")
+    _, outsider = await user(client, "production")
+    room = f"project:{pid}"
+
+    a = await connect(client, owner)
+    b = await connect(client, member)
+    await a.subscribe(room)
+    joined = await b.subscribe(room)
+    assert {p["userId"] for p in joined["data"]["presence"]} == {owner_id, member_id}
+    await a.expect("user_joined", room, where=lambda f: f["data"]["userId"] == member_id)
+
+    # A change committed through REST reaches every member of the room.
+    await call(
+        client, "PUT", f"/api/production/projects/{pid}/timeline", owner, 200, json={"phases": PHASES[:1]}
+    )
+    for conn in (a, b):
+        ev = await conn.expect("project_update", room)
+        assert ev["data"] == {"projectId": pid, "what": "timeline", "userId": owner_id}
+    await call(client, "PUT", f"/api/production/projects/{pid}", member, 200, json={"title": "Renamed"})
+    assert (await a.expect("project_update", room))["data"]["what"] == "project"
+
+    # Outsiders and other portals are refused, and so is a metrics room.
+    c = await connect(client, outsider)
+    assert await c.subscribe_error(room) == "NOT_FOUND"
+    assert await c.subscribe_error(f"metrics:{room}") == "FORBIDDEN"
+
+    # Removing the member ends their subscription at once; they cannot come back.
+    await call(client, "DELETE", f"/api/production/team/{member_row}", owner, 200)
+    err = await b.expect("error", room)
+    assert err["data"]["code"] == "FORBIDDEN"
+    await b.expect("unsubscribed", room)
+    await a.expect("user_left", room, where=lambda f: f["data"]["userId"] == member_id)
+    assert await b.subscribe_error(room) == "NOT_FOUND"
+    for conn in (a, b, c):
+        await conn.close()

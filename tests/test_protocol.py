@@ -497,6 +497,7 @@ def test_event_types() -> None:
         "nda_request",
         "nda_approved",
         "nda_rejected",
+        "project_update",
         "connected",
         "subscribed",
         "unsubscribed",

@@ -17,12 +17,18 @@ Route modules import these from here, never from each other.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from pitchey.protocol import RoomName
+from pitchey.storage.database import StorageError
 from pitchey.storage.teams import Access, TeamStore
 
 from ..api import Call
 from ..errors import Forbidden, NotFound
+from ._shared import realtime_hub
+
+log = logging.getLogger("pitchey.server.teams")
 
 READ = frozenset({"owner", "producer", "coordinator", "finance", "viewer"})
 EDIT = frozenset({"owner", "producer", "coordinator"})
@@ -58,3 +64,22 @@ async def company_role(
     if access is None:
         raise NotFound("Company not found")
     return _check(access, need, what)
+
+
+async def announce(call: Call[Any, Any], project_id: int, what: str) -> None:
+    """Tell the project's room (`project:<id>`) that `what` changed, after the write committed.
+    The write stands either way: a failed announcement is logged, and clients refetch on resync."""
+    try:
+        await realtime_hub(call).project_changed(project_id, what, call.user.user_id)
+    except (StorageError, TimeoutError):
+        log.warning("project %s: the %s change was not announced", project_id, what, exc_info=True)
+
+
+async def evict_from_company_rooms(call: Call[Any, Any], company_id: int, user_id: int) -> None:
+    """A member removed from the team leaves the company's project rooms at once (on this node;
+    elsewhere their next subscribe is refused, as is every request)."""
+    hub = realtime_hub(call)
+    for project_id in await teams(call).project_ids(company_id):
+        await hub.evict_user(
+            RoomName.project(project_id), user_id, "You are no longer on this project's team"
+        )

@@ -50,7 +50,7 @@ from ..schemas.platform import (
 )
 from ..schemas.teams import ArchiveBody, ArchiveOut, Deleted
 from ._shared import visible_pitch
-from ._team import EDIT, OWNER, READ, SPEND, project_role
+from ._team import EDIT, OWNER, READ, SPEND, announce, project_role
 
 api = Api()
 
@@ -238,6 +238,7 @@ async def update_project(call: Call[ProjectUpdate, Any]) -> ProjectOut:
         raise _refusal(exc) from None
     if project is None:
         raise ProjectNotFound()
+    await announce(call, project_id, "project")
     return project_out(project)
 
 
@@ -278,6 +279,7 @@ async def add_expense(call: Call[ExpenseCreate, Any]) -> Reply:
     project = await st.get(company_id, project_id)
     if project is None:  # deleted in between
         raise ProjectNotFound()
+    await announce(call, project_id, "expenses")
     return Reply(
         ExpenseResult(
             expense=ExpenseOut.model_validate(expense),
@@ -327,6 +329,7 @@ async def archive_project(call: Call[ArchiveBody, Any]) -> ArchiveOut:
     project_id = call.path_id()
     await project_role(call, project_id, OWNER, "archive projects")
     stamp = await TimelineStore(call.state.database).archive(project_id, call.body.archived)
+    await announce(call, project_id, "archive")
     return ArchiveOut(id=project_id, archived=stamp is not None, archived_at=stamp)
 
 
@@ -348,6 +351,7 @@ async def delete_project(call: Call[Any, Any]) -> Deleted:
         raise Conflict(exc.message) from None
     if not deleted:
         raise ProjectNotFound()
+    await announce(call, project_id, "deleted")
     return Deleted(id=project_id)
 
 

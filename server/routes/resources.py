@@ -33,7 +33,7 @@ from ..schemas.teams import (
     ResourceUpdate,
     TeamQuery,
 )
-from ._team import EDIT, READ, company_role
+from ._team import EDIT, READ, announce, company_role
 
 api = Api()
 
@@ -188,6 +188,7 @@ async def allocate(call: Call[AllocationCreate, Any]) -> Reply:
         raise ValidationFailed(exc.message) from None
     if booked is None:
         raise ResourceNotFound()
+    await announce(call, booked.project_id, "bookings")
     return Reply(allocation_out(booked), status=201)
 
 
@@ -203,6 +204,8 @@ async def allocate(call: Call[AllocationCreate, Any]) -> Reply:
 async def unallocate(call: Call[Any, Any]) -> Deleted:
     company_id, resource_id = await _resource_company(call, "remove bookings")
     allocation_id = call.path_id("allocationId")
-    if not await store(call).unallocate(company_id, resource_id, allocation_id):
+    project_id = await store(call).unallocate(company_id, resource_id, allocation_id)
+    if project_id is None:
         raise NotFound("Booking not found")
+    await announce(call, project_id, "bookings")
     return Deleted(id=allocation_id)

@@ -28,7 +28,7 @@ from ..schemas.teams import (
     TeamQuery,
 )
 from ._shared import realtime_hub
-from ._team import READ, company_role, teams
+from ._team import READ, company_role, evict_from_company_rooms, teams
 
 api = Api()
 log = logging.getLogger("pitchey.server.teams")
@@ -146,6 +146,7 @@ async def remove(call: Call[Any, Any]) -> MemberOut:
     if member is None:
         raise MemberNotFound()
     if member.status == "active":
+        await evict_from_company_rooms(call, me, member.user_id)
         company = await _company_label(call, me)
         await _notify(
             call, member.user_id, "team_removed", f"{company} removed you from their team", {"companyId": me}

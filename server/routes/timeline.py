@@ -16,7 +16,7 @@ from pitchey.storage.timeline import Phase, Timeline, TimelineError, TimelineSto
 from ..api import Api, Call
 from ..errors import NotFound, ValidationFailed
 from ..schemas.teams import PhaseOut, TimelineMilestoneOut, TimelineOut, TimelineUpdate
-from ._team import EDIT, READ, project_role
+from ._team import EDIT, READ, announce, project_role
 
 api = Api()
 
@@ -101,4 +101,5 @@ async def put_timeline(call: Call[TimelineUpdate, Any]) -> TimelineOut:
         ) from None
     if found is None:
         raise NotFound("Project not found")
+    await announce(call, project_id, "timeline")
     return timeline_out(found)
