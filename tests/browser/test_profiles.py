@@ -110,6 +110,12 @@ def test_settings_profile_avatar_and_preferences(
     expect(page.get_by_test_id("profile-prompt")).to_have_count(0)
     assert me["id"]
 
+    # The settings page signs out too.
+    page.goto("/settings")
+    page.get_by_role("button", name="Sign out of Pitchey").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+
 
 def test_public_profile_follow_and_unknown_user(
     new_context, live_server, api_register, api_create_published_pitch, axe_check, shot, shot_phone

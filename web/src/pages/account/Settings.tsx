@@ -2,10 +2,10 @@
 // settings per kind and channel, and an investor's investment preferences (which recommendations
 // use). Every form keeps what was typed when a save fails and shows the server's field errors.
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import { Link } from "react-router";
+import { Link, useNavigate } from "react-router";
 import { useQueryClient } from "@tanstack/react-query";
 import { ApiError, errorMessage, type Schemas } from "../../api/client";
-import { PORTAL_LABEL } from "../../auth/session";
+import { PORTAL_LABEL, useLogout } from "../../auth/session";
 import { Alert, Button, Card, ErrorState, layout, Loading, PageHeader, RequestRef, TextArea, TextField } from "../../ui";
 import { AVATAR_TYPES, uploadAvatar, type AvatarUpload } from "./avatar";
 import { Avatar, missingInWords } from "./parts";
@@ -53,6 +53,7 @@ export default function Settings() {
             <ProfileForm profile={profile.data} />
           </Card>
           <PreferencesSection investor={profile.data.userType === "investor"} />
+          <SignOut />
         </>
       )}
     </div>
@@ -342,5 +343,27 @@ function PreferencesForm({ prefs, investor }: { prefs: Preferences; investor: bo
         </Button>
       </div>
     </form>
+  );
+}
+
+function SignOut() {
+  const logout = useLogout();
+  const navigate = useNavigate();
+  return (
+    <Card aria-labelledby="signout-title">
+      <h2 id="signout-title">Session</h2>
+      <p className={s.muted}>Signing out here signs this browser out; other devices stay signed in.</p>
+      <Button
+        variant="secondary"
+        busy={logout.isPending}
+        onClick={() => {
+          // Leave the signed-in page first, as the header's button does.
+          void navigate("/");
+          logout.mutate();
+        }}
+      >
+        Sign out of Pitchey
+      </Button>
+    </Card>
   );
 }
