@@ -427,7 +427,9 @@ class AsyncioActor(pykka.Actor):
     Must be started on the loop thread. Handlers (`on_receive`, proxied methods,
     `on_start`, `on_stop`, `on_failure`) may be plain or `async`; an awaitable result
     is awaited before the next message is handled, so one actor's messages never
-    interleave (an input gate). Consequently an actor must not await an ask to
+    interleave (an input gate). `on_activate` is the typed place for async start-up work
+    (pykka declares `on_start` as returning None): awaited after `on_start`, before the
+    first message. Consequently an actor must not await an ask to
     itself from a handler: it would wait for its own input gate forever.
 
     On the loop use `await ref.ask(msg, block=False)` (or `await ask(ref, msg)`) and
@@ -507,8 +509,14 @@ class AsyncioActor(pykka.Actor):
     def _create_future() -> Future[Any]:
         return AsyncioFuture()
 
+    async def on_activate(self) -> None:
+        """Async start-up (load state): awaited after `on_start`, before the first message.
+
+        An exception in it fails the actor as one in `on_start` does."""
+
     def _start_actor_loop(self) -> None:
-        if type(self).on_start is pykka.Actor.on_start:
+        cls = type(self)
+        if cls.on_start is pykka.Actor.on_start and cls.on_activate is AsyncioActor.on_activate:
             # Nothing to run before the first message: stay off the loop entirely.
             self._started = True
             return
@@ -553,7 +561,7 @@ class AsyncioActor(pykka.Actor):
         stopped = self.actor_stopped
         if not self._started:
             self._started = True
-            pending = self._call_hook(self.on_start)
+            pending = self._start_hooks()
             if pending is not None:
                 return pending, budget
         q = inbox._queue
@@ -589,6 +597,22 @@ class AsyncioActor(pykka.Actor):
             inbox._queue = None  # an idle actor keeps no deque
             inbox._scheduled = False
         return None
+
+    def _start_hooks(self) -> _Pending | None:
+        """on_start, then on_activate (if overridden) unless on_start failed the actor."""
+        pending = self._call_hook(self.on_start)
+        if type(self).on_activate is AsyncioActor.on_activate:
+            return pending
+        if pending is None:
+            return None if self.actor_stopped._set else self._call_hook(self.on_activate)
+        return self._activate_after(pending)
+
+    async def _activate_after(self, pending: _Pending) -> None:
+        await pending
+        if not self.actor_stopped._set:
+            activation = self._call_hook(self.on_activate)
+            if activation is not None:
+                await activation
 
     async def _finish(self, envelope: Envelope[Any], awaitable: Awaitable[Any]) -> None:
         try:

@@ -6,7 +6,7 @@ directly against a real PostgreSQL: ``Hub(db, InProcessBackplane(), idle_timeout
 1. warm-up: a throwaway hub activates and passivates 200 rooms (code paths, prepared statements);
    then the idle footprint is taken (gc.collect, RSS).
 2. activation: N pitch rooms, one after another, each timed from asking it for `EmitMetrics()`
-   until the answer, so it includes constructing the actor, its `on_start` (the snapshot lookup in
+   until the answer, so it includes constructing the actor, its `on_activate` (the snapshot lookup in
    `room_snapshots`) and one message. RSS after gc.collect, minus idle.
 3. passivation: the hub's idle sweeper is started (idle timeout 0.5 s); time until
    `hub.active_rooms() == 0`, then RSS again (these rooms have no history: nothing to save).
@@ -17,7 +17,7 @@ directly against a real PostgreSQL: ``Hub(db, InProcessBackplane(), idle_timeout
    any burst of activity). Time, or the rooms still active after 60 s and the room restarts.
    (Phases 4-6 run in this order so the burst of step 6 cannot inflate the figures before it.)
 
-`Room.on_start` does not read the pitch row (PitchRoom.load only takes the id from the name), but the
+`Room.on_activate` does not read the pitch row (PitchRoom.load only takes the id from the name), but the
 N pitches are created anyway so the rooms name real pitches.
 """
 

@@ -103,9 +103,8 @@ class Room(AsyncioActor):
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    # AsyncioActor awaits an async hook before the first message (the input gate); pykka declares
-    # its hooks `-> None` for its own thread runtime, so this override is deliberately wider.
-    async def on_start(self) -> None:  # type: ignore[override]
+    # Awaited before the first message (the input gate): AsyncioActor's async start hook.
+    async def on_activate(self) -> None:
         try:
             snapshot = await self.hub.room_store.load_snapshot(self.name)
         except StorageUnavailable:

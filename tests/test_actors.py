@@ -114,6 +114,49 @@ async def test_on_start_failure_stops_the_actor_before_any_message() -> None:
 
 
 @bounded
+async def test_on_activate_is_awaited_after_on_start_before_any_message() -> None:
+    class Activated(AsyncioActor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.log: list[str] = []
+
+        def on_start(self) -> None:
+            self.log.append("start")
+
+        async def on_activate(self) -> None:
+            await asyncio.sleep(0.01)
+            self.log.append("activated")
+
+        def on_receive(self, message: Any) -> Any:
+            self.log.append(message)
+            return list(self.log)
+
+    ref = Activated.start()
+    ref.tell("a")
+    assert await ref.ask("b", block=False) == ["start", "activated", "a", "b"]
+
+
+@bounded
+async def test_on_activate_failure_stops_the_actor_before_any_message() -> None:
+    handled: list[Any] = []
+
+    class BadActivation(AsyncioActor):
+        async def on_activate(self) -> None:
+            await asyncio.sleep(0)
+            raise RuntimeError("no state today")
+
+        def on_receive(self, message: Any) -> Any:
+            handled.append(message)
+
+    ref = BadActivation.start()
+    queued = ref.ask("never handled", block=False)
+    with pytest.raises(ActorDeadError):
+        await queued
+    assert handled == []
+    assert not ref.is_alive()
+
+
+@bounded
 async def test_input_gate_async_handlers_never_interleave() -> None:
     class Gate(AsyncioActor):
         def __init__(self) -> None:
