@@ -470,3 +470,31 @@ async def test_parallel_saves_make_one_row(make_client, db_conn):
     statuses = sorted(r.status for r in answers)
     assert statuses.count(201) == 1 and statuses.count(200) == 5, statuses
     assert await db_conn.fetchval("SELECT count(*) FROM saved_pitches WHERE user_id = $1", me) == 1
+
+
+async def test_parallel_preference_saves_of_different_switches_all_land(make_client):
+    client = await make_client()
+    _, token = await user(client, "creator")
+    switches = [
+        ("new_message", "live"),
+        ("new_message", "emailDigest"),
+        ("new_follower", "live"),
+        ("nda_request", "emailDigest"),
+        ("nda_approved", "live"),
+    ]
+    answers = await asyncio.gather(
+        *(
+            client.put(
+                "/api/user/preferences",
+                json={"notifications": {kind: {channel: channel != "live"}}},
+                headers=bearer(token),
+            )
+            for kind, channel in switches
+        )
+    )
+    assert [r.status for r in answers] == [200] * len(switches)
+    n = (await call(client, "GET", "/api/user/preferences", token, 200))["data"]["notifications"]
+    assert n["new_message"] == {"live": False, "emailDigest": True}
+    assert n["new_follower"] == {"live": False, "emailDigest": False}
+    assert n["nda_request"] == {"live": True, "emailDigest": True}
+    assert n["nda_approved"] == {"live": False, "emailDigest": False}
