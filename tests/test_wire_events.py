@@ -59,6 +59,19 @@ async def test_every_event_type_is_emitted_as_its_declared_model(make_client):
     other = await make_pitch(client, owner_token, title="Second", visibility="private")
     second = (await request_nda(client, other["id"], inv_token))["data"]
     await decide_nda(client, second["id"], owner_token, approve=False, reason="No")  # nda_rejected
+    producer_id, producer_token = await user(client, "production")
+    resp = await client.post(
+        "/api/production/projects",
+        json={"title": "Wire project", "budget": "1000.00"},
+        headers=bearer(producer_token),
+    )
+    project_id = (await expect_envelope(resp, 201))["data"]["id"]
+    crew = await connect(client, producer_token)
+    await crew.subscribe(f"project:{project_id}")
+    resp = await client.put(
+        f"/api/production/projects/{project_id}", json={"title": "Renamed"}, headers=bearer(producer_token)
+    )
+    await expect_envelope(resp, 200)  # project_update
     await owner.send("subscribe", "nowhere")  # error
     for _ in range(60):  # error with retryAfter, once the bucket is empty
         await inv.send("ping")
@@ -70,9 +83,11 @@ async def test_every_event_type_is_emitted_as_its_declared_model(make_client):
     await inv.expect("error", where=lambda f: f["data"].get("code") == "RATE_LIMITED")
     await owner.expect("error", where=lambda f: f["data"].get("code") == "BAD_FRAME")
     await owner.expect("user_left", room)
+    update = await crew.expect("project_update", f"project:{project_id}")
+    assert update["data"]["userId"] == producer_id
 
     # Every frame read went through check_data (tests/realtime_helpers.py); here: every type came.
-    frames = owner.received + inv.received
+    frames = owner.received + inv.received + crew.received
     seen = {f["type"] for f in frames}
     assert seen == {t.value for t in EventType}, sorted({t.value for t in EventType} - seen)
     for f in frames:
