@@ -498,3 +498,26 @@ async def test_parallel_preference_saves_of_different_switches_all_land(make_cli
     assert n["new_follower"] == {"live": False, "emailDigest": False}
     assert n["nda_request"] == {"live": True, "emailDigest": True}
     assert n["nda_approved"] == {"live": False, "emailDigest": False}
+
+
+async def test_profile_and_save_writes_are_rate_limited_like_other_writes(make_client):
+    client = await make_client(write_user_limit="3/minute")
+    _, c = await user(client, "creator")
+    _, i = await user(client, "investor")
+    pitch = await make_pitch(client, c)
+    for n in range(3):
+        await call(client, "PUT", "/api/user/profile", i, 200, json={"bio": f"take {n}"})
+    limited = await call(client, "PUT", "/api/user/profile", i, 429, json={"bio": "one too many"})
+    assert limited["error"]["code"] == "RATE_LIMITED"
+    await call(client, "POST", f"/api/pitches/{pitch['id']}/save", i, 429, json={})
+    # Reads are not writes.
+    await call(client, "GET", "/api/user/profile", i, 200)
+
+
+async def test_nul_bytes_and_huge_numbers_in_queries_are_422(make_client):
+    client = await make_client()
+    me, i = await user(client, "investor")
+    for query in ("page=%00", "limit=1%002", f"page={HUGE}", "limit=101"):
+        body = await call(client, "GET", f"/api/users/{me}?{query}", None, 422)
+        assert field_of(body) in ("page", "limit")
+        await call(client, "GET", f"/api/saved-pitches?{query}", i, 422)
