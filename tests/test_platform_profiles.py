@@ -521,3 +521,19 @@ async def test_nul_bytes_and_huge_numbers_in_queries_are_422(make_client):
         body = await call(client, "GET", f"/api/users/{me}?{query}", None, 422)
         assert field_of(body) in ("page", "limit")
         await call(client, "GET", f"/api/saved-pitches?{query}", i, 422)
+
+
+async def test_saved_list_shows_protected_fields_to_an_approved_nda_holder(make_client):
+    client = await make_client()
+    _, c = await user(client, "creator")
+    _, i = await user(client, "investor")
+    secret = await make_pitch(
+        client, c, title="Secret", requireNda=True, synopsis="The twist", budget="99.00"
+    )
+    await call(client, "POST", f"/api/pitches/{secret['id']}/save", i, 201, json={})
+    listed = (await call(client, "GET", "/api/saved-pitches", i, 200))["data"][0]["pitch"]
+    assert (listed["protected"], listed["synopsis"], listed["budget"]) == (True, None, None)
+    nda = (await call(client, "POST", "/api/ndas/request", i, 201, json={"pitchId": secret["id"]}))["data"]
+    await call(client, "POST", f"/api/ndas/{nda['id']}/approve", c, 200, json={})
+    listed = (await call(client, "GET", "/api/saved-pitches", i, 200))["data"][0]["pitch"]
+    assert (listed["protected"], listed["synopsis"], listed["budget"]) == (False, "The twist", "99.00")
