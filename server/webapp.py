@@ -137,9 +137,9 @@ def content_security_policy(settings: Settings) -> str:
 
     Media (posters, videos) are linked as /api/media/<key>, which on S3-compatible storage answers
     302 to a presigned URL on the S3 endpoint; CSP checks the redirect target too, so that origin
-    must be allowed for <img> and <video>/<audio>, and for nothing else. `data:` and `blob:` images
-    are the app's own previews of a file chosen for upload. connect-src 'self' covers the
-    same-origin WebSocket (/ws) as well.
+    must be allowed for <img>, <video>/<audio> and the deck's <iframe>, and for nothing else.
+    `data:` and `blob:` images are the app's own previews of a file chosen for upload.
+    connect-src 'self' covers the same-origin WebSocket (/ws) as well.
     """
     media = ""
     if settings.s3_endpoint:
@@ -148,7 +148,7 @@ def content_security_policy(settings: Settings) -> str:
             media = f" {parts.scheme}://{parts.netloc}"
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src 'self' data: blob:{media}; media-src 'self' blob:{media}; "
+        f"img-src 'self' data: blob:{media}; media-src 'self' blob:{media}; frame-src 'self'{media}; "
         "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
         "frame-ancestors 'none'; form-action 'self'"
     )

@@ -3,6 +3,7 @@ was stored whole, and removed before the object is, so a row never points at a h
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -129,3 +130,30 @@ class MediaStore:
             pitch_id,
         )
         return _media(row) if row else None
+
+    async def set_protected(self, media_id: int, pitch_id: int, protected: bool) -> Media | None:
+        """Mark one item NDA-only (or public again); None if the pitch holds no such item."""
+        row = await self.db.fetchrow(
+            f"""UPDATE pitch_media SET protected = $3 WHERE id = $1 AND pitch_id = $2
+                RETURNING {_COLUMNS}""",
+            media_id,
+            pitch_id,
+            protected,
+        )
+        return _media(row) if row else None
+
+    async def posters(self, pitch_ids: Collection[int], unlocked: Collection[int]) -> dict[int, str]:
+        """The newest poster's storage key of each pitch in `pitch_ids`, in one query for a whole
+        list page: protected posters count only for the pitches in `unlocked` (the caller owns
+        them or holds an approved NDA); a pitch without a poster it may see is absent."""
+        if not pitch_ids:
+            return {}
+        rows = await self.db.fetch(
+            """SELECT DISTINCT ON (pitch_id) pitch_id, storage_key FROM pitch_media
+                WHERE kind = 'poster' AND pitch_id = ANY($1::bigint[])
+                  AND (NOT protected OR pitch_id = ANY($2::bigint[]))
+                ORDER BY pitch_id, created_at DESC, id DESC""",
+            list(pitch_ids),
+            list(unlocked),
+        )
+        return {int(r["pitch_id"]): str(r["storage_key"]) for r in rows}

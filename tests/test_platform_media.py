@@ -869,3 +869,223 @@ async def test_pitch_detail_lists_media_and_hides_protected_items(make_client, r
         "data"
     ]
     assert [m["kind"] for m in theirs["media"]] == ["poster"]  # the deck follows requireNda
+
+
+# ---------------------------------------------------------------------------------------------
+# Protection per item, range requests, framing, posters on list pages
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_owner_marks_an_item_protected_or_public(media_client, register, expect):
+    client = await media_client()
+    _, owner = await register(client, "creator")
+    _, investor = await register(client, "investor")
+    _, other = await register(client, "creator")
+    pitch = await make_pitch(client, owner)
+    second = await make_pitch(client, owner)
+    deck = (await expect(await upload(client, owner, pitch["id"], PDF, "deck"), 201))["data"]
+    assert deck["protected"] is False
+    url = f"/api/pitches/{pitch['id']}/media/{deck['id']}"
+
+    def auth(t: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {t}"}
+
+    # Refusals: anonymous, the wrong portal, another creator, another pitch's id, bad bodies.
+    await expect(await client.patch(url, json={"protected": True}), 401, "UNAUTHORIZED")
+    await expect(await client.patch(url, json={"protected": True}, headers=auth(investor)), 403, "FORBIDDEN")
+    body = await expect(
+        await client.patch(url, json={"protected": True}, headers=auth(other)), 403, "FORBIDDEN"
+    )
+    assert "owner" in body["error"]["message"]
+    await expect(
+        await client.patch(
+            f"/api/pitches/{second['id']}/media/{deck['id']}", json={"protected": True}, headers=auth(owner)
+        ),
+        404,
+        "NOT_FOUND",
+    )
+    await expect(
+        await client.patch(
+            f"/api/pitches/{pitch['id']}/media/999999", json={"protected": True}, headers=auth(owner)
+        ),
+        404,
+        "NOT_FOUND",
+    )
+    for bad in ({}, {"protected": "maybe"}, {"protected": None}, {"protected": True, "kind": "poster"}):
+        await expect(await client.patch(url, json=bad, headers=auth(owner)), 422, "VALIDATION_ERROR")
+    assert (await fetch_media(client, deck["url"], investor))[0] == 200  # nothing changed yet
+
+    # NDA-only: a stranger loses the file and its list entry, at once (the detail's cache too).
+    detail = await expect(await client.get(f"/api/pitches/{pitch['id']}", headers=auth(investor)), 200)
+    assert [m["kind"] for m in detail["data"]["media"]] == ["deck"]
+    out = (await expect(await client.patch(url, json={"protected": True}, headers=auth(owner)), 200))["data"]
+    assert out["id"] == deck["id"] and out["protected"] is True and out["url"] == deck["url"]
+    status, body_bytes, _ = await fetch_media(client, deck["url"], investor)
+    assert status == 403 and b"NDA_REQUIRED" in body_bytes
+    detail = await expect(await client.get(f"/api/pitches/{pitch['id']}", headers=auth(investor)), 200)
+    assert detail["data"]["media"] == []
+    assert (await fetch_media(client, deck["url"], owner))[0] == 200
+
+    # And public again.
+    out = (await expect(await client.patch(url, json={"protected": False}, headers=auth(owner)), 200))["data"]
+    assert out["protected"] is False
+    assert (await fetch_media(client, deck["url"]))[0] == 200
+
+
+async def test_local_download_answers_ranges(make_client, register, expect):
+    """Seeking in a <video>: Range → 206 with Content-Range, Accept-Ranges: bytes, 416 beyond the end."""
+    client = await make_client(s3_endpoint=None)
+    _, owner = await register(client, "creator")
+    pitch = await make_pitch(client, owner)
+    data = mp4(payload_size=4000)
+    video = (await expect(await upload(client, owner, pitch["id"], data, "video"), 201))["data"]
+    whole = await client.get(video["url"])
+    assert whole.status == 200 and whole.headers["Accept-Ranges"] == "bytes"
+    assert await whole.read() == data
+
+    part = await client.get(video["url"], headers={"Range": "bytes=100-199"})
+    assert part.status == 206
+    assert part.headers["Content-Range"] == f"bytes 100-199/{len(data)}"
+    assert part.headers["Content-Type"] == "video/mp4"
+    assert await part.read() == data[100:200]
+
+    tail = await client.get(video["url"], headers={"Range": "bytes=-50"})
+    assert tail.status == 206 and await tail.read() == data[-50:]
+    opened = await client.get(video["url"], headers={"Range": f"bytes={len(data) - 10}-"})
+    assert opened.status == 206 and await opened.read() == data[-10:]
+
+    beyond = await client.get(video["url"], headers={"Range": f"bytes={len(data) + 10}-"})
+    assert beyond.status == 416
+    assert beyond.headers["Content-Range"] == f"bytes */{len(data)}"
+
+    # The access check runs on ranged requests too.
+    await expect(
+        await client.patch(
+            f"/api/pitches/{pitch['id']}/media/{video['id']}",
+            json={"protected": True},
+            headers={"Authorization": f"Bearer {owner}"},
+        ),
+        200,
+    )
+    refused = await client.get(video["url"], headers={"Range": "bytes=0-9"})
+    assert refused.status == 403
+
+
+async def test_s3_download_redirect_answers_ranges(make_client, register, expect, s3_endpoint):
+    """On S3 the presigned URL is the store's own GET, which honours Range itself."""
+    client = await make_client(**s3_overrides(s3_endpoint))
+    _, owner = await register(client, "creator")
+    pitch = await make_pitch(client, owner)
+    data = mp4(payload_size=4000)
+    video = (await expect(await upload(client, owner, pitch["id"], data, "video"), 201))["data"]
+    resp = await client.get(video["url"], allow_redirects=False)
+    assert resp.status == 302
+    location = resp.headers["Location"]
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(location, headers={"Range": "bytes=100-199"}) as r,
+    ):
+        assert r.status == 206
+        assert r.headers["Content-Range"] == f"bytes 100-199/{len(data)}"
+        assert await r.read() == data[100:200]
+
+
+async def test_media_may_be_framed_by_our_pages_only(make_client, register, expect):
+    """The pitch page shows the deck in an <iframe>: the file allows our origin to frame it, and
+    the app's HTML still refuses every frame."""
+    client = await make_client(s3_endpoint=None)
+    _, owner = await register(client, "creator")
+    pitch = await make_pitch(client, owner)
+    deck = (await expect(await upload(client, owner, pitch["id"], PDF, "deck"), 201))["data"]
+    resp = await client.get(deck["url"])
+    assert resp.status == 200
+    assert resp.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert resp.headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+    assert resp.headers["Content-Disposition"].startswith("inline;")
+
+
+async def _set_protected(client: Any, token: str, media: dict[str, Any], protected: bool) -> None:
+    resp = await client.patch(
+        f"/api/pitches/{media['pitchId']}/media/{media['id']}",
+        json={"protected": protected},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert resp.status == 200, await resp.text()
+
+
+async def test_list_pages_carry_the_poster_the_caller_may_see(make_client, register, expect, db_conn):
+    client = await make_client(s3_endpoint=None)
+    _, owner = await register(client, "creator")
+    _, investor = await register(client, "investor")
+    _, holder = await register(client, "investor")
+
+    def auth(t: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {t}"} if t else {}
+
+    tag = uuid.uuid4().hex[:8]
+    public = await make_pitch(client, owner, title=f"Poster public {tag}")
+    locked = await make_pitch(client, owner, title=f"Poster locked {tag}", requireNda=True)
+    bare = await make_pitch(client, owner, title=f"Poster none {tag}")
+    old = (await expect(await upload(client, owner, public["id"], JPEG, "poster"), 201))["data"]
+    new = (await expect(await upload(client, owner, public["id"], png_1x1(), "poster"), 201))["data"]
+    hidden = (
+        await expect(await upload(client, owner, locked["id"], png_1x1(), "poster", protected="true"), 201)
+    )["data"]
+    assert hidden["protected"] is True and old["url"] != new["url"]
+    await approve_nda(client, expect, locked["id"], owner, holder)
+    await expect(await client.post(f"/api/pitches/{public['id']}/save", headers=auth(investor)), 201)
+
+    async def posters(path: str, token: str | None) -> dict[int, str | None]:
+        body = await expect(await client.get(path, headers=auth(token)), 200)
+        items = [d.get("pitch", d) for d in body["data"]]
+        return {p["id"]: p["posterUrl"] for p in items if p["id"] in (public["id"], locked["id"], bare["id"])}
+
+    browse = f"/api/pitches/browse?q={tag}&limit=50"
+    want_stranger = {public["id"]: new["url"], locked["id"]: None, bare["id"]: None}
+    assert await posters(browse, None) == want_stranger  # the newest poster; the protected one withheld
+    assert await posters(browse, investor) == want_stranger
+    assert await posters(browse, holder) == {**want_stranger, locked["id"]: hidden["url"]}
+    assert await posters("/api/pitches/my?limit=100", owner) == {**want_stranger, locked["id"]: hidden["url"]}
+    trending = await posters("/api/pitches/trending?limit=100", None)
+    assert trending.get(locked["id"]) is None and trending.get(public["id"], new["url"]) == new["url"]
+    assert await posters("/api/saved-pitches", investor) == {public["id"]: new["url"]}
+    profile = await expect(await client.get(f"/api/users/{public['userId']}", headers=auth(investor)), 200)
+    assert {p["id"]: p["posterUrl"] for p in profile["data"]["pitches"]} == want_stranger
+
+    # A poster marked protected later disappears from a stranger's cards; deleting the newest
+    # brings back the older one.
+    await _set_protected(client, owner, new, True)
+    assert (await posters(browse, None))[public["id"]] == old["url"]
+    await expect(
+        await client.delete(f"/api/pitches/{public['id']}/media/{old['id']}", headers=auth(owner)), 200
+    )
+    assert (await posters(browse, None))[public["id"]] is None
+    assert (await posters(browse, owner))[public["id"]] == new["url"]
+
+
+async def test_poster_lookup_is_one_query_per_page(make_client, register, expect, db_conn):
+    """The posters of a page come from one batched query, however many rows the page has."""
+    client = await make_client(s3_endpoint=None)
+    _, owner = await register(client, "creator")
+    store = MediaStore(client.app[APP_STATE].database)
+    ids = [(await make_pitch(client, owner, title=f"Batch {i}"))["id"] for i in range(5)]
+    for pid in ids[:3]:
+        await expect(await upload(client, owner, pid, png_1x1(), "poster"), 201)
+    # A spy around the real Database.fetch (it still runs every query), counting media lookups.
+    calls: list[int] = []
+    real_fetch = store.db.fetch
+
+    async def counting_fetch(sql: str, *args: Any) -> Any:
+        if "pitch_media" in sql:
+            calls.append(1)
+        return await real_fetch(sql, *args)
+
+    store.db.fetch = counting_fetch  # type: ignore[method-assign]
+    try:
+        body = await expect(
+            await client.get("/api/pitches/my?limit=20", headers={"Authorization": f"Bearer {owner}"}), 200
+        )
+    finally:
+        del store.db.fetch
+    assert sum(1 for p in body["data"] if p["posterUrl"]) == 3
+    assert len(calls) == 1

@@ -18,7 +18,7 @@ from pitchey.server.webapp import IMMUTABLE, WEBDIST, content_security_policy
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "media-src 'self' blob:; frame-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; "
     "base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
 )
 INDEX = WEBDIST / "index.html"
@@ -282,6 +282,7 @@ def test_csp_allows_the_s3_origin_for_media_only(make_settings):
     origin = "https://acct.r2.example.com:8443"
     assert directives["img-src"] == f"'self' data: blob: {origin}"
     assert directives["media-src"] == f"'self' blob: {origin}"
-    assert [d for d, v in directives.items() if origin in v] == ["img-src", "media-src"]
+    assert directives["frame-src"] == f"'self' {origin}"  # the deck's <iframe> follows the 302
+    assert [d for d, v in directives.items() if origin in v] == ["img-src", "media-src", "frame-src"]
     assert directives["script-src"] == "'self'"
     assert directives["connect-src"] == "'self'"

@@ -7,11 +7,13 @@ Route modules import these from here, never from each other.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
 from pitchey.rooms.access import Decision, Verdict, decide, decide_owner
 from pitchey.rooms.hub import Hub
+from pitchey.storage.media import MediaStore
 from pitchey.storage.pitches import Access, CatalogPage, CatalogRow, Creator, Pitch, PitchStore, Viewer
 
 from ..api import Call, Reply
@@ -74,8 +76,29 @@ def row_out(row: CatalogRow, principal: Principal | None) -> CatalogPitchOut:
     return pitch_out(p, creator=row.creator, score=row.score, show_protected=shown)
 
 
-def page_reply(page: CatalogPage, q: PageQuery, principal: Principal | None) -> Reply:
-    return Reply([row_out(r, principal) for r in page.rows], meta=pagination(q, page.total))
+async def rows_out(call: Call[Any, Any], rows: Sequence[CatalogRow]) -> list[CatalogPitchOut]:
+    """Catalog rows as `row_out` decides them, each with the poster the caller may see: one
+    batched query for the whole page, never one per row."""
+    outs = [row_out(r, call.principal) for r in rows]
+    # `protected` is false both for the unlocked and for pitches without an NDA; a protected
+    # poster needs the decision itself (owner or approved NDA).
+    me = viewer(call.principal)
+    unlocked = [
+        r.pitch.id
+        for r in rows
+        if decide(
+            Access(r.pitch.user_id, r.pitch.status, r.pitch.visibility, r.has_nda, r.pitch.require_nda), me
+        ).shows_protected
+    ]
+    posters = await MediaStore(call.state.database).posters([r.pitch.id for r in rows], unlocked)
+    for out in outs:
+        key = posters.get(out.id)
+        out.poster_url = f"/api/media/{key}" if key else None
+    return outs
+
+
+async def page_reply(call: Call[Any, Any], page: CatalogPage, q: PageQuery) -> Reply:
+    return Reply(await rows_out(call, page.rows), meta=pagination(q, page.total))
 
 
 async def _decided(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creator, Access]:

@@ -41,7 +41,7 @@ from ..errors import (
     ValidationFailed,
 )
 from ..schemas import PageQuery, pagination
-from ..schemas.media import MediaDeleted, MediaOut
+from ..schemas.media import MediaDeleted, MediaOut, MediaUpdate
 from ..state import APP_STATE, AppState
 from ._shared import refuse, viewer
 
@@ -521,6 +521,28 @@ async def delete_media(call: Call[Any, Any]) -> MediaDeleted:
     return MediaDeleted(id=row.id, deleted=True)
 
 
+@api.route(
+    "PATCH",
+    "/api/pitches/{id}/media/{mediaId}",
+    body=MediaUpdate,
+    permission=("update", "own_pitches"),
+    response=MediaOut,
+    tags=("media",),
+    errors=(NotFound, Forbidden, ValidationFailed),
+    summary="Mark one media item of your pitch protected (NDA holders only) or public",
+)
+async def update_media(call: Call[MediaUpdate, Any]) -> MediaOut:
+    pitch_id = call.path_id()
+    media_id = call.path_id("mediaId")
+    await _owned(call, pitch_id)
+    row = await MediaStore(call.state.database).set_protected(media_id, pitch_id, call.body.protected)
+    if row is None:
+        raise NotFound("Media not found")
+    # The detail's media list and the list pages' posters follow at once.
+    await call.state.cache.invalidate_tags(pitch_tag(pitch_id))
+    return media_out(row)
+
+
 _DOWNLOAD_RESPONSES = {
     "responses": {
         "200": {
@@ -585,6 +607,10 @@ async def download_media(call: Call[Any, Any]) -> web.StreamResponse:
             "Content-Disposition": disposition,
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, no-cache",
+            # The pitch page shows the deck in an <iframe>: our own pages may frame a file, no
+            # other site may (the app's HTML itself stays unframeable: server/webapp.py).
+            "X-Frame-Options": "SAMEORIGIN",
+            "Content-Security-Policy": "frame-ancestors 'self'",
         },
     )
 

@@ -83,7 +83,7 @@ async def browse_pitches(call: Call[Any, BrowseQuery]) -> Reply:
         page = await cached(read_cache(call), key, load, ttl=BROWSE_TTL, tags=(CATALOG_TAG,))
     else:
         page = await load()
-    return page_reply(page, q, principal)
+    return await page_reply(call, page, q)
 
 
 @api.route(
@@ -110,7 +110,7 @@ async def trending_pitches(call: Call[Any, PageQuery]) -> Reply:
         )
     else:
         page = await load()
-    return page_reply(page, q, principal)
+    return await page_reply(call, page, q)
 
 
 @api.route(
@@ -126,7 +126,7 @@ async def trending_pitches(call: Call[Any, PageQuery]) -> Reply:
 async def following_pitches(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     page = await pitch_store(call).following(viewer(call.principal), limit=q.limit, offset=q.offset)
-    return page_reply(page, q, call.principal)
+    return await page_reply(call, page, q)
 
 
 @api.route(
@@ -142,7 +142,7 @@ async def following_pitches(call: Call[Any, PageQuery]) -> Reply:
 async def my_pitches(call: Call[Any, MyPitchesQuery]) -> Reply:
     q = call.query
     page = await pitch_store(call).mine(call.user.user_id, q.status, limit=q.limit, offset=q.offset)
-    reply = page_reply(page, q, call.principal)
+    reply = await page_reply(call, page, q)
     saves = await SavedStore(call.state.database).counts(r.pitch.id for r in page.rows)
     for out in reply.data:
         out.save_count = saves.get(out.id, 0)

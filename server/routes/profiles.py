@@ -47,7 +47,7 @@ from ..schemas.profiles import (
     ProfileUpdate,
     PublicUserOut,
 )
-from ._shared import row_out, viewer
+from ._shared import rows_out, viewer
 from .media import CHUNK, FORM_OVERHEAD, blobs, delete_objects, store_file
 
 log = logging.getLogger("pitchey.server.profiles")
@@ -277,7 +277,7 @@ async def public_profile(call: Call[Any, PageQuery]) -> Reply:
         follower_count=counts.followers,
         following_count=counts.following,
         following=None if v.user_id in (0, user_id) else counts.followed_by_viewer,
-        pitches=[row_out(r, call.principal) for r in page.rows],
+        pitches=await rows_out(call, page.rows),
         pitch_count=page.total,
     )
     return Reply(out, meta=pagination(q, page.total))

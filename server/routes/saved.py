@@ -17,7 +17,7 @@ from ..api import Api, Call, Reply
 from ..errors import Forbidden, NotFound
 from ..schemas import Empty, PageQuery, pagination
 from ..schemas.profiles import SavedPitchOut, SaveOut
-from ._shared import row_out, viewer, visible_pitch
+from ._shared import rows_out, viewer, visible_pitch
 
 api = Api()
 
@@ -93,7 +93,8 @@ async def pitch_saved(call: Call[Any, Any]) -> SaveOut:
 async def list_saved(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     page = await saved(call).page(viewer(call.principal), limit=q.limit, offset=q.offset)
+    pitches = await rows_out(call, [r.row for r in page.rows])
     return Reply(
-        [SavedPitchOut(pitch=row_out(r.row, call.principal), saved_at=r.saved_at) for r in page.rows],
+        [SavedPitchOut(pitch=p, saved_at=r.saved_at) for p, r in zip(pitches, page.rows, strict=True)],
         meta=pagination(q, page.total),
     )

@@ -92,6 +92,11 @@ class CatalogPitchOut(PitchOut):
         description="Only for the pitch's owner (GET /api/pitches/my and the detail): how many "
         "investors saved it (never who)",
     )
+    poster_url: str | None = Field(
+        None,
+        description="In list answers: the newest poster the caller may see (a protected poster only "
+        "for the owner and approved-NDA holders), fetched with the caller's credentials",
+    )
 
 
 class PitchUpdate(Input):

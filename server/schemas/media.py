@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from . import Schema
+from . import Input, Schema
 
 Kind = Literal["poster", "deck", "video"]
 
@@ -28,3 +28,7 @@ class MediaOut(Schema):
 class MediaDeleted(Schema):
     id: int
     deleted: bool
+
+
+class MediaUpdate(Input):
+    protected: bool = Field(description="true: only the owner and approved-NDA holders may download it")
