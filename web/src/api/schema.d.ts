@@ -872,7 +872,8 @@ export interface paths {
         delete: operations["delete_delete_media"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Mark one media item of your pitch protected (NDA holders only) or public */
+        patch: operations["patch_update_media"];
         trace?: never;
     };
     "/api/pitches/{id}/save": {
@@ -1637,6 +1638,12 @@ export interface components {
                 [key: string]: unknown;
             }[] | null;
             /**
+             * Posterurl
+             * @description In list answers: the newest poster the caller may see (a protected poster only for the owner and approved-NDA holders), fetched with the caller's credentials
+             * @default null
+             */
+            posterUrl: string | null;
+            /**
              * Protected
              * @description True when NDA-protected fields were withheld
              */
@@ -2134,6 +2141,14 @@ export interface components {
              * @description GET it with the caller's credentials (cookie or bearer)
              */
             url: string;
+        };
+        /** MediaUpdate */
+        MediaUpdate: {
+            /**
+             * Protected
+             * @description true: only the owner and approved-NDA holders may download it
+             */
+            protected: boolean;
         };
         /** MemberOut */
         MemberOut: {
@@ -8200,6 +8215,119 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    patch_update_media: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                mediaId: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MediaUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MediaOut"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description Request body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description You are not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request failed validation */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
