@@ -25,7 +25,7 @@ def store(call: Call[Any, Any]) -> TimelineStore:
     return TimelineStore(call.state.database)
 
 
-def timeline_out(t: Timeline) -> TimelineOut:
+def timeline_out(t: Timeline, role: str) -> TimelineOut:
     today = datetime.now(UTC).date()
 
     def phase_of(due: Any) -> str | None:
@@ -37,6 +37,7 @@ def timeline_out(t: Timeline) -> TimelineOut:
         project_id=t.project_id,
         title=t.title,
         archived_at=t.archived_at,
+        role=role,
         phases=[
             PhaseOut(
                 phase=p.phase,
@@ -68,11 +69,11 @@ def timeline_out(t: Timeline) -> TimelineOut:
 )
 async def get_timeline(call: Call[Any, Any]) -> TimelineOut:
     project_id = call.path_id()
-    await project_role(call, project_id, READ, "see the timeline")
+    access = await project_role(call, project_id, READ, "see the timeline")
     found = await store(call).get(project_id)
     if found is None:
         raise NotFound("Project not found")
-    return timeline_out(found)
+    return timeline_out(found, access.role)
 
 
 @api.route(
@@ -87,7 +88,7 @@ async def get_timeline(call: Call[Any, Any]) -> TimelineOut:
 )
 async def put_timeline(call: Call[TimelineUpdate, Any]) -> TimelineOut:
     project_id = call.path_id()
-    await project_role(call, project_id, EDIT, "change the timeline")
+    access = await project_role(call, project_id, EDIT, "change the timeline")
     b = call.body
     sent = [
         Phase(p.phase, p.start_date, p.end_date, tuple(dict.fromkeys(p.depends_on)), p.done) for p in b.phases
@@ -102,4 +103,4 @@ async def put_timeline(call: Call[TimelineUpdate, Any]) -> TimelineOut:
     if found is None:
         raise NotFound("Project not found")
     await announce(call, project_id, "timeline")
-    return timeline_out(found)
+    return timeline_out(found, access.role)

@@ -200,6 +200,7 @@ class TimelineOut(Schema):
     project_id: int
     title: str
     archived_at: datetime | None = Field(description="When the project was archived (it may then be deleted)")
+    role: str = Field(description="The caller's standing: `owner` or their team role")
     phases: list[PhaseOut]
     milestones: list[TimelineMilestoneOut]
 

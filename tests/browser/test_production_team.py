@@ -214,3 +214,40 @@ def test_delete_project_refused_until_archived(new_context, live_server, api_reg
     page.get_by_role("button", name="Delete “Glass Harbour” for good").click()
     expect(page).to_have_url(re.compile("/production$"))
     assert ctx.request.get(f"{base}/api/production/projects/{project['id']}").status == 404
+
+
+def test_team_member_sees_presence_and_timeline_change_live(new_context, live_server, api_register, shot):
+    base = live_server.url
+    owner_ctx = new_context()
+    api_register(owner_ctx, "production", companyName="Tidewater Films")
+    member_email = unique_email("live")
+    member_ctx = new_context()
+    api_register(member_ctx, "production", email=member_email)
+    invited = data(
+        owner_ctx.request.post(f"{base}/api/production/team", data={"email": member_email, "role": "viewer"}),
+        201,
+    )
+    data(member_ctx.request.post(f"{base}/api/production/team/invitations/{invited['id']}/accept", data={}))
+    project = _project(owner_ctx, base, "Low Tide")
+    pid = project["id"]
+    phase = {"phase": "shooting", "startDate": "2027-03-01", "endDate": "2027-03-31"}
+    data(owner_ctx.request.put(f"{base}/api/production/projects/{pid}/timeline", data={"phases": [phase]}))
+
+    member = member_ctx.new_page()
+    member.goto(f"/production/projects/{pid}/timeline")
+    expect(member.get_by_role("heading", level=1, name="Timeline: Low Tide")).to_be_visible()
+    owner = owner_ctx.new_page()
+    owner.goto(f"/production/projects/{pid}/timeline")
+    expect(member.get_by_test_id("team-here")).to_have_text(
+        "1 other team member is on this project now.", timeout=10_000
+    )
+
+    owner.get_by_label("Shooting ends").fill("2027-04-10")
+    owner.get_by_role("button", name="Save timeline").click()
+    expect(owner.get_by_text("Timeline saved.")).to_be_visible()
+    table = member.get_by_role("table", name="Phases with their dates")
+    expect(table).to_contain_text("Apr 10, 2027", timeout=10_000)
+    # A viewer reads the timeline; the form to change it is not theirs.
+    expect(member.get_by_text("As the team’s viewer, you read the timeline")).to_be_visible()
+    expect(member.get_by_role("button", name="Save timeline")).to_have_count(0)
+    shot(member, "timeline-live-member")

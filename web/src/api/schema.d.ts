@@ -3786,6 +3786,11 @@ export interface components {
             phases: components["schemas"]["PhaseOut"][];
             /** Projectid */
             projectId: number;
+            /**
+             * Role
+             * @description The caller's standing: `owner` or their team role
+             */
+            role: string;
             /** Title */
             title: string;
         };

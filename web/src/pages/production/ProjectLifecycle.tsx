@@ -8,6 +8,7 @@ import { api, ApiError, errorMessage, unwrap } from "../../api/client";
 import { keys } from "../../api/keys";
 import { Alert, Button, Card } from "../../ui";
 import s from "./production.module.css";
+import { TeamHere } from "./ProjectLive";
 import t from "./team.module.css";
 
 export function ProjectLifecycle({ projectId, title }: { projectId: number; title: string }) {
@@ -46,6 +47,7 @@ export function ProjectLifecycle({ projectId, title }: { projectId: number; titl
   return (
     <Card aria-labelledby="lifecycle-heading">
       <h2 id="lifecycle-heading">Timeline and end of the project</h2>
+      <TeamHere projectId={projectId} />
       <p>
         <Link to={`/production/projects/${projectId}/timeline`}>Open the timeline</Link> to plan its phases.
       </p>
@@ -57,25 +59,29 @@ export function ProjectLifecycle({ projectId, title }: { projectId: number; titl
         <Alert kind="success">{changed ? `${title} is archived. It takes no new bookings.` : `${title} is restored.`}</Alert>
       )}
       {archive.isError && <Alert kind="error">{errorMessage(archive.error)}</Alert>}
-      <div className={t.dangerRow}>
-        <Button small variant="secondary" busy={archive.isPending} onClick={() => archive.mutate(archived !== true)}>
-          {archived === true ? "Restore project" : "Archive project"}
-        </Button>
-        {confirming ? (
-          <span className={s.badges} role="group" aria-label="Confirm deletion">
-            <Button small variant="danger" busy={remove.isPending} onClick={() => remove.mutate()}>
-              Delete “{title}” for good
-            </Button>
-            <Button small variant="ghost" onClick={() => setConfirming(false)}>
-              Keep it
-            </Button>
-          </span>
-        ) : (
-          <Button small variant="danger" onClick={() => setConfirming(true)}>
-            Delete project
+      {tl.data && tl.data.role !== "owner" ? (
+        <p className={`${s.muted} ${s.small}`}>Only the company that owns the project archives or deletes it.</p>
+      ) : (
+        <div className={t.dangerRow}>
+          <Button small variant="secondary" busy={archive.isPending} onClick={() => archive.mutate(archived !== true)}>
+            {archived === true ? "Restore project" : "Archive project"}
           </Button>
-        )}
-      </div>
+          {confirming ? (
+            <span className={s.badges} role="group" aria-label="Confirm deletion">
+              <Button small variant="danger" busy={remove.isPending} onClick={() => remove.mutate()}>
+                Delete “{title}” for good
+              </Button>
+              <Button small variant="ghost" onClick={() => setConfirming(false)}>
+                Keep it
+              </Button>
+            </span>
+          ) : (
+            <Button small variant="danger" onClick={() => setConfirming(true)}>
+              Delete project
+            </Button>
+          )}
+        </div>
+      )}
       {remove.isError && (
         <Alert kind="error">
           {refused ? <strong>Not deleted. </strong> : null}

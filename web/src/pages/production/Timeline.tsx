@@ -10,6 +10,7 @@ import { keys } from "../../api/keys";
 import { Alert, Badge, ButtonLink, Button, Card, Checkbox, Empty, ErrorState, Loading, PageHeader, TextField, layout } from "../../ui";
 import s from "./production.module.css";
 import { formatDay, useDocumentTitle } from "./shared";
+import { TeamHere } from "./ProjectLive";
 import t from "./team.module.css";
 
 type TimelineData = Schemas["TimelineOut"];
@@ -35,6 +36,9 @@ function isoOf(day: number): string {
 
 // "Feb 2027" where the chart starts and at each January, "Mar" elsewhere: never "Feb 27", which
 // reads as a day.
+// Who may change the timeline (server/routes/_team.py); others read it.
+const EDITORS = new Set(["owner", "producer", "coordinator"]);
+
 const monthYear = new Intl.DateTimeFormat("en-US", { month: "short", year: "numeric", timeZone: "UTC" });
 const monthOnly = new Intl.DateTimeFormat("en-US", { month: "short", timeZone: "UTC" });
 
@@ -69,6 +73,7 @@ export default function Timeline() {
   return (
     <>
       <PageHeader title={`Timeline: ${tl.title}`}>{back}</PageHeader>
+      <TeamHere projectId={tl.projectId} />
       <div className={layout.stack}>
         {overdue.length > 0 && (
           <Alert kind="warn">
@@ -86,7 +91,13 @@ export default function Timeline() {
             </>
           )}
         </Card>
-        <EditTimeline timeline={tl} />
+        {EDITORS.has(tl.role) ? (
+          <EditTimeline timeline={tl} />
+        ) : (
+          <Alert kind="info">
+            As the team’s {tl.role}, you read the timeline; the owner, producers and coordinators change it.
+          </Alert>
+        )}
       </div>
     </>
   );
@@ -232,6 +243,14 @@ function draftsOf(tl: TimelineData): Record<PhaseName, Draft> {
 function EditTimeline({ timeline: tl }: { timeline: TimelineData }) {
   const qc = useQueryClient();
   const [drafts, setDrafts] = useState(() => draftsOf(tl));
+  // A change from elsewhere (live, or this form's own save) refreshes the form unless the person
+  // has started typing in it: what was typed is never overwritten.
+  const [touched, setTouched] = useState(false);
+  const [shown, setShown] = useState(tl);
+  if (tl !== shown) {
+    setShown(tl);
+    if (!touched) setDrafts(draftsOf(tl));
+  }
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [done, setDone] = useState<string | null>(null);
   const save = useMutation({
@@ -241,11 +260,15 @@ function EditTimeline({ timeline: tl }: { timeline: TimelineData }) {
       qc.setQueryData(keys.timeline(tl.projectId), next);
       void qc.invalidateQueries({ queryKey: keys.analytics });
       setDrafts(draftsOf(next));
+      setTouched(false);
       setErrors({});
       setDone("Timeline saved. Phases that follow a moved one moved with it.");
     },
   });
-  const set = (name: PhaseName, patch: Partial<Draft>) => setDrafts((d) => ({ ...d, [name]: { ...d[name], ...patch } }));
+  const set = (name: PhaseName, patch: Partial<Draft>) => {
+    setTouched(true);
+    setDrafts((d) => ({ ...d, [name]: { ...d[name], ...patch } }));
+  };
 
   function submit(e: FormEvent) {
     e.preventDefault();
