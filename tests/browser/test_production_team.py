@@ -248,6 +248,38 @@ def test_team_member_sees_presence_and_timeline_change_live(new_context, live_se
     table = member.get_by_role("table", name="Phases with their dates")
     expect(table).to_contain_text("Apr 10, 2027", timeout=10_000)
     # A viewer reads the timeline; the form to change it is not theirs.
-    expect(member.get_by_text("As the team’s viewer, you read the timeline")).to_be_visible()
+    expect(member.get_by_text(re.compile("viewer, you read the timeline"))).to_be_visible()
     expect(member.get_by_role("button", name="Save timeline")).to_have_count(0)
     shot(member, "timeline-live-member")
+
+
+def test_team_viewer_sees_the_company_resources_and_may_not_book(new_context, live_server, api_register):
+    base = live_server.url
+    owner_ctx = new_context()
+    api_register(owner_ctx, "production", companyName="Quayside Films")
+    member_email = unique_email("viewer")
+    member_ctx = new_context()
+    api_register(member_ctx, "production", email=member_email)
+    invited = data(
+        owner_ctx.request.post(f"{base}/api/production/team", data={"email": member_email, "role": "viewer"}),
+        201,
+    )
+    data(member_ctx.request.post(f"{base}/api/production/team/invitations/{invited['id']}/accept", data={}))
+    _project(owner_ctx, base, "Dry Dock")
+    data(
+        owner_ctx.request.post(
+            f"{base}/api/production/resources",
+            data={"kind": "equipment", "name": "Crane 40", "costPerDay": "900"},
+        ),
+        201,
+    )
+
+    page = member_ctx.new_page()
+    page.goto("/production/resources")
+    page.get_by_label("Whose resources").select_option(label="Quayside Films")
+    card = page.get_by_role("region", name="Crane 40", exact=True)
+    expect(card).to_be_visible()
+    card.get_by_label("First day").fill("2027-06-01")
+    card.get_by_label("Last day").fill("2027-06-02")
+    card.get_by_role("button", name="Book Crane 40").click()
+    expect(card.get_by_role("alert")).to_contain_text("A team viewer may not book resources")

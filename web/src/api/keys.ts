@@ -44,6 +44,7 @@ export const keys = {
   teamAll: ["production", "team"] as const,
   teamProjects: ["production", "team", "projects"] as const,
   resources: ["production", "resources"] as const,
+  resourcesOf: (companyId: number | null) => ["production", "resources", companyId ?? "mine"] as const,
   timeline: (projectId: number) => ["projects", projectId, "timeline"] as const,
   // Profiles (/settings, /users/:id): the own profile and its completeness under "profile", so a
   // saved profile refreshes the dashboards' prompt too.

@@ -45,14 +45,35 @@ function parseCost(input: string): { value: string } | { error: string } {
 
 export default function Resources() {
   useDocumentTitle("Resources");
-  const q = useQuery({
-    queryKey: keys.resources,
-    queryFn: () => unwrap(api.GET("/api/production/resources", { params: { query: {} } })),
+  // Your company's resources, or those of a company whose team you are on.
+  const [companyId, setCompanyId] = useState<number | null>(null);
+  const team = useQuery({
+    queryKey: keys.team(null),
+    queryFn: () => unwrap(api.GET("/api/production/team", { params: { query: {} } })),
   });
-  const projects = useQuery({
+  const teams = (team.data?.memberships ?? []).filter((m) => m.status === "active");
+  const q = useQuery({
+    queryKey: keys.resourcesOf(companyId),
+    queryFn: () =>
+      unwrap(api.GET("/api/production/resources", { params: { query: companyId ? { companyId } : {} } })),
+  });
+  const own = useQuery({
     queryKey: keys.projectList({ limit: "100" }),
     queryFn: () => unwrapPage(api.GET("/api/production/projects", { params: { query: { limit: 100 } } })),
+    enabled: companyId === null,
   });
+  const theirs = useQuery({
+    queryKey: keys.teamProjects,
+    queryFn: () => unwrap(api.GET("/api/production/team/projects")),
+    enabled: companyId !== null,
+  });
+  const projectChoices =
+    companyId === null
+      ? (own.data?.items ?? []).filter((p) => p.stage !== "completed").map((p) => ({ id: p.id, title: p.title }))
+      : (theirs.data ?? [])
+          .filter((p) => p.companyId === companyId && p.archivedAt === null)
+          .map((p) => ({ id: p.id, title: p.title }));
+  const projectsError = companyId === null ? own.error : theirs.error;
   const today = todayIso();
 
   const bookings: CalendarBooking[] = (q.data ?? []).flatMap((r) =>
@@ -68,6 +89,20 @@ export default function Resources() {
   return (
     <>
       <PageHeader title="Resources" />
+      {teams.length > 0 && (
+        <div className={s.filters}>
+          <Select
+            id="res-company"
+            label="Whose resources"
+            value={String(companyId ?? "")}
+            onChange={(e) => setCompanyId(e.target.value ? Number(e.target.value) : null)}
+            options={[
+              { value: "", label: "Your company" },
+              ...teams.map((m) => ({ value: String(m.companyId), label: m.companyName || m.companyUsername || `Company ${m.companyId}` })),
+            ]}
+          />
+        </div>
+      )}
       {q.isPending ? (
         <Loading label="Loading resources…" />
       ) : q.isError ? (
@@ -91,11 +126,11 @@ export default function Resources() {
                 </Card>
               ) : (
                 q.data.map((r) => (
-                  <ResourceCard key={r.id} resource={r} projects={projects.data?.items ?? []} projectsError={projects.error} />
+                  <ResourceCard key={r.id} resource={r} projects={projectChoices} projectsError={projectsError} />
                 ))
               )}
             </div>
-            <AddResource />
+            <AddResource companyId={companyId} />
           </div>
         </div>
       )}
@@ -103,7 +138,7 @@ export default function Resources() {
   );
 }
 
-function AddResource() {
+function AddResource({ companyId }: { companyId: number | null }) {
   const qc = useQueryClient();
   const [kind, setKind] = useState<Kind>("crew");
   const [name, setName] = useState("");
@@ -113,7 +148,7 @@ function AddResource() {
   const [done, setDone] = useState<string | null>(null);
   const add = useMutation({
     mutationFn: (body: Schemas["ResourceCreate"]) =>
-      unwrap(api.POST("/api/production/resources", { body, params: { query: {} } })),
+      unwrap(api.POST("/api/production/resources", { body, params: { query: companyId ? { companyId } : {} } })),
     onSuccess: (r) => {
       setDone(`Added ${r.name}.`);
       setName("");
@@ -174,11 +209,11 @@ function ResourceCard({
   projectsError,
 }: {
   resource: Resource;
-  projects: Schemas["ProjectOut"][];
+  projects: { id: number; title: string }[];
   projectsError: unknown;
 }) {
   const qc = useQueryClient();
-  const open = projects.filter((p) => p.stage !== "completed");
+  const open = projects;
   const [chosen, setChosen] = useState("");
   const projectId = open.some((p) => String(p.id) === chosen) ? chosen : String(open[0]?.id ?? "");
   const [start, setStart] = useState("");
