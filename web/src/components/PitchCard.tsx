@@ -10,7 +10,7 @@ import s from "./PitchCard.module.css";
 export type CardPitch = Pick<
   Schemas["CatalogPitchOut"],
   "id" | "title" | "logline" | "genre" | "format" | "viewCount" | "likeCount" | "requireNda" | "protected" | "status"
-> & { creator?: Schemas["UserSummary"] | null };
+> & { creator?: Schemas["UserSummary"] | null; posterUrl?: string | null };
 
 export function creatorName(c: Schemas["UserSummary"] | null | undefined): string | null {
   if (!c) return null;
@@ -50,7 +50,7 @@ export function HeartIcon() {
 
 export interface PitchCardProps {
   pitch: CardPitch;
-  /** A poster image URL (lists carry no media; a detail or a media query may provide one). */
+  /** A poster image URL; by default the list answer's `posterUrl` (the poster the viewer may see). */
   posterUrl?: string | null | undefined;
   /** Heading level of the title inside the page's outline (default 3: cards sit under an h2). */
   headingLevel?: 2 | 3 | 4;
@@ -69,15 +69,18 @@ export function PitchCard({ pitch, posterUrl, headingLevel = 3, showStatus, to, 
   const who = creatorName(pitch.creator);
   const tags = [pitch.genre, pitch.format].filter((t): t is string => Boolean(t && t.trim()));
   const locked = pitch.requireNda && pitch.protected;
+  const poster = posterUrl ?? pitch.posterUrl;
   return (
     <article className={s.card} data-testid="pitch-card" data-pitch-id={pitch.id}>
-      <div className={s.poster} aria-hidden="true">
-        {posterUrl ? (
-          <img src={posterUrl} alt="" loading="lazy" decoding="async" />
-        ) : (
+      {poster ? (
+        <div className={s.poster}>
+          <img src={poster} alt={pitch.title} loading="lazy" decoding="async" />
+        </div>
+      ) : (
+        <div className={s.poster} aria-hidden="true">
           <span className={s.initial}>{pitch.title.trim().charAt(0).toUpperCase() || "?"}</span>
-        )}
-      </div>
+        </div>
+      )}
       <div className={s.body}>
         {eyebrow && <div className={s.eyebrow}>{eyebrow}</div>}
         <H className={s.title}>

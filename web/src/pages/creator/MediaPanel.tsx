@@ -1,10 +1,12 @@
-// Poster and deck of a pitch: upload with a progress bar, list, delete.
+// A pitch's media manager: upload a poster, deck or video with a progress bar (cancellable: the
+// XHR is aborted and the server throws the partial file away), list, delete, and mark each item
+// NDA-only (protected) or public.
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useId, useRef, useState } from "react";
-import { errorMessage } from "../../api/client";
+import { ApiError, errorMessage } from "../../api/client";
 import { keys } from "../../api/keys";
-import { Alert, Badge, Button, Card, ErrorState, Loading } from "../../ui";
-import { useDeleteMedia, usePitchMedia, type Media } from "./data";
+import { Alert, Button, Card, Checkbox, ErrorState, Loading } from "../../ui";
+import { useDeleteMedia, usePitchMedia, useSetMediaProtected, type Media } from "./data";
 import { formatBytes, KIND_LABEL, uploadMedia, type MediaKind, type UploadHandle } from "./upload";
 import s from "./creator.module.css";
 
@@ -15,16 +17,17 @@ const ACCEPT: Record<MediaKind, string> = {
 };
 
 const HINT: Record<MediaKind, string> = {
-  poster: "PNG, JPEG or WebP, up to 10 MB. Always public.",
+  poster: "PNG, JPEG or WebP, up to 10 MB. Public unless you mark it NDA only.",
   deck: "PDF, up to 50 MB. Protected by the NDA when the pitch requires one.",
-  video: "MP4, MOV or WebM.",
+  video: "MP4, MOV or WebM, up to 2 GB. Protected by the NDA when the pitch requires one.",
 };
 
 type UploadState =
   | { phase: "idle" }
   | { phase: "uploading"; name: string; fraction: number }
   | { phase: "done"; name: string }
-  | { phase: "failed"; name: string; message: string };
+  | { phase: "failed"; name: string; message: string }
+  | { phase: "cancelled"; name: string };
 
 function Uploader({ pitchId, kind }: { pitchId: number; kind: MediaKind }) {
   const qc = useQueryClient();
@@ -48,7 +51,12 @@ function Uploader({ pitchId, kind }: { pitchId: number; kind: MediaKind }) {
         void qc.invalidateQueries({ queryKey: keys.pitchMedia(pitchId) });
         setState({ phase: "done", name: file.name });
       },
-      (e: unknown) => setState({ phase: "failed", name: file.name, message: errorMessage(e) }),
+      (e: unknown) =>
+        setState(
+          e instanceof ApiError && e.code === "ABORTED"
+            ? { phase: "cancelled", name: file.name }
+            : { phase: "failed", name: file.name, message: errorMessage(e) },
+        ),
     );
     h.promise.finally(() => {
       handle.current = null;
@@ -88,11 +96,15 @@ function Uploader({ pitchId, kind }: { pitchId: number; kind: MediaKind }) {
             {state.phase === "uploading" ? `${percent}%` : `Uploaded ${state.name}`}
           </span>
           {state.phase === "uploading" && (
-            <Button small variant="ghost" onClick={() => handle.current?.abort()}>
+            <Button small variant="ghost" aria-label={`Cancel the ${label.toLowerCase()} upload`}
+              onClick={() => handle.current?.abort()}>
               Cancel
             </Button>
           )}
         </div>
+      )}
+      {state.phase === "cancelled" && (
+        <Alert kind="info">Upload of {state.name} cancelled; nothing was kept.</Alert>
       )}
       {state.phase === "failed" && (
         <Alert>
@@ -105,6 +117,7 @@ function Uploader({ pitchId, kind }: { pitchId: number; kind: MediaKind }) {
 
 function MediaRow({ item, pitchId }: { item: Media; pitchId: number }) {
   const del = useDeleteMedia(pitchId);
+  const protect = useSetMediaProtected(pitchId);
   const name = item.filename ?? `${KIND_LABEL[item.kind]} ${item.id}`;
   return (
     <li>
@@ -123,7 +136,13 @@ function MediaRow({ item, pitchId }: { item: Media; pitchId: number }) {
           <span className={s.muted}>
             {KIND_LABEL[item.kind]} · {formatBytes(item.size)}{" "}
           </span>
-          {item.protected && <Badge tone="warn">NDA only</Badge>}
+          <Checkbox
+            label="NDA only"
+            aria-label={`NDA only: ${name}`}
+            checked={protect.isPending ? protect.variables.protected : item.protected}
+            disabled={protect.isPending}
+            onChange={(e) => protect.mutate({ mediaId: item.id, protected: e.target.checked })}
+          />
         </div>
         <Button small variant="secondary" busy={del.isPending} aria-label={`Delete ${name}`}
           onClick={() => del.mutate(item.id)}>
@@ -131,6 +150,7 @@ function MediaRow({ item, pitchId }: { item: Media; pitchId: number }) {
         </Button>
       </div>
       {del.isError && <Alert>Could not delete {name}: {errorMessage(del.error)}</Alert>}
+      {protect.isError && <Alert>Could not change who may see {name}: {errorMessage(protect.error)}</Alert>}
     </li>
   );
 }
@@ -140,10 +160,15 @@ export function MediaPanel({ pitchId }: { pitchId: number }) {
   return (
     <Card aria-labelledby="media-title">
       <h2 className={s.sectionTitle} id="media-title">
-        Poster and deck
+        Poster, deck and video
       </h2>
+      <p className={s.muted}>
+        “NDA only” files are shown to you and to people whose NDA you approved; the others to everyone who
+        can see the pitch.
+      </p>
       <Uploader pitchId={pitchId} kind="poster" />
       <Uploader pitchId={pitchId} kind="deck" />
+      <Uploader pitchId={pitchId} kind="video" />
       <h3 className={s.sectionTitle}>Files</h3>
       {media.isPending ? (
         <Loading label="Loading files…" />

@@ -139,6 +139,26 @@ export function useDeleteMedia(pitchId: number) {
   });
 }
 
+/** Mark one item NDA-only or public (PATCH …/media/{mediaId}); the list shows the answer. */
+export function useSetMediaProtected(pitchId: number) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ mediaId, protected: value }: { mediaId: number; protected: boolean }) =>
+      unwrap(
+        api.PATCH("/api/pitches/{id}/media/{mediaId}", {
+          params: { path: { id: pitchId, mediaId } },
+          body: { protected: value },
+        }),
+      ),
+    onSuccess: (item) => {
+      qc.setQueryData<Media[]>(keys.pitchMedia(pitchId), (old) => old?.map((m) => (m.id === item.id ? item : m)));
+      // The pitch page's media list and the cards' posters follow the change.
+      void qc.invalidateQueries({ queryKey: keys.pitch(pitchId) });
+      void qc.invalidateQueries({ queryKey: keys.pitches });
+    },
+  });
+}
+
 // --- NDAs ----------------------------------------------------------------------------------------
 
 export type NdaFilter = NdaStatus | "all";

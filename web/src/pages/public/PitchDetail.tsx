@@ -138,7 +138,8 @@ function PitchPage({ id }: { id: number }) {
 
   const p = pitch.data;
   const media = asMedia(p.media);
-  const poster = media.find((m) => m.kind === "poster");
+  // The newest poster, as on the cards (the list is oldest first).
+  const poster = media.filter((m) => m.kind === "poster").at(-1);
   const files = media.filter((m) => m.kind !== "poster");
   const isOwner = user?.id === p.userId;
   const locked = p.requireNda && p.protected;
@@ -283,13 +284,7 @@ function PitchPage({ id }: { id: number }) {
           {files.length > 0 ? (
             <ul className={s.mediaList}>
               {files.map((m) => (
-                <li key={m.id}>
-                  <a href={m.url} target="_blank" rel="noopener noreferrer">
-                    {m.kind === "deck" ? "Pitch deck" : "Video"}
-                    {m.filename ? `: ${m.filename}` : ""}
-                  </a>
-                  <span className={s.byline}>{fileSize(m.size)}</span>
-                </li>
+                <MediaItem key={m.id} item={m} />
               ))}
             </ul>
           ) : !locked ? (
@@ -299,6 +294,35 @@ function PitchPage({ id }: { id: number }) {
         </Card>
       </div>
     </article>
+  );
+}
+
+/** A deck shown in the page (the browser's PDF viewer in a same-origin frame) or a video with
+ * controls (seeking uses range requests), each with a download link for browsers that show neither. */
+function MediaItem({ item: m }: { item: Media }) {
+  const label = `${m.kind === "deck" ? "Pitch deck" : "Video"}${m.filename ? `: ${m.filename}` : ""}`;
+  return (
+    <li className={s.mediaItem} data-testid={`media-${m.kind}`}>
+      {m.kind === "deck" ? (
+        <iframe className={s.deckFrame} src={m.url} title={label} loading="lazy" />
+      ) : (
+        <video className={s.video} src={m.url} controls preload="metadata" aria-label={label}>
+          Your browser cannot play this video here; download it below.
+        </video>
+      )}
+      <p className={s.mediaLinks}>
+        <a href={m.url} download={m.filename ?? true}>
+          Download {m.kind === "deck" ? "the deck" : "the video"}
+          {m.filename ? ` (${m.filename})` : ""}
+        </a>
+        <span className={s.byline}>{fileSize(m.size)}</span>
+        {m.kind === "deck" && (
+          <a href={m.url} target="_blank" rel="noopener noreferrer">
+            Open in a new tab
+          </a>
+        )}
+      </p>
+    </li>
   );
 }
 
