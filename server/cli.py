@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from pitchey.loadtest.cli import add_parsers as add_loadtest_parsers
+from pitchey.loadtest.cli import run as run_loadtest
 from pitchey.storage.database import Database, StorageUnavailable
 from pitchey.storage.embedded import EmbeddedPostgres
 
@@ -36,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations and exit")
     spec = sub.add_parser("openapi", help="print the OpenAPI document (the web app's types come from it)")
     spec.add_argument("-o", "--output", help="write to this file instead of standard output")
+    add_loadtest_parsers(sub)  # record, replay (pitchey.loadtest; docs/replay.md)
     return p
 
 
@@ -116,6 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "openapi":
         return _print_openapi(args.output)
+    if args.command in ("record", "replay"):
+        # `record --from-db` finds the database exactly as `serve` does (DATABASE_URL or embedded).
+        return run_loadtest(args, lambda: _Database(load_settings()))
     overrides: dict[str, object] = {}
     if getattr(args, "host", None):
         overrides["host"] = args.host

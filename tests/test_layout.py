@@ -11,7 +11,7 @@ import pytest
 from setuptools import find_packages
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("server", "actors", "rooms", "protocol", "storage")
+PACKAGES = ("server", "actors", "rooms", "protocol", "storage", "loadtest")
 
 
 @pytest.mark.parametrize("name", PACKAGES)
