@@ -13,6 +13,11 @@ describe("notificationTarget", () => {
     expect(notificationTarget("nda_rejected", {}, "production")).toBe("/production/ndas");
   });
 
+  it("sends team invitations and their answers to the team page", () => {
+    expect(notificationTarget("team_invitation", { invitationId: 5, companyId: 2 }, "production")).toBe("/production/team");
+    expect(notificationTarget("team_removed", { companyId: 2 }, "production")).toBe("/production/team");
+  });
+
   it("falls back to the pitch, then the portal's home", () => {
     expect(notificationTarget("new_investment", { pitchId: 9 }, "creator")).toBe("/pitches/9");
     expect(notificationTarget("new_follower", { followerId: 2 }, "production")).toBe("/production");

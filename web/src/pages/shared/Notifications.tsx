@@ -24,6 +24,10 @@ const KIND_LABEL: Record<string, string> = {
   new_message: "Message",
   new_investment: "Investment",
   new_follower: "Follower",
+  team_invitation: "Team invitation",
+  team_invitation_accepted: "Team",
+  team_invitation_declined: "Team",
+  team_removed: "Team",
 };
 
 function useNotificationPages(unreadOnly: boolean) {
