@@ -138,6 +138,8 @@ class DecideNda(Ask[Nda]):
     caller; the store's conditional UPDATE decides whether the NDA is still pending."""
 
     nda_id: int
+    pitch_id: int
+    """The NDA's pitch (an NDA never changes pitch): its title goes into the announcement."""
     owner_id: int
     approve: bool
     reason: str | None

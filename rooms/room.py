@@ -582,6 +582,10 @@ class UserRoom(Room):
         """Runs in the requester's room, as one turn: the decision lands (the store's conditional
         UPDATE is the one check that it was still pending), the requester hears of it live, then
         gets a stored `nda_approved`/`nda_rejected` notification."""
+        # The pitch's title for the announcement, read before the write: once the decision has
+        # committed, nothing but its announcement should be able to fail.
+        pitch = await self.hub.pitches.get(msg.pitch_id)
+        title = pitch.title if pitch is not None else ""
         try:
             nda = await self.hub.ndas.decide(msg.nda_id, msg.owner_id, msg.approve, msg.reason)
         except NdaAlreadyDecided:
@@ -589,8 +593,6 @@ class UserRoom(Room):
             current = await self.hub.ndas.get(msg.nda_id)
             status = current.status if current is not None else "decided"
             raise RoomRefusal("CONFLICT", f"This NDA request was already {status}") from None
-        pitch = await self.hub.pitches.get(nda.pitch_id)
-        title = pitch.title if pitch is not None else ""
         await self.publish(
             events.nda_decided(NdaEventOut.model_validate({**_nda_fields(nda), "pitch_title": title}))
         )

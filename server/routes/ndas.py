@@ -73,7 +73,7 @@ async def _decide(call: Call[NdaDecisionBody | Any, Any], approve: bool) -> NdaO
     reason = getattr(call.body, "reason", None) if not approve else None
     try:
         decided = await hub.ask(
-            RoomName.user(nda.requester_id), DecideNda(nda.id, me.user_id, approve, reason)
+            RoomName.user(nda.requester_id), DecideNda(nda.id, nda.pitch_id, me.user_id, approve, reason)
         )
     except RoomRefusal as exc:
         raise Conflict(exc.message) from None
