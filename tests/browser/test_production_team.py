@@ -8,6 +8,7 @@ phone sizes."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any
 
 from playwright.sync_api import expect
@@ -177,6 +178,17 @@ def test_timeline_gantt_moves_dependents_and_refuses_a_cycle(
     page.get_by_role("button", name="Save timeline").click()
     expect(page.get_by_role("alert")).to_contain_text("Dependencies form a cycle")
     shot(page, "timeline-cycle")
+
+    # A phase that ended unfinished shows on the dashboard as overdue, linked to the timeline.
+    ended = (date.today() - timedelta(days=2)).isoformat()
+    began = (date.today() - timedelta(days=20)).isoformat()
+    late = {"phase": "development", "startDate": began, "endDate": ended}
+    data(ctx.request.put(f"{base}/api/production/projects/{pid}/timeline", data={"phases": [late]}))
+    page.goto("/production")
+    overdue = page.get_by_role("region", name="Overdue phases")
+    expect(overdue).to_contain_text("Development")
+    overdue.get_by_role("link", name="Night Ferry").click()
+    expect(page.get_by_role("status").filter(has_text="Overdue:")).to_contain_text("Development")
 
 
 def test_delete_project_refused_until_archived(new_context, live_server, api_register, axe_check, shot):

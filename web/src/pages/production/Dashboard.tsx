@@ -40,6 +40,7 @@ export default function Dashboard() {
         </div>
         <div className={layout.stack}>
           <Milestones />
+          <OverduePhases />
           <OverBudget />
           <Following />
         </div>
@@ -305,6 +306,35 @@ function Milestones() {
           )}
         </>
       )}
+    </Card>
+  );
+}
+
+const PHASE_NAME: Record<string, string> = {
+  development: "Development",
+  pre_production: "Pre-production",
+  shooting: "Shooting",
+  post: "Post-production",
+  distribution: "Distribution",
+};
+
+/** Timeline phases not done whose end date has passed (shown only when there are some). */
+function OverduePhases() {
+  const q = useProductionAnalytics();
+  if (!q.data || q.data.overduePhases.length === 0) return null;
+  return (
+    <Card aria-labelledby="overdue-phases-heading">
+      <h2 id="overdue-phases-heading">Overdue phases</h2>
+      <ul className={s.plainList}>
+        {q.data.overduePhases.map((p) => (
+          <li key={`${p.projectId}-${p.phase}`}>
+            <strong>{PHASE_NAME[p.phase] ?? p.phase}</strong> · ended {formatDay(p.endDate)}
+            <div className={`${s.muted} ${s.small}`}>
+              <Link to={`/production/projects/${p.projectId}/timeline`}>{p.projectTitle}</Link>
+            </div>
+          </li>
+        ))}
+      </ul>
     </Card>
   );
 }
