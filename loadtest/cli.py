@@ -76,7 +76,7 @@ def add_parsers(sub: Any) -> None:
         "the per-room sequence check (docs/replay.md).",
     )
     rep.add_argument("file", nargs="?", help="the stream file (or use --synthetic)")
-    rep.add_argument("--url", help="the target server, e.g. http://127.0.0.1:8080")
+    rep.add_argument("--url", help="the target, e.g. http://127.0.0.1:8080; several nodes comma-separated")
     rep.add_argument("--synthetic", choices=sorted(PROFILES), help="generate a profile instead of a file")
     rep.add_argument("--investors", type=int, help="synthetic: number of investors")
     rep.add_argument("--duration", type=_duration, help="synthetic: seconds the profile spans")
@@ -157,8 +157,9 @@ def _replay(args: argparse.Namespace) -> int:
         if args.save:
             return 0
         return _fail("replay: give --url of the target server")
-    if not re.match(r"https?://[^/]+/?$", args.url):
-        return _fail(f"replay: --url must be http(s)://host[:port], not {args.url!r}")
+    for url in args.url.split(","):
+        if not re.match(r"https?://[^/]+/?$", url.strip()):
+            return _fail(f"replay: --url must be http(s)://host[:port] (comma-separated), not {url!r}")
     if args.scale < 1 or args.workers < 1:
         return _fail("replay: --scale and --workers must be at least 1")
     tokens = None

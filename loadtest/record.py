@@ -154,9 +154,14 @@ async def record_db(
 
 
 async def record_live(
-    url: str, token: str, rooms: list[str], duration: float, keep_text: bool = False
+    url: str,
+    token: str,
+    rooms: list[str],
+    duration: float,
+    keep_text: bool = False,
+    stop: asyncio.Event | None = None,
 ) -> Stream:
-    """Observe `rooms` for `duration` seconds (Ctrl-C ends it early) and return the stream."""
+    """Observe `rooms` for `duration` seconds (Ctrl-C, or `stop`, ends it early); the stream."""
     base = url.rstrip("/")
     names = []
     for r in rooms:
@@ -181,7 +186,7 @@ async def record_live(
 
     rec = Recorder("live:" + ",".join(names))
     t0 = time.monotonic()
-    done = asyncio.Event()
+    done = stop or asyncio.Event()
     pending: dict[str, asyncio.Future[Any]] = {}
 
     def now() -> float:

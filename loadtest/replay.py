@@ -201,6 +201,7 @@ class Session:
         self.label = label
         self.token = token
         self.ws_url = ws_url
+        self.base = ""
         self.stats = stats
         self.run = run
         self.conn: WsClient | None = None
@@ -387,9 +388,10 @@ class Replay:
         self.copies = [Copy(k) for k in copies]
         self.stats = stats or Stats()
         self.stopping = asyncio.Event()
-        self.base = opts.url.rstrip("/")
-        scheme = "wss" if self.base.startswith("https") else "ws"
-        self.ws_url = scheme + self.base[self.base.index("://") :] + "/ws"
+        # Several comma-separated URLs are the nodes of one cluster: sessions (and their actors'
+        # REST calls) are spread round-robin over them, setup goes to the first.
+        self.bases = [u.strip().rstrip("/") for u in opts.url.split(",") if u.strip()]
+        self.base = self.bases[0]
         self.sessions: list[Session] = []
         self.http: aiohttp.ClientSession | None = None
         self.ready = False
@@ -399,12 +401,14 @@ class Replay:
     # -- REST ------------------------------------------------------------------------------------
 
     async def call(
-        self, method: str, path: str, token: str | None = None, body: Any = None
+        self, method: str, path: str, token: str | None = None, body: Any = None, base: str | None = None
     ) -> tuple[int, Any]:
-        """One API call; the path is a path of the target (checked by the stream parser)."""
+        """One API call; the path is a path of the target (checked by the stream parser), joined
+        to one of the given bases only, so nothing in a file can send a request elsewhere."""
         assert self.http is not None and path.startswith("/") and not path.startswith("//")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with self.http.request(method, self.base + path, json=body, headers=headers) as resp:
+        url = (base or self.base) + path
+        async with self.http.request(method, url, json=body, headers=headers) as resp:
             try:
                 payload = await resp.json(content_type=None)
             except ValueError:
@@ -412,12 +416,13 @@ class Replay:
             return resp.status, payload
 
     async def check_target(self) -> None:
-        try:
-            status, _ = await self.call("GET", "/health")
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise SetupError(f"cannot reach {self.base}: {exc}") from None
-        if status != 200:
-            raise SetupError(f"{self.base}/health answered HTTP {status}: is this a pitchey server?")
+        for base in self.bases:
+            try:
+                status, _ = await self.call("GET", "/health", base=base)
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                raise SetupError(f"cannot reach {base}: {exc}") from None
+            if status != 200:
+                raise SetupError(f"{base}/health answered HTTP {status}: is this a pitchey server?")
 
     async def _register(self, copy: Copy, alias: str, portal: str, password: str) -> None:
         if self.opts.tokens is not None:
@@ -529,7 +534,10 @@ class Replay:
     async def _actor(self, copy: Copy, alias: str, actions: list[Action]) -> None:
         speed = self.opts.speed
         token = copy.users[alias][1]
-        session = Session(f"{alias}#{copy.index}", token, self.ws_url, self.stats, self)
+        base = self.bases[len(self.sessions) % len(self.bases)]
+        ws_url = ("wss" if base.startswith("https") else "ws") + base[base.index("://") :] + "/ws"
+        session = Session(f"{alias}#{copy.index}", token, ws_url, self.stats, self)
+        session.base = base
         self.sessions.append(session)
         for a in actions:
             if speed > 0:
@@ -615,7 +623,7 @@ class Replay:
                 )
                 for k, v in a.body.items()
             }
-        status, payload = await self.call(a.method, path, s.token, body)
+        status, payload = await self.call(a.method, path, s.token, body, base=s.base)
         if 200 <= status < 300:
             if a.name == "nda_request":
                 ref = PITCH_REF_RE.fullmatch(str((a.body or {}).get("pitchId")))
