@@ -236,7 +236,7 @@ function Invitations({ memberships }: { memberships: Membership[] }) {
   const active = memberships.filter((m) => m.status === "active");
   return (
     <Card aria-labelledby="invitations-heading">
-      <h2 id="invitations-heading">Teams you are on</h2>
+      <h2 id="invitations-heading">Teams you are on or invited to</h2>
       {pending.length === 0 && active.length === 0 && (
         <Empty>No company has invited you to its team.</Empty>
       )}
