@@ -20,7 +20,6 @@ import queue
 import sys
 import threading
 import uuid
-from asyncio.events import _get_running_loop
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from types import CoroutineType
@@ -29,8 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeAlias, TypeV
 import pykka
 from pykka import ActorDeadError, ActorRef, ActorRegistry, Future, Timeout
 from pykka._envelope import Envelope
-from pykka._future import _Unset
-from pykka.messages import ProxyCall, ProxyGetAttr, ProxySetAttr, _ActorStop
+from pykka.messages import ProxyCall, ProxyGetAttr, ProxySetAttr
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -59,8 +57,25 @@ _lock = threading.Lock()
 _PENDING = 0
 _VALUE = 1
 _ERROR = 2
-_NO_HOOK_RESULT = _Unset()
-_PYKKA_MESSAGES = (_ActorStop, ProxyCall, ProxyGetAttr, ProxySetAttr)
+_NO_HOOK_RESULT: Any = object()  # a get hook's result not computed yet
+
+
+class _Stop:
+    """The stop message of AsyncioActorRef.stop() (ours: every ref of an AsyncioActor is one)."""
+
+    __slots__ = ()
+
+
+_STOP = _Stop()
+_PYKKA_MESSAGES = (_Stop, ProxyCall, ProxyGetAttr, ProxySetAttr)
+
+
+def _get_running_loop() -> asyncio.AbstractEventLoop | None:
+    """The running loop of this thread, or None (asyncio's public call, without the raise)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _is_awaitable(value: object) -> bool:
@@ -98,7 +113,7 @@ def _reject(envelope: Envelope[Any], what: object) -> None:
     if reply_to is None:
         return
     try:
-        if isinstance(envelope.message, _ActorStop):
+        if isinstance(envelope.message, _Stop):
             reply_to.set(None)
         else:
             reply_to.set_exception(_dead_error(what))
@@ -115,7 +130,7 @@ class AsyncioFuture(Future[T]):
     threads) parks on a lock created only then; an unawaited future is six slots.
     """
 
-    __slots__ = ("_get_hook", "_get_hook_result", "_result", "_sources", "_state", "_waiters")
+    __slots__ = ("_get_hook", "_hook_result", "_result", "_sources", "_state", "_waiters")
 
     _state: int
     _result: Any
@@ -123,9 +138,9 @@ class AsyncioFuture(Future[T]):
     _sources: tuple[Future[Any], ...]
 
     def __init__(self) -> None:
-        # Future.__init__ is skipped on purpose: it allocates an _Unset per future.
+        # Future.__init__ is skipped on purpose: it allocates a sentinel per future.
         self._get_hook = None
-        self._get_hook_result = _NO_HOOK_RESULT
+        self._hook_result = _NO_HOOK_RESULT
         self._state = _PENDING
         self._result = None
         self._waiters = None
@@ -160,9 +175,9 @@ class AsyncioFuture(Future[T]):
     def get(self, *, timeout: float | None = None) -> T:
         """Block until resolved; refuses to block the event loop it is called on."""
         if self._get_hook is not None:
-            if isinstance(self._get_hook_result, _Unset):
-                self._get_hook_result = self._get_hook(timeout)
-            return self._get_hook_result
+            if self._hook_result is _NO_HOOK_RESULT:
+                self._hook_result = self._get_hook(timeout)
+            return cast("T", self._hook_result)
         if self._state == _PENDING:
             if _get_running_loop() is not None:
                 msg = (
@@ -404,7 +419,7 @@ class AsyncioActorRef(ActorRef[A]):
     def stop(self, *, block: bool = True, timeout: float | None = None) -> bool | Future[bool]: ...
 
     def stop(self, *, block: bool = True, timeout: float | None = None) -> bool | Future[bool]:
-        ask_future = self.ask(_ActorStop(), block=False)
+        ask_future = self.ask(_STOP, block=False)
 
         def _stop_result_converter(timeout: float | None) -> bool:
             try:
@@ -508,6 +523,10 @@ class AsyncioActor(pykka.Actor):
     @staticmethod
     def _create_future() -> Future[Any]:
         return AsyncioFuture()
+
+    def stop(self) -> None:
+        """Stop after the messages already queued (pykka's Actor.stop, with our stop message)."""
+        self.actor_ref.tell(_STOP)
 
     async def on_activate(self) -> None:
         """Async start-up (load state): awaited after `on_start`, before the first message.
@@ -660,7 +679,7 @@ class AsyncioActor(pykka.Actor):
 
     def _handle_receive(self, message: Any) -> Any:
         if isinstance(message, _PYKKA_MESSAGES):
-            if isinstance(message, _ActorStop):
+            if isinstance(message, _Stop):
                 return self._begin_stop()
             return super()._handle_receive(message)
         return self.on_receive(message)
