@@ -17,16 +17,28 @@ Session
 Package (tests/browser)
     ``browser``       Debian's Chromium (/usr/bin/chromium) launched through Playwright.
 
+Viewports
+    ``@pytest.mark.viewports`` (on a test or a module: ``pytestmark = pytest.mark.viewports``) runs
+                      the test twice, ``[desktop]`` and ``[phone]``: in the phone run every
+                      ``new_context()`` that does not say ``phone=`` itself is 390x844 (touch,
+                      mobile). The journeys carry it (issue 11: they also pass on a phone).
+                      ``viewport`` is the fixture holding "desktop" or "phone".
+
 Per test
-    ``new_context(phone=False, allow_page_errors=False, **options)``  a new BrowserContext (its
+    ``new_context(phone=None, allow_page_errors=False, **options)``  a new BrowserContext (its
                       own cookies: one per person), base_url = the live server, so
                       ``page.goto("/browse")`` works. Desktop 1280x800, or 390x844 (touch,
-                      mobile) with ``phone=True``. Closed after the test. After the test it
+                      mobile) with ``phone=True``; ``None`` follows the test's viewport (desktop
+                      unless it runs as ``[phone]``). Closed after the test. After the test it
                       FAILS the test if any page of it hit a Content-Security-Policy violation,
                       or threw an uncaught exception (unless ``allow_page_errors=True``).
                       ``new_context.log(context)`` -> ``BrowserLog`` (.console_errors, .csp,
                       .page_errors) to assert on during the test.
     ``page``          ``new_context().new_page()``, for tests of one person.
+
+Helpers (plain functions)
+    ``nav(page, name)``  clicks the link `name` of the main navigation, opening the "Menu" first
+                      when the page is phone-sized (there the navigation folds behind it).
 
 Helpers (fixtures returning callables)
     ``api_register(context, portal="creator", email=None, password=PASSWORD, **extra) -> user``
@@ -40,7 +52,8 @@ Helpers (fixtures returning callables)
                       any violation of impact serious or critical, listed readably.
     ``shot(page, name, phone=False)``  full-page PNG in test-artifacts/screenshots/<name>.png at
                       the page's viewport; with ``phone=True`` (or ``shot_phone(page, name)``) the
-                      page is resized to 390x844 for <name>-phone.png, then restored.
+                      page is resized to 390x844 for <name>-phone.png, then restored. A page that
+                      is phone-sized already (a ``[phone]`` run) is always saved as <name>-phone.png.
 
 Nothing is skipped: without Chromium, axe-core or node_modules the tests fail saying what is
 missing (scripts/test installs all of it).
@@ -240,12 +253,15 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 class ContextFactory:
-    def __init__(self, browser: Any, base_url: str) -> None:
+    def __init__(self, browser: Any, base_url: str, phone: bool = False) -> None:
         self.browser = browser
         self.base_url = base_url
+        self.phone = phone  # the default of the test's viewport
         self.made: list[tuple[Any, BrowserLog, bool]] = []
 
-    def __call__(self, *, phone: bool = False, allow_page_errors: bool = False, **options: Any) -> Any:
+    def __call__(self, *, phone: bool | None = None, allow_page_errors: bool = False, **options: Any) -> Any:
+        if phone is None:
+            phone = self.phone
         settings: dict[str, Any] = {"base_url": self.base_url, "viewport": PHONE if phone else DESKTOP}
         if phone:
             settings.update(is_mobile=True, has_touch=True)
@@ -285,9 +301,29 @@ class ContextFactory:
         return problems
 
 
+VIEWPORTS = ("desktop", "phone")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "viewports: run the test at desktop and at phone size")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("viewports") and "viewport" in metafunc.fixturenames:
+        metafunc.parametrize("viewport", VIEWPORTS, indirect=True)
+
+
 @pytest.fixture
-def new_context(browser: Any, live_server: LiveServer) -> Iterator[ContextFactory]:
-    factory = ContextFactory(browser, live_server.url)
+def viewport(request: pytest.FixtureRequest) -> str:
+    """ "desktop", or "phone" in the phone run of a test marked `viewports`."""
+    value = str(getattr(request, "param", "desktop"))
+    assert value in VIEWPORTS, value
+    return value
+
+
+@pytest.fixture
+def new_context(browser: Any, live_server: LiveServer, viewport: str) -> Iterator[ContextFactory]:
+    factory = ContextFactory(browser, live_server.url, phone=viewport == "phone")
     yield factory
     problems = factory.close_all()
     if problems:
@@ -297,6 +333,21 @@ def new_context(browser: Any, live_server: LiveServer) -> Iterator[ContextFactor
 @pytest.fixture
 def page(new_context: ContextFactory) -> Any:
     return new_context().new_page()
+
+
+# --------------------------------------------------------------------------------------------
+# Navigation
+# --------------------------------------------------------------------------------------------
+
+
+def nav(page: Any, name: str) -> None:
+    """Follow the main navigation's link `name`; on a phone the navigation is behind "Menu"."""
+    main = page.get_by_role("navigation", name="Main")
+    link = main.get_by_role("link", name=name, exact=True)
+    menu = page.get_by_role("banner").get_by_role("button", name="Menu", exact=True)
+    if menu.is_visible() and menu.get_attribute("aria-expanded") != "true":
+        menu.click()
+    link.click()
 
 
 # --------------------------------------------------------------------------------------------
@@ -398,11 +449,13 @@ def axe_check() -> Callable[[Any, str], None]:
 
 def take_shot(page: Any, name: str, phone: bool = False) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if page.viewport_size == PHONE:
+        phone = True  # a phone run: never write the desktop name with a phone picture
     if not phone:
         path = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
-    path = SCREENSHOTS / f"{name}-phone.png"
+    path = SCREENSHOTS / (name + ("" if name.endswith("-phone") else "-phone") + ".png")
     before = page.viewport_size
     page.set_viewport_size(PHONE)
     try:

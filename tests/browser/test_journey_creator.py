@@ -24,7 +24,12 @@ import uuid
 import zlib
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
+
+from .conftest import nav
+
+pytestmark = pytest.mark.viewports  # each journey also runs at 390x844
 
 PASSWORD = "a long enough password"
 
@@ -42,21 +47,35 @@ def make_png(width: int = 96, height: int = 64) -> bytes:
     )
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def make_pdf(title: str, pad_lines: int = 0) -> bytes:
     """A one-page PDF with a correct xref table; `pad_lines` of text make it larger."""
     lines = [f"BT /F1 18 Tf 40 760 Td ({title}) Tj ET"]
-    lines += [f"BT /F1 8 Tf 40 {700 - (i % 80) * 8} Td (Scene {i}: the train leaves at dawn.) Tj ET" for i in range(pad_lines)]
+    lines += [
+        f"BT /F1 8 Tf 40 {700 - (i % 80) * 8} Td (Scene {i}: the train leaves at dawn.) Tj ET"
+        for i in range(pad_lines)
+    ]
     content = "\n".join(lines).encode()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
         b"<< /Length " + str(len(content)).encode() + b" >>\nstream\n" + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
@@ -132,10 +151,14 @@ def test_creator_journey(new_context, live_server, api_register, axe_check, shot
     page.get_by_role("link", name="New pitch").click()
     expect(page).to_have_url(re.compile(r"/creator/pitches/new$"))
     page.get_by_label("Title", exact=True).fill(title)
-    page.get_by_label("Logline", exact=True).fill("A night porter must stop a sleeper train before it reaches the border.")
+    page.get_by_label("Logline", exact=True).fill(
+        "A night porter must stop a sleeper train before it reaches the border."
+    )
     page.get_by_label("Genre", exact=True).select_option("Thriller")
     page.get_by_label("Format", exact=True).select_option("Feature film")
-    page.get_by_label("Synopsis", exact=True).fill("Act one: the porter finds the letter.\nAct two: the border.\nAct three: dawn.")
+    page.get_by_label("Synopsis", exact=True).fill(
+        "Act one: the porter finds the letter.\nAct two: the border.\nAct three: dawn."
+    )
     budget = page.get_by_label("Budget (USD)")
     budget.fill("2500000.505")
     page.get_by_label("Target audience", exact=True).fill("Adults 25-54 who love European thrillers")
@@ -148,7 +171,9 @@ def test_creator_journey(new_context, live_server, api_register, axe_check, shot
     expect(page).to_have_url(re.compile(r"/creator/pitches/new$"))
 
     # Then 13 digits: the page lets it through, the API refuses it and its detail is at the field.
-    with page.expect_response(lambda r: r.url.endswith("/api/pitches") and r.request.method == "POST") as sent:
+    with page.expect_response(
+        lambda r: r.url.endswith("/api/pitches") and r.request.method == "POST"
+    ) as sent:
         budget.fill("1000000000000")
         page.get_by_role("button", name="Save as draft").click()
     assert sent.value.status == 422
@@ -158,7 +183,9 @@ def test_creator_journey(new_context, live_server, api_register, axe_check, shot
     # Nothing typed was lost.
     expect(page.get_by_label("Title", exact=True)).to_have_value(title)
     expect(page.get_by_label("Genre", exact=True)).to_have_value("Thriller")
-    expect(page.get_by_label("Target audience", exact=True)).to_have_value("Adults 25-54 who love European thrillers")
+    expect(page.get_by_label("Target audience", exact=True)).to_have_value(
+        "Adults 25-54 who love European thrillers"
+    )
     expect(page.get_by_label("Require an NDA to see the synopsis, budget and deck")).to_be_checked()
     axe_check(page, "new pitch (with a field error)")
     shot(page, "journey-creator-new-pitch-error")
@@ -211,10 +238,14 @@ def test_creator_journey(new_context, live_server, api_register, axe_check, shot
     files = page.get_by_role("list", name="Uploaded files")
     expect(files.get_by_role("listitem")).to_have_count(2)
     expect(files).to_contain_text("night-train-deck.pdf")
-    expect(files).to_contain_text("NDA only")  # the deck of an NDA pitch is protected by default
+    # The deck of an NDA pitch is protected by default, the poster is not.
+    expect(files.get_by_role("checkbox", name="NDA only: night-train-deck.pdf")).to_be_checked()
     thumb = files.locator("img")
     expect(thumb).to_have_count(1)
-    page.wait_for_function("() => { const i = document.querySelector('ul[aria-label=\"Uploaded files\"] img'); return i && i.complete && i.naturalWidth === 96; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('ul[aria-label=\"Uploaded files\"] img');"
+        " return i && i.complete && i.naturalWidth === 96; }"
+    )
 
     # A PNG sent as the deck is refused, in words.
     page.get_by_label("Upload pitch deck").set_input_files(
@@ -233,7 +264,9 @@ def test_creator_journey(new_context, live_server, api_register, axe_check, shot
 
     # Publish.
     page.get_by_role("button", name="Publish", exact=True).click()
-    expect(page.get_by_role("status").filter(has_text="Published. Investors can find it now.")).to_be_visible()
+    expect(
+        page.get_by_role("status").filter(has_text="Published. Investors can find it now.")
+    ).to_be_visible()
     expect(page.get_by_role("heading", level=2, name="Status: Published")).to_be_visible()
     assert _data(ctx.request.get(f"{live_server.url}/api/pitches/{pitch_id}"))["status"] == "published"
     page.wait_for_load_state("networkidle")
@@ -241,7 +274,7 @@ def test_creator_journey(new_context, live_server, api_register, axe_check, shot
     shot_phone(page, "journey-creator-edit-published")
 
     # My pitches: the numbers at zero; then an investor, in another browser, views and likes.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="My pitches").click()
+    nav(page, "My pitches")
     expect(page).to_have_url(re.compile(r"/creator/pitches$"))
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=title, exact=True))
     views, likes = row.get_by_test_id("views"), row.get_by_test_id("likes")
@@ -274,10 +307,14 @@ def test_creator_journey(new_context, live_server, api_register, axe_check, shot
     shot_phone(page, "journey-creator-my-pitches-live")
 
     # The dashboard now charts them; the chart's code was not loaded before this point.
-    assert not [u for u in scripts if "DashboardChart" in u], "the chart chunk loaded before the chart was needed"
+    assert not [u for u in scripts if "DashboardChart" in u], (
+        "the chart chunk loaded before the chart was needed"
+    )
     loaded_before = set(scripts)
-    assert not [u for u in loaded_before if _is_recharts(ctx, u)], "recharts was loaded before the dashboard chart"
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    assert not [u for u in loaded_before if _is_recharts(ctx, u)], (
+        "recharts was loaded before the dashboard chart"
+    )
+    nav(page, "Dashboard")
     expect(page).to_have_url(re.compile(r"/creator$"))
     expect(figures).to_contain_text("All time: 1 pitch (1 published) · 2 views · 1 like")
     chart = page.get_by_role("region", name="Views and likes")
@@ -286,7 +323,9 @@ def test_creator_journey(new_context, live_server, api_register, axe_check, shot
     expect(picture.locator(".recharts-bar")).to_have_count(2)  # views and likes
     expect(picture.locator(".recharts-bar-rectangle path").first).to_be_visible()  # today's bars, drawn
     assert [u for u in scripts if "DashboardChart" in u], "the chart chunk was never loaded"
-    assert [u for u in set(scripts) - loaded_before if _is_recharts(ctx, u)], "recharts came with no new script"
+    assert [u for u in set(scripts) - loaded_before if _is_recharts(ctx, u)], (
+        "recharts came with no new script"
+    )
     chart.get_by_text("Show the numbers as a table").click()
     table = chart.get_by_role("table", name="Views and likes per day")
     expect(table.get_by_role("row")).to_have_count(31)  # header + 30 days (the default range)
@@ -309,11 +348,15 @@ def test_creator_journey(new_context, live_server, api_register, axe_check, shot
 # --------------------------------------------------------------------------------------------
 
 
-def test_creator_ndas_live(new_context, live_server, api_register, api_create_published_pitch, axe_check, shot, shot_phone):
+def test_creator_ndas_live(
+    new_context, live_server, api_register, api_create_published_pitch, axe_check, shot, shot_phone
+):
     token = uuid.uuid4().hex[:6]
     creator = new_context()
     api_register(creator, "creator", name="Nadia Creator")
-    first = api_create_published_pitch(creator, title=f"Salt Roads {token}", requireNda=True, budget="900000.00")
+    first = api_create_published_pitch(
+        creator, title=f"Salt Roads {token}", requireNda=True, budget="900000.00"
+    )
     second = api_create_published_pitch(creator, title=f"Glass Harbour {token}", requireNda=True)
 
     page = creator.new_page()
@@ -397,7 +440,9 @@ def test_creator_ndas_live(new_context, live_server, api_register, api_create_pu
 # --------------------------------------------------------------------------------------------
 
 
-def test_pitch_editor_guards_and_deletes(new_context, live_server, api_register, api_create_published_pitch, axe_check, shot):
+def test_pitch_editor_guards_and_deletes(
+    new_context, live_server, api_register, api_create_published_pitch, axe_check, shot
+):
     ctx = new_context()
     api_register(ctx, "creator", name="Dora Delete")
     pitch = api_create_published_pitch(ctx, status="draft", title=f"Paper Moon {uuid.uuid4().hex[:6]}")
@@ -409,10 +454,12 @@ def test_pitch_editor_guards_and_deletes(new_context, live_server, api_register,
     # Unsaved changes: leaving asks first; staying keeps what was typed.
     title.fill("Paper Moon, revised")
     expect(page.get_by_text("Unsaved changes")).to_be_visible()
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="My pitches").click()
+    nav(page, "My pitches")
     stay = page.get_by_role("button", name="Stay and keep editing")
     expect(stay).to_be_focused()
-    expect(page.get_by_role("status").filter(has_text="You have unsaved changes in this pitch.")).to_be_visible()
+    expect(
+        page.get_by_role("status").filter(has_text="You have unsaved changes in this pitch.")
+    ).to_be_visible()
     stay.click()
     expect(page).to_have_url(re.compile(rf"/creator/pitches/{pitch['id']}/edit$"))
     expect(title).to_have_value("Paper Moon, revised")
@@ -451,7 +498,9 @@ def test_pitch_editor_guards_and_deletes(new_context, live_server, api_register,
 # --------------------------------------------------------------------------------------------
 
 
-def test_pitch_analytics_live(new_context, live_server, api_register, api_create_published_pitch, axe_check, shot, shot_phone):
+def test_pitch_analytics_live(
+    new_context, live_server, api_register, api_create_published_pitch, axe_check, shot, shot_phone
+):
     creator = new_context()
     api_register(creator, "creator", name="Ana Lytics")
     pitch = api_create_published_pitch(creator, title=f"Cold Light {uuid.uuid4().hex[:6]}")

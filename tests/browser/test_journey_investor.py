@@ -12,8 +12,13 @@ import re
 import uuid
 from typing import Any
 
+import pytest
 from conftest import unique_email
 from playwright.sync_api import expect
+
+from .conftest import nav
+
+pytestmark = pytest.mark.viewports  # each journey also runs at 390x844
 
 LIVE = 10_000  # ms: how long a live update may take to show
 
@@ -73,7 +78,7 @@ def test_investor_journey(
     axe_check(page, "investor dashboard")
 
     # 2. Browse and search.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Browse").click()
+    nav(page, "Browse")
     page.get_by_label("Search").fill(tok)
     expect(page).to_have_url(re.compile(f"q={tok}"))
     card = page.get_by_role("list", name="Pitches").get_by_test_id("pitch-card")
@@ -166,7 +171,7 @@ def test_investor_journey(
     shot_phone(page, "journey-investor-portfolio")
 
     # The dashboard now counts the investment; the pitch held is no longer recommended.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    nav(page, "Dashboard")
     expect(page).to_have_url(re.compile("/investor$"))
     glance = page.get_by_role("region", name="Portfolio at a glance")
     expect(glance).to_contain_text("$2,500.50")

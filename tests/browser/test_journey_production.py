@@ -15,7 +15,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
+
+from .conftest import nav
+
+pytestmark = pytest.mark.viewports  # each journey also runs at 390x844
 
 PASSWORD = "a long enough password"
 
@@ -194,7 +199,7 @@ def test_production_company_journey(
     shot_phone(page, "journey-production-project")
 
     # Back to /production: the project, the figures and the real investment sums.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Projects").click()
+    nav(page, "Projects")
     expect(page).to_have_url(re.compile(r"/production$"))
     projects = page.get_by_role("region", name="Projects")
     card = projects.get_by_role("listitem").filter(has_text=f"Harbour Lights (feature) {token}")

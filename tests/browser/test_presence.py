@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
+
+from .conftest import nav
+
+pytestmark = pytest.mark.viewports  # each journey also runs at 390x844
 
 LIVE = 10_000  # ms
 
@@ -51,7 +56,7 @@ def test_two_people_see_each_other_arrive_and_leave(
     shot(b, "presence-two-viewers-phone")
 
     # B leaves for another page of the app (the room is left, the connection stays).
-    b.get_by_role("navigation", name="Main").get_by_role("link", name="Browse").click()
+    nav(b, "Browse")
     expect(b).to_have_url(re.compile("/browse$"))
     expect(presence_a).to_have_text("1 person viewing now (you)", timeout=LIVE)
 

@@ -9,7 +9,10 @@ import re
 import uuid
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
+
+pytestmark = pytest.mark.viewports  # each journey also runs at 390x844
 
 
 def _token() -> str:
@@ -96,7 +99,10 @@ def test_browse_keeps_search_filters_sort_and_page_in_the_url(
     expect(cards).to_have_count(1)
     expect(page.get_by_label("Search")).to_have_value(tok)
 
-    # A filter sends you back to page 1.
+    # A filter sends you back to page 1 (on a phone the filters fold behind "More filters").
+    more = page.get_by_role("button", name=re.compile(r"^More filters"))
+    if more.is_visible():
+        more.click()
     page.get_by_label("Genre").fill("Thriller")
     expect(page).to_have_url(re.compile(r"[?&]genre=Thriller"))
     expect(page).not_to_have_url(re.compile(r"page=2"))

@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
+
+pytestmark = pytest.mark.viewports  # each journey also runs at 390x844
 
 # Records the close code of every WebSocket the page opens (the page's own code is unchanged:
 # the class only listens). Added as an init script, outside the page's CSP.
@@ -40,7 +43,10 @@ def _open_live(ctx: Any, path: str) -> tuple[Any, Any]:
         if "/ws" not in ws.url:
             return
         seen["ws"] = ws
-        ws.on("framereceived", lambda payload: seen.update(connected=True) if '"connected"' in str(payload) else None)
+        ws.on(
+            "framereceived",
+            lambda payload: seen.update(connected=True) if '"connected"' in str(payload) else None,
+        )
 
     page.on("websocket", on_socket)
     page.goto(path)
@@ -51,7 +57,9 @@ def _open_live(ctx: Any, path: str) -> tuple[Any, Any]:
     raise AssertionError(f"no live connection said 'connected' on {path}")
 
 
-def test_sign_out_closes_the_other_tabs(new_context, live_server, api_register, api_create_published_pitch, axe_check, shot, shot_phone):
+def test_sign_out_closes_the_other_tabs(
+    new_context, live_server, api_register, api_create_published_pitch, axe_check, shot, shot_phone
+):
     ctx = new_context()
     ctx.add_init_script(_RECORD_CLOSES)
     user = api_register(ctx, "creator", name="Sam Signout")
@@ -87,7 +95,9 @@ def test_sign_out_closes_the_other_tabs(new_context, live_server, api_register, 
     # It stays signed out and does not reconnect; the cookie is gone for the whole context.
     opened = second.evaluate("() => window.__wsOpened")
     second.wait_for_timeout(2_000)
-    assert second.evaluate("() => window.__wsOpened") == opened, "the signed-out tab opened a new live connection"
+    assert second.evaluate("() => window.__wsOpened") == opened, (
+        "the signed-out tab opened a new live connection"
+    )
     resp = ctx.request.get(f"{live_server.url}/api/auth/session")
     assert resp.status == 401, resp.text()
     assert user["email"]

@@ -76,7 +76,7 @@ export function Shell() {
         Skip to content
       </a>
       <header className={s.header}>
-        <div className={s.bar}>
+        <div className={s.bar} data-signed-in={user !== null}>
           <NavLink to="/" className={s.logo} aria-label="Pitchey home">
             <img src="/favicon.svg" alt="" />
             Pitchey
