@@ -108,8 +108,15 @@ def _record(args: argparse.Namespace, open_database: OpenDatabase) -> int:
 
     try:
         if args.from_db:
-            with open_database() as dsn:
+            try:
+                database = open_database()
+                dsn = database.__enter__()
+            except Exception as exc:  # bad settings, no embedded PostgreSQL: say which, exit 2
+                return _fail(f"record: cannot open the database: {exc}")
+            try:
                 stream = asyncio.run(record_db(dsn, args.since, args.until, keep_text=args.keep_text))
+            finally:
+                database.__exit__(None, None, None)
         else:
             if not args.url or not args.rooms:
                 return _fail("record: give --url and --rooms, or --from-db")
