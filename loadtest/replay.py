@@ -88,6 +88,7 @@ class Stats:
 
     def __init__(self) -> None:
         self.planned = 0
+        self.setup_seconds = 0.0
         self.by_kind: dict[str, list[int]] = {}  # name -> [sent, acked, failed]
         self.errors: Counter[str] = Counter()
         self.close_codes: Counter[str] = Counter()
@@ -188,6 +189,7 @@ class Stats:
     def to_json(self) -> dict[str, Any]:
         return {
             "planned": self.planned,
+            "setupSeconds": round(self.setup_seconds, 2),
             "byKind": self.by_kind,
             "errors": dict(self.errors),
             "closeCodes": dict(self.close_codes),
@@ -508,7 +510,9 @@ class Replay:
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
             self.http = http
             await self.check_target()
+            t_setup = time.monotonic()
             await self.setup()
+            self.stats.setup_seconds = time.monotonic() - t_setup
             self.ready = True
             self.stats.t0 = time.monotonic()
             self.t_start = time.monotonic()

@@ -88,6 +88,7 @@ def merge(parts: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
         "schema": SCHEMA,
         "version": VERSION,
         **meta,
+        "setupSeconds": max((float(p.get("setupSeconds", 0)) for p in parts), default=0.0),
         "sessions": {"opened": totals["sessionsOpened"], "failed": totals["sessionsFailed"]},
         "actions": {
             "planned": totals["planned"],
@@ -148,7 +149,11 @@ def table(report: dict[str, Any]) -> Table:
     a, d, lat, c = report["actions"], report["deliveries"], report["latencyMs"], report["correctness"]
     rows = [
         ("speed / scale / workers", f"{report['speed']} / {report['scale']} / {report['workers']}"),
-        ("duration", f"{report['durationSeconds']} s" + (" (interrupted)" if report["interrupted"] else "")),
+        (
+            "duration (of which setup)",
+            f"{report['durationSeconds']} s ({report['setupSeconds']} s)"
+            + (" (interrupted)" if report["interrupted"] else ""),
+        ),
         ("sessions opened / failed", f"{report['sessions']['opened']:,} / {report['sessions']['failed']:,}"),
         ("actions sent / acked / planned", f"{a['sent']:,} / {a['acked']:,} / {a['planned']:,}"),
         *((f"  {k}", f"{v['sent']:,} / {v['acked']:,}") for k, v in a["byKind"].items()),
