@@ -234,6 +234,7 @@ class Session:
         self.pending: dict[str, asyncio.Future[ServerEvent]] = {}
         self.rooms: dict[str, RoomState] = {}
         self.wanted: set[str] = set()  # pitch rooms subscribed, resubscribed after a reconnect
+        self.recovering: set[str] = set()  # rooms resubscribed with since/epoch, answer pending
         self.ids = itertools.count(1)
         self.leaving = False
         self.total_deliveries = 0
@@ -285,10 +286,15 @@ class Session:
             if st.last < seq:
                 asyncio.get_running_loop().create_task(self._resubscribe(room, st))
             return
-        if st is not None and data.get("recovered"):
+        asked = room in self.recovering
+        self.recovering.discard(room)
+        if st is not None and asked and data.get("recovered"):
             return  # the replayed events follow and continue our sequence
-        if st is not None and room.startswith("pitch:"):
-            self.stats.unrecovered += 1
+        if st is not None:
+            # A fresh position: after a refused recovery (counted), or the user room that every
+            # new connection joins afresh. What was counted so far is kept, and counting restarts.
+            if asked:
+                self.stats.unrecovered += 1
             self._flush(room)
         self.rooms[room] = RoomState(seq, data.get("epoch"))
 
@@ -342,6 +348,10 @@ class Session:
             await asyncio.sleep(0.2 * attempt + random.random() * 0.3)  # noqa: S311
             if self.run.stopping.is_set() or self.leaving:
                 return
+            # As protocol.md advises after 1012: try the next node (one URL: the same one again).
+            bases = self.run.bases
+            self.base = bases[(bases.index(self.base) + 1) % len(bases)] if self.base in bases else bases[0]
+            self.ws_url = _ws_url(self.base)
             try:
                 await self.open()
             except (OSError, Refused, TimeoutError):
@@ -355,6 +365,7 @@ class Session:
         self.stats.error("RECONNECT_FAILED")
 
     async def _resubscribe(self, room: str, st: RoomState) -> None:
+        self.recovering.add(room)
         try:
             ev = await self.request(Subscribe(parse_room(room), since=st.last, epoch=st.epoch, id=self._id()))
         except (ConnectionError, TimeoutError):
@@ -363,9 +374,14 @@ class Session:
             self.stats.recovered += 1
 
     def close(self) -> None:
+        """A deliberate disconnect: what this session counted is folded in; a later connect of
+        the same actor starts afresh (and is no recovery)."""
         self.leaving = True
         if self.conn is not None and not self.conn.closed:
             self.conn.close(1000)
+        for room in list(self.rooms):
+            self._flush(room)
+        self.wanted.clear()
 
     # -- commands out ----------------------------------------------------------------------------
 
@@ -563,8 +579,7 @@ class Replay:
         speed = self.opts.speed
         token = copy.users[alias][1]
         base = self.bases[len(self.sessions) % len(self.bases)]
-        ws_url = ("wss" if base.startswith("https") else "ws") + base[base.index("://") :] + "/ws"
-        session = Session(f"{alias}#{copy.index}", token, ws_url, self.stats, self)
+        session = Session(f"{alias}#{copy.index}", token, _ws_url(base), self.stats, self)
         session.base = base
         self.sessions.append(session)
         for a in actions:
@@ -661,6 +676,10 @@ class Replay:
                     fut.set_result(int(payload["data"]["id"]))
             return None
         return _code(payload) or f"HTTP_{status}"
+
+
+def _ws_url(base: str) -> str:
+    return ("wss" if base.startswith("https") else "ws") + base[base.index("://") :] + "/ws"
 
 
 def _code(body: Any) -> str:

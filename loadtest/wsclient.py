@@ -134,8 +134,9 @@ class WsClient(asyncio.Protocol):
     def _finish(self, code: int | None) -> None:
         if not self.closed:
             self.closed = True
-            self.open = False
-            self.on_close(code)
+            was_open, self.open = self.open, False
+            if was_open:  # a refused upgrade is the connect's exception, not a close
+                self.on_close(code)
 
     # -- the client's side ---------------------------------------------------------------------
 

@@ -166,6 +166,25 @@ async def test_a_replay_over_two_nodes_on_redis_has_no_gap(fresh_database, redis
     # Each room's subscribers sat on both nodes and all saw every message.
     assert report["deliveries"]["total"] >= stream.counts()["message"] * 6
 
+    # Node two stops (SIGTERM: 1012) halfway through a replay: its sessions move to node one and
+    # recover every room with since/epoch; still no gap, no duplicate.
+    slow = synthetic.chat(investors=12, duration=8, pitches=2, seed=2)
+    write_stream(slow, tmp_path / "slow.jsonl")
+    run = asyncio.create_task(
+        pitchey(
+            "replay", str(tmp_path / "slow.jsonl"), "--url", f"{one.base},{two.base}", "--quiet",
+            "--report", str(tmp_path / "k.json"), "--settle", "2",
+        )
+    )  # fmt: skip
+    await asyncio.sleep(4.0)
+    two.terminate()
+    code, out, err = await run
+    assert code == 0, f"{out}\n{err}"
+    report = load(tmp_path / "k.json")
+    assert report["correctness"]["gaps"] == 0 and report["correctness"]["duplicates"] == 0, report
+    assert report["closeCodes"].get("1012", 0) >= 1 and report["reconnects"] >= 1, report
+    assert report["recoveries"] == {"recovered": report["reconnects"], "unrecovered": 0}, report
+
 
 async def test_the_synthetic_launch_profile_at_small_scale(fresh_database, nodes, tmp_path):
     node = await start(nodes, "solo", await fresh_database(), tmp_path)
