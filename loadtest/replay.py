@@ -592,12 +592,12 @@ class Replay:
             self.stats.sent(a.name)
             try:
                 code = await self._do(copy, session, a)
-            except (ConnectionError, OSError) as exc:
-                code = "NOT_CONNECTED" if isinstance(exc, ConnectionError) else "NETWORK"
-            except TimeoutError:
+            except TimeoutError:  # first: TimeoutError is an OSError
                 code = "TIMEOUT"
-            except aiohttp.ClientError:
-                code = "NETWORK"
+            except (aiohttp.ClientError, OSError) as exc:
+                # Our socket was not open for a command; anything else names what broke.
+                not_open = a.kind == "ws" and type(exc) is ConnectionError
+                code = "NOT_CONNECTED" if not_open else f"NETWORK_{type(exc).__name__}"
             if code is None:
                 self.stats.acked(a.name)
             else:
