@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -203,6 +204,20 @@ async def test_the_synthetic_launch_profile_at_small_scale(fresh_database, nodes
     assert report["timeline"] and report["schema"] == "pitchey-replay-report"
     page = html.read_text()
     assert page.count("<svg") == 2 and "<script" not in page and 'src="http' not in page  # self-contained
+
+    # Ctrl-C (SIGINT) halfway: the run stops cleanly and still writes its report.
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pitchey.server.cli", "replay", "--synthetic", "launch", "--investors", "10",
+        "--duration", "60", "--url", node.base, "--quiet", "--report", str(tmp_path / "int.json"),
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    await asyncio.sleep(3.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, err.decode()
+    stopped = load(tmp_path / "int.json")
+    assert stopped["interrupted"] is True and 0 < stopped["actions"]["sent"] < stopped["actions"]["planned"]
+    assert stopped["correctness"]["gaps"] == 0 and b"interrupted" in out
 
     # A refused login: a token file whose tokens the server does not accept.
     tokens = tmp_path / "tokens.json"
