@@ -642,10 +642,10 @@ class Replay:
         ev = await s.request(cmd)
         if ev.type.value == "error":
             return str((ev.data or {}).get("code", "ERROR"))
-        if type_ == "subscribe":
-            s.wanted.add(str(cmd.room) if not isinstance(cmd, Ping) else "")
-        elif type_ == "unsubscribe":
-            s.wanted.discard(str(cmd.room) if not isinstance(cmd, Ping) else "")
+        if isinstance(cmd, Subscribe):
+            s.wanted.add(str(cmd.room))
+        elif isinstance(cmd, Unsubscribe):
+            s.wanted.discard(str(cmd.room))
         return None
 
     async def _rest(self, copy: Copy, s: Session, a: Action) -> str | None:
