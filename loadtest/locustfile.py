@@ -1,7 +1,7 @@
 """Replay a stream file on Locust, for runs beyond one machine (master/worker mode).
 
     pip install 'pitchey-realtime[load]'
-    F=$(python -c 'import pitchey.loadtest.locustfile as m; print(m.__file__)')
+    F=$(python -c 'import pitchey.loadtest as m, os; print(os.path.dirname(m.__file__))')/locustfile.py
     PITCHEY_STREAM=launch.jsonl PITCHEY_SPEED=10 locust -f "$F" --host http://target:8080 --master
     # on each worker machine (same stream file):  ... locust -f "$F" --worker --master-host=MASTER
     # users = actors x copies: -u $((ACTORS * COPIES)) -r 200
@@ -27,10 +27,10 @@ from locust import HttpUser, task  # type: ignore[import-not-found, unused-ignor
 from locust.exception import StopUser  # type: ignore[import-not-found, unused-ignore]
 from websockets.sync.client import connect as ws_connect
 
+# Absolute imports: Locust loads this file by path, as a module outside any package.
+from pitchey.loadtest.stream import read_stream
+from pitchey.loadtest.tasks import ActorPlan, actor_plans, nda_created, nda_wanted, resolve
 from pitchey.protocol import SUBPROTOCOL
-
-from .stream import read_stream
-from .tasks import ActorPlan, actor_plans, nda_created, nda_wanted, resolve
 
 STREAM = read_stream(os.environ.get("PITCHEY_STREAM", "stream.jsonl"))
 SPEED = float(os.environ.get("PITCHEY_SPEED", "1").removesuffix("x") or 1)
