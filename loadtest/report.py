@@ -211,6 +211,10 @@ def _svg_chart(title: str, series: list[tuple[str, str, list[float]]], unit: str
     return f"<h2>{html.escape(title)}</h2>" + "".join(parts)
 
 
+def _pairs(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in counts.items())
+
+
 def to_html(report: dict[str, Any]) -> str:
     tl = report["timeline"]
     rows = "".join(
@@ -220,8 +224,9 @@ def to_html(report: dict[str, Any]) -> str:
             ("stream", report["stream"]["source"]),
             ("speed / scale / workers", f"{report['speed']} / {report['scale']} / {report['workers']}"),
             ("duration (s)", report["durationSeconds"]),
-            ("interrupted", report["interrupted"]),
-            ("sessions opened", report["sessions"]["opened"]),
+            ("interrupted", "yes" if report["interrupted"] else "no"),
+            ("setup (s)", report["setupSeconds"]),
+            ("sessions opened / failed", f"{report['sessions']['opened']} / {report['sessions']['failed']}"),
             ("actions sent / acked", f"{report['actions']['sent']} / {report['actions']['acked']}"),
             ("deliveries", report["deliveries"]["total"]),
             (
@@ -230,10 +235,13 @@ def to_html(report: dict[str, Any]) -> str:
             ),
             ("seq gaps", report["correctness"]["gaps"]),
             ("seq duplicates", report["correctness"]["duplicates"]),
-            ("errors", report["errors"] or 0),
-            ("close codes", report["closeCodes"] or "none"),
+            ("errors", _pairs(report["errors"]) or "0"),
+            ("close codes", _pairs(report["closeCodes"]) or "none"),
             ("reconnects", report["reconnects"]),
-            ("recoveries", report["recoveries"]),
+            (
+                "recovered / unrecovered",
+                f"{report['recoveries']['recovered']} / {report['recoveries']['unrecovered']}",
+            ),
         )
     )
     charts = _svg_chart(
