@@ -1,1 +1,0 @@
-import{_ as e,i as t}from"./index-DSypLRgo.js";var n=e();function r(){return(0,n.jsx)(t,{children:(0,n.jsx)(`h1`,{children:`Landing`})})}export{r as default};

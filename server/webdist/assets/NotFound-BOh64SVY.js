@@ -1,1 +1,0 @@
-import{_ as e,i as t,r as n}from"./index-DSypLRgo.js";var r=e();function i(){return(0,r.jsxs)(t,{children:[(0,r.jsx)(`h1`,{children:`Page not found`}),(0,r.jsx)(`p`,{children:`There is nothing at this address.`}),(0,r.jsx)(n,{to:`/`,children:`Go to the home page`})]})}export{i as default};
