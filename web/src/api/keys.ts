@@ -53,6 +53,10 @@ export const keys = {
   preferences: ["preferences"] as const,
   publicUser: (id: number, page: number) => ["users", id, page] as const,
   users: ["users"] as const, // prefix: a follow changes counts on every public profile page
+  // The signed-in person's followers / following lists (/people/…), all under "follows".
+  follows: ["follows"] as const,
+  followList: (which: "followers" | "following", page: number) => ["follows", which, page] as const,
+  followingLookup: ["follows", "lookup"] as const,
   // Saved pitches (investors): the list pages and each pitch's saved state, all under "saved".
   saved: ["saved"] as const,
   savedPage: (page: number) => ["saved", "pages", page] as const,

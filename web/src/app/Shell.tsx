@@ -104,6 +104,7 @@ export function Shell() {
                   {l.label}
                 </NavLink>
               ))}
+            {user && <NavLink to="/people">People</NavLink>}
             {user && <NavLink to="/settings/billing">Billing</NavLink>}
             {user && (
               <NavLink to="/settings" end>

@@ -1,7 +1,7 @@
 // Every route of the app. Pages are code-split per route: the public side loads no portal code.
 // The landing page alone ships in the entry chunk: it is the first page most people see, and a
 // lazy chunk would add a round trip before the first pitch card (bench/bench_web.py measures it).
-import { createBrowserRouter, type RouteObject } from "react-router";
+import { createBrowserRouter, Navigate, type RouteObject } from "react-router";
 import Landing from "../pages/public/Landing";
 import { Shell } from "./Shell";
 import { RequirePortal } from "./RequirePortal";
@@ -70,6 +70,8 @@ export const routes: RouteObject[] = [
           { path: "notifications", ...page(() => import("../pages/shared/Notifications")) },
           { path: "settings/billing", ...page(() => import("../pages/shared/Billing")) },
           { path: "settings", ...page(() => import("../pages/account/Settings")) },
+          { path: "people", element: <Navigate to="/people/following" replace /> },
+          { path: "people/:tab", ...page(() => import("../pages/account/People")) },
         ],
       },
       { path: "*", ...page(() => import("../pages/NotFound")) },

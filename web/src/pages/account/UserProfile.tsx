@@ -21,6 +21,7 @@ export default function UserProfile() {
   const id = Number(raw);
   const [page, setPage] = useUrlPage();
   const q = usePublicUser(id, page);
+  const session = useSession();
   const u = q.data?.user;
   useEffect(() => {
     document.title = u ? `${displayName(u)} · Pitchey` : "Profile · Pitchey";
@@ -32,6 +33,8 @@ export default function UserProfile() {
   const user = q.data.user;
   const total = q.data.total;
   const pages = Math.max(1, Math.ceil(total / PUBLIC_PAGE_SIZE));
+  // The API lists only the signed-in person's own followers and following: link those counts.
+  const mine = session.data?.id === user.id;
   const website = user.website && /^https?:\/\//i.test(user.website) ? user.website : null;
 
   return (
@@ -60,18 +63,18 @@ export default function UserProfile() {
         </div>
         {user.bio && <p className={s.bio}>{user.bio}</p>}
         <div className={s.counts}>
-          <div className={s.count}>
+          <CountOf to={mine ? "/people/followers" : null}>
             <span className={s.countValue} data-testid="follower-count">
               {formatCount(user.followerCount)}
             </span>
             <span className={s.countLabel}>{user.followerCount === 1 ? "follower" : "followers"}</span>
-          </div>
-          <div className={s.count}>
+          </CountOf>
+          <CountOf to={mine ? "/people/following" : null}>
             <span className={s.countValue} data-testid="following-count">
               {formatCount(user.followingCount)}
             </span>
             <span className={s.countLabel}>following</span>
-          </div>
+          </CountOf>
           <div className={s.count}>
             <span className={s.countValue}>{formatCount(total)}</span>
             <span className={s.countLabel}>{total === 1 ? "pitch" : "pitches"}</span>
@@ -106,6 +109,20 @@ export default function UserProfile() {
           </nav>
         )}
       </section>
+    </div>
+  );
+}
+
+function CountOf({ to, children }: { to: string | null; children: React.ReactNode }) {
+  return (
+    <div className={s.count}>
+      {to ? (
+        <Link to={to} className={s.countLink}>
+          {children}
+        </Link>
+      ) : (
+        children
+      )}
     </div>
   );
 }

@@ -94,6 +94,7 @@ export function useFollow(id: number) {
     onSettled: () => {
       void qc.invalidateQueries({ queryKey: keys.users });
       void qc.invalidateQueries({ queryKey: keys.pitches }); // "from people you follow" lists
+      void qc.invalidateQueries({ queryKey: keys.follows }); // /people/following
     },
   });
 }

@@ -3,7 +3,6 @@
 import { useQueries } from "@tanstack/react-query";
 import { useMemo } from "react";
 import { Link, useSearchParams } from "react-router";
-import type { Schemas } from "../../api/client";
 import { useSession } from "../../auth/session";
 import { formatCount, formatDateTime, formatMoney } from "../../lib/format";
 import { Badge, ButtonLink, Card, Empty, ErrorState, Loading, PageHeader, Select } from "../../ui";
@@ -22,6 +21,7 @@ import {
 import { ActivityFigure, plural, pointsFrom, type ChartPoint } from "./ActivityFigure";
 import s from "./creator.module.css";
 import { ProfilePrompt } from "../../components/ProfilePrompt";
+import { MetricCard } from "../../components/MetricCard";
 
 
 const METRICS: readonly { key: string; label: string }[] = [
@@ -32,27 +32,6 @@ const METRICS: readonly { key: string; label: string }[] = [
   { key: "investmentsReceived", label: "Investment received" },
   { key: "investmentCount", label: "Investments" },
 ];
-
-function MetricCard({ label, metric, period }: { label: string; metric: Schemas["Metric"]; period: string }) {
-  const money = metric.unit === "money";
-  const value = money ? formatMoney(metric.current) : formatCount(asCount(metric.current));
-  const before = money ? formatMoney(metric.previous) : formatCount(asCount(metric.previous));
-  const pct = metric.changePercent;
-  const change =
-    pct === null
-      ? `up from ${before} the ${period} before`
-      : pct === 0
-        ? `same as the ${period} before`
-        : `${pct > 0 ? "+" : ""}${pct.toLocaleString("en-US")}% on the ${period} before`;
-  const tone = pct === null || pct > 0 ? s.up : pct < 0 ? s.down : s.muted;
-  return (
-    <Card className={s.metric}>
-      <span className={s.metricValue}>{value}</span>
-      <span className={s.metricLabel}>{label}</span>
-      <span className={`${s.change} ${tone}`}>{change}</span>
-    </Card>
-  );
-}
 
 /** Daily views and likes summed over the creator's pitches that have any activity. */
 function useActivitySeries(pitches: Pitch[], range: Range) {

@@ -1,12 +1,15 @@
-// The investor's home: what to look at next (recommendations with their reasons), new pitches from
-// the creators they follow, and their portfolio at a glance.
+// The investor's home: their figures over a range (kept in the URL) with the change against the
+// range before, what to look at next (recommendations with their reasons), new pitches from the
+// creators they follow, and their portfolio at a glance.
 import { useQuery } from "@tanstack/react-query";
-import { Link } from "react-router";
+import { Link, useSearchParams } from "react-router";
 import { keys } from "../../api/keys";
 import { useSession } from "../../auth/session";
 import { PitchCard, PitchGrid, PitchGridItem } from "../../components/PitchCard";
 import { formatCount, formatMoney } from "../../lib/format";
-import { ButtonLink, Empty, ErrorState, Loading, PageHeader, Stat } from "../../ui";
+import { ButtonLink, Empty, ErrorState, Loading, PageHeader, Select, Stat } from "../../ui";
+import { MetricCard } from "../../components/MetricCard";
+import { asRange, RANGES, useDashboard } from "../creator/data";
 import { fetchFollowing } from "../public/pitchLists";
 import { usePortfolio, useRecommendations } from "./data";
 import s from "./investor.module.css";
@@ -14,9 +17,19 @@ import { ProfilePrompt } from "../../components/ProfilePrompt";
 
 const SHOWN = 6;
 
+const METRICS: readonly { key: string; label: string }[] = [
+  { key: "invested", label: "Invested" },
+  { key: "investments", label: "Investments made" },
+  { key: "ndasSigned", label: "NDAs signed" },
+];
+
 export default function Dashboard() {
   const session = useSession();
   const name = session.data?.name ?? session.data?.username ?? null;
+  const [search, setSearch] = useSearchParams();
+  const range = asRange(search.get("range"));
+  const rangeLabel = RANGES.find((r) => r.value === range)?.label ?? range;
+  const dash = useDashboard(range);
   const portfolio = usePortfolio();
   const recs = useRecommendations(SHOWN);
   const following = useQuery({
@@ -27,6 +40,16 @@ export default function Dashboard() {
   return (
     <div className={s.page}>
       <PageHeader title={name ? `Welcome, ${name}` : "Investor dashboard"}>
+        <Select
+          label="Range"
+          value={range}
+          options={RANGES}
+          onChange={(e) => {
+            const next = new URLSearchParams(search);
+            next.set("range", e.target.value);
+            setSearch(next, { replace: true });
+          }}
+        />
         <ButtonLink to="/browse" variant="secondary">
           Browse pitches
         </ButtonLink>
@@ -34,7 +57,25 @@ export default function Dashboard() {
       </PageHeader>
       <ProfilePrompt />
 
-      <section aria-labelledby="glance-title">
+      <section aria-labelledby="figures-title">
+        <h2 id="figures-title">Your activity, {rangeLabel.toLowerCase()}</h2>
+        {dash.isPending ? (
+          <Loading label="Loading your figures…" />
+        ) : dash.isError ? (
+          <ErrorState error={dash.error} retry={() => void dash.refetch()} />
+        ) : (
+          <div className={s.stats} data-testid="investor-figures">
+            {METRICS.map((m) => {
+              const metric = dash.data.metrics[m.key];
+              return metric ? (
+                <MetricCard key={m.key} label={m.label} metric={metric} period={rangeLabel.replace("Last ", "")} />
+              ) : null;
+            })}
+          </div>
+        )}
+      </section>
+
+      <section aria-labelledby="glance-title" className={s.section}>
         <h2 id="glance-title">Portfolio at a glance</h2>
         {portfolio.isPending ? (
           <Loading label="Loading your portfolio…" />
