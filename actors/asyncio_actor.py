@@ -1,5 +1,11 @@
 """Pykka actors whose inbox and message loop live on the asyncio event loop.
 
+pykka is extended only where it says implementors may: the three hooks it documents for new
+actor types (`_create_actor_inbox`, `_create_future`, `_start_actor_loop`), the public methods
+of `ActorRef` and `Future`, and the public messages of `pykka.messages`. Envelopes, the stop
+message, the message loop, proxy dispatch and the failure path are this module's own;
+tests/test_pykka_contract.py checks that no other private pykka name is used.
+
 A `ThreadingActor` costs one OS thread (about 23 KB of RSS and a slow start), and a
 queue-plus-task actor keeps a suspended task and an `asyncio.Queue` alive for every
 idle actor (about 6 KB). An idle `AsyncioActor` holds neither: its inbox is a deque
@@ -27,14 +33,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeAlias, TypeV
 
 import pykka
 from pykka import ActorDeadError, ActorRef, ActorRegistry, Future, Timeout
-from pykka._envelope import Envelope
 from pykka.messages import ProxyCall, ProxyGetAttr, ProxySetAttr
 
 if TYPE_CHECKING:
     from types import TracebackType
-
-    from pykka._future import GetHookFunc
-    from pykka._types import OptExcInfo
 
 __all__ = ["AsyncioActor", "AsyncioActorRef", "AsyncioFuture", "ask", "stop"]
 
@@ -46,6 +48,8 @@ J = TypeVar("J")
 R = TypeVar("R")
 A = TypeVar("A", bound=pykka.Actor)
 
+OptExcInfo: TypeAlias = "tuple[type[BaseException] | None, BaseException | None, TracebackType | None]"
+GetHookFunc: TypeAlias = Callable[[float | None], T]
 _Waiter: TypeAlias = "asyncio.Future[None] | _thread.LockType"
 _Pending: TypeAlias = Coroutine[Any, Any, None]
 
@@ -67,7 +71,28 @@ class _Stop:
 
 
 _STOP = _Stop()
-_PYKKA_MESSAGES = (_Stop, ProxyCall, ProxyGetAttr, ProxySetAttr)
+_SPECIAL_MESSAGES = (_Stop, ProxyCall, ProxyGetAttr, ProxySetAttr)
+
+
+class _Envelope:
+    """A message and the future to answer it on (None for a tell); put in the inbox by our ref."""
+
+    __slots__ = ("message", "reply_to")
+
+    def __init__(self, message: Any, reply_to: Future[Any] | None = None) -> None:
+        self.message = message
+        self.reply_to = reply_to
+
+    def __repr__(self) -> str:
+        return f"<_Envelope {self.message!r} reply_to={self.reply_to!r}>"
+
+
+def _attr_at(root: object, path: Iterable[str]) -> Any:
+    """The attribute a proxy message names, from the actor down its `attr_path`."""
+    attr = root
+    for name in path:
+        attr = getattr(attr, name)
+    return attr
 
 
 def _get_running_loop() -> asyncio.AbstractEventLoop | None:
@@ -107,7 +132,7 @@ def _dead_error(what: object) -> OptExcInfo:
     return (ActorDeadError, error, None)
 
 
-def _reject(envelope: Envelope[Any], what: object) -> None:
+def _reject(envelope: _Envelope, what: object) -> None:
     """Answer a message the actor will never handle, as pykka's teardown does."""
     reply_to = envelope.reply_to
     if reply_to is None:
@@ -130,8 +155,10 @@ class AsyncioFuture(Future[T]):
     threads) parks on a lock created only then; an unawaited future is six slots.
     """
 
-    __slots__ = ("_get_hook", "_hook_result", "_result", "_sources", "_state", "_waiters")
+    __slots__ = ("_hook", "_hook_result", "_result", "_sources", "_state", "_waiters")
 
+    _hook: GetHookFunc[T] | None
+    _hook_result: Any
     _state: int
     _result: Any
     _waiters: list[_Waiter] | None
@@ -139,7 +166,7 @@ class AsyncioFuture(Future[T]):
 
     def __init__(self) -> None:
         # Future.__init__ is skipped on purpose: it allocates a sentinel per future.
-        self._get_hook = None
+        self._hook = None
         self._hook_result = _NO_HOOK_RESULT
         self._state = _PENDING
         self._result = None
@@ -152,7 +179,7 @@ class AsyncioFuture(Future[T]):
 
     def done(self) -> bool:
         """Whether `get()` would return without waiting (for map()/stop(): the sources)."""
-        if self._get_hook is not None:
+        if self._hook is not None:
             return all(not isinstance(s, AsyncioFuture) or s.done() for s in self._sources)
         return self._state != _PENDING
 
@@ -174,9 +201,9 @@ class AsyncioFuture(Future[T]):
 
     def get(self, *, timeout: float | None = None) -> T:
         """Block until resolved; refuses to block the event loop it is called on."""
-        if self._get_hook is not None:
+        if self._hook is not None:
             if self._hook_result is _NO_HOOK_RESULT:
-                self._hook_result = self._get_hook(timeout)
+                self._hook_result = self._hook(timeout)
             return cast("T", self._hook_result)
         if self._state == _PENDING:
             if _get_running_loop() is not None:
@@ -188,7 +215,7 @@ class AsyncioFuture(Future[T]):
             lock = _thread.allocate_lock()
             lock.acquire()
             with _lock:
-                registered = self._state == _PENDING and self._get_hook is None
+                registered = self._state == _PENDING and self._hook is None
                 if registered:
                     self._add_waiter(lock)
             if registered:
@@ -196,17 +223,17 @@ class AsyncioFuture(Future[T]):
                 if not lock.acquire(timeout=wait):
                     self._remove_waiter(lock)
                 if self._state == _PENDING:
-                    if self._get_hook is not None:
+                    if self._hook is not None:
                         return self.get(timeout=timeout)
                     msg = f"{timeout} seconds"
                     raise Timeout(msg)
-            elif self._get_hook is not None:
+            elif self._hook is not None:
                 return self.get(timeout=timeout)
         return self._unwrap()
 
     def set(self, value: T | None = None) -> None:
         with _lock:
-            if self._state != _PENDING or self._get_hook is not None:
+            if self._state != _PENDING or self._hook is not None:
                 raise queue.Full
             self._result = value
             self._state = _VALUE
@@ -224,7 +251,7 @@ class AsyncioFuture(Future[T]):
         if exc_tb is not None and exc_value.__traceback__ is not exc_tb:
             exc_value = exc_value.with_traceback(exc_tb)
         with _lock:
-            if self._state != _PENDING or self._get_hook is not None:
+            if self._state != _PENDING or self._hook is not None:
                 raise queue.Full
             self._result = exc_value
             self._state = _ERROR
@@ -236,7 +263,7 @@ class AsyncioFuture(Future[T]):
         with _lock:
             if self._state != _PENDING:
                 raise queue.Full
-            self._get_hook = func
+            self._hook = func
             waiters, self._waiters = self._waiters, None
         if waiters is not None:
             _wake(waiters)
@@ -264,7 +291,7 @@ class AsyncioFuture(Future[T]):
 
     def _wait_done(self) -> Generator[Any, None, None]:
         """Suspend the awaiting task until this future (or its hook's sources) resolve."""
-        if self._get_hook is not None:
+        if self._hook is not None:
             for source in self._sources:
                 if isinstance(source, AsyncioFuture):
                     yield from source._wait_done()
@@ -273,7 +300,7 @@ class AsyncioFuture(Future[T]):
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         with _lock:
-            if self._state != _PENDING or self._get_hook is not None:
+            if self._state != _PENDING or self._hook is not None:
                 return
             self._add_waiter(waiter)
         try:
@@ -340,7 +367,7 @@ class _Inbox:
     _actor: AsyncioActor | None
     _loop: asyncio.AbstractEventLoop
     _context: contextvars.Context
-    _queue: deque[Envelope[Any]] | None
+    _queue: deque[_Envelope] | None
     _scheduled: bool
 
     def __init__(self) -> None:
@@ -366,13 +393,13 @@ class _Inbox:
     def empty(self) -> bool:
         return not self._queue
 
-    def get(self) -> Envelope[Any]:
+    def get(self) -> _Envelope:
         if not self._queue:
             msg = "inbox is empty"
             raise IndexError(msg)
         return self._queue.popleft()
 
-    def put(self, envelope: Envelope[Any], /) -> None:
+    def put(self, envelope: _Envelope, /) -> None:
         if _get_running_loop() is self._loop:
             self._put_local(envelope)
             return
@@ -384,7 +411,7 @@ class _Inbox:
                 raise ActorDeadError(msg) from None
             _reject(envelope, self._actor or "actor")
 
-    def _put_local(self, envelope: Envelope[Any]) -> None:
+    def _put_local(self, envelope: _Envelope) -> None:
         actor = self._actor
         if actor is None or actor.actor_stopped._set:
             # Lost a race with stop (a cross-thread send): answer instead of dropping.
@@ -400,14 +427,36 @@ class _Inbox:
 
 
 class AsyncioActorRef(ActorRef[A]):
-    """An `ActorRef` whose `stop(block=False)` future can be awaited on the loop."""
+    """An `ActorRef` whose futures can be awaited on the loop; it puts our envelopes in the inbox."""
+
+    actor_inbox: _Inbox  # type: ignore[assignment]  # see AsyncioActor.actor_inbox
 
     def tell(self, message: Any) -> None:
         # Same as ActorRef.tell, one call shorter: tells are the hot path for rooms.
         if self.actor_stopped.is_set():
             msg = f"{self} not found"
             raise ActorDeadError(msg)
-        self.actor_inbox.put(Envelope(message))
+        self.actor_inbox.put(_Envelope(message))
+
+    @overload
+    def ask(self, message: Any, *, block: Literal[False], timeout: float | None = None) -> Future[Any]: ...
+
+    @overload
+    def ask(self, message: Any, *, block: Literal[True], timeout: float | None = None) -> Any: ...
+
+    @overload
+    def ask(self, message: Any, *, block: bool = True, timeout: float | None = None) -> Any | Future[Any]: ...
+
+    def ask(self, message: Any, *, block: bool = True, timeout: float | None = None) -> Any | Future[Any]:
+        # ActorRef.ask's documented behaviour, with our envelope: a dead actor answers at once.
+        future = self.actor_class._create_future()
+        if self.actor_stopped.is_set():
+            future.set_exception((ActorDeadError, ActorDeadError(f"{self} not found"), None))
+        else:
+            self.actor_inbox.put(_Envelope(message, reply_to=future))
+        if block:
+            return future.get(timeout=timeout)
+        return future
 
     @overload
     def stop(self, *, block: Literal[True], timeout: float | None = None) -> bool: ...
@@ -453,7 +502,7 @@ class AsyncioActor(pykka.Actor):
     """
 
     __slots__ = (
-        "_actor_ref",
+        "_ref",
         "_registered",
         "_started",
         "_task",
@@ -473,7 +522,10 @@ class AsyncioActor(pykka.Actor):
     """Messages handled per loop callback before yielding, so a flooded actor cannot
     starve sockets and other actors."""
 
-    actor_inbox: _Inbox
+    # pykka's ActorInbox protocol is typed with pykka's private Envelope; ours carries our own
+    # envelopes, which only our ref puts there. Hence this ignore and the one on the hook.
+    actor_inbox: _Inbox  # type: ignore[assignment]
+    _ref: AsyncioActorRef[Any]
     # pykka declares a threading.Event; ours offers the part pykka's ActorRef uses (is_set) and
     # costs no lock. A deliberate narrowing of pykka's base class, hence the ignore.
     actor_stopped: _StoppedFlag  # type: ignore[assignment]
@@ -482,7 +534,9 @@ class AsyncioActor(pykka.Actor):
     _registered: bool
 
     def __init__(self, *_args: Any, **_kwargs: Any) -> None:
-        # pykka's Actor.__init__ is skipped on purpose: it allocates a threading.Event.
+        # pykka's Actor.__init__ is not called: it allocates a threading.Event (about 1 KB) and a
+        # plain ActorRef. This sets the fields pykka documents it as setting (actor_urn,
+        # actor_inbox, actor_stopped, actor_ref) itself; the contract test pins that list.
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -500,12 +554,17 @@ class AsyncioActor(pykka.Actor):
         self._task = None
         self._started = False
         self._registered = False
-        self._actor_ref = AsyncioActorRef(self)
+        self._ref = AsyncioActorRef(self)
+
+    @property
+    def actor_ref(self) -> AsyncioActorRef[Self]:
+        """The actor's ref (pykka's documented property, backed by our own slot)."""
+        return self._ref
 
     @classmethod
     def start(cls, *args: Any, **kwargs: Any) -> ActorRef[Self]:
         obj = cls(*args, **kwargs)
-        if getattr(obj, "_actor_ref", None) is None:
+        if getattr(obj, "_ref", None) is None:
             msg = f"{cls.__name__}.__init__() did not call super().__init__()"
             raise TypeError(msg)
         if cls.register_globally:
@@ -517,7 +576,7 @@ class AsyncioActor(pykka.Actor):
         return obj.actor_ref
 
     @staticmethod
-    def _create_actor_inbox() -> _Inbox:
+    def _create_actor_inbox() -> _Inbox:  # type: ignore[override]
         return _Inbox()
 
     @staticmethod
@@ -591,10 +650,10 @@ class AsyncioActor(pykka.Actor):
             budget -= 1
             envelope = q.popleft()
             message = envelope.message
-            # Inlined hot path (one call per message fewer than via _handle_receive).
+            # Inlined hot path (one call per message fewer than via _dispatch).
             try:
-                if isinstance(message, _PYKKA_MESSAGES):
-                    result = self._handle_receive(message)
+                if isinstance(message, _SPECIAL_MESSAGES):
+                    result = self._dispatch(message)
                 else:
                     result = self.on_receive(message)
             except Exception:
@@ -633,7 +692,7 @@ class AsyncioActor(pykka.Actor):
             if activation is not None:
                 await activation
 
-    async def _finish(self, envelope: Envelope[Any], awaitable: Awaitable[Any]) -> None:
+    async def _finish(self, envelope: _Envelope, awaitable: Awaitable[Any]) -> None:
         try:
             result = await awaitable
         except Exception:
@@ -648,7 +707,7 @@ class AsyncioActor(pykka.Actor):
         if envelope.reply_to is not None:
             envelope.reply_to.set(result)
 
-    def _handle_error(self, envelope: Envelope[Any]) -> _Pending | None:
+    def _handle_error(self, envelope: _Envelope) -> _Pending | None:
         """Route the exception being handled: to the asker, or fail the actor (pykka)."""
         reply_to = envelope.reply_to
         if reply_to is not None:
@@ -657,7 +716,7 @@ class AsyncioActor(pykka.Actor):
             reply_to.set_exception()
             return None
         exc_type, exc_value, exc_tb = sys.exc_info()
-        self._handle_failure(exc_type, exc_value, exc_tb)
+        self._fail(exc_type, exc_value, exc_tb)
         return self._call_hook(self.on_failure, exc_type, exc_value, exc_tb)
 
     def _call_hook(self, hook: Callable[..., object], *args: Any) -> _Pending | None:
@@ -665,7 +724,7 @@ class AsyncioActor(pykka.Actor):
         try:
             result = hook(*args)
         except Exception:
-            self._handle_failure(*sys.exc_info())
+            self._fail(*sys.exc_info())
             return None
         if result is not None and _is_awaitable(result):
             return self._await_hook(cast("Awaitable[object]", result))
@@ -675,13 +734,19 @@ class AsyncioActor(pykka.Actor):
         try:
             await awaitable
         except Exception:
-            self._handle_failure(*sys.exc_info())
+            self._fail(*sys.exc_info())
 
-    def _handle_receive(self, message: Any) -> Any:
-        if isinstance(message, _PYKKA_MESSAGES):
-            if isinstance(message, _Stop):
-                return self._begin_stop()
-            return super()._handle_receive(message)
+    def _dispatch(self, message: Any) -> Any:
+        """Our stop message and pykka's public proxy messages (as pykka's own loop handles them)."""
+        if isinstance(message, _Stop):
+            return self._begin_stop()
+        if isinstance(message, ProxyCall):
+            return _attr_at(self, message.attr_path)(*message.args, **message.kwargs)
+        if isinstance(message, ProxyGetAttr):
+            return _attr_at(self, message.attr_path)
+        if isinstance(message, ProxySetAttr):
+            parent = _attr_at(self, message.attr_path[:-1])
+            return setattr(parent, message.attr_path[-1], message.value)
         return self.on_receive(message)
 
     def _begin_stop(self) -> _Pending | None:
@@ -697,7 +762,7 @@ class AsyncioActor(pykka.Actor):
             self._registered = False
             ActorRegistry.unregister(self.actor_ref)
 
-    def _handle_failure(
+    def _fail(
         self,
         exception_type: type[BaseException] | None,
         exception_value: BaseException | None,

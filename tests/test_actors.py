@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 import pykka
 import pytest
 from pykka import ActorDeadError, ActorRegistry
-from pykka._envelope import Envelope
+from pykka.messages import ProxySetAttr
 
 from pitchey.actors import AsyncioActor, AsyncioFuture, ask, stop
+from pitchey.actors.asyncio_actor import _Envelope
 
 F = TypeVar("F", bound=Callable[..., Awaitable[None]])
 
@@ -461,6 +462,9 @@ async def test_proxy_calls_return_awaitable_asyncio_futures() -> None:
     assert await proxy.log == []
     proxy.double.defer(1)  # tell semantics
     assert await proxy.double(2) == 4
+    # Setting through a proxy blocks (pykka's ActorProxy.__setattr__); the public message does not.
+    assert await ref.ask(ProxySetAttr(("log",), ["set"]), block=False) is None
+    assert await proxy.log == ["set"]
 
 
 @bounded
@@ -585,7 +589,7 @@ async def test_cross_thread_send_racing_stop_is_answered() -> None:
     inbox = actor_of(ref).actor_inbox
     await stop(ref)
     late: AsyncioFuture[Any] = AsyncioFuture()
-    thread = threading.Thread(target=lambda: inbox.put(Envelope("late", reply_to=late)))
+    thread = threading.Thread(target=lambda: inbox.put(_Envelope("late", reply_to=late)))
     thread.start()
     thread.join()
     with pytest.raises(ActorDeadError):
