@@ -123,7 +123,7 @@ function FollowRow({
             variant={following ? "secondary" : "primary"}
             busy={m.isPending}
             onClick={() => m.mutate(!following)}
-            aria-label={following ? `Unfollow ${name}` : which === "followers" ? `Follow ${name} back` : `Follow ${name}`}
+            aria-label={following ? `Unfollow ${name}` : which === "followers" ? `Follow back ${name}` : `Follow ${name}`}
           >
             {following ? "Unfollow" : which === "followers" ? "Follow back" : "Follow"}
           </Button>

@@ -66,13 +66,13 @@ export default function UserProfile() {
           <CountOf to={mine ? "/people/followers" : null}>
             <span className={s.countValue} data-testid="follower-count">
               {formatCount(user.followerCount)}
-            </span>
+            </span>{" "}
             <span className={s.countLabel}>{user.followerCount === 1 ? "follower" : "followers"}</span>
           </CountOf>
           <CountOf to={mine ? "/people/following" : null}>
             <span className={s.countValue} data-testid="following-count">
               {formatCount(user.followingCount)}
-            </span>
+            </span>{" "}
             <span className={s.countLabel}>following</span>
           </CountOf>
           <div className={s.count}>

@@ -40,16 +40,6 @@ export default function Dashboard() {
   return (
     <div className={s.page}>
       <PageHeader title={name ? `Welcome, ${name}` : "Investor dashboard"}>
-        <Select
-          label="Range"
-          value={range}
-          options={RANGES}
-          onChange={(e) => {
-            const next = new URLSearchParams(search);
-            next.set("range", e.target.value);
-            setSearch(next, { replace: true });
-          }}
-        />
         <ButtonLink to="/browse" variant="secondary">
           Browse pitches
         </ButtonLink>
@@ -58,7 +48,20 @@ export default function Dashboard() {
       <ProfilePrompt />
 
       <section aria-labelledby="figures-title">
-        <h2 id="figures-title">Your activity, {rangeLabel.toLowerCase()}</h2>
+        {/* The range sits by the figures it governs (on a phone the header's buttons wrap apart). */}
+        <div className={s.figuresHead}>
+          <h2 id="figures-title">Your activity, {rangeLabel.toLowerCase()}</h2>
+          <Select
+            label="Range"
+            value={range}
+            options={RANGES}
+            onChange={(e) => {
+              const next = new URLSearchParams(search);
+              next.set("range", e.target.value);
+              setSearch(next, { replace: true });
+            }}
+          />
+        </div>
         {dash.isPending ? (
           <Loading label="Loading your figures…" />
         ) : dash.isError ? (
