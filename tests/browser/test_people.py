@@ -32,6 +32,8 @@ def test_follow_from_a_profile_lists_and_a_refusal(
 
     # Nobody followed yet: the empty state says what to do.
     page.goto("/investor")
+    # Signed in as far as the header knows (before that, a phone header has no Menu to open).
+    expect(page.get_by_role("heading", level=1, name="Welcome, Ivo Investor")).to_be_visible()
     nav(page, "People")
     expect(page).to_have_url(re.compile(r"/people/following$"))
     expect(page.get_by_role("heading", level=1, name="People you follow")).to_be_visible()
@@ -46,7 +48,9 @@ def test_follow_from_a_profile_lists_and_a_refusal(
     nav(page, "People")
     people = page.get_by_role("list", name="People you follow")
     expect(people.get_by_role("listitem")).to_have_count(1)
-    expect(people.get_by_role("link", name="Cora Creator")).to_have_attribute("href", f"/users/{cora['id']}")
+    expect(people.get_by_role("link", name="Cora Creator", exact=True)).to_have_attribute(
+        "href", f"/users/{cora['id']}"
+    )
     expect(people.get_by_role("button", name="Unfollow Cora Creator")).to_be_visible()
     axe_check(page, "People you follow")
     shot(page, "people-following")
@@ -69,7 +73,9 @@ def test_follow_from_a_profile_lists_and_a_refusal(
     expect(mine.get_by_test_id("people-total")).to_have_text("3 people")
     ivo_row = followers.get_by_role("listitem").filter(has_text="Ivo Investor")
     expect(ivo_row.get_by_text(re.compile(r"Followed you on"))).to_be_visible()
-    expect(ivo_row.get_by_role("link", name="Ivo Investor")).to_have_attribute("href", f"/users/{ivo['id']}")
+    expect(ivo_row.get_by_role("link", name="Ivo Investor", exact=True)).to_have_attribute(
+        "href", f"/users/{ivo['id']}"
+    )
     log.assert_no_repeats("followers page")
     assert not any(re.search(r"/api/users/\d+", c) for c in log.calls), log.calls
     # She follows nobody, which the page knows: every row offers "Follow back".
@@ -81,7 +87,9 @@ def test_follow_from_a_profile_lists_and_a_refusal(
     # Her following tab now lists Ivo.
     mine.get_by_role("navigation", name="People").get_by_role("link", name="Following").click()
     expect(
-        mine.get_by_role("list", name="People you follow").get_by_role("link", name="Ivo Investor")
+        mine.get_by_role("list", name="People you follow").get_by_role(
+            "link", name="Ivo Investor", exact=True
+        )
     ).to_be_visible()
 
     # Ivo unfollows from his list: the row stays, offering to follow again; a reload drops it.
@@ -93,7 +101,7 @@ def test_follow_from_a_profile_lists_and_a_refusal(
     # Ivo's own followers list shows Cora (she followed him back).
     page.goto("/people/followers")
     expect(
-        page.get_by_role("list", name="Your followers").get_by_role("link", name="Cora Creator")
+        page.get_by_role("list", name="Your followers").get_by_role("link", name="Cora Creator", exact=True)
     ).to_be_visible()
 
     # Refusal in words: signed in as Cora elsewhere (the cookie changed under this page), the

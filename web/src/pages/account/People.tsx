@@ -88,8 +88,8 @@ function FollowRow({
 }: {
   item: FollowItem;
   which: Which;
-  /** Whether I follow this person, or null when the page does not know. */
-  known: boolean | null;
+  /** Whether I follow this person; null when the page does not know, undefined while it asks. */
+  known: boolean | null | undefined;
 }) {
   const u = item.user;
   const name = nameOf(u);
@@ -113,8 +113,8 @@ function FollowRow({
         {m.isError && <Alert>{errorMessage(m.error)}</Alert>}
       </div>
       <div className={s.personAction}>
-        {following === null ? (
-          <Link to={`/users/${u.id}`} aria-label={`Open ${name}'s profile to follow`}>
+        {following === undefined ? null : following === null ? (
+          <Link to={`/users/${u.id}`} aria-label={`Open profile of ${name} to follow`}>
             Open profile
           </Link>
         ) : (
@@ -155,10 +155,11 @@ export default function People() {
     }
   });
 
-  let known: (u: Summary) => boolean | null = () => true;
+  let known: (u: Summary) => boolean | null | undefined = () => true;
   if (which === "followers") {
     const l = lookup.data;
-    known = (u) => (l ? (l.ids.includes(u.id) ? true : l.complete ? false : null) : null);
+    known = (u) =>
+      l ? (l.ids.includes(u.id) ? true : l.complete ? false : null) : lookup.isPending ? undefined : null;
   }
   const total = list.data?.pagination.total ?? 0;
 
