@@ -136,7 +136,7 @@ def test_investor_dashboard_figures_against_the_previous_range(
     page.goto("/investor")
     figures = page.get_by_test_id("investor-figures")
     expect(page.get_by_role("heading", level=2, name="Your activity, last 30 days")).to_be_visible()
-    invested = figures.locator("section").filter(has_text="Invested")
+    invested = figures.locator("section").filter(has_text="Amount invested")
     expect(invested).to_contain_text("$2,500.00")
     expect(invested).to_contain_text("up from $0.00 the 30 days before")
     expect(figures.locator("section").filter(has_text="Investments made")).to_contain_text(

@@ -18,7 +18,7 @@ import { ProfilePrompt } from "../../components/ProfilePrompt";
 const SHOWN = 6;
 
 const METRICS: readonly { key: string; label: string }[] = [
-  { key: "invested", label: "Invested" },
+  { key: "invested", label: "Amount invested" },
   { key: "investments", label: "Investments made" },
   { key: "ndasSigned", label: "NDAs signed" },
 ];
