@@ -160,6 +160,7 @@ async def record_live(
     duration: float,
     keep_text: bool = False,
     stop: asyncio.Event | None = None,
+    ready: asyncio.Event | None = None,
 ) -> Stream:
     """Observe `rooms` for `duration` seconds (Ctrl-C, or `stop`, ends it early); the stream."""
     base = url.rstrip("/")
@@ -247,6 +248,8 @@ async def record_live(
                 ev = await fut
             if ev.type.value == "error":
                 raise RecordError(f"cannot observe {name}: {ev.data.get('code')} {ev.data.get('message')}")
+        if ready is not None:
+            ready.set()  # every room is observed from here on
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGINT, done.set)
         with contextlib.suppress(TimeoutError):

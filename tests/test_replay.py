@@ -95,9 +95,11 @@ async def test_a_live_room_recorded_on_one_server_replays_on_another(fresh_datab
     _, observer = await rest.register(a.base, "investor")
     investors = [await rest.register(a.base, "investor") for _ in range(3)]
 
-    stop = asyncio.Event()
-    recording = asyncio.create_task(record_live(a.base, observer, [f"pitch:{pitch}"], 60, stop=stop))
-    await asyncio.sleep(0.5)  # the observer is subscribed
+    stop, ready = asyncio.Event(), asyncio.Event()
+    recording = asyncio.create_task(
+        record_live(a.base, observer, [f"pitch:{pitch}"], 60, stop=stop, ready=ready)
+    )
+    await asyncio.wait_for(ready.wait(), 15)  # the observer is subscribed
     sockets = []
     for i, (_, token) in enumerate(investors):
         ws = await open_ws(http, a.ws_url, token)
@@ -111,7 +113,7 @@ async def test_a_live_room_recorded_on_one_server_replays_on_another(fresh_datab
         if i < 2:
             status, _ = await rest.call("POST", f"{a.base}/api/pitches/{pitch}/like", token, json={})
             assert status == 200
-    await asyncio.sleep(1.0)  # every event reached the observer
+    await asyncio.sleep(2.0)  # every event reached the observer (generous: a busy shared machine)
     for ws in sockets:
         await ws.close()
     await asyncio.sleep(0.5)
