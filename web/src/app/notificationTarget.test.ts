@@ -13,6 +13,10 @@ describe("notificationTarget", () => {
     expect(notificationTarget("nda_rejected", {}, "production")).toBe("/production/ndas");
   });
 
+  it("sends a new follower to their profile", () => {
+    expect(notificationTarget("new_follower", { followerId: 2 }, "production")).toBe("/users/2");
+  });
+
   it("sends team invitations and their answers to the team page", () => {
     expect(notificationTarget("team_invitation", { invitationId: 5, companyId: 2 }, "production")).toBe("/production/team");
     expect(notificationTarget("team_removed", { companyId: 2 }, "production")).toBe("/production/team");
@@ -20,7 +24,7 @@ describe("notificationTarget", () => {
 
   it("falls back to the pitch, then the portal's home", () => {
     expect(notificationTarget("new_investment", { pitchId: 9 }, "creator")).toBe("/pitches/9");
-    expect(notificationTarget("new_follower", { followerId: 2 }, "production")).toBe("/production");
+    expect(notificationTarget("new_follower", {}, "production")).toBe("/production");
     expect(notificationTarget("something_new", { pitchId: "x" }, "creator")).toBeNull();
   });
 });

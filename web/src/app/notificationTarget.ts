@@ -22,8 +22,11 @@ export function notificationTarget(kind: string, data: Record<string, unknown>, 
     }
     case "new_investment":
       return pitch ?? `/${portal}`;
-    case "new_follower":
-      return `/${portal}`;
+    case "new_follower": {
+      // The follower's public profile.
+      const follower = num(data.followerId);
+      return follower !== null ? `/users/${follower}` : `/${portal}`;
+    }
     case "team_invitation":
     case "team_invitation_accepted":
     case "team_invitation_declined":
