@@ -1,0 +1,1 @@
+var e={page:`_page_1fviz_1`,section:`_section_1fviz_2`,figuresHead:`_figuresHead_1fviz_3`,stats:`_stats_1fviz_8`,num:`_num_1fviz_9`,statusList:`_statusList_1fviz_10`,narrow:`_narrow_1fviz_12`,wide:`_wide_1fviz_16`};export{e as t};

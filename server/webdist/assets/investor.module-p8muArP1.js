@@ -1,1 +1,0 @@
-var e={page:`_page_kof5c_1`,section:`_section_kof5c_2`,stats:`_stats_kof5c_3`,num:`_num_kof5c_4`,statusList:`_statusList_kof5c_5`,narrow:`_narrow_kof5c_7`,wide:`_wide_kof5c_11`};export{e as t};
