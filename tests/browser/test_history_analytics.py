@@ -51,6 +51,8 @@ def test_investment_history_pages_at_phone_size(
     page.goto("/investor/portfolio")
     page.get_by_role("link", name="Investment history").click()
     expect(page).to_have_url(re.compile(r"/investor/history$"))
+    # Count from a settled page: the click's own request may still be in flight otherwise.
+    page.wait_for_load_state("networkidle")
     calls = _api_counter(page)
     page.reload()
     rows = page.get_by_test_id("history-row")

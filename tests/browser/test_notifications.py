@@ -141,7 +141,7 @@ def test_notifications_phone(new_context, live_server, api_register, axe_check, 
     ctx = new_context(phone=True)
     user = api_register(ctx, "production", companyName="Harbour Pictures")
     other = new_context()
-    api_register(other, "creator", name="Pia Pitcher")
+    follower = api_register(other, "creator", name="Pia Pitcher")
     data(other.request.post(f"{live_server.url}/api/follows", data={"userId": user["id"]}), 201)
 
     page = ctx.new_page()
@@ -155,4 +155,6 @@ def test_notifications_phone(new_context, live_server, api_register, axe_check, 
     axe_check(page, "notifications (phone)")
     shot(page, "notifications-phone-view")
     items.first.get_by_role("link").click()
-    expect(page).to_have_url(re.compile(r"/production$"))
+    # A new follower leads to the follower's public profile.
+    expect(page).to_have_url(re.compile(rf"/users/{follower['id']}$"))
+    expect(page.get_by_role("heading", name="Pia Pitcher", level=1)).to_be_visible()
