@@ -113,6 +113,10 @@ def test_media_manager_upload_cancel_protect_delete(
     # The deck becomes public, the poster NDA-only; the server says so too.
     deck_box.uncheck()
     expect(deck_box).not_to_be_checked()
+    # One change at a time, as a person would see it: the deck's is saved (its box usable again and
+    # the list reread) before the poster's, so the reread cannot land in the middle of the click.
+    expect(deck_box).to_be_enabled()
+    page.wait_for_load_state("networkidle")
     poster_box.check()
     expect(poster_box).to_be_checked()
     page.wait_for_load_state("networkidle")

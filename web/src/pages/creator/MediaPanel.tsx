@@ -118,6 +118,9 @@ function Uploader({ pitchId, kind }: { pitchId: number; kind: MediaKind }) {
 function MediaRow({ item, pitchId }: { item: Media; pitchId: number }) {
   const del = useDeleteMedia(pitchId);
   const protect = useSetMediaProtected(pitchId);
+  // The box shows the person's choice at once: the mutation's own pending state arrives a tick
+  // later, and a controlled checkbox would snap back in between.
+  const [choice, setChoice] = useState<boolean | null>(null);
   const name = item.filename ?? `${KIND_LABEL[item.kind]} ${item.id}`;
   return (
     <li>
@@ -139,9 +142,13 @@ function MediaRow({ item, pitchId }: { item: Media; pitchId: number }) {
           <Checkbox
             label="NDA only"
             aria-label={`NDA only: ${name}`}
-            checked={protect.isPending ? protect.variables.protected : item.protected}
+            checked={choice ?? item.protected}
             disabled={protect.isPending}
-            onChange={(e) => protect.mutate({ mediaId: item.id, protected: e.target.checked })}
+            onChange={(e) => {
+              const value = e.target.checked;
+              setChoice(value);
+              protect.mutate({ mediaId: item.id, protected: value }, { onSettled: () => setChoice(null) });
+            }}
           />
         </div>
         <Button small variant="secondary" busy={del.isPending} aria-label={`Delete ${name}`}
