@@ -13,13 +13,14 @@ from aiohttp import web
 
 from pitchey.storage.database import Database
 
+from .backup import setup_backups
 from . import realtime, webapp
 from .api import Api
 from .auth import Passwords, RevocationCache, TokenService
 from .cache import setup_cache
 from .middleware import cors, request_context
 from .openapi import build_openapi
-from .ratelimit import AuthLimiter, WriteLimiter
+from .ratelimit import AttemptLimiter, AuthLimiter, WriteLimiter
 from .routes import (
     analytics,
     follows,
@@ -96,13 +97,16 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
     revocations = RevocationCache()
     # Several nodes share rate-limit counters through Redis; one node counts in memory.
     limits_uri = f"async+{settings.redis_url}" if settings.redis_url else "async+memory://"
+    # Attempt reservations go through the cluster's Redis client once it has started.
+    attempts = AttemptLimiter(lambda: state.cluster.redis if state.cluster is not None else None)
     state = AppState(
         settings=settings,
         tokens=TokenService(load_or_create_secret(settings), settings.token_ttl, revocations),
         revocations=revocations,
         passwords=Passwords(settings.argon2_profile),
-        auth_limiter=AuthLimiter(settings.login_failure_limit, settings.auth_ip_limit, limits_uri),
+        auth_limiter=AuthLimiter(settings.login_failure_limit, settings.auth_ip_limit, limits_uri, attempts),
         write_limiter=WriteLimiter(settings.write_user_limit, settings.write_ip_limit, limits_uri),
+        attempts=attempts,
     )
     app = web.Application(
         middlewares=[request_context, cors],
@@ -141,6 +145,7 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
     setup_cache(app)
     payments.setup_payments(state)
     webapp.setup_webapp(app)
+    setup_backups(app, dsn, _version())  # PITCHEY_BACKUP_DIR: scheduled backups
     return app
 
 

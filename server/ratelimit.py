@@ -1,14 +1,22 @@
-"""Rate limits on authentication, through the `limits` library.
+"""Rate limits: request budgets through the `limits` library, and attempt reservations.
 
-In memory now; `limits` speaks Redis too, which is how several nodes will share one budget.
+Request budgets (per IP, per user) only count: `limits`' `hit` is atomic in memory and in Redis.
+Limits on the *outcome* of an expensive check (failed logins, declined cards) cannot be counted
+after the check: parallel requests would all pass the test before any is counted (30 parallel
+wrong passwords were all evaluated). `AttemptLimiter` reserves a slot atomically before the check
+and gives it back when the outcome does not count, so at most `limit` checks ever run per window.
+It counts in this node's memory, or in Redis (the cluster's client) when nodes share.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
@@ -19,6 +27,9 @@ from limits.util import WindowStats
 from redis.exceptions import RedisError
 
 from .errors import RateLimited
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger("pitchey.ratelimit")
 
@@ -76,36 +87,160 @@ class _Limiter:
         return await self._run(lambda limiter: limiter.get_window_stats(item, *ids))
 
 
-class AuthLimiter:
-    """Failed logins per email (against password guessing) and auth requests per client IP."""
+# Reserve one attempt: drop what left the window, refuse when full (answering the seconds until
+# the oldest attempt leaves it), else add this one. Redis' own clock, so every node agrees.
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local window = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+  return {1, '0'}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, tostring(tonumber(oldest[2]) + window - now)}
+"""
 
-    def __init__(self, failure_limit: str, ip_limit: str, storage_uri: str = "async+memory://"):
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """One reserved attempt; `shared` says which store holds it (Redis, or this node's memory)."""
+
+    key: str
+    token: str
+    shared: bool
+
+
+class AttemptLimiter:
+    """At most `limit` attempts per key in a moving window, reserved before the check they guard.
+
+    `reserve` counts the attempt atomically (one Lua script in Redis; no await between test and
+    insert in memory) or raises `RateLimited` with the real time until the oldest attempt leaves
+    the window. `release` gives one back (the attempt turned out not to count), `clear` forgets
+    them all (a successful login). While Redis is unreachable it counts in memory, per node.
+    """
+
+    _SWEEP_EVERY = 1024
+
+    def __init__(self, redis: Callable[[], Redis | None] = lambda: None) -> None:
+        self._redis = redis
+        self._local: dict[str, dict[str, float]] = {}
+        self._ops = 0
+        self._failing = False
+
+    @staticmethod
+    def _key(scope: str, key: str) -> str:
+        # Hashed: an email of any length makes a short Redis key, and no user text reaches Redis.
+        return f"pitchey:attempts:{scope}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+    def _shared_failed(self, exc: BaseException) -> None:
+        if not self._failing:
+            log.warning("attempt-limit storage unreachable (%s); counting on this node", exc)
+            self._failing = True
+
+    async def reserve(self, scope: str, key: str, limit: int, window: float, message: str) -> Reservation:
+        name = self._key(scope, key)
+        token = uuid.uuid4().hex
+        redis = self._redis()
+        if redis is not None:
+            try:
+                ok, retry = await redis.eval(_RESERVE, 1, name, repr(float(window)), str(limit), token)
+            except (RedisError, OSError) as exc:
+                self._shared_failed(exc)
+            else:
+                self._failing = False
+                if int(ok) != 1:
+                    raise RateLimited(float(retry), message)
+                return Reservation(name, token, shared=True)
+        return self._reserve_local(name, token, limit, window, message)
+
+    def _reserve_local(self, name: str, token: str, limit: int, window: float, message: str) -> Reservation:
+        now = time.monotonic()
+        self._ops += 1
+        if self._ops % self._SWEEP_EVERY == 0:
+            self._sweep(now, window)
+        entries = self._local.setdefault(name, {})
+        for old, at in list(entries.items()):
+            if at <= now - window:
+                del entries[old]
+        if len(entries) >= limit:
+            raise RateLimited(min(entries.values()) + window - now, message)
+        entries[token] = now
+        return Reservation(name, token, shared=False)
+
+    def _sweep(self, now: float, window: float) -> None:
+        """Forget keys whose newest attempt is older than `window` (bounded memory)."""
+        for name in [n for n, e in self._local.items() if not e or max(e.values()) <= now - window]:
+            del self._local[name]
+
+    async def release(self, reservation: Reservation) -> None:
+        if not reservation.shared:
+            self._local.get(reservation.key, {}).pop(reservation.token, None)
+            return
+        redis = self._redis()
+        if redis is None:
+            return
+        try:
+            await redis.zrem(reservation.key, reservation.token)
+        except (RedisError, OSError) as exc:
+            self._shared_failed(exc)
+
+    async def clear(self, scope: str, key: str) -> None:
+        name = self._key(scope, key)
+        self._local.pop(name, None)
+        redis = self._redis()
+        if redis is None:
+            return
+        try:
+            await redis.delete(name)
+        except (RedisError, OSError) as exc:
+            self._shared_failed(exc)
+
+
+class AuthLimiter:
+    """Failed logins per email (against password guessing) and auth requests per client IP.
+
+    A login reserves one failure before the password is checked (`reserve_login`); a right
+    password clears the email's failures, a wrong one keeps its reservation, anything else
+    (an error before the verdict) releases it."""
+
+    def __init__(
+        self,
+        failure_limit: str,
+        ip_limit: str,
+        storage_uri: str = "async+memory://",
+        attempts: AttemptLimiter | None = None,
+    ):
         storage = limits_storage(storage_uri)
         self.storage = storage
         self._limiter = _Limiter(storage, storage_uri.startswith("async+redis"))
         self._failures: RateLimitItem = parse(failure_limit)
         self._per_ip: RateLimitItem = parse(ip_limit)
+        self.attempts = attempts or AttemptLimiter()
 
-    async def _retry_after(self, item: RateLimitItem, key: str) -> float:
-        stats = await self._limiter.get_window_stats(item, key)
+    async def _retry_after(self, item: RateLimitItem, *ids: str) -> float:
+        stats = await self._limiter.get_window_stats(item, *ids)
         return max(1.0, stats.reset_time - time.time())
 
     async def hit_ip(self, ip: str) -> None:
         if not await self._limiter.hit(self._per_ip, "auth-ip", ip):
-            raise RateLimited(await self._retry_after(self._per_ip, ip), "Too many authentication requests")
-
-    async def check_login(self, email: str) -> None:
-        if not await self._limiter.test(self._failures, "login-fail", email):
             raise RateLimited(
-                await self._retry_after(self._failures, email),
-                "Too many failed logins for this account; try again later",
+                await self._retry_after(self._per_ip, "auth-ip", ip), "Too many authentication requests"
             )
 
-    async def login_failed(self, email: str) -> None:
-        await self._limiter.hit(self._failures, "login-fail", email)
+    async def reserve_login(self, email: str) -> Reservation:
+        return await self.attempts.reserve(
+            "login-fail",
+            email,
+            self._failures.amount,
+            float(self._failures.get_expiry()),
+            "Too many failed logins for this account; try again later",
+        )
 
     async def login_succeeded(self, email: str) -> None:
-        await self._limiter.clear(self._failures, "login-fail", email)
+        await self.attempts.clear("login-fail", email)
 
 
 class WriteLimiter:

@@ -21,7 +21,7 @@ from pitchey.storage.users import UserStore
 
 from .auth import Passwords, RevocationCache, TokenService
 from .cache import Cache, TtlCache
-from .ratelimit import AuthLimiter, WriteLimiter
+from .ratelimit import AttemptLimiter, AuthLimiter, WriteLimiter
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ class AppState:
     passwords: Passwords
     auth_limiter: AuthLimiter
     write_limiter: WriteLimiter
+    attempts: AttemptLimiter = field(default_factory=AttemptLimiter)
+    """Attempts reserved before the check they guard: failed logins, declined cards."""
     db: Database | None = None
     cache: Cache = field(default_factory=TtlCache)
     """The read cache (server/cache.py); shared across nodes once `cluster` is set."""

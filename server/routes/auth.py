@@ -95,11 +95,16 @@ async def login(call: Call[LoginBody, Any]) -> Reply:
     state = call.state
     await state.auth_limiter.hit_ip(client_ip(call.request, state.settings.trust_proxy))
     body = call.body
-    await state.auth_limiter.check_login(body.email)
-    user = await state.users.by_email(body.email)
-    ok = await state.passwords.verify(user.password_hash if user else None, body.password)
+    # The failure is counted before the password is checked, so parallel guesses cannot all be
+    # evaluated before any is counted; a right password clears the count, an error gives it back.
+    reservation = await state.auth_limiter.reserve_login(body.email)
+    try:
+        user = await state.users.by_email(body.email)
+        ok = await state.passwords.verify(user.password_hash if user else None, body.password)
+    except BaseException:
+        await state.attempts.release(reservation)
+        raise
     if user is None or not ok:
-        await state.auth_limiter.login_failed(body.email)
         raise InvalidCredentials()
     await state.auth_limiter.login_succeeded(body.email)
     if user.user_type != call.request.match_info["portal"]:

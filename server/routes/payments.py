@@ -82,6 +82,7 @@ WAIT_FOR_OTHER = PROVIDER_TIMEOUT + 5.0
 # Card-testing guard: declined attempts allowed per user per window.
 MAX_DECLINES = 10
 DECLINE_WINDOW = 3600.0
+DECLINED_MESSAGE = "Too many declined payments; try again later"
 
 
 # -- mapping ----------------------------------------------------------------------------------
@@ -158,9 +159,53 @@ async def _pay(
         amount = PLANS[plan].price
         grant, months = PLANS[plan].credits_per_period, PLANS[plan].months
     payments = PaymentStore(call.state.database)
-    declines, retry_after = await payments.recent_declines(me.user_id, DECLINE_WINDOW)
-    if declines >= MAX_DECLINES:
-        raise RateLimited(retry_after, "Too many declined payments; try again later")
+    # Card-testing guard. Every attempt reserves a decline before the card reaches the provider
+    # (atomically, so parallel attempts cannot all pass a count taken before any declined), and
+    # gives it back unless the card is declined. The stored declines are the floor that
+    # survives a restart of a single node's in-memory counts.
+    attempts = call.state.attempts
+    reservation = await attempts.reserve(
+        "card-decline", str(me.user_id), MAX_DECLINES, DECLINE_WINDOW, DECLINED_MESSAGE
+    )
+    declined = False
+    try:
+        declines, retry_after = await payments.recent_declines(me.user_id, DECLINE_WINDOW)
+        if declines >= MAX_DECLINES:
+            raise RateLimited(retry_after, DECLINED_MESSAGE)
+        return await _pay_reserved(
+            call,
+            payments,
+            key=key,
+            card=card,
+            purpose=purpose,
+            plan=plan,
+            credits=credits,
+            amount=amount,
+            grant=grant,
+            months=months,
+        )
+    except _FreshDecline:
+        declined = True
+        raise
+    finally:
+        if not declined:
+            await attempts.release(reservation)
+
+
+async def _pay_reserved(
+    call: Call[Any, Any],
+    payments: PaymentStore,
+    *,
+    key: str | None,
+    card: CardDetails,
+    purpose: str,
+    plan: str | None,
+    credits: int | None,
+    amount: Decimal,
+    grant: int,
+    months: int,
+) -> Reply:
+    me = call.user
     try:
         begun = await payments.begin(
             user_id=me.user_id,
@@ -221,12 +266,18 @@ async def _charge(
         raise PaymentProviderFailed(details={"paymentId": payment.id, "providerCode": code}) from None
     if result.status != "succeeded":
         declined = await payments.decline(payment.id, result.id, result.decline_code)
-        raise _declined(declined)
+        raise _declined(declined, fresh=True)
     return await payments.succeed(payment.id, result.id, credits=grant, plan=plan, months=months)
 
 
-def _declined(p: Payment) -> PaymentDeclined:
-    return PaymentDeclined(
+class _FreshDecline(PaymentDeclined):
+    """A decline the provider answered to this request (a replayed one did not reach it): the
+    one outcome that keeps the card-testing guard's reservation."""
+
+
+def _declined(p: Payment, *, fresh: bool = False) -> PaymentDeclined:
+    kind = _FreshDecline if fresh else PaymentDeclined
+    return kind(
         f"The card was declined ({p.failure_code})",
         details={"declineCode": p.failure_code, "paymentId": p.id},
     )
