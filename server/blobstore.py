@@ -71,6 +71,9 @@ class BlobStore(Protocol):
     async def keys(self, prefix: str = "") -> list[str]:
         """Every stored key under `prefix` (operations and tests; not for request paths)."""
 
+    def read_chunks(self, key: str) -> AsyncIterator[bytes]:
+        """The object's bytes in chunks (backups; requests are served through `delivery`)."""
+
     async def check(self) -> str:
         """Readiness: "ok", or "degraded" when the store cannot be reached."""
 
@@ -145,6 +148,14 @@ class LocalBlobStore:
 
         return await asyncio.to_thread(walk)
 
+    async def read_chunks(self, key: str) -> AsyncIterator[bytes]:
+        f = await asyncio.to_thread(open, self.path(key), "rb")
+        try:
+            while chunk := await asyncio.to_thread(f.read, READ_CHUNK):
+                yield chunk
+        finally:
+            await asyncio.to_thread(f.close)
+
     async def check(self) -> str:
         ok = await asyncio.to_thread(os.access, self._tmp, os.W_OK)
         return "ok" if ok else "degraded"
@@ -156,6 +167,7 @@ def _flush_and_sync(f: Any) -> None:
 
 
 S3_MIN_PART = 5 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
 
 
 class S3BlobStore:
@@ -334,6 +346,12 @@ class S3BlobStore:
         async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             found.extend(obj["Key"] for obj in page.get("Contents", []))
         return sorted(found)
+
+    async def read_chunks(self, key: str) -> AsyncIterator[bytes]:
+        got = await self.client.get_object(Bucket=self.bucket, Key=check_key(key))
+        async with got["Body"] as body:
+            while chunk := await body.read(READ_CHUNK):
+                yield chunk
 
     async def pending_uploads(self, prefix: str = "") -> list[str]:
         """Keys of multipart uploads started and neither completed nor aborted."""

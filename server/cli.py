@@ -1,4 +1,4 @@
-"""`pitchey`: serve the API, or apply migrations."""
+"""`pitchey`: serve the API, apply migrations, back up and restore."""
 
 from __future__ import annotations
 
@@ -10,15 +10,20 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
 from aiohttp import web
 
 from pitchey.loadtest.cli import add_parsers as add_loadtest_parsers
 from pitchey.loadtest.cli import run as run_loadtest
+from pitchey.storage.backups import BackupToolError
 from pitchey.storage.database import Database, StorageUnavailable
 from pitchey.storage.embedded import EmbeddedPostgres
 
-from .app import create_app, openapi_document
+from .app import _version, create_app, openapi_document
+from .backup import BackupError, archive_name, create_backup, restore_backup
+from .blobstore import blobstore_from_settings
 from .logs import configure_logging
 from .settings import Settings, SettingsError, load_settings
 
@@ -39,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     spec = sub.add_parser("openapi", help="print the OpenAPI document (the web app's types come from it)")
     spec.add_argument("-o", "--output", help="write to this file instead of standard output")
     add_loadtest_parsers(sub)  # record, replay (pitchey.loadtest; docs/replay.md)
+    backup = sub.add_parser("backup", help="write a backup archive of the database (and media)")
+    backup.add_argument("-o", "--output", help="archive path (default: pitchey-backup-<time>.tar here)")
+    backup.add_argument("--media", action="store_true", help="include the media store's objects")
+    restore = sub.add_parser("restore", help="restore a backup archive into an empty database")
+    restore.add_argument("archive", help="a file written by `pitchey backup`")
+    restore.add_argument(
+        "--force", action="store_true", help="replace a target that is not empty (its data is lost)"
+    )
     return p
 
 
@@ -115,6 +128,36 @@ def _print_openapi(output: str | None) -> int:
     return 0
 
 
+async def _backup_command(args: argparse.Namespace, settings: Settings, dsn: str) -> int:
+    """`pitchey backup` / `pitchey restore`: 0 done, 2 refused (the reason in one line)."""
+    store = blobstore_from_settings(settings)
+    await store.start()
+    try:
+        if args.command == "backup":
+            out = Path(args.output or archive_name(datetime.now(UTC)))
+            done = await create_backup(dsn, out, version=_version(), media=store if args.media else None)
+            print(
+                f"pitchey: backup written to {done.path} ({done.migrations} migrations, "
+                f"{done.database_bytes} bytes of database, {done.media_objects} media objects)"
+            )
+        else:
+            manifest = await restore_backup(dsn, Path(args.archive), media=store, force=args.force)
+            media = manifest.get("media")
+            print(
+                f"pitchey: restored the backup of {manifest.get('createdAt')}"
+                + (f" with {len(media)} media objects" if media is not None else " (no media in it)")
+            )
+    except BackupError as exc:
+        print(f"pitchey: {exc}", file=sys.stderr)
+        return 2
+    except BackupToolError as exc:
+        print(f"pitchey: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await store.close()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "openapi":
@@ -135,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_format, settings.log_level)
     try:
         with _Database(settings) as dsn:
+            if args.command in ("backup", "restore"):
+                return asyncio.run(_backup_command(args, settings, dsn))
             if args.command == "migrate":
                 applied = asyncio.run(_migrate(dsn, settings))
                 print(

@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     media_max_deck: int = Field(50 * 1024**2, ge=1, validation_alias=_env("PITCHEY_MEDIA_MAX_DECK"))
     media_max_video: int = Field(2 * 1024**3, ge=1, validation_alias=_env("PITCHEY_MEDIA_MAX_VIDEO"))
     media_url_ttl: int = Field(60, ge=1, le=7 * 24 * 3600, validation_alias=_env("PITCHEY_MEDIA_URL_TTL"))
+    # Scheduled backups (server/backup.py): off unless a directory is given.
+    backup_dir: Path | None = Field(None, validation_alias=_env("PITCHEY_BACKUP_DIR"))
+    backup_keep: int = Field(7, ge=1, le=10_000, validation_alias=_env("PITCHEY_BACKUP_KEEP"))
+    backup_interval: int = Field(
+        24 * 3600, ge=60, le=31 * 24 * 3600, validation_alias=_env("PITCHEY_BACKUP_INTERVAL")
+    )
     s3_bucket: str | None = Field(None, min_length=3, max_length=63, validation_alias=_env("S3_BUCKET"))
     s3_access_key_id: SecretStr | None = Field(None, validation_alias=_env("S3_ACCESS_KEY_ID"))
     s3_secret_access_key: SecretStr | None = Field(None, validation_alias=_env("S3_SECRET_ACCESS_KEY"))
