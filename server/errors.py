@@ -77,6 +77,20 @@ class UsernameExists(ApiError):
     status, code, default_message = 409, "USERNAME_EXISTS", "This username is taken"
 
 
+class MalformedRequest(ApiError):
+    """aiohttp's HTTP parser refused the request (a bad request line, a NUL in a header...)."""
+
+    status, code, default_message = 400, "BAD_REQUEST", "The request could not be parsed"
+
+
+class UriTooLong(ApiError):
+    status, code, default_message = 414, "URI_TOO_LONG", "The request line is too long"
+
+
+class HeadersTooLarge(ApiError):
+    status, code, default_message = 431, "HEADERS_TOO_LARGE", "A request header is too large"
+
+
 class PayloadTooLarge(ApiError):
     status, code, default_message = 413, "PAYLOAD_TOO_LARGE", "Request body is too large"
 
