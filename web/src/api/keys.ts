@@ -61,4 +61,10 @@ export const keys = {
   saved: ["saved"] as const,
   savedPage: (page: number) => ["saved", "pages", page] as const,
   pitchSaved: (id: number) => ["saved", "pitch", id] as const,
+  // Co-editing (/pitches/:id/documents/:doc, /collaborations): everything under "collab", so a
+  // collaborator_* notification refetches all of it at once.
+  collab: ["collab"] as const,
+  collaborations: ["collab", "mine"] as const,
+  collaborators: (pitchId: number) => ["collab", "pitch", pitchId, "collaborators"] as const,
+  pitchDocuments: (pitchId: number) => ["collab", "pitch", pitchId, "documents"] as const,
 };
