@@ -22,6 +22,13 @@ describe("notificationTarget", () => {
     expect(notificationTarget("team_removed", { companyId: 2 }, "production")).toBe("/production/team");
   });
 
+  it("sends a collaboration invitation to its answer, and an answer to the pitch's documents", () => {
+    expect(notificationTarget("collaborator_invite", { pitchId: 4, role: "editor", invitedBy: 2 }, "investor")).toBe("/collaborations");
+    expect(notificationTarget("collaborator_removed", { pitchId: 4 }, "creator")).toBe("/collaborations");
+    expect(notificationTarget("collaborator_accepted", { pitchId: 4 }, "creator")).toBe("/pitches/4/documents/synopsis");
+    expect(notificationTarget("collaborator_declined", {}, "creator")).toBe("/collaborations");
+  });
+
   it("falls back to the pitch, then the portal's home", () => {
     expect(notificationTarget("new_investment", { pitchId: 9 }, "creator")).toBe("/pitches/9");
     expect(notificationTarget("new_follower", {}, "production")).toBe("/production");

@@ -32,6 +32,14 @@ export function notificationTarget(kind: string, data: Record<string, unknown>, 
     case "team_invitation_declined":
     case "team_removed":
       return "/production/team";
+    case "collaborator_invite":
+    case "collaborator_removed":
+      // The invitation (accept / decline) or, once removed, what is left.
+      return "/collaborations";
+    case "collaborator_accepted":
+    case "collaborator_declined":
+      // The owner: the pitch's documents, where the collaborators panel is.
+      return pitchId !== null ? `/pitches/${pitchId}/documents/synopsis` : "/collaborations";
     default:
       return pitch;
   }
