@@ -42,6 +42,7 @@ from .models import (
     NdaEventOut,
     NdaRequestEventOut,
     NotificationOut,
+    OpsMetricsData,
     PresenceData,
     ProjectUpdate,
     RoomMessageOut,
@@ -52,7 +53,7 @@ from .models import (
     ViewUpdate,
     WireModel,
 )
-from .rooms import RoomName
+from .rooms import OPS_ROOM, RoomName
 
 __all__ = [
     "EVENT_MODELS",
@@ -346,6 +347,8 @@ def data_model(type: EventType, room: str | None) -> type[WireModel]:
     """The model of a frame's ``data``: a ``message`` in a ``user:`` room is a direct message."""
     if type is EventType.MESSAGE and room is not None and room.startswith("user:"):
         return DirectMessageOut
+    if type is EventType.METRICS and room == OPS_ROOM:
+        return OpsMetricsData
     return EVENT_MODELS[type]
 
 

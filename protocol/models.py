@@ -31,6 +31,10 @@ __all__ = [
     "NdaOut",
     "NdaRequestEventOut",
     "NotificationOut",
+    "OpsFigures",
+    "OpsMetricsData",
+    "OpsNodeFigures",
+    "OpsRoomFigures",
     "PresenceData",
     "PresenceEntry",
     "ProjectUpdate",
@@ -213,3 +217,42 @@ class MetricsData(WireModel):
     fanout_latency_ms: LatencyFigures
     window_seconds: float
     nodes: int | None = Field(None, description="How many nodes reported (several nodes only)")
+
+
+class OpsFigures(WireModel):
+    """The platform's live figures over the last window (about a second): one node's, or every
+    node's merged (`metrics:ops`, `GET /api/ops/overview`; rooms/metrics.py: OpsMetrics)."""
+
+    connections: int = Field(description="Open WebSocket sessions")
+    subscribers: int = Field(description="Room subscriptions of those sessions")
+    watchers: int = Field(description="Dashboard subscriptions (metrics rooms)")
+    active_rooms: int = Field(description="Room actors in memory (summed over nodes)")
+    events_per_sec: float = Field(description="Room events fanned out per second (each event once)")
+    deliveries_per_sec: float = Field(description="Event frames queued to sessions per second")
+    slow_consumer_closes: int = Field(description="Sessions closed with 4009 in the window")
+    slow_consumer_closes_total: int = Field(description="... since the node(s) started")
+    recovered: int = Field(description="Subscribes with since/epoch answered with every missed event")
+    recovery_lost: int = Field(description="Subscribes with since/epoch whose gap was no longer held")
+    recovered_total: int
+    recovery_lost_total: int
+    fanout_p99_ms: float | None = Field(description="Publish to last subscriber queued, 99th percentile")
+    window_seconds: float
+
+
+class OpsNodeFigures(OpsFigures):
+    node: str = Field(description="The node's name: host, process id and a start-up tag")
+
+
+class OpsRoomFigures(WireModel):
+    room: str
+    subscribers: int = Field(description="Live subscribers on every node")
+    events_per_sec: float
+    nodes: int = Field(description="Nodes with subscribers in the room")
+
+
+class OpsMetricsData(WireModel):
+    """A `metrics` frame of `metrics:ops`: the merge, each node, and the busiest rooms."""
+
+    cluster: OpsFigures
+    nodes: list[OpsNodeFigures]
+    rooms: list[OpsRoomFigures] = Field(description="The busiest rooms, by subscribers then events")

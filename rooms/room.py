@@ -233,6 +233,7 @@ class Room(AsyncioActor):
             # A replay the session could not even queue would close it as a slow consumer, and
             # every reconnect would replay it again. Never partial: the client reloads instead.
             recovery = Recovery(recovery.seq, recovery.epoch, False, [])
+        self.hub.metrics.record_recovery(msg.since, recovery.recovered)  # for /ops and alerts
         self.presence.setdefault(session.user_id, []).append(session)
         session.deliver(
             text_frame(

@@ -38,6 +38,7 @@ from .routes import (
 )
 from .routes import auth as auth_routes
 from .routes import ndas as nda_routes
+from .routes import ops as ops_routes
 from .routes import pitches as pitch_routes
 from .routes import system as system_routes
 from .settings import Settings, load_or_create_secret
@@ -80,6 +81,7 @@ def build_api() -> Api:
         teams,
         resources,
         timeline,
+        ops_routes,
     ):
         api.include(module.api)
     return api
@@ -141,6 +143,7 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
 
     app.cleanup_ctx.append(storage_context)
     realtime.setup_realtime(app)
+    ops_routes.setup_ops(app)  # after realtime: it reads the hub and the sessions
     media.setup_media(app)
     setup_cache(app)
     payments.setup_payments(state)

@@ -20,6 +20,7 @@ from pitchey.loadtest.cli import run as run_loadtest
 from pitchey.storage.backups import BackupToolError
 from pitchey.storage.database import Database, StorageUnavailable
 from pitchey.storage.embedded import EmbeddedPostgres
+from pitchey.storage.operators import OperatorStore
 
 from .app import _version, create_app, openapi_document
 from .backup import BackupError, archive_name, create_backup, restore_backup
@@ -52,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument(
         "--force", action="store_true", help="replace a target that is not empty (its data is lost)"
     )
+    operator = sub.add_parser("operator", help="grant or revoke the operator role (/ops; docs/ops.md)")
+    operator.add_argument(
+        "action", choices=("add", "remove", "list"), help="grant, revoke, or list operators"
+    )
+    operator.add_argument("email", nargs="?", help="the account's email (add, remove)")
     return p
 
 
@@ -117,6 +123,38 @@ async def _migrate(dsn: str, settings: Settings) -> list[str]:
         await db.close()
 
 
+async def _operator(dsn: str, settings: Settings, action: str, email: str | None) -> int:
+    """Grant or revoke the role in the database every node reads: live sessions of a removed
+    operator lose their global metrics subscriptions within a second (pitchey.rooms.metrics)."""
+    db = await Database.connect(dsn, min_size=1, max_size=1, timeout=settings.db_timeout)
+    try:
+        await db.migrate()  # the operators table may be newer than the database
+        store = OperatorStore(db)
+        if action == "list":
+            for op in await store.all():
+                print(f"{op.email}\t{op.user_id}\tsince {op.granted_at:%Y-%m-%d %H:%M}Z")
+            return 0
+        if not email:
+            print(f"pitchey: operator {action} needs an EMAIL", file=sys.stderr)
+            return 2
+        email = email.strip().lower()  # as accounts store it
+        if action == "add":
+            found = await store.grant(email) is not None
+        else:
+            held = await store.revoke(email)
+            found = held is not None
+            if held is False:
+                print(f"pitchey: {email} was not an operator")
+                return 0
+        if not found:
+            print(f"pitchey: no account with the email {email}", file=sys.stderr)
+            return 1
+        print(f"pitchey: {email} is {'now an operator' if action == 'add' else 'no longer an operator'}")
+        return 0
+    finally:
+        await db.close()
+
+
 def _print_openapi(output: str | None) -> int:
     """Stable bytes (sorted keys, one trailing newline) so a stale copy shows up as a diff."""
     text = json.dumps(openapi_document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -178,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_format, settings.log_level)
     try:
         with _Database(settings) as dsn:
+            if args.command == "operator":
+                return asyncio.run(_operator(dsn, settings, args.action, args.email))
             if args.command in ("backup", "restore"):
                 return asyncio.run(_backup_command(args, settings, dsn))
             if args.command == "migrate":

@@ -48,6 +48,7 @@ from pitchey.protocol.wsframe import close_frame, ping_frame, pong_frame, text_f
 from pitchey.rooms.access import RoomDenied, authorize
 from pitchey.rooms.hub import Hub
 from pitchey.rooms.messages import Join, Leave, Post, QueryPresence, TypingNotice, Unwatch, Watch
+from pitchey.rooms.metrics import OpsMetrics
 from pitchey.storage.database import StorageUnavailable
 
 from .auth import Principal
@@ -155,6 +156,7 @@ class SessionRegistry:
     def __init__(self) -> None:
         self.flusher = FlushScheduler()
         self.sessions: set[WsSession] = set()
+        self.ops: OpsMetrics | None = None  # the operators' figures (server/routes/ops.py sets it)
         self._by_jti: dict[uuid.UUID, set[WsSession]] = {}
 
     def add(self, session: WsSession) -> None:
@@ -217,6 +219,7 @@ class WsSession:
         "hub",
         "max_buffer",
         "max_subscriptions",
+        "ops",
         "principal",
         "rooms",
         "session_id",
@@ -247,6 +250,7 @@ class WsSession:
         # Rooms as parsed at the edge (a RoomName hashes by value): one spelling per room.
         self.rooms: set[RoomName] = set()
         self.watching: set[RoomName] = set()
+        self.ops: OpsMetrics | None = None
         self._loop = asyncio.get_running_loop()
         self._out: list[bytes] = []
         self._out_bytes = 0
@@ -464,11 +468,19 @@ class WsSession:
         ):
             self.send_error("LIMIT", f"At most {self.max_subscriptions} subscriptions", cmd.id, name)
             return
+        if room.kind == "ops":  # metrics:ops, operators only: not a room actor (rooms/metrics.py)
+            if self.ops is not None:
+                await self.ops.watch(self, cmd.id)
+            return
+        privileged = False
         try:
             await authorize(cmd.room, self.user_id, self.user_type, self.hub.pitches)
         except RoomDenied as exc:
-            self.send_error(exc.code, str(exc), cmd.id, name)
-            return
+            # An operator may watch any existing room's metrics (the /ops room view).
+            if not (room.metrics and exc.code == "FORBIDDEN" and self.ops and await self.ops.may_watch(self)):
+                self.send_error(exc.code, str(exc), cmd.id, name)
+                return
+            privileged = True
         except StorageUnavailable:
             self.send_error("UNAVAILABLE", "Try again shortly", cmd.id, name)
             return
@@ -477,6 +489,8 @@ class WsSession:
         if room.metrics:
             self.watching.add(room)
             self.hub.tell(room.target, Watch(self, cmd.id))
+            if privileged and self.ops is not None:
+                self.ops.privileged_watch(self, room)  # taken back if the role is
         else:
             self.rooms.add(room)
             self.hub.tell(room, Join(self, cmd.since, cmd.epoch, cmd.id))
@@ -487,6 +501,8 @@ class WsSession:
         self.hub.tell(room, Join(self))
 
     def unsubscribe(self, room: RoomName, cid: Any) -> None:
+        if room.kind == "ops" and self.ops is not None and self.ops.unwatch(self, cid):
+            return
         if room.metrics:
             if room in self.watching:
                 self.watching.discard(room)
@@ -508,6 +524,8 @@ class WsSession:
             self.hub.tell(room.target, Unwatch(self))
         self.rooms.clear()
         self.watching.clear()
+        if self.ops is not None:
+            self.ops.forget(self)
 
 
 def _offered_protocols(request: web.Request) -> list[str]:
@@ -563,6 +581,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     session = WsSession(transport, principal, realtime.hub, settings, realtime.sessions.flusher)
     registry: SessionRegistry = realtime.sessions
     registry.add(session)
+    session.ops = registry.ops
     metrics = realtime.hub.metrics
     metrics.connections.inc()
     expiry = asyncio.get_running_loop().call_later(

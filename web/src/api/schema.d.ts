@@ -565,6 +565,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ops/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators: the platform's live figures, merged across nodes, per node, and the busiest rooms (the data of the `metrics:ops` room's frames, for a first paint) */
+        get: operations["get_ops_overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/rooms/{kind}/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators: one room's subscribers and watchers on this node and who is present on every node (its rates are live in `metrics:<kind>:<id>`) */
+        get: operations["get_ops_room"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the caller is an operator (any signed-in account may ask; /ops shows its refusal from this) */
+        get: operations["get_ops_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/payments/credits/balance": {
         parameters: {
             query?: never;
@@ -2461,6 +2512,215 @@ export interface components {
              */
             unreadOnly: boolean;
         };
+        /**
+         * OpsFigures
+         * @description The platform's live figures over the last window (about a second): one node's, or every
+         *     node's merged (`metrics:ops`, `GET /api/ops/overview`; rooms/metrics.py: OpsMetrics).
+         */
+        OpsFigures: {
+            /**
+             * Activerooms
+             * @description Room actors in memory (summed over nodes)
+             */
+            activeRooms: number;
+            /**
+             * Connections
+             * @description Open WebSocket sessions
+             */
+            connections: number;
+            /**
+             * Deliveriespersec
+             * @description Event frames queued to sessions per second
+             */
+            deliveriesPerSec: number;
+            /**
+             * Eventspersec
+             * @description Room events fanned out per second (each event once)
+             */
+            eventsPerSec: number;
+            /**
+             * Fanoutp99Ms
+             * @description Publish to last subscriber queued, 99th percentile
+             */
+            fanoutP99Ms: number | null;
+            /**
+             * Recovered
+             * @description Subscribes with since/epoch answered with every missed event
+             */
+            recovered: number;
+            /** Recoveredtotal */
+            recoveredTotal: number;
+            /**
+             * Recoverylost
+             * @description Subscribes with since/epoch whose gap was no longer held
+             */
+            recoveryLost: number;
+            /** Recoverylosttotal */
+            recoveryLostTotal: number;
+            /**
+             * Slowconsumercloses
+             * @description Sessions closed with 4009 in the window
+             */
+            slowConsumerCloses: number;
+            /**
+             * Slowconsumerclosestotal
+             * @description ... since the node(s) started
+             */
+            slowConsumerClosesTotal: number;
+            /**
+             * Subscribers
+             * @description Room subscriptions of those sessions
+             */
+            subscribers: number;
+            /**
+             * Watchers
+             * @description Dashboard subscriptions (metrics rooms)
+             */
+            watchers: number;
+            /** Windowseconds */
+            windowSeconds: number;
+        };
+        /**
+         * OpsMetricsData
+         * @description A `metrics` frame of `metrics:ops`: the merge, each node, and the busiest rooms.
+         */
+        OpsMetricsData: {
+            cluster: components["schemas"]["OpsFigures"];
+            /** Nodes */
+            nodes: components["schemas"]["OpsNodeFigures"][];
+            /**
+             * Rooms
+             * @description The busiest rooms, by subscribers then events
+             */
+            rooms: components["schemas"]["OpsRoomFigures"][];
+        };
+        /** OpsNodeFigures */
+        OpsNodeFigures: {
+            /**
+             * Activerooms
+             * @description Room actors in memory (summed over nodes)
+             */
+            activeRooms: number;
+            /**
+             * Connections
+             * @description Open WebSocket sessions
+             */
+            connections: number;
+            /**
+             * Deliveriespersec
+             * @description Event frames queued to sessions per second
+             */
+            deliveriesPerSec: number;
+            /**
+             * Eventspersec
+             * @description Room events fanned out per second (each event once)
+             */
+            eventsPerSec: number;
+            /**
+             * Fanoutp99Ms
+             * @description Publish to last subscriber queued, 99th percentile
+             */
+            fanoutP99Ms: number | null;
+            /**
+             * Node
+             * @description The node's name: host, process id and a start-up tag
+             */
+            node: string;
+            /**
+             * Recovered
+             * @description Subscribes with since/epoch answered with every missed event
+             */
+            recovered: number;
+            /** Recoveredtotal */
+            recoveredTotal: number;
+            /**
+             * Recoverylost
+             * @description Subscribes with since/epoch whose gap was no longer held
+             */
+            recoveryLost: number;
+            /** Recoverylosttotal */
+            recoveryLostTotal: number;
+            /**
+             * Slowconsumercloses
+             * @description Sessions closed with 4009 in the window
+             */
+            slowConsumerCloses: number;
+            /**
+             * Slowconsumerclosestotal
+             * @description ... since the node(s) started
+             */
+            slowConsumerClosesTotal: number;
+            /**
+             * Subscribers
+             * @description Room subscriptions of those sessions
+             */
+            subscribers: number;
+            /**
+             * Watchers
+             * @description Dashboard subscriptions (metrics rooms)
+             */
+            watchers: number;
+            /** Windowseconds */
+            windowSeconds: number;
+        };
+        /**
+         * OpsRoom
+         * @description One room as an operator sees it; its live rates come from `metrics:<room>`.
+         */
+        OpsRoom: {
+            /**
+             * Active
+             * @description The room's actor is in memory on the node that answered
+             */
+            active: boolean;
+            /**
+             * Presence
+             * @description Who is in the room, on every node
+             */
+            presence: components["schemas"]["PresenceEntry"][];
+            /** Room */
+            room: string;
+            /**
+             * Subscribers
+             * @description Live subscribers on the node that answered
+             */
+            subscribers: number;
+            /**
+             * Watchers
+             * @description Dashboards watching the room's metrics on that node
+             */
+            watchers: number;
+        };
+        /** OpsRoomFigures */
+        OpsRoomFigures: {
+            /** Eventspersec */
+            eventsPerSec: number;
+            /**
+             * Nodes
+             * @description Nodes with subscribers in the room
+             */
+            nodes: number;
+            /** Room */
+            room: string;
+            /**
+             * Subscribers
+             * @description Live subscribers on every node
+             */
+            subscribers: number;
+        };
+        /** OpsStatus */
+        OpsStatus: {
+            /**
+             * Node
+             * @description The node that answered
+             */
+            node: string;
+            /**
+             * Operator
+             * @description Whether the caller may open /ops
+             */
+            operator: boolean;
+        };
         /** OutgoingNdaQuery */
         OutgoingNdaQuery: {
             /**
@@ -2981,6 +3241,15 @@ export interface components {
             notifications: {
                 [key: string]: components["schemas"]["ChannelsIn"];
             } | null;
+        };
+        /** PresenceEntry */
+        PresenceEntry: {
+            /** Connections */
+            connections: number;
+            /** Userid */
+            userId: number;
+            /** Usertype */
+            userType: string;
         };
         /** PresenceOut */
         PresenceOut: {
@@ -6407,6 +6676,165 @@ export interface operations {
                 };
                 content: {
                     "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    get_ops_overview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["OpsMetricsData"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Operators only: ask an administrator to run `pitchey operator add` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_ops_room: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kind: string;
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["OpsRoom"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Operators only: ask an administrator to run `pitchey operator add` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such room: expected pitch, user or project and an id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_ops_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["OpsStatus"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
