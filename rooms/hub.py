@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
+from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import pykka
@@ -31,6 +33,9 @@ from .readcache import NoReadCache, ReadCache
 from .room import Room, room_class
 
 R = TypeVar("R")
+
+#: Told of a failed room (`Hub.failure_hook`): its name and the exception, if known.
+FailureHook = Callable[[str, BaseException | None], None]
 
 log = logging.getLogger("pitchey.rooms")
 
@@ -69,6 +74,9 @@ class Hub:
         # Declared by the backplane, not guessed from its class: see Broker.delivers_inline.
         self.direct_fanout = backplane.delivers_inline
         self.passivation_slots = asyncio.Semaphore(PASSIVATION_CONCURRENCY)
+        # Told of every failed room (its name, the exception) before it is replaced: the server
+        # installs error reporting here (server/observability.py), so rooms import none of it.
+        self.failure_hook: FailureHook | None = None
         backplane.listen(self._on_publication)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -208,6 +216,13 @@ class Hub:
         if self._rooms.get(room.name) is not room:
             return  # already replaced
         log.error("room %s failed; restarting it from its persisted state", room.name)
+        if self.failure_hook is not None:
+            # Called from the room's except block (Room.on_receive, on_failure): the exception
+            # being handled is the one that broke it.
+            try:
+                self.failure_hook(room.name, sys.exc_info()[1])
+            except Exception:
+                log.warning("the room failure hook failed", exc_info=True)
         del self._rooms[room.name]
         subscribers = tuple(room.subscribers)
         watchers = tuple(room.watchers or ())

@@ -19,6 +19,7 @@ from .auth import Passwords, RevocationCache, TokenService
 from .backup import setup_backups
 from .cache import setup_cache
 from .middleware import cors, request_context
+from .observability import setup_sentry
 from .openapi import build_openapi
 from .ratelimit import AttemptLimiter, AuthLimiter, WriteLimiter
 from .routes import (
@@ -117,6 +118,7 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
     )
     app[APP_STATE] = state
     app[MAX_BODY] = settings.max_body_bytes
+    setup_sentry(app)  # SENTRY_DSN: errors to Sentry (first to start, last to stop)
     api = build_api()
     api.install(app)
     app[API] = api

@@ -12,6 +12,7 @@ from pitchey.storage.database import StorageUnavailable
 
 from . import envelope
 from .errors import ApiError, MethodNotAllowed, NotFound, PayloadTooLarge, Unavailable
+from .observability import report_request_error
 from .state import APP_STATE
 
 log = logging.getLogger("pitchey.server")
@@ -43,8 +44,9 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         response.headers["Retry-After"] = "5"
     except web.HTTPException as exc:
         response = _http_exception(request, exc)
-    except Exception:
+    except Exception as exc:
         log.exception("unhandled error request_id=%s %s %s", rid, request.method, request.path)
+        report_request_error(exc, request)
         response = envelope.failure(request, 500, "INTERNAL", "Internal server error")
     if not response.prepared:
         response.headers["X-Request-Id"] = rid

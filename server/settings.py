@@ -10,6 +10,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from limits import parse_many
 from pydantic import (
@@ -90,6 +91,16 @@ class Settings(BaseSettings):
     room_history_seconds: float = Field(600.0, ge=0, validation_alias=_env("PITCHEY_ROOM_HISTORY_SECONDS"))
     metrics_token: SecretStr | None = Field(None, validation_alias=_env("PITCHEY_METRICS_TOKEN"))
     shutdown_timeout: float = Field(10.0, gt=0, le=300, validation_alias=_env("PITCHEY_SHUTDOWN_TIMEOUT"))
+    # Error reporting to Sentry (server/observability.py): off while SENTRY_DSN is unset. The
+    # browser's DSN is handed to the web app by GET /api/config (SENTRY_WEB_DSN, else SENTRY_DSN).
+    sentry_dsn: str | None = Field(None, repr=False, validation_alias=_env("SENTRY_DSN"))
+    sentry_web_dsn: str | None = Field(None, repr=False, validation_alias=_env("SENTRY_WEB_DSN"))
+    sentry_environment: str = Field(
+        "production", pattern=r"^[^\s/]{1,64}$", validation_alias=_env("SENTRY_ENVIRONMENT")
+    )
+    sentry_traces_sample_rate: float = Field(
+        0.0, ge=0, le=1, validation_alias=_env("SENTRY_TRACES_SAMPLE_RATE")
+    )
     # added: media uploads (server/routes/media.py) and where they are stored (server/blobstore.py)
     media_max_poster: int = Field(10 * 1024**2, ge=1, validation_alias=_env("PITCHEY_MEDIA_MAX_POSTER"))
     media_max_deck: int = Field(50 * 1024**2, ge=1, validation_alias=_env("PITCHEY_MEDIA_MAX_DECK"))
@@ -130,6 +141,18 @@ class Settings(BaseSettings):
         if v is not None and not v.startswith(("postgres://", "postgresql://")):
             raise ValueError("must start with postgresql://")
         return v or None
+
+    @field_validator("sentry_dsn", "sentry_web_dsn")
+    @classmethod
+    def _valid_sentry_dsn(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.username or not parts.hostname:
+            raise ValueError("not a Sentry DSN like https://KEY@HOST/PROJECT")
+        if not parts.path.strip("/").rsplit("/", 1)[-1].isdigit():
+            raise ValueError("not a Sentry DSN like https://KEY@HOST/PROJECT (no project id)")
+        return v
 
     @field_validator("s3_endpoint")
     @classmethod

@@ -53,6 +53,7 @@ from pitchey.storage.database import StorageUnavailable
 
 from .auth import Principal
 from .errors import Forbidden, Unauthorized, Unavailable
+from .observability import report_session_error
 from .settings import Settings
 from .state import APP_STATE, AppState
 
@@ -613,6 +614,12 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
                     break
                 case _:  # CLOSING, CLOSED, ERROR: the connection is gone
                     break
+    except Exception as exc:
+        # The socket is upgraded, so the middleware's 500 could not reach this client: report
+        # the bug here (request id, room) and close with 1011 so the client reconnects.
+        log.exception("websocket session=%s failed", session.session_id)
+        report_session_error(exc, request, session)
+        session.close_soon(CloseCode.INTERNAL_ERROR, "Internal error")
     finally:
         expiry.cancel()
         session.connection_lost()
