@@ -13,7 +13,7 @@ from aiohttp import web
 
 from pitchey.storage.database import Database
 
-from . import realtime, webapp
+from . import docs_ws, realtime, webapp
 from .api import Api
 from .auth import Passwords, RevocationCache, TokenService
 from .backup import setup_backups
@@ -24,6 +24,7 @@ from .openapi import build_openapi
 from .ratelimit import AttemptLimiter, AuthLimiter, WriteLimiter
 from .routes import (
     analytics,
+    collaborators,
     follows,
     investments,
     media,
@@ -76,6 +77,7 @@ def build_api() -> Api:
         messages,
         notifications,
         analytics,
+        collaborators,
         media,
         profiles,
         saved,
@@ -145,6 +147,7 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
 
     app.cleanup_ctx.append(storage_context)
     realtime.setup_realtime(app)
+    docs_ws.setup_docs(app)  # after: documents write back through the pitch rooms
     ops_routes.setup_ops(app)  # after realtime: it reads the hub and the sessions
     media.setup_media(app)
     setup_cache(app)

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     ws_max_subscriptions: int = Field(200, ge=1, validation_alias=_env("PITCHEY_WS_MAX_SUBSCRIPTIONS"))
     ws_ticket_ttl: float = Field(60.0, gt=0, le=600, validation_alias=_env("PITCHEY_WS_TICKET_TTL"))
     room_idle_timeout: float = Field(60.0, gt=0, validation_alias=_env("PITCHEY_ROOM_IDLE_TIMEOUT"))
+    # added: live co-editing (/ws/docs/..., rooms/docs.py): a document's size cap, updates per
+    # second per connection, and how many updates the log holds before it is compacted.
+    doc_max_bytes: int = Field(8 * 1024**2, ge=1024, validation_alias=_env("PITCHEY_DOC_MAX_BYTES"))
+    doc_update_rate: float = Field(50.0, gt=0, validation_alias=_env("PITCHEY_DOC_UPDATE_RATE"))
+    doc_update_burst: int = Field(200, ge=1, validation_alias=_env("PITCHEY_DOC_UPDATE_BURST"))
+    doc_compact_every: int = Field(100, ge=1, validation_alias=_env("PITCHEY_DOC_COMPACT_EVERY"))
     room_history_size: int = Field(1000, ge=0, validation_alias=_env("PITCHEY_ROOM_HISTORY_SIZE"))
     room_history_seconds: float = Field(600.0, ge=0, validation_alias=_env("PITCHEY_ROOM_HISTORY_SECONDS"))
     metrics_token: SecretStr | None = Field(None, validation_alias=_env("PITCHEY_METRICS_TOKEN"))

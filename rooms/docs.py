@@ -1,0 +1,698 @@
+"""Co-edited documents: one actor per open document (a pitch's `synopsis`, `treatment`, `notes`).
+
+A `DocumentActor` holds the document as a pycrdt (Yrs) `Doc`, its connections and their awareness
+states. It handles one message at a time (the input gate), and each incoming update is one turn:
+decoded and checked on a scratch document, appended to PostgreSQL in the statement that also
+checks the author's role *now* (storage/documents.py), and only then applied, relayed to the other
+connections and to the other nodes (the output gate). A sync step 1 is answered in its own turn,
+after every earlier message of that connection: its step 2 acknowledges them as stored.
+
+The actors are kept by a `DocumentHub` beside the room `Hub`: activated on first use, passivated
+(compacted, the synopsis written back) after the rooms' idle timeout without connections. A pitch
+field is never written here: the synopsis goes to the pitch's room actor as the same `UpdatePitch`
+message `PUT /api/pitches/{id}` sends, so the cache and the room's subscribers follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pykka
+from pycrdt import Doc as _Doc
+from pycrdt import XmlElement, XmlFragment, XmlText
+
+from pitchey.actors import AsyncioActor
+from pitchey.actors import ask as actor_ask
+from pitchey.protocol import RoomName
+from pitchey.protocol.yjs import (
+    EMPTY_UPDATE,
+    Awareness,
+    AwarenessEntry,
+    DocCloseCode,
+    MalformedMessage,
+    QueryAwareness,
+    SyncStep1,
+    SyncStep2,
+    SyncUpdate,
+    YMessage,
+    awareness_message,
+    binary_frame,
+    decode_awareness,
+    encode_awareness,
+    sync_step1_message,
+    sync_step2_message,
+    update_message,
+)
+from pitchey.storage.collaborators import CollaboratorStore
+from pitchey.storage.database import Database, StorageError, StorageUnavailable
+from pitchey.storage.documents import NAMES, DocumentGone, DocumentStore
+from pitchey.storage.pitches import Pitch, PitchStore
+
+from .access import Verdict, Viewer, decide
+from .messages import UpdatePitch
+
+log = logging.getLogger("pitchey.docs")
+
+Doc = _Doc[Any]  # documents hold shared types of any kind (the XmlFragment `default` here)
+
+FRAGMENT = "default"  # the XmlFragment Tiptap's Collaboration extension binds by default
+SEED_CLIENT_ID = 1  # the server's fixed Yjs client for seeding: every node seeds identically
+SYNOPSIS_MAX = 20_000  # as PUT /api/pitches/{id} accepts
+REMOTE_AWARENESS_TTL = 30.0  # seconds, as y-protocols' outdatedTimeout
+
+
+# -- the CRDT, without I/O -------------------------------------------------------------------
+
+
+class BadUpdate(ValueError):
+    """Bytes Yjs cannot decode as an update (or a state vector)."""
+
+
+def _guard(exc: BaseException) -> None:
+    # Yrs errors arrive as ValueError; a Rust panic as pyo3's PanicException (a BaseException).
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
+        raise exc
+
+
+def check_update(update: bytes) -> None:
+    """Refuse an update Yjs cannot decode, on a scratch document: the live one is never touched
+    by bytes that would fail half-way."""
+    try:
+        Doc().apply_update(update)
+    except BaseException as exc:
+        _guard(exc)
+        raise BadUpdate(str(exc)) from None
+
+
+def load_doc(snapshot: bytes, tail: list[bytes]) -> Doc:
+    doc: Doc = Doc()
+    doc.get(FRAGMENT, type=XmlFragment)
+    for update in (snapshot, *tail):
+        if update != EMPTY_UPDATE:
+            doc.apply_update(update)
+    return doc
+
+
+def merge(snapshot: bytes, tail: list[bytes]) -> tuple[bytes, bytes]:
+    """Fold updates into one snapshot: (its encoded state, its state vector)."""
+    doc = load_doc(snapshot, tail)
+    return doc.get_update(), doc.get_state()
+
+
+def diff(doc: Doc, state_vector: bytes) -> bytes:
+    try:
+        return doc.get_update(state_vector)
+    except BaseException as exc:
+        _guard(exc)
+        raise BadUpdate(str(exc)) from None
+
+
+def _text_of(node: Any) -> str:
+    if isinstance(node, XmlText):
+        return "".join(part for part, *_ in node.diff() if isinstance(part, str))
+    if isinstance(node, (XmlElement, XmlFragment)):
+        children = list(node.children)
+        joiner = "\n" if any(isinstance(c, XmlElement) for c in children) else ""
+        return joiner.join(_text_of(c) for c in children)
+    return ""
+
+
+def plain_text(doc: Doc) -> str:
+    """The document's text: its blocks' text joined by newlines (formatting dropped)."""
+    return _text_of(doc.get(FRAGMENT, type=XmlFragment)).strip()
+
+
+def seed_update(text: str) -> bytes:
+    """A document of one paragraph per line, written by the fixed seed client: byte for byte the
+    same on every node, so two nodes seeding at once add the same items once."""
+    doc: Doc = Doc(client_id=SEED_CLIENT_ID)
+    fragment = doc.get(FRAGMENT, type=XmlFragment)
+    with doc.transaction():
+        for line in text.splitlines():
+            paragraph = fragment.children.append(XmlElement("paragraph"))
+            if line:
+                paragraph.children.append(XmlText(line))
+    return doc.get_update()
+
+
+# -- who may open a document -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DocRole:
+    role: str  # owner, editor, viewer, nda
+    pitch_owner: int
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in ("owner", "editor")
+
+
+class DocDenied(Exception):
+    def __init__(self, code: DocCloseCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+async def document_role(db: Database, pitch_id: int, user_id: int, user_type: str) -> DocRole:
+    """The caller's role on a pitch's documents now, or DocDenied (FORBIDDEN / NOT_FOUND)."""
+    access = await PitchStore(db).access(pitch_id, user_id)
+    if access is None:
+        raise DocDenied(DocCloseCode.NOT_FOUND, "Pitch not found")
+    if access.owner_id == user_id:
+        return DocRole("owner", access.owner_id)
+    role = await CollaboratorStore(db).role(pitch_id, user_id)
+    if role is not None:
+        return DocRole(role, access.owner_id)
+    if access.has_nda:
+        return DocRole("nda", access.owner_id)
+    if decide(access, Viewer(user_id, user_type)).verdict is Verdict.NOT_FOUND:
+        raise DocDenied(DocCloseCode.NOT_FOUND, "Pitch not found")
+    raise DocDenied(DocCloseCode.FORBIDDEN, "Only the pitch's owner, collaborators and NDA holders")
+
+
+# -- messages --------------------------------------------------------------------------------
+
+
+class DocPeer(Protocol):
+    """What a document needs of a connection (server/docs_ws.py: DocSession)."""
+
+    user_id: int
+    user_type: str
+
+    def deliver(self, frame: bytes) -> bool: ...
+
+    def close_soon(self, code: int, reason: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DocOpen:
+    peer: DocPeer
+
+
+@dataclass(frozen=True, slots=True)
+class DocIncoming:
+    peer: DocPeer
+    message: YMessage
+
+
+@dataclass(frozen=True, slots=True)
+class DocClose:
+    peer: DocPeer
+
+
+@dataclass(frozen=True, slots=True)
+class DocRelayed:
+    kind: bytes  # b"u" update, b"a" awareness
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DocSave:
+    """Compact now and write the synopsis back (every N updates; when the last editor leaves)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DocPassivate:
+    pass
+
+
+# -- relaying between nodes ------------------------------------------------------------------
+
+
+class DocRelay(Protocol):
+    """How a document's updates and awareness reach the same document's actors on other nodes."""
+
+    async def attach(self, key: str, deliver: Callable[[bytes, bytes], None]) -> None: ...
+
+    async def detach(self, key: str) -> None: ...
+
+    async def publish(self, key: str, kind: bytes, payload: bytes) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalRelay:
+    """One node: a document has one actor, nothing to relay."""
+
+    async def attach(self, key: str, deliver: Callable[[bytes, bytes], None]) -> None:
+        return None
+
+    async def detach(self, key: str) -> None:
+        return None
+
+    async def publish(self, key: str, kind: bytes, payload: bytes) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+# -- the actor -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DocLimits:
+    max_bytes: int = 8 * 1024**2
+    compact_every: int = 100
+
+
+@dataclass(slots=True)
+class _AwarenessState:
+    clock: int
+    state: str
+    peer: DocPeer | None  # None: a client on another node
+    seen: float = field(default_factory=time.monotonic)
+
+
+class DocumentActor(AsyncioActor):
+    def __init__(self, docs: DocumentHub, pitch_id: int, name: str) -> None:
+        super().__init__()
+        self.docs = docs
+        self.pitch_id = pitch_id
+        self.name = name
+        self.key = f"{pitch_id}:{name}"
+        self.store = DocumentStore(docs.db)
+        self.doc: Doc = Doc()
+        self.document_id = 0
+        self.size = 0
+        self.since_compaction = 0
+        self.dirty = False  # changed since the synopsis was last written back
+        self.synopsis: str | None = None
+        self.owner_id = 0
+        self.peers: dict[DocPeer, set[int]] = {}  # connection -> awareness clients it announced
+        self.awareness: dict[int, _AwarenessState] = {}
+        self.last_active = time.monotonic()
+        docs.adopt(self)
+
+    async def on_activate(self) -> None:
+        # Listen before loading: an update another node stores meanwhile arrives twice at worst
+        # (applying an update twice is a no-op), never not at all.
+        await self.docs.relay.attach(self.key, self._relayed)
+        try:
+            stored = await self.store.open(self.pitch_id, self.name)
+            pitch = await self.docs.pitches.get(self.pitch_id)
+        except BaseException:
+            await self.docs.relay.detach(self.key)
+            raise
+        if pitch is None:
+            await self.docs.relay.detach(self.key)
+            raise DocumentGone(f"pitch {self.pitch_id} is gone")
+        self.owner_id = pitch.user_id
+        self.synopsis = pitch.synopsis
+        self.document_id = stored.id
+        self.size = stored.size
+        self.since_compaction = len(stored.tail)
+        self.doc = load_doc(stored.snapshot, stored.tail)
+        if stored.created and self.name == "synopsis" and pitch.synopsis:
+            seed = seed_update(pitch.synopsis)
+            if await self.store.append(self.document_id, self.pitch_id, None, seed) is not None:
+                self.doc.apply_update(seed)
+                self.size += len(seed)
+                await self.docs.relay.publish(self.key, b"u", seed)
+
+    def _relayed(self, kind: bytes, payload: bytes) -> None:
+        with contextlib.suppress(pykka.ActorDeadError):
+            self.actor_ref.tell(DocRelayed(kind, payload))
+
+    def on_receive(self, message: Any) -> Any:
+        if not isinstance(message, (DocPassivate, DocRelayed)):
+            self.last_active = time.monotonic()
+        match message:
+            case DocIncoming():
+                return self.incoming(message.peer, message.message)
+            case DocOpen(peer=peer):
+                return self.open(peer)
+            case DocClose(peer=peer):
+                return self.close(peer)
+            case DocRelayed():
+                return self.relayed(message)
+            case DocSave():
+                return self.save()
+            case DocPassivate():
+                return self.passivate()
+        log.warning("document %s got an unexpected message %r", self.key, type(message).__name__)
+        return None
+
+    def on_failure(self, *exc_info: Any) -> None:
+        self.docs.failed(self)
+
+    # -- connections -----------------------------------------------------------------------
+
+    def open(self, peer: DocPeer) -> bool:
+        self.peers[peer] = set()
+        peer.deliver(binary_frame(sync_step1_message(self.doc.get_state())))
+        states = self._known_states()
+        if states:
+            peer.deliver(binary_frame(awareness_message(encode_awareness(states))))
+        return True
+
+    def _known_states(self) -> list[AwarenessEntry]:
+        now = time.monotonic()
+        for cid in [
+            c for c, s in self.awareness.items() if s.peer is None and now - s.seen > REMOTE_AWARENESS_TTL
+        ]:
+            del self.awareness[cid]
+        return [AwarenessEntry(cid, s.clock, s.state) for cid, s in self.awareness.items()]
+
+    async def close(self, peer: DocPeer) -> None:
+        clients = self.peers.pop(peer, None)
+        if clients:
+            gone = []
+            for cid in clients:
+                state = self.awareness.get(cid)
+                if state is not None and state.peer is peer:
+                    del self.awareness[cid]
+                    gone.append(AwarenessEntry(cid, state.clock + 1, "null"))
+            if gone:
+                payload = encode_awareness(gone)
+                self._broadcast(binary_frame(awareness_message(payload)), None)
+                await self._publish(b"a", payload)
+        if not self.peers and self.dirty:
+            await self.save()
+
+    def _broadcast(self, frame: bytes, origin: DocPeer | None) -> None:
+        for peer in self.peers:
+            if peer is not origin:
+                peer.deliver(frame)
+
+    async def _publish(self, kind: bytes, payload: bytes) -> None:
+        try:
+            await self.docs.relay.publish(self.key, kind, payload)
+        except Exception:
+            log.warning("could not relay %s of document %s", kind, self.key, exc_info=True)
+
+    # -- messages of a connection ----------------------------------------------------------
+
+    async def incoming(self, peer: DocPeer, message: YMessage) -> None:
+        if peer not in self.peers:
+            return  # closed meanwhile
+        match message:
+            case SyncStep1(state_vector=sv):
+                try:
+                    missing = diff(self.doc, sv)
+                except BadUpdate:
+                    self._refuse(peer, DocCloseCode.MALFORMED, "Malformed state vector")
+                    return
+                peer.deliver(binary_frame(sync_step2_message(missing)))
+            case SyncStep2(update=update) | SyncUpdate(update=update):
+                await self.update(peer, update)
+            case Awareness(payload=payload):
+                await self.aware(peer, payload)
+            case QueryAwareness():
+                states = self._known_states()
+                peer.deliver(binary_frame(awareness_message(encode_awareness(states))))
+
+    def _refuse(self, peer: DocPeer, code: DocCloseCode, reason: str) -> None:
+        # The transport reads nothing more from a closing connection; its awareness states go
+        # with the DocClose it sends when the socket ends.
+        peer.close_soon(code, reason)
+
+    async def update(self, peer: DocPeer, update: bytes) -> None:
+        if update == EMPTY_UPDATE:
+            return  # "nothing you lack": what every up-to-date peer (a reader too) answers
+        try:
+            check_update(update)
+        except BadUpdate:
+            self._refuse(peer, DocCloseCode.MALFORMED, "Malformed update")
+            return
+        if self.size + len(update) > self.docs.limits.max_bytes:
+            self._refuse(peer, DocCloseCode.DOCUMENT_TOO_LARGE, "Document too large")
+            return
+        try:
+            stored = await self.store.append(self.document_id, self.pitch_id, peer.user_id, update)
+        except DocumentGone:
+            self._refuse(peer, DocCloseCode.NOT_FOUND, "Pitch not found")
+            return
+        except StorageError:
+            # Not stored, so not applied: the client keeps it and sends it again on reconnect.
+            self._refuse(peer, DocCloseCode.TRY_AGAIN_LATER, "Try again later")
+            return
+        if stored is None:
+            await self._refused_writer(peer)
+            return
+        self.doc.apply_update(update)
+        self.size += len(update)
+        self.dirty = True
+        self._broadcast(binary_frame(update_message(update)), peer)
+        await self._publish(b"u", update)
+        self.since_compaction += 1
+        if self.since_compaction >= self.docs.limits.compact_every:
+            self.since_compaction = 0
+            self.actor_ref.tell(DocSave())
+
+    async def _refused_writer(self, peer: DocPeer) -> None:
+        """The database refused the update: say why (still a reader, or no access at all)."""
+        try:
+            role = await document_role(self.docs.db, self.pitch_id, peer.user_id, peer.user_type)
+        except DocDenied:
+            self._refuse(peer, DocCloseCode.FORBIDDEN, "Access removed")
+            return
+        except StorageError:
+            self._refuse(peer, DocCloseCode.TRY_AGAIN_LATER, "Try again later")
+            return
+        self._refuse(peer, DocCloseCode.READ_ONLY, f"Read only ({role.role})")
+
+    async def aware(self, peer: DocPeer, payload: bytes) -> None:
+        try:
+            entries = decode_awareness(payload)
+        except MalformedMessage:
+            self._refuse(peer, DocCloseCode.MALFORMED, "Malformed awareness")
+            return
+        clients = self.peers[peer]
+        for entry in entries:
+            self._remember(entry, peer)
+            clients.add(entry.client_id)
+        self._broadcast(binary_frame(awareness_message(payload)), peer)
+        await self._publish(b"a", payload)
+
+    def _remember(self, entry: AwarenessEntry, peer: DocPeer | None) -> None:
+        known = self.awareness.get(entry.client_id)
+        if known is not None and entry.clock < known.clock:
+            return
+        if entry.removed:
+            self.awareness.pop(entry.client_id, None)
+        else:
+            self.awareness[entry.client_id] = _AwarenessState(entry.clock, entry.state, peer)
+
+    # -- other nodes -----------------------------------------------------------------------
+
+    async def relayed(self, message: DocRelayed) -> None:
+        if message.kind == b"r":
+            await self.catch_up()
+        elif message.kind == b"u":
+            try:
+                self.doc.apply_update(message.payload)
+            except BaseException as exc:
+                _guard(exc)
+                log.warning("document %s: a relayed update did not apply", self.key)
+                return
+            self.size += len(message.payload)
+            self._broadcast(binary_frame(update_message(message.payload)), None)
+        elif message.kind == b"a":
+            try:
+                entries = decode_awareness(message.payload)
+            except MalformedMessage:
+                return
+            for entry in entries:
+                self._remember(entry, None)
+            self._broadcast(binary_frame(awareness_message(message.payload)), None)
+
+    async def catch_up(self) -> None:
+        """Relayed messages may have been lost (Redis was away): take what the log holds that
+        this copy lacks, and pass it on to the connections."""
+        try:
+            stored = await self.store.open(self.pitch_id, self.name)
+        except StorageError:
+            log.warning("document %s could not catch up", self.key, exc_info=True)
+            return
+        missing = load_doc(stored.snapshot, stored.tail).get_update(self.doc.get_state())
+        if missing != EMPTY_UPDATE:
+            self.doc.apply_update(missing)
+            self._broadcast(binary_frame(update_message(missing)), None)
+
+    # -- saving ----------------------------------------------------------------------------
+
+    async def save(self) -> None:
+        """Compact the log into a snapshot and write the synopsis back (for `synopsis`)."""
+        try:
+            compacted = await self.store.compact(self.document_id, merge)
+        except StorageError:
+            log.warning("document %s: compaction failed; the log stays", self.key, exc_info=True)
+            return
+        if compacted is not None:
+            self.size = compacted.size
+            self.since_compaction = 0
+        await self._write_synopsis()
+
+    async def _write_synopsis(self) -> None:
+        if self.name != "synopsis" or not self.dirty:
+            return
+        text = plain_text(self.doc)[:SYNOPSIS_MAX]
+        self.dirty = False
+        if text == (self.synopsis or ""):
+            return
+        try:
+            pitch = await self.docs.hub_ask(
+                RoomName.pitch(self.pitch_id), UpdatePitch(self.owner_id, {"synopsis": text})
+            )
+        except Exception:
+            self.dirty = True
+            log.warning("document %s: could not write the synopsis back", self.key, exc_info=True)
+            return
+        if pitch is not None:
+            self.synopsis = text
+
+    async def passivate(self) -> None:
+        if self.peers:
+            self.docs.passivation_over(self)
+            return
+        await self.save()
+        await self.docs.relay.detach(self.key)
+        self.docs.passivated(self)
+        self.actor_ref.stop(block=False)
+
+
+# -- the registry ----------------------------------------------------------------------------
+
+
+HubAsk = Callable[[RoomName, UpdatePitch], Awaitable[Pitch | None]]
+
+
+class DocumentHub:
+    """This node's open documents: activated on first use, passivated when idle."""
+
+    def __init__(
+        self,
+        db: Database,
+        hub_ask: HubAsk,
+        relay: DocRelay | None = None,
+        *,
+        limits: DocLimits | None = None,
+        idle_timeout: float = 60.0,
+    ) -> None:
+        self.db = db
+        self.hub_ask = hub_ask
+        self.relay: DocRelay = relay or LocalRelay()
+        self.limits = limits or DocLimits()
+        self.idle_timeout = idle_timeout
+        self.pitches = PitchStore(db)
+        self._docs: dict[str, DocumentActor] = {}
+        self._passivating: set[str] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._closing = False
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep(), name="docs-sweeper")
+
+    async def stop(self) -> None:
+        """Passivate every document (compacted, synopsis written back)."""
+        self._closing = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        for actor in list(self._docs.values()):
+            actor.peers.clear()
+            with contextlib.suppress(Exception):
+                await actor_ask(actor.actor_ref, DocPassivate(), timeout=5)
+            with contextlib.suppress(pykka.ActorDeadError):
+                actor.actor_ref.stop(block=False)
+        self._docs.clear()
+        await self.relay.close()
+
+    def active(self) -> int:
+        return len(self._docs)
+
+    def ref(self, pitch_id: int, name: str) -> pykka.ActorRef[DocumentActor]:
+        if name not in NAMES:
+            raise ValueError(f"unknown document {name!r}")
+        live = self._docs.get(f"{pitch_id}:{name}")
+        if live is None or live.actor_stopped.is_set():
+            return DocumentActor.start(self, pitch_id, name)
+        return live.actor_ref
+
+    async def ask(self, pitch_id: int, name: str, message: object, timeout: float = 30.0) -> Any:
+        """Ask a document's actor; once more on a fresh one if it passivated meanwhile."""
+        try:
+            return await actor_ask(self.ref(pitch_id, name), message, timeout=timeout)
+        except pykka.ActorDeadError:
+            self._docs.pop(f"{pitch_id}:{name}", None)
+            return await actor_ask(self.ref(pitch_id, name), message, timeout=timeout)
+
+    def tell(self, pitch_id: int, name: str, message: object) -> None:
+        live = self._docs.get(f"{pitch_id}:{name}")
+        if live is not None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                live.actor_ref.tell(message)
+
+    # -- called by actors ------------------------------------------------------------------
+
+    def adopt(self, actor: DocumentActor) -> None:
+        self._docs[actor.key] = actor
+
+    def passivated(self, actor: DocumentActor) -> None:
+        self._passivating.discard(actor.key)
+        if self._docs.get(actor.key) is actor:
+            del self._docs[actor.key]
+
+    def passivation_over(self, actor: DocumentActor) -> None:
+        self._passivating.discard(actor.key)
+
+    def failed(self, actor: DocumentActor) -> None:
+        """A broken handler leaves a document we cannot trust: drop it and close its
+        connections (1011); they reconnect to a fresh actor loaded from storage."""
+        if self._docs.get(actor.key) is actor:
+            del self._docs[actor.key]
+        log.error("document %s failed; its connections reconnect to a fresh copy", actor.key)
+        for peer in list(actor.peers):
+            peer.close_soon(1011, "Internal error")
+        actor.peers.clear()
+        task = asyncio.get_running_loop().create_task(self.relay.detach(actor.key))
+        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    async def _sweep(self) -> None:
+        interval = max(0.05, min(self.idle_timeout / 4, 15.0))
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for key, actor in list(self._docs.items()):
+                if (
+                    key not in self._passivating
+                    and not actor.peers
+                    and now - actor.last_active >= self.idle_timeout
+                ):
+                    self._passivating.add(key)
+                    with contextlib.suppress(pykka.ActorDeadError):
+                        actor.actor_ref.tell(DocPassivate())
+
+
+__all__ = [
+    "FRAGMENT",
+    "BadUpdate",
+    "DocClose",
+    "DocDenied",
+    "DocIncoming",
+    "DocLimits",
+    "DocOpen",
+    "DocPeer",
+    "DocRelay",
+    "DocRole",
+    "DocumentActor",
+    "DocumentHub",
+    "LocalRelay",
+    "StorageUnavailable",
+    "check_update",
+    "document_role",
+    "load_doc",
+    "merge",
+    "plain_text",
+    "seed_update",
+]
