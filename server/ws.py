@@ -47,7 +47,7 @@ from pitchey.protocol.events import connected, error_frame, pong
 from pitchey.protocol.wsframe import close_frame, ping_frame, pong_frame, text_frame
 from pitchey.rooms.access import RoomDenied, authorize
 from pitchey.rooms.hub import Hub
-from pitchey.rooms.messages import Join, Leave, Post, QueryPresence, TypingNotice, Unwatch, Watch
+from pitchey.rooms.messages import Join, Leave, Post, QueryPresence, Subscriber, TypingNotice, Unwatch, Watch
 from pitchey.rooms.metrics import OpsMetrics
 from pitchey.storage.database import StorageUnavailable
 
@@ -63,6 +63,8 @@ log = logging.getLogger("pitchey.ws")
 VIOLATION_WINDOW = 10.0
 MAX_VIOLATIONS = 20
 ABORT_AFTER_CLOSE = 2.0
+#: How long a policy close waits for the rooms to answer the commands accepted before it.
+DRAIN_TIMEOUT = 2.0
 
 
 class TicketStore:
@@ -185,14 +187,37 @@ class SessionRegistry:
             await asyncio.wait([s.closed_event() for s in sessions], timeout=timeout)
 
 
+class _Barrier:
+    """A stand-in subscriber that resolves when a room answers it. A room handles its messages
+    one turn at a time, in order, so when it answers a query told after the session's commands,
+    it has answered those commands (to the session) already."""
+
+    __slots__ = ("done", "max_buffer", "session_id", "user_id", "user_type")
+
+    def __init__(self, session: WsSession) -> None:
+        self.session_id, self.user_id, self.user_type = session.session_id, session.user_id, session.user_type
+        self.max_buffer = session.max_buffer
+        self.done: asyncio.Future[None] = session._loop.create_future()
+
+    def deliver(self, frame: bytes) -> bool:
+        if not self.done.done():
+            self.done.set_result(None)
+        return True
+
+    def evicted(self, room: RoomName) -> None:
+        return None
+
+
 class State(Enum):
     """Where a session's connection stands (as websockets' protocol.State)."""
 
     OPEN = "open"
     """Frames flow both ways."""
     CLOSING = "closing"
-    """Our close frame is written (or the transport is closing): nothing more is sent; the peer
-    has ABORT_AFTER_CLOSE seconds to go."""
+    """Our close frame is written (or the transport is closing): nothing more is sent, and what
+    the peer still sends is read and dropped until its close frame (closing a socket with unread
+    data would reset it, and the peer would lose our last frames: 1006). The peer has
+    ABORT_AFTER_CLOSE seconds to answer."""
     CLOSED = "closed"
     """The connection is gone and the session has left its rooms."""
 
@@ -205,6 +230,7 @@ class WsSession:
         "_abort_handle",
         "_backlog",
         "_closed",
+        "_drain",
         "_flush_scheduled",
         "_heartbeat",
         "_loop",
@@ -265,6 +291,7 @@ class WsSession:
         self._violations = 0
         self._window_start = 0.0
         self._abort_handle: asyncio.TimerHandle | None = None
+        self._drain: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.TimerHandle | None = None
         self._pong_due: asyncio.TimerHandle | None = None
 
@@ -314,14 +341,39 @@ class WsSession:
     # -- closing ---------------------------------------------------------------------------
 
     def close_soon(self, code: int, reason: str) -> None:
-        """Flush what is queued, send a close frame, and give the peer a moment before aborting."""
+        """Flush what is queued, send a close frame, and give the peer a moment to answer it."""
         if self.state is not State.OPEN:
             return
         self._flush()
-        self._close_now(code, reason)
+        self._close_now(code, reason, linger=True)
 
-    def _close_now(self, code: int, reason: str, *, send_frame: bool = True) -> None:
-        """OPEN -> CLOSING: the close frame (unless the peer is unresponsive), then the transport."""
+    def close_after_replies(self, code: int, reason: str) -> None:
+        """Close once every command accepted so far has its answer: take no more commands, let
+        each room this session talks to answer a query told after them (its turns are in order),
+        then `close_soon`. Bounded by DRAIN_TIMEOUT."""
+        if self.state is not State.OPEN or self._drain is not None:
+            return
+        self._drain = self._loop.create_task(self._drain_then_close(code, reason))
+
+    @property
+    def draining(self) -> bool:
+        return self._drain is not None
+
+    async def _drain_then_close(self, code: int, reason: str) -> None:
+        barriers: list[asyncio.Future[None]] = []
+        for room in [*self.rooms, *(w.target for w in self.watching)]:
+            barrier = _Barrier(self)
+            # Subscriber is a protocol: the barrier is one as far as the room can tell.
+            stand_in: Subscriber = barrier
+            self.hub.tell(room, QueryPresence(stand_in))
+            barriers.append(barrier.done)
+        if barriers:
+            await asyncio.wait(barriers, timeout=DRAIN_TIMEOUT)
+        self.close_soon(code, reason)
+
+    def _close_now(self, code: int, reason: str, *, send_frame: bool = True, linger: bool = False) -> None:
+        """OPEN -> CLOSING: the close frame (unless the peer is unresponsive), then the transport:
+        at once, or (`linger`) when the peer answers our close, reading until then."""
         if self.state is not State.OPEN:
             return
         self.state = State.CLOSING
@@ -335,12 +387,18 @@ class WsSession:
                 transport.write(close_frame(code, reason))
         # A peer that does not answer our close (or reads nothing at all) is cut off.
         self._abort_handle = self._loop.call_later(ABORT_AFTER_CLOSE, transport.abort)
-        transport.close()
+        if not (send_frame and linger):
+            transport.close()
 
     def peer_closed(self, code: int | None) -> None:
-        """The peer sent its close frame: answer it (1000, as aiohttp's autoclose did) and go."""
+        """The peer sent its close frame: answer it (1000, as aiohttp's autoclose did) unless it
+        answers ours, and close the transport (nothing unread is left behind it)."""
         log.debug("peer closed session=%s code=%s", self.session_id, code)
-        self.close_soon(CloseCode.NORMAL, "")
+        if self.state is State.OPEN:
+            self._flush()
+            self._close_now(CloseCode.NORMAL, "")
+        if not self.transport.is_closing():
+            self.transport.close()
 
     def closed_event(self) -> asyncio.Future[None]:
         return self._closed
@@ -352,6 +410,11 @@ class WsSession:
 
     def finished(self) -> None:
         self.connection_lost()
+        if self._drain is not None:
+            self._drain.cancel()
+        # The handler is done: the transport goes now (aiohttp's write_eof then adds nothing).
+        if not self.transport.is_closing():
+            self.transport.close()
         if self._abort_handle is not None:
             self._abort_handle.cancel()
         if not self._closed.done():
@@ -404,10 +467,17 @@ class WsSession:
             self._window_start, self._violations = now, 0
         self._violations += 1
         if self._violations > MAX_VIOLATIONS:
-            self.close_soon(CloseCode.POLICY_VIOLATION, "Rate limit exceeded")
+            self.close_after_replies(CloseCode.POLICY_VIOLATION, "Rate limit exceeded")
         return False
 
+    def _accepting(self) -> bool:
+        """Commands are taken only while OPEN and not draining toward a close; the rest of a
+        burst after the limit closed the connection is read and dropped, unanswered."""
+        return self.state is State.OPEN and self._drain is None
+
     async def handle_text(self, raw: str) -> None:
+        if not self._accepting():
+            return
         try:
             command = parse_command(raw)
         except ProtocolError as exc:
@@ -439,6 +509,8 @@ class WsSession:
                     self.hub.tell(room, TypingNotice(self, cid))
 
     def _rate_limited(self, cid: Any) -> None:
+        if self.draining:  # the command that tripped the close: the close frame answers it
+            return
         self.deliver(
             text_frame(
                 error_frame(
@@ -448,6 +520,8 @@ class WsSession:
         )
 
     def handle_binary(self) -> None:
+        if not self._accepting():
+            return
         if self._rate_ok():
             self.send_error(ErrorCode.BAD_FRAME, "Frames must be JSON text")
         else:
