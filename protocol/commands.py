@@ -7,6 +7,7 @@ All work is linear in the input size (orjson does the scanning).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, TypeAlias
@@ -15,6 +16,7 @@ import orjson
 
 from .errors import ErrorCode, ProtocolError
 from .rooms import RoomName, parse_room
+from .text import text_problem
 
 __all__ = [
     "MAX_EPOCH_CHARS",
@@ -122,6 +124,9 @@ def validate_id(value: object) -> str | int | None:
     if isinstance(value, str):
         if len(value) > MAX_ID_CHARS:
             raise _bad(f"id must be at most {MAX_ID_CHARS} characters")
+        problem = text_problem(value, multiline=False)
+        if problem is not None:
+            raise _bad(f"'id' {problem}")
         return value
     # bool is an int subclass, but `true` is not a correlation id.
     if type(value) is int:
@@ -172,6 +177,9 @@ def _subscribe(obj: dict[str, Any], id: str | int | None) -> Subscribe:
             raise _bad("'epoch' must be a string", id)
         if len(epoch) > MAX_EPOCH_CHARS:
             raise _bad(f"'epoch' must be at most {MAX_EPOCH_CHARS} characters", id)
+        problem = text_problem(epoch, multiline=False)
+        if problem is not None:
+            raise _bad(f"'epoch' {problem}", id)
     return Subscribe(room, since, epoch, id)
 
 
@@ -188,7 +196,31 @@ def _message(obj: dict[str, Any], id: str | int | None) -> SendMessage:
         raise _bad("message text is empty", id)
     if len(text) > MAX_MESSAGE_CHARS:
         raise _bad(f"message text is too long ({len(text)} characters, max {MAX_MESSAGE_CHARS})", id)
+    # Checked here, at the edge: a NUL (which PostgreSQL refuses) used to fail inside the room's
+    # turn and restart the room for every subscriber.
+    problem = text_problem(text, multiline=True)
+    if problem is not None:
+        raise _bad(f"'data.text' {problem}", id)
     return SendMessage(room, text, id)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _escaped_surrogates(raw: str | bytes | bytearray | memoryview) -> Any:
+    """orjson refuses an escaped unpaired surrogate (`"\\ud800"`), which JSON's grammar allows;
+    such a frame is read by the standard library instead, so the text check refuses the field
+    holding it by name and the error echoes the command's id. Anything else orjson refused is
+    not JSON."""
+    data = raw if isinstance(raw, str) else bytes(raw)
+    escaped = "\\u" in data if isinstance(data, str) else b"\\u" in data
+    if not escaped:
+        raise _bad("frame is not valid JSON")
+    try:
+        return json.loads(data, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise _bad("frame is not valid JSON") from None
 
 
 def parse_command(raw: str | bytes) -> Command:
@@ -202,7 +234,7 @@ def parse_command(raw: str | bytes) -> Command:
     try:
         obj = orjson.loads(raw)
     except (orjson.JSONDecodeError, ValueError, TypeError):
-        raise _bad("frame is not valid JSON") from None
+        obj = _escaped_surrogates(raw)
     if not isinstance(obj, dict):
         raise _bad("frame must be a JSON object")
     id = validate_id(obj.get("id"))

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import pykka
 from pycrdt import Doc as _Doc
@@ -141,6 +141,40 @@ def seed_update(text: str) -> bytes:
     return doc.get_update()
 
 
+def _copy_into(target: Any, node: Any) -> None:
+    """Append a copy of `node` (from another document) to the integrated `target`'s children."""
+    if isinstance(node, XmlText):
+        text = target.children.append(XmlText())
+        at = 0
+        for part, *rest in node.diff():
+            if isinstance(part, str):
+                text.insert(at, part, rest[0] if rest and rest[0] else None)
+                at += len(part)
+    elif isinstance(node, XmlElement):
+        # pycrdt types the view's __iter__ loosely; it yields (name, value) pairs.
+        attributes: dict[str, Any] = dict(cast(Any, node.attributes))
+        element = target.children.append(XmlElement(node.tag, attributes))
+        for child in node.children:
+            _copy_into(element, child)
+
+
+def restore_update(current: bytes, version: bytes) -> bytes:
+    """An ordinary new update that makes the document's content that of `version`: its content
+    now is deleted and the version's is inserted anew (history is never rewritten)."""
+    scratch: Doc = Doc()
+    scratch.apply_update(current)
+    before = scratch.get_state()
+    old: Doc = Doc()
+    old.apply_update(version)
+    source = old.get(FRAGMENT, type=XmlFragment)
+    target = scratch.get(FRAGMENT, type=XmlFragment)
+    with scratch.transaction():
+        del target.children[0 : len(target.children)]
+        for child in source.children:
+            _copy_into(target, child)
+    return scratch.get_update(before)
+
+
 # -- who may open a document -----------------------------------------------------------------
 
 
@@ -222,6 +256,22 @@ class DocSave:
 @dataclass(frozen=True, slots=True)
 class DocPassivate:
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class DocRestore:
+    """Restore a version as a new update by `user_id` (who must be a writer now). Answers True,
+    or False when the database refused the author."""
+
+    user_id: int
+    version: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DocRecheck:
+    """A user's role changed (removed): close their connections that may no longer read."""
+
+    user_id: int
 
 
 # -- relaying between nodes ------------------------------------------------------------------
@@ -338,6 +388,10 @@ class DocumentActor(AsyncioActor):
                 return self.save()
             case DocPassivate():
                 return self.passivate()
+            case DocRestore():
+                return self.restore(message)
+            case DocRecheck(user_id=user_id):
+                return self.recheck(user_id)
         log.warning("document %s got an unexpected message %r", self.key, type(message).__name__)
         return None
 
@@ -487,6 +541,8 @@ class DocumentActor(AsyncioActor):
     async def relayed(self, message: DocRelayed) -> None:
         if message.kind == b"r":
             await self.catch_up()
+        elif message.kind == b"k":
+            await self.recheck(int(message.payload.decode() or 0))
         elif message.kind == b"u":
             try:
                 self.doc.apply_update(message.payload)
@@ -504,6 +560,29 @@ class DocumentActor(AsyncioActor):
             for entry in entries:
                 self._remember(entry, None)
             self._broadcast(binary_frame(awareness_message(message.payload)), None)
+
+    async def restore(self, message: DocRestore) -> bool:
+        update = restore_update(self.doc.get_update(), message.version)
+        if update == EMPTY_UPDATE:
+            return True
+        stored = await self.store.append(self.document_id, self.pitch_id, message.user_id, update)
+        if stored is None:
+            return False
+        self.doc.apply_update(update)
+        self.size += len(update)
+        self.dirty = True
+        self._broadcast(binary_frame(update_message(update)), None)
+        await self._publish(b"u", update)
+        return True
+
+    async def recheck(self, user_id: int) -> None:
+        for peer in [p for p in self.peers if p.user_id == user_id]:
+            try:
+                await document_role(self.docs.db, self.pitch_id, peer.user_id, peer.user_type)
+            except DocDenied:
+                self._refuse(peer, DocCloseCode.FORBIDDEN, "Access removed")
+            except StorageError:
+                log.warning("document %s: could not recheck user %s", self.key, user_id, exc_info=True)
 
     async def catch_up(self) -> None:
         """Relayed messages may have been lost (Redis was away): take what the log holds that
@@ -627,6 +706,13 @@ class DocumentHub:
             self._docs.pop(f"{pitch_id}:{name}", None)
             return await actor_ask(self.ref(pitch_id, name), message, timeout=timeout)
 
+    async def recheck(self, pitch_id: int, user_id: int) -> None:
+        """A user lost (or may have lost) access to a pitch: their open connections to its
+        documents are checked again now, on this node and, through the relay, on the others."""
+        for name in NAMES:
+            self.tell(pitch_id, name, DocRecheck(user_id))
+            await self.relay.publish(f"{pitch_id}:{name}", b"k", str(user_id).encode())
+
     def tell(self, pitch_id: int, name: str, message: object) -> None:
         live = self._docs.get(f"{pitch_id}:{name}")
         if live is not None:
@@ -683,7 +769,9 @@ __all__ = [
     "DocLimits",
     "DocOpen",
     "DocPeer",
+    "DocRecheck",
     "DocRelay",
+    "DocRestore",
     "DocRole",
     "DocumentActor",
     "DocumentHub",
@@ -694,5 +782,6 @@ __all__ = [
     "load_doc",
     "merge",
     "plain_text",
+    "restore_update",
     "seed_update",
 ]

@@ -48,8 +48,18 @@ class Subscriber(Protocol):
 CommandId = str | int | None
 
 
+class SessionCommand:
+    """A message sent on behalf of one session's command (`subscribe`, `message`, ...): it
+    carries the session and the command's id, so a turn that fails on it answers that session
+    with an `error` frame echoing the id, instead of failing the room (rooms/room.py)."""
+
+    __slots__ = ()
+    session: Subscriber
+    id: CommandId
+
+
 @dataclass(frozen=True, slots=True)
-class Join:
+class Join(SessionCommand):
     session: Subscriber
     since: int | None = None
     epoch: str | None = None
@@ -57,14 +67,14 @@ class Join:
 
 
 @dataclass(frozen=True, slots=True)
-class Leave:
+class Leave(SessionCommand):
     session: Subscriber
     id: CommandId = None
     reply: bool = False
 
 
 @dataclass(frozen=True, slots=True)
-class Watch:
+class Watch(SessionCommand):
     """Subscribe a dashboard to this room's metrics (`metrics:<room>`)."""
 
     session: Subscriber
@@ -72,27 +82,27 @@ class Watch:
 
 
 @dataclass(frozen=True, slots=True)
-class Unwatch:
+class Unwatch(SessionCommand):
     session: Subscriber
     id: CommandId = None
     reply: bool = False
 
 
 @dataclass(frozen=True, slots=True)
-class Post:
+class Post(SessionCommand):
     session: Subscriber
     text: str
     id: CommandId = None
 
 
 @dataclass(frozen=True, slots=True)
-class QueryPresence:
+class QueryPresence(SessionCommand):
     session: Subscriber
     id: CommandId = None
 
 
 @dataclass(frozen=True, slots=True)
-class TypingNotice:
+class TypingNotice(SessionCommand):
     session: Subscriber
     id: CommandId = None
 

@@ -54,6 +54,7 @@ from .messages import (
     RecordView,
     RequestNda,
     Resync,
+    SessionCommand,
     SetLike,
     Subscriber,
     TypingNotice,
@@ -77,6 +78,27 @@ class RoomRefusal(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def refusal_of(exc: BaseException) -> tuple[str, str] | None:
+    """The error code and words for a turn that failed on its message rather than on the room:
+    an expected refusal, storage trouble, or the database refusing a value the message carried
+    (SQLSTATE class 22, data exception, or 23, integrity constraint; read as the standard's
+    `sqlstate`, so this module names no driver). None for anything else: that is a bug.
+
+    Text and ids are validated at the edge (protocol/text.py, server/schemas/fields.py), so the
+    database should never refuse a value; this keeps a validation gap from costing every
+    subscriber of the room a resync."""
+    if isinstance(exc, RoomRefusal):
+        return exc.code, exc.message
+    if isinstance(exc, StorageUnavailable):
+        return ErrorCode.UNAVAILABLE, "The database is unavailable; try again"
+    if isinstance(exc, StorageError):
+        return ErrorCode.CONFLICT, str(exc) or "Refused by storage"
+    sqlstate = getattr(exc, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate[:2] in ("22", "23"):
+        return ErrorCode.BAD_FRAME, "The database refused this command's data"
+    return None
 
 
 def _error_frame(code: str, message: str, **kw: Any) -> bytes:
@@ -128,24 +150,35 @@ class Room(AsyncioActor):
             self.last_active = time.monotonic()
         try:
             result = self.dispatch(message)
-        except (RoomRefusal, StorageError):
-            raise
-        except Exception:
-            # A handler that breaks leaves state we cannot trust: restart from storage.
-            self.hub.room_failed(self)
-            raise
+        except Exception as exc:
+            return self._turn_failed(message, exc)
         if inspect.iscoroutine(result):
-            return self._guarded(result)
+            return self._guarded(message, result)
         return result
 
-    async def _guarded(self, coro: Coroutine[Any, Any, Any]) -> Any:
+    async def _guarded(self, message: Any, coro: Coroutine[Any, Any, Any]) -> Any:
         try:
             return await coro
-        except (RoomRefusal, StorageError):
-            raise
-        except Exception:
-            self.hub.room_failed(self)
-            raise
+        except Exception as exc:
+            return self._turn_failed(message, exc)
+
+    def _turn_failed(self, message: Any, exc: Exception) -> None:
+        """A turn raised. A refusal (`refusal_of`) is the message's own failure: a session's
+        command is answered with an `error` frame carrying its id, an `Ask` gets the exception,
+        and the room carries on untouched. Anything else is a bug: the command's sender still
+        hears of it (INTERNAL), then the room restarts from storage, because a handler that broke
+        may have left state we cannot trust (its subscribers get a resync)."""
+        refusal = refusal_of(exc)
+        if isinstance(message, SessionCommand):
+            code, text = refusal or (ErrorCode.INTERNAL, "The room could not handle this command")
+            message.session.deliver(_error_frame(code, text, id=message.id, room=self.name))
+            if refusal is not None:
+                log.info("room %s refused a %s: %s", self.name, type(message).__name__, text)
+                return None
+        elif refusal is not None:
+            raise exc  # to the asker; a refused tell of the room's own still fails the room
+        self.hub.room_failed(self)
+        raise exc
 
     def dispatch(self, message: Any) -> Any:
         match message:

@@ -26,6 +26,7 @@ from .errors import (
     ValidationFailed,
 )
 from .permissions import Action, portals_for
+from .schemas.fields import load_json
 
 if TYPE_CHECKING:
     from .state import AppState
@@ -40,6 +41,13 @@ Auth = Literal["required", "optional", "none"]
 # failed logins per email), so the write limits do not count it twice; "none": not limited.
 RateLimit = Literal["write", "auth", "none"]
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: The largest id a path may name: every id column is a BIGINT identity.
+MAX_ID = 2**63 - 1
+#: What the router accepts for a path id (`{id}`, `{userId}`, ...): ASCII digits only, so a static
+#: route (`/api/pitches/browse`) can never be taken for an id route of another method, and a word
+#: where an id belongs matches no route at all (404), for every method alike.
+ID_PATTERN = "[0-9]+"
 
 
 @dataclass(slots=True)
@@ -90,9 +98,11 @@ class Call(Generic[B, Q]):
         return self.principal
 
     def path_id(self, name: str = "id") -> int:
-        """An integer id from the path; anything else is simply not found."""
+        """An integer id from the path (1..MAX_ID, as the document declares); anything else is
+        simply not found."""
         raw = self.request.match_info.get(name, "")
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        # The length first: int() of thousands of digits is refused (and slow).
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 1 <= int(raw) <= MAX_ID:
             raise NotFound()
         return int(raw)
 
@@ -120,6 +130,9 @@ class Endpoint:
     # uploads, file downloads): "requestBody" replaces the JSON one, "responses" are merged in.
     openapi_extra: dict[str, Any] | None = None
     rate_limit: RateLimit = "write"
+    # Other success statuses the handler answers besides `status` (a follow that already existed
+    # answers 200 where a new one answers 201); the document declares each.
+    also: tuple[int, ...] = ()
 
 
 class Api:
@@ -146,6 +159,7 @@ class Api:
         permission: tuple[Action, str] | None = None,
         openapi_extra: dict[str, Any] | None = None,
         rate_limit: RateLimit | None = None,
+        also: tuple[int, ...] = (),
     ) -> Callable[[Handler], Handler]:
         """Declare an endpoint. `permission=(action, resource)` consults the portal matrix
         (server/permissions.py); `portals` restricts to account types directly. `rate_limit`
@@ -180,6 +194,7 @@ class Api:
                     permission,
                     openapi_extra,
                     rate_limit,
+                    also,
                 )
             )
             return handler
@@ -192,11 +207,30 @@ class Api:
     def install(self, app: web.Application) -> None:
         for ep in self.endpoints:
             handler = _wrap(ep)
+            path = router_path(ep.path)
             if ep.method == "GET":
                 # add_get also answers HEAD (load balancers' health checks use it).
-                app.router.add_get(ep.path, handler, name=_route_name(ep))
+                app.router.add_get(path, handler, name=_route_name(ep))
             else:
-                app.router.add_route(ep.method, ep.path, handler, name=_route_name(ep))
+                app.router.add_route(ep.method, path, handler, name=_route_name(ep))
+
+
+def is_id_param(name: str) -> bool:
+    """`id`, `userId`, `user_id`: a path parameter naming a row by its BIGINT id."""
+    return name == "id" or name.endswith(("Id", "_id"))
+
+
+def router_path(path: str) -> str:
+    """The path as aiohttp routes it: an id parameter without a pattern of its own matches only
+    ASCII digits (`{id}` -> `{id:[0-9]+}`)."""
+
+    def sub(m: re.Match[str]) -> str:
+        name, pattern = m.group(1), m.group(2)
+        if pattern is None and is_id_param(name):
+            return "{" + name + ":" + ID_PATTERN + "}"
+        return m.group(0)
+
+    return _PARAM.sub(sub, path)
 
 
 def _route_name(ep: Endpoint) -> str:
@@ -288,6 +322,11 @@ def _same_origin(request: web.Request, origin: str, state: AppState) -> bool:
 
 
 async def _read_body(request: web.Request, model: type[B]) -> B:
+    """The JSON body validated by `model`. A body must say `Content-Type: application/json` (or a
+    `+json` type): anything else, a missing type included, is 415 before it is read. No body at all
+    (or only whitespace) is read as `{}`, so an endpoint whose fields are all optional takes an
+    empty request and one with required fields answers 422 naming them (the document says which:
+    `requestBody.required`, see `body_required`)."""
     from .state import MAX_BODY
 
     length = request.content_length
@@ -295,11 +334,7 @@ async def _read_body(request: web.Request, model: type[B]) -> B:
     if length is not None and length > limit:
         raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
     ctype = request.content_type
-    if (
-        request.body_exists
-        and ctype not in ("application/json", "application/octet-stream")
-        and not ctype.endswith("+json")
-    ):
+    if request.body_exists and not is_json_type(ctype):
         raise UnsupportedMediaType("Send the body as application/json")
     try:
         raw = await request.read()
@@ -309,12 +344,30 @@ async def _read_body(request: web.Request, model: type[B]) -> B:
         data: Any = {}
     else:
         try:
-            data = orjson.loads(raw)
+            # Numbers with a fraction or an exponent arrive exact (schemas/fields.py: load_json).
+            data = load_json(raw)
         except orjson.JSONDecodeError:
             raise InvalidJson() from None
     if not isinstance(data, dict):
-        raise ValidationFailed("Request body must be a JSON object")
+        raise ValidationFailed(
+            "Request body must be a JSON object",
+            details=[{"field": "", "message": "must be a JSON object", "type": "model_type"}],
+        )
     return _validate(model, data)
+
+
+def is_json_type(ctype: str) -> bool:
+    return ctype == "application/json" or (ctype.startswith("application/") and ctype.endswith("+json"))
+
+
+def body_required(model: type[BaseModel]) -> bool:
+    """Whether `model` needs a body: it refuses `{}` (a required field, or a rule such as "send at
+    least one field"). Otherwise an empty request is the same as `{}`."""
+    try:
+        model.model_validate({})
+    except ValidationError:
+        return True
+    return False
 
 
 def _validate(model: type[B], data: dict[str, Any]) -> B:
@@ -346,8 +399,8 @@ def openapi_path(path: str) -> tuple[str, list[dict[str, Any]]]:
         schema: dict[str, Any] = {"type": "string"}
         if pattern and re.fullmatch(r"[\w\-]+(\|[\w\-]+)+", pattern):
             schema["enum"] = pattern.split("|")
-        elif name == "id" or name.endswith("Id"):
-            schema = {"type": "integer", "minimum": 1}
+        elif is_id_param(name):
+            schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
         return "{" + name + "}"
 

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from .api import Endpoint, openapi_path
+from .api import Endpoint, body_required, openapi_path
 from .errors import (
     ApiError,
     Forbidden,
+    HeadersTooLarge,
     InvalidJson,
+    MalformedRequest,
     NotFound,
     PayloadTooLarge,
     RateLimited,
     Unauthorized,
     Unavailable,
     UnsupportedMediaType,
+    UriTooLong,
     ValidationFailed,
 )
 from .settings import Settings
@@ -62,6 +66,60 @@ def _envelope(data_schema: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Statuses that more than one cause can answer, described once for every cause.
+_DESCRIPTIONS = {
+    400: "The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON)",
+    403: "Not allowed: another portal's action, not the owner, or a cross-origin cookie write",
+    404: "No such object (or one the caller may not know exists), or an id that is not one",
+    422: "The body or query fails its schema (VALIDATION_ERROR); `details` names each field",
+}
+
+
+def _operation_id(ep: Endpoint, *, qualified: bool) -> str:
+    name = ep.handler.__name__
+    if qualified:
+        name = f"{ep.handler.__module__.rsplit('.', 1)[-1]}_{name}"
+    return f"{ep.method.lower()}_{name}"
+
+
+def _no_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema without its `null` branch: a query string can leave a parameter
+    out but cannot send null (an optional `int | None` field is simply absent)."""
+    branches = schema.get("anyOf")
+    if not isinstance(branches, list) or not any(b.get("type") == "null" for b in branches):
+        return schema
+    rest = [b for b in branches if b.get("type") != "null"]
+    out = {k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)}
+    if len(rest) == 1:
+        return {**rest[0], **out}
+    return {**out, "anyOf": rest}
+
+
+def _errors(ep: Endpoint, has_params: bool) -> list[type[ApiError]]:
+    """Every error status the endpoint can answer, in the order they are checked."""
+    # The HTTP parser's refusals come before routing, for any request (the "limits" of aiohttp's
+    # parser: the request line, one header's size).
+    errors: list[type[ApiError]] = [MalformedRequest, UriTooLong, HeadersTooLarge]
+    if has_params:
+        errors.append(NotFound)  # an id or enum value that matches nothing
+    if ep.auth != "none":
+        errors.append(Unauthorized)  # optional auth too: a bad token is refused, not ignored
+        if ep.method not in ("GET", "HEAD", "OPTIONS"):
+            errors.append(Forbidden)  # a cookie-authenticated write from another origin
+    if ep.portals:
+        errors.append(Forbidden)
+    if ep.rate_limit != "none":
+        errors.append(RateLimited)
+    if ep.body is not None:
+        errors += [PayloadTooLarge, UnsupportedMediaType, InvalidJson, ValidationFailed]
+    if ep.query is not None:
+        errors.append(ValidationFailed)
+    errors += ep.errors
+    if "system" not in ep.tags:
+        errors.append(Unavailable)  # the database is unreachable
+    return errors
+
+
 def build_openapi(
     endpoints: list[Endpoint], *, title: str, version: str, cookie_name: str = DEFAULT_COOKIE
 ) -> dict[str, Any]:
@@ -80,56 +138,51 @@ def build_openapi(
     def ref(model: type[BaseModel]) -> dict[str, Any]:
         return keys[(model, "validation")]
 
+    # operationIds must be unique (generated clients key their types by them): two modules'
+    # handlers of one name (`invite` for a team and for a pitch's collaborators) get the module.
+    plain = Counter(_operation_id(ep, qualified=False) for ep in endpoints)
     paths: dict[str, dict[str, Any]] = {}
     for ep in endpoints:
         path, params = openapi_path(ep.path)
         op: dict[str, Any] = {
-            "operationId": f"{ep.method.lower()}_{ep.handler.__name__}",
+            "operationId": _operation_id(ep, qualified=plain[_operation_id(ep, qualified=False)] > 1),
             "summary": ep.summary,
             "tags": list(ep.tags),
             "parameters": list(params),
         }
         if ep.query is not None:
             qschema = ep.query.model_json_schema(by_alias=True, ref_template=_REF)
-            required = set(qschema.get("required", []))
+            for name, sub in qschema.get("$defs", {}).items():
+                schemas.setdefault(name, sub)  # what a parameter's schema refers to
+            needed = set(qschema.get("required", []))
             for name, prop in qschema.get("properties", {}).items():
                 op["parameters"].append(
-                    {"name": name, "in": "query", "required": name in required, "schema": prop}
+                    {"name": name, "in": "query", "required": name in needed, "schema": _no_null(prop)}
                 )
         if ep.body is not None:
+            required = body_required(ep.body)
             op["requestBody"] = {
-                "required": True,
+                # An endpoint whose fields are all optional takes no body at all (read as `{}`).
+                "required": required,
                 "content": {"application/json": {"schema": ref(ep.body)}},
             }
+            body_schema = schemas.get(ep.body.__name__)
+            if required and body_schema is not None and not body_schema.get("required"):
+                # Every field optional, yet `{}` is refused ("send at least one field").
+                body_schema["minProperties"] = 1
         data: dict[str, Any] = ref(ep.response) if ep.response is not None else {}
         if ep.response_list:
             data = {"type": "array", "items": data}
-        op["responses"] = {
-            str(ep.status): {
-                "description": "Success",
-                "content": {"application/json": {"schema": _envelope(data)}},
-            }
+        success = {
+            "description": "Success",
+            "content": {"application/json": {"schema": _envelope(data)}},
         }
-        errors: list[type[ApiError]] = list(ep.errors)
-        if ep.auth != "none":
-            errors.append(Unauthorized)  # optional auth too: a bad token is refused, not ignored
-        if ep.portals:
-            errors.append(Forbidden)
-        if params:
-            errors.append(NotFound)  # an id or enum value that matches nothing
-        if ep.body is not None:
-            errors += [InvalidJson, ValidationFailed, PayloadTooLarge, UnsupportedMediaType]
-        if ep.query is not None:
-            errors.append(ValidationFailed)
-        if ep.rate_limit != "none":
-            errors.append(RateLimited)
-        if "system" not in ep.tags:
-            errors.append(Unavailable)  # the database is unreachable
-        for err in errors:
+        op["responses"] = {str(status): success for status in (ep.status, *ep.also)}
+        for err in _errors(ep, bool(params)):
             op["responses"].setdefault(
                 str(err.status),
                 {
-                    "description": err.default_message,
+                    "description": _DESCRIPTIONS.get(err.status, err.default_message),
                     "content": {
                         "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}
                     },

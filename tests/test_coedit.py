@@ -24,7 +24,7 @@ import pytest
 from conftest import expect_envelope
 from fault_helpers import NodeSet, Rest, node_env
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText
-from realtime_helpers import bearer, make_pitch, user
+from realtime_helpers import app_state, bearer, make_pitch, user
 
 from pitchey.protocol.yjs import (
     EMPTY_UPDATE,
@@ -365,17 +365,29 @@ async def test_stranger_and_unknown_documents_are_refused(team, make_client):
         await client.ws_connect(f"/ws/docs/{pid}/treatment?ticket={ticket}")
 
 
-async def test_removed_editor_is_refused_at_their_next_update(team):
+async def test_the_role_is_checked_at_each_update_as_it_arrives(team):
     client, pid = team["client"], team["pitch"]
     owner = await open_doc(client, pid, team["owner"], "treatment")
     editor = await open_doc(client, pid, team["editor"], "treatment")
     await editor.type_text("allowed")
     await editor.checkpoint()
     await owner.until(lambda: owner.text == "allowed")
-    resp = await client.delete(
-        f"/api/pitches/{pid}/collaborators/{team['editor_id']}", headers=bearer(team["owner"])
+    # Demoted to viewer while connected: the next update is refused (read only).
+    resp = await client.post(
+        f"/api/pitches/{pid}/collaborators",
+        json={"userId": team["editor_id"], "role": "viewer"},
+        headers=bearer(team["owner"]),
     )
-    await expect_envelope(resp, 200)
+    await expect_envelope(resp, 201)
+    await editor.type_text(" as a viewer")
+    assert await editor.closed_with() == 4005
+    # Removed behind the server's back (the row deleted directly, so no node was told): the
+    # next update is refused by the statement that would store it, and the session is closed.
+    await invite(client, pid, team["owner"], team["editor_id"], "editor")
+    editor = await open_doc(client, pid, team["editor"], "treatment")
+    await app_state(client).database.execute(
+        "DELETE FROM pitch_collaborators WHERE pitch_id = $1 AND user_id = $2", pid, team["editor_id"]
+    )
     await editor.type_text(" after removal")
     assert await editor.closed_with() == 4003
     await owner.checkpoint()
@@ -383,6 +395,16 @@ async def test_removed_editor_is_refused_at_their_next_update(team):
     again = await open_doc(client, pid, team["editor"], "treatment", start=False)
     assert await again.closed_with() == 4003
     await owner.close()
+
+
+async def test_a_removed_editor_is_closed_at_once(team):
+    client, pid = team["client"], team["pitch"]
+    editor = await open_doc(client, pid, team["editor"], "treatment")
+    resp = await client.delete(
+        f"/api/pitches/{pid}/collaborators/{team['editor_id']}", headers=bearer(team["owner"])
+    )
+    await expect_envelope(resp, 200)
+    assert await editor.closed_with(timeout=5) == 4003
 
 
 async def test_oversize_malformed_and_flooding_sessions_are_closed_and_the_document_is_intact(
@@ -694,3 +716,49 @@ async def test_two_nodes_on_redis_converge(fresh_database, nodes, http, tmp_path
     assert str(z.fragment) == str(y.fragment)
     for c in (y, z):
         await c.close()
+
+
+async def test_versions_are_listed_and_restoring_one_is_a_new_update(make_client):
+    client = await make_client(doc_compact_every=3)
+    owner_id, owner = await person(client)
+    pitch = await make_pitch(client, owner)
+    pid = pitch["id"]
+    viewer_id, viewer = await person(client, "investor")
+    await invite(client, pid, owner, viewer_id, "viewer")
+    c = await open_doc(client, pid, owner, "treatment")
+    for ch in "abc":  # a compaction: version 1 holds "abc"
+        await c.type_text(ch)
+    await c.checkpoint()
+    for ch in "def":  # and version 2 "abcdef"
+        await c.type_text(ch)
+    await c.checkpoint()
+    watcher = await open_doc(client, pid, viewer, "treatment")
+    resp = await client.get(f"/api/pitches/{pid}/documents/treatment/versions", headers=bearer(viewer))
+    listed = (await expect_envelope(resp, 200))["data"]["versions"]
+    assert len(listed) == 2 and all(v["authorId"] == owner_id for v in listed), listed
+    oldest = listed[-1]["id"]
+    resp = await client.post(
+        f"/api/pitches/{pid}/documents/treatment/versions/{oldest}/restore", json={}, headers=bearer(viewer)
+    )
+    await expect_envelope(resp, 403)
+    resp = await client.post(
+        f"/api/pitches/{pid}/documents/treatment/versions/{oldest}/restore", json={}, headers=bearer(owner)
+    )
+    assert (await expect_envelope(resp, 200))["data"] == {"restored": True, "versionId": oldest}
+    # Everyone connected receives it as an ordinary update.
+    await c.until(lambda: c.text == "abc")
+    await watcher.until(lambda: watcher.text == "abc")
+    resp = await client.get(f"/api/pitches/{pid}/documents/screenplay/versions", headers=bearer(owner))
+    await expect_envelope(resp, 404)
+    await c.close()
+    await watcher.close()
+
+
+async def test_a_removed_viewer_is_closed_at_once(team):
+    client, pid = team["client"], team["pitch"]
+    viewer = await open_doc(client, pid, team["viewer"], "notes")
+    resp = await client.delete(
+        f"/api/pitches/{pid}/collaborators/{team['viewer_id']}", headers=bearer(team["owner"])
+    )
+    await expect_envelope(resp, 200)
+    assert await viewer.closed_with(timeout=5) == 4003

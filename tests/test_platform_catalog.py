@@ -638,8 +638,9 @@ async def test_follow_refusals(make_client, db_conn):
     client = await make_client()
     me_id, me = await user(client, "investor")
     other_id, _ = await user(client, "creator")
+    # Well-formed, but the rule forbids it: 403, not a validation error (the schema cannot say it).
     resp = await client.post("/api/follows", json={"userId": me_id}, headers=hdr(me))
-    await expect_envelope(resp, 422, "VALIDATION_ERROR")
+    await expect_envelope(resp, 403, "FORBIDDEN")
     resp = await client.post("/api/follows", json={"userId": 999999}, headers=hdr(me))
     await expect_envelope(resp, 404, "NOT_FOUND")
     for bad in ({}, {"userId": "abc"}, {"userId": 0}, {"userId": -3}, {"userId": 2**70}):

@@ -289,7 +289,7 @@ async def test_default_protection(media_client, register, expect):
         (nda_pitch, "video", mp4(), None, True),
         (open_pitch, "deck", PDF, None, False),
         (open_pitch, "poster", png_1x1(), "true", True),
-        (nda_pitch, "deck", PDF, "no", False),
+        (nda_pitch, "deck", PDF, "false", False),
     ]
     for pitch, kind, data, protected, want in cases:
         resp = await upload(client, token, pitch["id"], data, kind, protected=protected)

@@ -7,6 +7,7 @@ import json
 import math
 import time
 from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 import orjson
@@ -821,7 +822,13 @@ ids = st.one_of(
     st.text(max_size=70),
     json_values,
 )
-valid_ids = st.one_of(st.none(), st.integers(-(2**63), 2**64 - 1), st.text(max_size=64))
+# Text a client may send (protocol/text.py): no control characters (Cc) or surrogates (Cs); a
+# message may also hold tabs and line breaks.
+line_text = partial(st.text, alphabet=st.characters(exclude_categories=("Cc", "Cs")))
+para_text = partial(
+    st.text, alphabet=st.one_of(st.characters(exclude_categories=("Cc", "Cs")), st.sampled_from("\t\n\r"))
+)
+valid_ids = st.one_of(st.none(), st.integers(-(2**63), 2**64 - 1), line_text(max_size=64))
 texts = st.one_of(
     st.text(max_size=50),
     st.builds(lambda n, pad: pad + "x" * n + pad, st.integers(3990, 4010), st.sampled_from(["", " "])),
@@ -1002,7 +1009,7 @@ encodable = st.recursive(
     encodable,
     st.one_of(st.none(), rooms.map(str)),
     st.one_of(st.none(), st.integers(0, 2**63 - 1)),
-    st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.text(max_size=64)),
+    st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), line_text(max_size=64)),
     st.datetimes(timezones=st.just(UTC)),
 )
 def test_encode_decode_event_round_trip(
@@ -1025,19 +1032,19 @@ commands = st.one_of(
         Subscribe,
         rooms,
         st.one_of(st.none(), st.integers(0, 2**63 - 1)),
-        st.one_of(st.none(), st.text(max_size=128)),
+        st.one_of(st.none(), line_text(max_size=128)),
         valid_ids,
     ),
-    st.builds(Unsubscribe, rooms, st.one_of(st.none(), st.text(max_size=64))),
+    st.builds(Unsubscribe, rooms, st.one_of(st.none(), line_text(max_size=64))),
     st.builds(
         SendMessage,
         rooms,
-        st.text(min_size=1, max_size=100).map(str.strip).filter(bool),
+        para_text(min_size=1, max_size=100).map(str.strip).filter(bool),
         st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)),
     ),
-    st.builds(PresenceQuery, rooms, st.one_of(st.none(), st.text(max_size=64))),
+    st.builds(PresenceQuery, rooms, st.one_of(st.none(), line_text(max_size=64))),
     st.builds(Typing, rooms, st.one_of(st.none(), st.integers(0, 10))),
-    st.builds(Ping, st.one_of(st.none(), st.text(max_size=64), st.integers())),
+    st.builds(Ping, st.one_of(st.none(), line_text(max_size=64), st.integers())),
 )
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pitchey.rooms.docs import DocDenied, document_role
+from pitchey.rooms.docs import DocDenied, DocRestore, DocRole, document_role
 from pitchey.storage.collaborators import Collaborator, CollaboratorStore
 from pitchey.storage.database import StorageError
-from pitchey.storage.documents import DocumentStore
+from pitchey.storage.documents import NAMES, DocumentStore
 from pitchey.storage.users import UserStore
 
 from ..api import Api, Call, Reply
+from ..docs_ws import DOCUMENTS
 from ..errors import Conflict, Forbidden, NotFound
 from ..schemas import Empty
 from ..schemas.collaboration import (
@@ -30,6 +31,9 @@ from ..schemas.collaboration import (
     CollaboratorRemoved,
     DocumentInfoOut,
     DocumentsOut,
+    VersionList,
+    VersionOut,
+    VersionRestored,
 )
 from ._shared import owned_pitch, realtime_hub, visible_pitch
 
@@ -47,6 +51,24 @@ class InvitationNotFound(NotFound):
 
 class UserNotFound(NotFound):
     default_message = "No user with that id or email"
+
+
+class DocumentNotFound(NotFound):
+    default_message = "No such document"
+
+
+class VersionNotFound(NotFound):
+    default_message = "No such version"
+
+
+async def _recheck(call: Call[Any, Any], pitch_id: int, user_id: int) -> None:
+    """Close the user's open document connections that may no longer read (every node)."""
+    docs = call.request.app[DOCUMENTS].hub
+    if docs is not None:
+        try:
+            await docs.recheck(pitch_id, user_id)
+        except Exception:
+            log.warning("could not recheck user %s on pitch %s", user_id, pitch_id, exc_info=True)
 
 
 def _out(c: Collaborator) -> CollaboratorOut:
@@ -133,6 +155,7 @@ async def remove(call: Call[Any, Any]) -> CollaboratorRemoved:
         pitch, _ = await owned_pitch(call, pitch_id)
     if not await _store(call).remove(pitch_id, user_id):
         raise CollaboratorNotFound()
+    await _recheck(call, pitch_id, user_id)
     if not leaving and pitch is not None:
         await _notify(
             call,
@@ -150,6 +173,8 @@ async def _respond(call: Call[Any, Any], accept: bool) -> CollaboratorOut:
     answered = await store.respond(pitch_id, call.user.user_id, accept)
     if answered is None:
         raise InvitationNotFound()
+    if not accept:
+        await _recheck(call, pitch_id, call.user.user_id)
     pitch = await realtime_hub(call).pitches.get(pitch_id)
     if pitch is not None:
         verb = "accepted" if accept else "declined"
@@ -229,3 +254,64 @@ async def documents(call: Call[Any, Any]) -> Reply:
         documents=[DocumentInfoOut.model_validate(i) for i in infos],
     )
     return Reply(out)
+
+
+async def _role(call: Call[Any, Any], pitch_id: int) -> DocRole:
+    """The caller's role on the pitch's documents, or the refusal (404, 403) in words."""
+    user = call.user
+    try:
+        return await document_role(call.state.database, pitch_id, user.user_id, user.user_type)
+    except DocDenied as exc:
+        if exc.code == 4004:
+            raise NotFound("Pitch not found") from None
+        await visible_pitch(call, pitch_id)  # a 404 or 403 in the pitch's own words first
+        raise Forbidden("Only the pitch's owner, collaborators and NDA holders open its documents") from None
+
+
+def _document_name(call: Call[Any, Any]) -> str:
+    name = call.request.match_info.get("name", "")
+    if name not in NAMES:
+        raise DocumentNotFound()
+    return name
+
+
+@api.route(
+    "GET",
+    "/api/pitches/{id}/documents/{name}/versions",
+    response=VersionList,
+    tags=("collaborators",),
+    errors=(NotFound, Forbidden),
+    summary="A document's versions (a snapshot at each compaction), newest first, with author and time",
+)
+async def versions(call: Call[Any, Any]) -> VersionList:
+    pitch_id = call.path_id()
+    name = _document_name(call)
+    await _role(call, pitch_id)
+    rows = await DocumentStore(call.state.database).versions(pitch_id, name)
+    return VersionList(versions=[VersionOut.model_validate(v) for v in rows])
+
+
+@api.route(
+    "POST",
+    "/api/pitches/{id}/documents/{name}/versions/{version_id}/restore",
+    body=Empty,
+    response=VersionRestored,
+    tags=("collaborators",),
+    errors=(NotFound, Forbidden),
+    summary="Restore a version: an ordinary new update whose content is the version's (writers only)",
+)
+async def restore(call: Call[Empty, Any]) -> VersionRestored:
+    pitch_id = call.path_id()
+    name = _document_name(call)
+    version_id = call.path_id("version_id")
+    role = await _role(call, pitch_id)
+    if not role.can_write:
+        raise Forbidden("Only the pitch's owner and its editors may restore a version")
+    snapshot = await DocumentStore(call.state.database).version(pitch_id, name, version_id)
+    if snapshot is None:
+        raise VersionNotFound()
+    docs = call.request.app[DOCUMENTS].hub
+    assert docs is not None, "documents not started"
+    if not await docs.ask(pitch_id, name, DocRestore(call.user.user_id, snapshot)):
+        raise Forbidden("Only the pitch's owner and its editors may restore a version")
+    return VersionRestored(restored=True, version_id=version_id)

@@ -1,7 +1,9 @@
 """Follows: anyone signed in follows anyone else; the followed user hears of a new follower.
 
 Following is idempotent: the first follow answers 201 and notifies, a repeat answers 200 with
-`created: false` and notifies nobody. Lists show public user summaries, never emails.
+`created: false` and notifies nobody (the document declares both). Following oneself is refused
+with 403: a well-formed request the rule forbids, not a malformed one (its schema cannot say "not
+your own id"). Lists show public user summaries, never emails.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pitchey.storage.follows import FollowStore, UnknownUser
 from pitchey.storage.follows import UserSummary as StoredSummary
 
 from ..api import Api, Call, Reply
-from ..errors import NotFound, ValidationFailed
+from ..errors import Forbidden, NotFound
 from ..schemas import PageQuery, pagination
 from ..schemas.catalog import FollowBody, FollowItem, FollowOut, UserSummary
 from ._shared import realtime_hub
@@ -34,19 +36,17 @@ def follows(call: Call[Any, Any]) -> FollowStore:
     body=FollowBody,
     response=FollowOut,
     status=201,
+    also=(200,),
     permission=("create", "follow"),
     tags=("follows",),
-    errors=(NotFound, ValidationFailed),
+    errors=(Forbidden, NotFound),
     summary="Follow a user (201; 200 if already following); they get a notification",
 )
 async def follow_user(call: Call[FollowBody, Any]) -> Reply:
     me = call.user.user_id
     target_id = call.body.user_id
     if target_id == me:
-        raise ValidationFailed(
-            "You cannot follow yourself",
-            details=[{"field": "userId", "message": "is yourself", "type": "value_error"}],
-        )
+        raise Forbidden("You cannot follow yourself")
     store = follows(call)
     target = await store.summary(target_id)
     if target is None:

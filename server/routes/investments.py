@@ -71,6 +71,7 @@ def _replay(inv: Investment, body: InvestmentCreate) -> Reply:
     body=InvestmentCreate,
     response=InvestmentOut,
     status=201,
+    also=(200,),
     permission=("create", "investment"),
     tags=("investments",),
     errors=(NotFound, Forbidden, NdaRequired, IdempotencyConflict),

@@ -208,10 +208,12 @@ def content_disposition(name: str | None, fallback: str) -> str:
 
 
 def _parse_bool(value: str) -> bool:
+    # Only the two words the document's `boolean` stands for: `1`, `yes` or `on` would be a
+    # schema-violating value taken as a flag.
     v = value.strip().lower()
-    if v in ("true", "1", "yes", "on"):
+    if v == "true":
         return True
-    if v in ("false", "0", "no", "off"):
+    if v == "false":
         return False
     raise ValidationFailed(
         "protected: must be true or false",

@@ -316,6 +316,7 @@ _PAY_ERRORS = (PaymentDeclined, PaymentProviderFailed, IdempotencyConflict, Rate
     body=ProcessBody,
     response=PaymentResult,
     status=201,
+    also=(200,),  # a retry with the same Idempotency-Key replays the stored answer
     permission=("create", "payment"),
     tags=("payments",),
     errors=_PAY_ERRORS,
@@ -344,6 +345,7 @@ async def process_payment(call: Call[ProcessBody, Any]) -> Reply:
     body=CreditPurchaseBody,
     response=PaymentResult,
     status=201,
+    also=(200,),  # a retry with the same Idempotency-Key replays the stored answer
     permission=("create", "payment"),
     tags=("payments",),
     errors=_PAY_ERRORS,
@@ -359,6 +361,7 @@ async def purchase_credits(call: Call[CreditPurchaseBody, Any]) -> Reply:
     body=SubscribeBody,
     response=PaymentResult,
     status=201,
+    also=(200,),  # a retry with the same Idempotency-Key replays the stored answer
     permission=("create", "payment"),
     tags=("payments",),
     errors=_PAY_ERRORS,

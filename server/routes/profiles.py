@@ -140,6 +140,7 @@ _AVATAR_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
+                    "additionalProperties": False,  # another field is refused (422 naming it)
                     "properties": {
                         "file": {
                             "type": "string",

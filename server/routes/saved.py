@@ -32,6 +32,7 @@ def saved(call: Call[Any, Any]) -> SavedStore:
     body=Empty,
     response=SaveOut,
     status=201,
+    also=(200,),
     permission=("create", "saved_pitches"),
     tags=("saved",),
     errors=(NotFound, Forbidden),

@@ -14,6 +14,8 @@ from pydantic import ConfigDict, Field
 
 from pitchey.protocol.models import WireModel
 
+from .fields import QueryInt
+
 __all__ = ["Empty", "Input", "PageQuery", "Schema", "pagination"]
 
 
@@ -28,7 +30,11 @@ class Schema(WireModel):
 class Input(Schema):
     """Base of request bodies and query models: a field the endpoint does not know is refused
     (422 VALIDATION_ERROR naming it), never dropped. `Api.route` refuses to declare a body or a
-    query model that would ignore unknown fields."""
+    query model that would ignore unknown fields.
+
+    Its fields use the strict types of `fields` (text as `Line`/`Para`, ids as `Id`, flags as
+    `Flag`, amounts as `MoneyIn`/`AmountIn`...): `tests/test_hostile_input.py` fails on a plain
+    `str` or `int` field of a request model."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -40,8 +46,8 @@ class Empty(Input):
 class PageQuery(Input):
     """`page` (from 1) and `limit` (1..100, default 20) of every list."""
 
-    page: int = Field(1, ge=1, le=100_000)
-    limit: int = Field(20, ge=1, le=100)
+    page: QueryInt = Field(1, ge=1, le=100_000)
+    limit: QueryInt = Field(20, ge=1, le=100)
 
     @property
     def offset(self) -> int:

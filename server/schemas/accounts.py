@@ -5,20 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints, field_validator
+
+from pitchey.protocol.text import PARA_PATTERN, TextPattern
 
 from . import Input, Schema
+from .fields import Line, check_para
 
-# A password is exactly what was typed: never stripped like the other strings.
-Password = Annotated[str, StringConstraints(strip_whitespace=False)]
+# A password is exactly what was typed: never stripped like the other strings. It may hold any
+# text a person can type (the text rule of `Para`: no NUL or other control characters).
+Password = Annotated[
+    str, StringConstraints(strip_whitespace=False), AfterValidator(check_para), TextPattern(PARA_PATTERN)
+]
 
 
 class RegisterBody(Input):
     email: EmailStr = Field(max_length=254)
     password: Password = Field(min_length=8, max_length=256)
-    username: str | None = Field(None, min_length=2, max_length=50, pattern=r"^[\w.\-]+$")
-    name: str | None = Field(None, min_length=1, max_length=200)
-    company_name: str | None = Field(None, min_length=1, max_length=200)
+    username: Line | None = Field(None, min_length=2, max_length=50, pattern=r"^[\w.\-]+$")
+    name: Line | None = Field(None, min_length=1, max_length=200)
+    company_name: Line | None = Field(None, min_length=1, max_length=200)
     user_type: Literal["creator", "investor", "production"] | None = Field(
         None,
         description="Not used: the portal in the path is the account type. Accepted because the "

@@ -11,22 +11,23 @@ from pydantic import Field, model_validator
 from pitchey.protocol.models import NdaOut as NdaOut  # shared with the live frames
 
 from . import Input, PageQuery, Schema
+from .fields import AmountIn, Flag, Id, Line, Para
 
 PitchStatus = Literal["draft", "published", "archived"]
 Visibility = Literal["public", "investors_only", "private"]
 
 
 class PitchCreate(Input):
-    title: str = Field(min_length=1, max_length=255)
-    logline: str | None = Field(None, max_length=1000)
-    genre: str | None = Field(None, max_length=100)
-    format: str | None = Field(None, max_length=100)
-    synopsis: str | None = Field(None, max_length=20000)
-    budget: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
-    target_audience: str | None = Field(None, max_length=500)
+    title: Line = Field(min_length=1, max_length=255)
+    logline: Para | None = Field(None, max_length=1000)
+    genre: Line | None = Field(None, max_length=100)
+    format: Line | None = Field(None, max_length=100)
+    synopsis: Para | None = Field(None, max_length=20000)
+    budget: AmountIn | None = None
+    target_audience: Para | None = Field(None, max_length=500)
     status: PitchStatus = "draft"
     visibility: Visibility = "public"
-    require_nda: bool = False
+    require_nda: Flag = False
 
 
 class PitchOut(Schema):
@@ -55,12 +56,12 @@ class LikeOut(Schema):
 
 
 class NdaRequestBody(Input):
-    pitch_id: int = Field(ge=1)
-    message: str | None = Field(None, max_length=2000)
+    pitch_id: Id
+    message: Para | None = Field(None, max_length=2000)
 
 
 class NdaDecisionBody(Input):
-    reason: str | None = Field(None, max_length=2000)
+    reason: Para | None = Field(None, max_length=2000)
 
 
 class UserSummary(Schema):
@@ -102,16 +103,16 @@ class CatalogPitchOut(PitchOut):
 class PitchUpdate(Input):
     """A partial update: only the fields sent change; `null` clears an optional field."""
 
-    title: str | None = Field(None, min_length=1, max_length=255)
-    logline: str | None = Field(None, max_length=1000)
-    genre: str | None = Field(None, max_length=100)
-    format: str | None = Field(None, max_length=100)
-    synopsis: str | None = Field(None, max_length=20000)
-    budget: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
-    target_audience: str | None = Field(None, max_length=500)
+    title: Line | None = Field(None, min_length=1, max_length=255)
+    logline: Para | None = Field(None, max_length=1000)
+    genre: Line | None = Field(None, max_length=100)
+    format: Line | None = Field(None, max_length=100)
+    synopsis: Para | None = Field(None, max_length=20000)
+    budget: AmountIn | None = None
+    target_audience: Para | None = Field(None, max_length=500)
     status: PitchStatus | None = None
     visibility: Visibility | None = None
-    require_nda: bool | None = None
+    require_nda: Flag | None = None
 
     @model_validator(mode="after")
     def _check(self) -> PitchUpdate:
@@ -130,11 +131,11 @@ Sort = Literal["newest", "views", "likes", "budget", "title", "relevance"]
 
 
 class BrowseQuery(PageQuery):
-    genre: str | None = Field(None, min_length=1, max_length=100)
+    genre: Line | None = Field(None, min_length=1, max_length=100)
     status: PitchStatus = Field("published", description="Other statuses list only the caller's own pitches")
-    budget_min: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
-    budget_max: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
-    q: str | None = Field(
+    budget_min: AmountIn | None = None
+    budget_max: AmountIn | None = None
+    q: Line | None = Field(
         None, min_length=1, max_length=200, description="Words of title, logline or genre (prefixes match)"
     )
     sort: Sort = "newest"
@@ -159,7 +160,7 @@ class PitchDeleted(Schema):
 
 
 class FollowBody(Input):
-    user_id: int = Field(ge=1, le=2**63 - 1)
+    user_id: Id
 
 
 class FollowOut(Schema):

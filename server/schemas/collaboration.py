@@ -67,3 +67,20 @@ class DocumentsOut(Schema):
     role: Literal["owner", "editor", "viewer", "nda"]
     can_write: bool
     documents: list[DocumentInfoOut]
+
+
+class VersionOut(Schema):
+    id: int
+    author_id: int | None = Field(description="Who wrote last before this snapshot (null: the server)")
+    author_name: str | None
+    size: int
+    created_at: datetime
+
+
+class VersionList(Schema):
+    versions: list[VersionOut]
+
+
+class VersionRestored(Schema):
+    restored: bool
+    version_id: int

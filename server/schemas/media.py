@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from . import Input, Schema
+from .fields import Flag
 
 Kind = Literal["poster", "deck", "video"]
 
@@ -31,4 +32,4 @@ class MediaDeleted(Schema):
 
 
 class MediaUpdate(Input):
-    protected: bool = Field(description="true: only the owner and approved-NDA holders may download it")
+    protected: Flag = Field(description="true: only the owner and approved-NDA holders may download it")

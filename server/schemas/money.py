@@ -13,7 +13,6 @@ from ..payments import (
     MAX_CREDITS_PER_PURCHASE,
     MONEY_PATTERN,
     CardDetails,
-    MoneyIn,
     PaidPlan,
     PlanName,
     luhn_ok,
@@ -21,6 +20,7 @@ from ..payments import (
 )
 from . import Input, Schema
 from .catalog import PitchOut
+from .fields import Id, MoneyIn
 
 
 def _wire_money(v: Any) -> Any:
@@ -43,7 +43,7 @@ InvestmentStatus = Literal["pending", "completed", "cancelled", "refunded"]
 
 
 class InvestmentCreate(Input):
-    pitch_id: int = Field(ge=1, le=2**63 - 1, strict=True)
+    pitch_id: Id
     amount: MoneyIn
 
 
@@ -111,17 +111,25 @@ class CardIn(Input):
     never stored or logged: payments keep the brand and the last four digits only."""
 
     number: SecretStr = Field(
-        description="12-19 digits; spaces and dashes are ignored", examples=["4242 4242 4242 4242"]
+        description="12-19 digits; spaces and dashes are ignored",
+        examples=["4242 4242 4242 4242"],
+        json_schema_extra={"maxLength": 40, "pattern": r"^[0-9 \-]{12,40}$"},
     )
     exp_month: int = Field(ge=1, le=12, strict=True)
     exp_year: int = Field(ge=2000, le=2100, strict=True)
-    cvc: SecretStr = Field(description="3 or 4 digits", examples=["123"])
+    cvc: SecretStr = Field(
+        description="3 or 4 digits",
+        examples=["123"],
+        json_schema_extra={"maxLength": 4, "pattern": r"^[0-9]{3,4}$"},
+    )
 
     @field_validator("number", mode="before")
     @classmethod
     def _number(cls, v: Any) -> str:
         if not isinstance(v, str):
             raise ValueError("card number must be a string")
+        if len(v) > 40:
+            raise ValueError("card number must be 12-19 digits")
         digits = v.replace(" ", "").replace("-", "")
         if not (digits.isascii() and digits.isdigit() and 12 <= len(digits) <= 19):
             raise ValueError("card number must be 12-19 digits")

@@ -13,6 +13,8 @@ from pitchey.protocol.models import MessageOut as MessageOut  # shared with the 
 from pitchey.protocol.models import NotificationOut as NotificationOut
 
 from . import Input, PageQuery, Schema
+from .fields import AmountIn as AmountIn
+from .fields import Flag, Id, Line, Para, PositiveAmountIn
 
 _CENT = Decimal("0.01")
 
@@ -23,8 +25,7 @@ def _cents(v: Decimal) -> Decimal:
 
 # Outputs: every amount rendered with exactly two decimals ("0.00", not "0").
 Money = Annotated[Decimal, AfterValidator(_cents)]
-# Inputs: at most two decimals, at most 12 digits before the point.
-AmountIn = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
+# Inputs (`AmountIn`, `PositiveAmountIn`, from .fields): ASCII, at most two decimals, never rounded.
 
 Stage = Literal["development", "pre_production", "production", "post_production", "distribution", "completed"]
 Range = Literal["7d", "30d", "90d"]
@@ -34,12 +35,12 @@ Range = Literal["7d", "30d", "90d"]
 
 
 class BudgetLineIn(Input):
-    category: str = Field(min_length=1, max_length=100)
-    allocated: AmountIn = Field(ge=0)
+    category: Line = Field(min_length=1, max_length=100)
+    allocated: AmountIn
 
 
 class MilestoneIn(Input):
-    title: str = Field(min_length=1, max_length=255)
+    title: Line = Field(min_length=1, max_length=255)
     due_date: date | None = None
 
 
@@ -52,10 +53,10 @@ def _distinct_categories(categories: list[str]) -> None:
 
 
 class ProjectCreate(Input):
-    title: str = Field(min_length=1, max_length=255)
-    pitch_id: int | None = Field(None, ge=1, description="A pitch visible to the company")
+    title: Line = Field(min_length=1, max_length=255)
+    pitch_id: Id | None = Field(None, description="A pitch visible to the company")
     stage: Stage = "development"
-    budget: AmountIn = Field(ge=0)
+    budget: AmountIn
     start_date: date | None = None
     end_date: date | None = None
     budget_lines: list[BudgetLineIn] = Field(default_factory=list, max_length=100)
@@ -72,11 +73,11 @@ class ProjectCreate(Input):
 class BudgetLinePatchIn(Input):
     """With `id`: change that line. Without: a new line (`category` required)."""
 
-    id: int | None = Field(None, ge=1)
-    category: str | None = Field(None, min_length=1, max_length=100)
-    allocated: AmountIn | None = Field(None, ge=0)
+    id: Id | None = None
+    category: Line | None = Field(None, min_length=1, max_length=100)
+    allocated: AmountIn | None = None
     spent: AmountIn | None = Field(
-        None, ge=0, description="Sets spent; the difference is recorded as an adjustment expense"
+        None, description="Sets spent; the difference is recorded as an adjustment expense"
     )
 
     @model_validator(mode="after")
@@ -89,10 +90,10 @@ class BudgetLinePatchIn(Input):
 class MilestonePatchIn(Input):
     """With `id`: change that milestone. Without: a new one (`title` required)."""
 
-    id: int | None = Field(None, ge=1)
-    title: str | None = Field(None, min_length=1, max_length=255)
+    id: Id | None = None
+    title: Line | None = Field(None, min_length=1, max_length=255)
     due_date: date | None = None
-    done: bool | None = None
+    done: Flag | None = None
 
     @model_validator(mode="after")
     def _check(self) -> MilestonePatchIn:
@@ -104,10 +105,10 @@ class MilestonePatchIn(Input):
 class ProjectUpdate(Input):
     """Only the fields sent change. `pitchId`, `startDate`, `endDate` may be null to clear."""
 
-    title: str | None = Field(None, min_length=1, max_length=255)
-    pitch_id: int | None = Field(None, ge=1)
+    title: Line | None = Field(None, min_length=1, max_length=255)
+    pitch_id: Id | None = None
     stage: Stage | None = None
-    budget: AmountIn | None = Field(None, ge=0)
+    budget: AmountIn | None = None
     start_date: date | None = None
     end_date: date | None = None
     budget_lines: list[BudgetLinePatchIn] = Field(default_factory=list, max_length=100)
@@ -175,9 +176,9 @@ class ProjectOut(Schema):
 
 
 class ExpenseCreate(Input):
-    budget_line_id: int = Field(ge=1)
-    amount: AmountIn = Field(gt=0)
-    note: str | None = Field(None, max_length=1000)
+    budget_line_id: Id
+    amount: PositiveAmountIn
+    note: Para | None = Field(None, max_length=1000)
     spent_at: datetime | None = Field(None, description="When it was spent (default now); not in the future")
 
 
@@ -265,9 +266,9 @@ class ActivityOut(Schema):
 
 
 class SendMessageBody(Input):
-    recipient_id: int | None = Field(None, ge=1)
-    pitch_id: int | None = Field(None, ge=1, description="A message to this pitch's owner")
-    content: str = Field(min_length=1, max_length=4000)
+    recipient_id: Id | None = None
+    pitch_id: Id | None = Field(None, description="A message to this pitch's owner")
+    content: Para = Field(min_length=1, max_length=4000)
 
     @model_validator(mode="after")
     def _one_target(self) -> SendMessageBody:

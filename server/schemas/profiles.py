@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, model_validator
 
-from ..payments import Money, MoneyIn
+from ..payments import Money
 from . import Input, Schema
 from .accounts import ProfileCompleteness
 from .catalog import CatalogPitchOut
+from .fields import Flag, MoneyIn, check_line
+from .fields import Line as Line  # re-exported: other areas import the text types from here
+from .fields import Para as Para
 
 # Notification kinds a person can switch per channel (the kinds the server stores today).
 NOTIFICATION_KINDS: tuple[str, ...] = (
@@ -27,25 +29,11 @@ NotificationKind = Literal[
     "new_follower", "new_message", "nda_request", "nda_approved", "nda_rejected", "new_investment"
 ]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_LINE_BREAKS = re.compile(r"[\r\n\t]")
-
-
-def _one_line(v: str) -> str:
-    """Single-line text: no control characters at all (NUL cannot even be stored)."""
-    if _CONTROL.search(v) or _LINE_BREAKS.search(v):
-        raise ValueError("must be one line of text without control characters")
-    return v
-
-
-def _multi_line(v: str) -> str:
-    if _CONTROL.search(v):
-        raise ValueError("must not contain control characters")
-    return v
+# Text is the shared `Line`/`Para` (protocol/text.py): no NUL, no control characters.
 
 
 def _website(v: str) -> str:
-    _one_line(v)
+    check_line(v)
     if " " in v:
         raise ValueError("must be a web address without spaces")
     parts = urlsplit(v)
@@ -54,9 +42,7 @@ def _website(v: str) -> str:
     return v
 
 
-Line = Annotated[str, AfterValidator(_one_line)]
-Para = Annotated[str, AfterValidator(_multi_line)]
-Website = Annotated[str, AfterValidator(_website)]
+Website = Annotated[Line, AfterValidator(_website)]
 Username = Annotated[str, Field(min_length=2, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
@@ -134,8 +120,8 @@ class ChannelsOut(Schema):
 
 
 class ChannelsIn(Input):
-    live: bool | None = None
-    email_digest: bool | None = None
+    live: Flag | None = None
+    email_digest: Flag | None = None
 
 
 class InvestmentPrefsOut(Schema):

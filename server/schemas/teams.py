@@ -5,30 +5,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, EmailStr, Field, ValidationInfo, field_validator
+from pydantic import EmailStr, Field, ValidationInfo, field_validator
 
 from . import Input, Schema
-from .platform import AmountIn, Money, ProductionAnalyticsOut
+from .fields import DayCostIn, Flag, Id, Line, Para, QueryId
+from .platform import Money, ProductionAnalyticsOut
 
 Role = Literal["producer", "coordinator", "finance", "viewer"]
 Kind = Literal["crew", "equipment", "location"]
 PhaseName = Literal["development", "pre_production", "shooting", "post", "distribution"]
-# Ids in bodies: a BIGINT at most, so a huge number is a 422 naming the field, never a 500.
-# NUMERIC(12, 2) in the database.
+# NUMERIC(12, 2) in the database (DayCostIn holds the same bound).
 MAX_DAY_COST = Decimal("9999999999.99")
-BodyId = Annotated[int, Field(ge=1, le=2**63 - 1)]
-
-
-def _no_nul(v: str) -> str:
-    # PostgreSQL text cannot hold U+0000: refuse it here, naming the field, not as a 500 later.
-    if "\x00" in v:
-        raise ValueError("must not contain NUL characters")
-    return v
-
-
-Text = Annotated[str, AfterValidator(_no_nul)]
+# Ids in bodies are `Id` (strict BIGINT: a huge number is a 422 naming the field, never a 500),
+# in query strings `QueryId`; text is `Line`/`Para` (no NUL, no control characters).
 
 
 def _end_after_start(v: date | None, info: ValidationInfo) -> date | None:
@@ -81,7 +72,7 @@ class TeamOut(Schema):
 
 
 class TeamQuery(Input):
-    company_id: BodyId | None = Field(None, description="Another company whose team you are on")
+    company_id: QueryId | None = Field(None, description="Another company whose team you are on")
 
 
 class TeamProjectOut(Schema):
@@ -99,25 +90,25 @@ class TeamProjectOut(Schema):
 
 class ResourceCreate(Input):
     kind: Kind
-    name: Text = Field(min_length=1, max_length=200)
-    cost_per_day: AmountIn = Field(ge=0, le=MAX_DAY_COST)
-    notes: Text | None = Field(None, max_length=2000)
+    name: Line = Field(min_length=1, max_length=200)
+    cost_per_day: DayCostIn
+    notes: Para | None = Field(None, max_length=2000)
 
 
 class ResourceUpdate(Input):
     kind: Kind | None = None
-    name: Text | None = Field(None, min_length=1, max_length=200)
-    cost_per_day: AmountIn | None = Field(None, ge=0, le=MAX_DAY_COST)
-    notes: Text | None = Field(None, max_length=2000)
+    name: Line | None = Field(None, min_length=1, max_length=200)
+    cost_per_day: DayCostIn | None = None
+    notes: Para | None = Field(None, max_length=2000)
 
 
 class ResourceQuery(Input):
     kind: Kind | None = None
-    company_id: BodyId | None = Field(None, description="Another company whose team you are on")
+    company_id: QueryId | None = Field(None, description="Another company whose team you are on")
 
 
 class AllocationCreate(Input):
-    project_id: BodyId
+    project_id: Id
     start_date: date
     end_date: date
 
@@ -160,7 +151,7 @@ class PhaseIn(Input):
     start_date: date
     end_date: date
     depends_on: list[PhaseName] = Field(default_factory=list, max_length=5)
-    done: bool = False
+    done: Flag = False
 
     _end = field_validator("end_date")(_end_after_start)
 
@@ -209,7 +200,7 @@ class TimelineOut(Schema):
 
 
 class ArchiveBody(Input):
-    archived: bool = True
+    archived: Flag = True
 
 
 class ArchiveOut(Schema):

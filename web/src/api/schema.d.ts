@@ -174,6 +174,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the web app needs at start: the release, and where to report its errors */
+        get: operations["get_client_config"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/docs": {
         parameters: {
             query?: never;
@@ -412,6 +429,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/nda-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The creator's NDA templates (current version of each), most recently changed first */
+        get: operations["get_list_templates"];
+        put?: never;
+        /** Write an NDA template (version 1) */
+        post: operations["post_create_template"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/nda-templates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the creator's NDA templates with every version, newest first */
+        get: operations["get_get_template"];
+        /** Edit an NDA template: a change writes the next version; NDAs signed keep theirs */
+        put: operations["put_update_template"];
+        post?: never;
+        /** Delete an NDA template; 409 while pitches require it; archived (kept for its agreements) when NDAs were requested under it */
+        delete: operations["delete_delete_template"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ndas/agreements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Countersigned NDA agreements the caller is a party to (either side), newest first */
+        get: operations["get_list_agreements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ndas/incoming-requests": {
         parameters: {
             query?: never;
@@ -472,7 +543,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ask a pitch's owner for NDA access; the owner hears of it live */
+        /** Ask a pitch's owner for NDA access, accepting its NDA template's current version if it names one; the owner hears of it live */
         post: operations["post_request_nda"];
         delete?: never;
         options?: never;
@@ -491,6 +562,23 @@ export interface paths {
         put?: never;
         /** Approve a pending NDA request (pitch owner only) */
         post: operations["post_approve_nda"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ndas/{id}/document": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed agreement (both parties, the text, signature times, version hash) as HTML; only its two parties may read it (anyone else: 404) */
+        get: operations["get_agreement_document"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -901,7 +989,7 @@ export interface paths {
         get: operations["get_list_collaborators"];
         put?: never;
         /** Invite a collaborator to a pitch's documents (owner only), or change their role */
-        post: operations["post_invite"];
+        post: operations["post_collaborators_invite"];
         delete?: never;
         options?: never;
         head?: never;
@@ -918,7 +1006,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Accept an invitation to collaborate on a pitch */
-        post: operations["post_accept"];
+        post: operations["post_collaborators_accept"];
         delete?: never;
         options?: never;
         head?: never;
@@ -935,7 +1023,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Decline an invitation to collaborate on a pitch (or leave an accepted one) */
-        post: operations["post_decline"];
+        post: operations["post_collaborators_decline"];
         delete?: never;
         options?: never;
         head?: never;
@@ -953,7 +1041,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Remove a collaborator (the owner), or leave (the collaborator themself) */
-        delete: operations["delete_remove"];
+        delete: operations["delete_collaborators_remove"];
         options?: never;
         head?: never;
         patch?: never;
@@ -970,6 +1058,40 @@ export interface paths {
         get: operations["get_documents"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pitches/{id}/documents/{name}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A document's versions (a snapshot at each compaction), newest first, with author and time */
+        get: operations["get_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pitches/{id}/documents/{name}/versions/{version_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Restore a version: an ordinary new update whose content is the version's (writers only) */
+        post: operations["post_restore"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1028,6 +1150,23 @@ export interface paths {
         head?: never;
         /** Mark one media item of your pitch protected (NDA holders only) or public */
         patch: operations["patch_update_media"];
+        trace?: never;
+    };
+    "/api/pitches/{id}/nda-template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The NDA text a pitch requires (current version and its hash), for whoever may request an NDA on it */
+        get: operations["get_pitch_template"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/pitches/{id}/save": {
@@ -1254,7 +1393,7 @@ export interface paths {
         get: operations["get_get_team"];
         put?: never;
         /** Invite a production account by email with a role; they accept from a notification */
-        post: operations["post_invite"];
+        post: operations["post_teams_invite"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1271,7 +1410,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Accept a team invitation addressed to you */
-        post: operations["post_accept"];
+        post: operations["post_teams_accept"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1288,7 +1427,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Decline a team invitation addressed to you (it is withdrawn) */
-        post: operations["post_decline"];
+        post: operations["post_teams_decline"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1324,7 +1463,7 @@ export interface paths {
         put: operations["put_set_role"];
         post?: never;
         /** Remove a member or withdraw an invitation; their next request is refused */
-        delete: operations["delete_remove"];
+        delete: operations["delete_teams_remove"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1505,6 +1644,55 @@ export interface components {
             type: "pitch_published";
             user: components["schemas"]["PersonOut"];
         };
+        /**
+         * AgreementOut
+         * @description A countersigned NDA as one of its parties lists it.
+         */
+        AgreementOut: {
+            /**
+             * Acceptedat
+             * Format: date-time
+             */
+            acceptedAt: string;
+            /** Countersignedat */
+            countersignedAt: string | null;
+            /** Documenturl */
+            documentUrl: string;
+            /** Expiredat */
+            expiredAt: string | null;
+            /** Expiresat */
+            expiresAt: string | null;
+            /** Jurisdiction */
+            jurisdiction: string;
+            /** Ndaid */
+            ndaId: number;
+            otherParty: components["schemas"]["UserSummary"];
+            /** Pitchid */
+            pitchId: number;
+            /** Pitchtitle */
+            pitchTitle: string;
+            /**
+             * Role
+             * @description The caller's side of it
+             * @enum {string}
+             */
+            role: "requester" | "owner";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "rejected" | "revoked" | "expired";
+            /** Templatehash */
+            templateHash: string;
+            /** Templateid */
+            templateId: number;
+            /** Templatetitle */
+            templateTitle: string;
+            /** Templateversion */
+            templateVersion: number;
+            /** Termmonths */
+            termMonths: number;
+        };
         /** AllocationCreate */
         AllocationCreate: {
             /**
@@ -1579,12 +1767,12 @@ export interface components {
              * Budgetmax
              * @default null
              */
-            budgetMax: number | string | null;
+            budgetMax: (string | number) | null;
             /**
              * Budgetmin
              * @default null
              */
-            budgetMin: number | string | null;
+            budgetMin: (string | number) | null;
             /**
              * Genre
              * @default null
@@ -1650,8 +1838,12 @@ export interface components {
         };
         /** BudgetLineIn */
         BudgetLineIn: {
-            /** Allocated */
-            allocated: number | string;
+            /**
+             * Allocated
+             * @description an amount: an ASCII decimal string or a JSON number, at most 2 decimals, no exponent; from 0, at most 999999999999.99
+             * @example 1250.00
+             */
+            allocated: string | number;
             /** Category */
             category: string;
         };
@@ -1682,7 +1874,7 @@ export interface components {
              * Allocated
              * @default null
              */
-            allocated: number | string | null;
+            allocated: (string | number) | null;
             /**
              * Category
              * @default null
@@ -1698,7 +1890,7 @@ export interface components {
              * @description Sets spent; the difference is recorded as an adjustment expense
              * @default null
              */
-            spent: number | string | null;
+            spent: (string | number) | null;
         };
         /** BudgetLineUse */
         BudgetLineUse: {
@@ -1792,6 +1984,12 @@ export interface components {
                 [key: string]: unknown;
             }[] | null;
             /**
+             * Ndatemplateid
+             * @description The NDA template a requester accepts (GET /api/pitches/{id}/nda-template)
+             * @default null
+             */
+            ndaTemplateId: number | null;
+            /**
              * Posterurl
              * @description In list answers: the newest poster the caller may see (a protected poster only for the owner and approved-NDA holders), fetched with the caller's credentials
              * @default null
@@ -1875,6 +2073,16 @@ export interface components {
              * @description Pushed to open tabs as it happens
              */
             live: boolean;
+        };
+        /**
+         * ClientConfig
+         * @description What the web app needs from the server at start, not built into its bundle.
+         */
+        ClientConfig: {
+            /** Release */
+            release: string;
+            /** @default null */
+            sentry: components["schemas"]["SentryConfig"] | null;
         };
         /** CollaborationList */
         CollaborationList: {
@@ -2096,8 +2304,12 @@ export interface components {
         };
         /** ExpenseCreate */
         ExpenseCreate: {
-            /** Amount */
-            amount: number | string;
+            /**
+             * Amount
+             * @description an amount: an ASCII decimal string or a JSON number, at most 2 decimals, no exponent; above 0, at most 999999999999.99
+             * @example 1250.00
+             */
+            amount: string | number;
             /** Budgetlineid */
             budgetLineId: number;
             /**
@@ -2217,13 +2429,13 @@ export interface components {
              * @default pending
              * @enum {string}
              */
-            status: "pending" | "approved" | "rejected" | "revoked" | "all";
+            status: "pending" | "approved" | "rejected" | "revoked" | "expired" | "all";
         };
         /** InvestmentCreate */
         InvestmentCreate: {
             /**
              * Amount
-             * @description positive, at most 2 decimals, at most 1000000000.00
+             * @description money: an ASCII decimal string or a JSON number, at most 2 decimals, no exponent; above 0, at most 1000000000.00
              * @example 1250.00
              */
             amount: string | number;
@@ -2259,7 +2471,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "pending" | "completed" | "cancelled" | "refunded";
+            status: "pending" | "completed" | "failed" | "cancelled" | "refunded";
         };
         /** InvestmentOverviewOut */
         InvestmentOverviewOut: {
@@ -2627,12 +2839,32 @@ export interface components {
         /** NdaListItem */
         NdaListItem: {
             /**
+             * Acceptedat
+             * @default null
+             */
+            acceptedAt: string | null;
+            /**
+             * Countersignedat
+             * @default null
+             */
+            countersignedAt: string | null;
+            /**
              * Createdat
              * Format: date-time
              */
             createdAt: string;
             /** Decidedat */
             decidedAt: string | null;
+            /**
+             * Expiredat
+             * @default null
+             */
+            expiredAt: string | null;
+            /**
+             * Expiresat
+             * @default null
+             */
+            expiresAt: string | null;
             /** Id */
             id: number;
             /** Message */
@@ -2653,10 +2885,30 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "pending" | "approved" | "rejected" | "revoked";
+            status: "pending" | "approved" | "rejected" | "revoked" | "expired";
+            /**
+             * Templatehash
+             * @default null
+             */
+            templateHash: string | null;
+            /**
+             * Templateversionid
+             * @default null
+             */
+            templateVersionId: number | null;
         };
         /** NdaOut */
         NdaOut: {
+            /**
+             * Acceptedat
+             * @default null
+             */
+            acceptedAt: string | null;
+            /**
+             * Countersignedat
+             * @default null
+             */
+            countersignedAt: string | null;
             /**
              * Createdat
              * Format: date-time
@@ -2664,6 +2916,16 @@ export interface components {
             createdAt: string;
             /** Decidedat */
             decidedAt: string | null;
+            /**
+             * Expiredat
+             * @default null
+             */
+            expiredAt: string | null;
+            /**
+             * Expiresat
+             * @default null
+             */
+            expiresAt: string | null;
             /** Id */
             id: number;
             /** Message */
@@ -2680,10 +2942,26 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "pending" | "approved" | "rejected" | "revoked";
+            status: "pending" | "approved" | "rejected" | "revoked" | "expired";
+            /**
+             * Templatehash
+             * @default null
+             */
+            templateHash: string | null;
+            /**
+             * Templateversionid
+             * @default null
+             */
+            templateVersionId: number | null;
         };
         /** NdaRequestBody */
         NdaRequestBody: {
+            /**
+             * Accepttemplatehash
+             * @description Required when the pitch names an NDA template: the contentHash of the version the requester read and accepts (GET /api/pitches/{id}/nda-template)
+             * @default null
+             */
+            acceptTemplateHash: string | null;
             /**
              * Message
              * @default null
@@ -2691,6 +2969,138 @@ export interface components {
             message: string | null;
             /** Pitchid */
             pitchId: number;
+        };
+        /** NdaTemplateCreate */
+        NdaTemplateCreate: {
+            /**
+             * Body
+             * @description The NDA's text, in Markdown (shown escaped: no raw HTML)
+             */
+            body: string;
+            /** Jurisdiction */
+            jurisdiction: string;
+            /**
+             * Termmonths
+             * @description How long an NDA signed under it lasts, from countersignature
+             */
+            termMonths: number;
+            /** Title */
+            title: string;
+        };
+        /** NdaTemplateDeleted */
+        NdaTemplateDeleted: {
+            /** Id */
+            id: number;
+            /**
+             * Outcome
+             * @description archived: NDAs were requested under it; they keep their version, the template leaves the list and can no longer be chosen
+             * @enum {string}
+             */
+            outcome: "deleted" | "archived";
+        };
+        /** NdaTemplateOut */
+        NdaTemplateOut: {
+            /**
+             * Agreementcount
+             * @description NDAs requested under one of its versions
+             */
+            agreementCount: number;
+            /** Body */
+            body: string;
+            /** Contenthash */
+            contentHash: string;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /** Id */
+            id: number;
+            /** Jurisdiction */
+            jurisdiction: string;
+            /** Ownerid */
+            ownerId: number;
+            /**
+             * Pitchcount
+             * @description Pitches requiring it
+             */
+            pitchCount: number;
+            /** Termmonths */
+            termMonths: number;
+            /** Title */
+            title: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+            /**
+             * Version
+             * @description The current version's number
+             */
+            version: number;
+            /**
+             * Versions
+             * @description Only in GET /api/nda-templates/{id}: every version, newest first
+             * @default null
+             */
+            versions: components["schemas"]["NdaTemplateVersionOut"][] | null;
+        };
+        /**
+         * NdaTemplateUpdate
+         * @description Any subset of the terms; a change writes the next version (the old ones stay).
+         */
+        NdaTemplateUpdate: {
+            /**
+             * Body
+             * @default null
+             */
+            body: string | null;
+            /**
+             * Jurisdiction
+             * @default null
+             */
+            jurisdiction: string | null;
+            /**
+             * Termmonths
+             * @default null
+             */
+            termMonths: number | null;
+            /**
+             * Title
+             * @default null
+             */
+            title: string | null;
+        };
+        /**
+         * NdaTemplateVersionOut
+         * @description One version: exactly the text a requester reads, and the hash of it they accept.
+         */
+        NdaTemplateVersionOut: {
+            /** Body */
+            body: string;
+            /**
+             * Contenthash
+             * @description SHA-256 (hex) of the canonical JSON of {body, jurisdiction, termMonths, title}
+             */
+            contentHash: string;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /** Id */
+            id: number;
+            /** Jurisdiction */
+            jurisdiction: string;
+            /** Templateid */
+            templateId: number;
+            /** Termmonths */
+            termMonths: number;
+            /** Title */
+            title: string;
+            /** Version */
+            version: number;
         };
         /** NodeLiveOut */
         NodeLiveOut: {
@@ -2965,7 +3375,7 @@ export interface components {
              * @default all
              * @enum {string}
              */
-            status: "pending" | "approved" | "rejected" | "revoked" | "all";
+            status: "pending" | "approved" | "rejected" | "revoked" | "expired" | "all";
         };
         /** OverBudgetLineOut */
         OverBudgetLineOut: {
@@ -3164,7 +3574,7 @@ export interface components {
              * Budget
              * @default null
              */
-            budget: number | string | null;
+            budget: (string | number) | null;
             /**
              * Format
              * @default null
@@ -3180,6 +3590,12 @@ export interface components {
              * @default null
              */
             logline: string | null;
+            /**
+             * Ndatemplateid
+             * @description One of the caller's NDA templates requesters must accept
+             * @default null
+             */
+            ndaTemplateId: number | null;
             /**
              * Requirenda
              * @default false
@@ -3217,6 +3633,16 @@ export interface components {
             /** Id */
             id: number;
         };
+        /**
+         * PitchNdaTemplateOut
+         * @description The NDA a pitch requires, for someone who may request one: accept it by its hash.
+         */
+        PitchNdaTemplateOut: {
+            /** Pitchid */
+            pitchId: number;
+            /** @description null: the pitch names no template (a request needs no acceptance) */
+            template: components["schemas"]["NdaTemplateVersionOut"] | null;
+        };
         /** PitchOut */
         PitchOut: {
             /**
@@ -3239,6 +3665,12 @@ export interface components {
             likeCount: number;
             /** Logline */
             logline: string | null;
+            /**
+             * Ndatemplateid
+             * @description The NDA template a requester accepts (GET /api/pitches/{id}/nda-template)
+             * @default null
+             */
+            ndaTemplateId: number | null;
             /**
              * Protected
              * @description True when NDA-protected fields were withheld
@@ -3303,7 +3735,7 @@ export interface components {
              * Budget
              * @default null
              */
-            budget: number | string | null;
+            budget: (string | number) | null;
             /**
              * Format
              * @default null
@@ -3319,6 +3751,12 @@ export interface components {
              * @default null
              */
             logline: string | null;
+            /**
+             * Ndatemplateid
+             * @description null: no template
+             * @default null
+             */
+            ndaTemplateId: number | null;
             /**
              * Requirenda
              * @default null
@@ -3650,8 +4088,12 @@ export interface components {
         };
         /** ProjectCreate */
         ProjectCreate: {
-            /** Budget */
-            budget: number | string;
+            /**
+             * Budget
+             * @description an amount: an ASCII decimal string or a JSON number, at most 2 decimals, no exponent; from 0, at most 999999999999.99
+             * @example 1250.00
+             */
+            budget: string | number;
             /** Budgetlines */
             budgetLines?: components["schemas"]["BudgetLineIn"][];
             /**
@@ -3795,7 +4237,7 @@ export interface components {
              * Budget
              * @default null
              */
-            budget: number | string | null;
+            budget: (string | number) | null;
             /** Budgetlines */
             budgetLines?: components["schemas"]["BudgetLinePatchIn"][];
             /**
@@ -3961,8 +4403,12 @@ export interface components {
         };
         /** ResourceCreate */
         ResourceCreate: {
-            /** Costperday */
-            costPerDay: number | string;
+            /**
+             * Costperday
+             * @description a cost per day: an ASCII decimal string or a JSON number, at most 2 decimals, no exponent; from 0, at most 9999999999.99
+             * @example 1250.00
+             */
+            costPerDay: string | number;
             /**
              * Kind
              * @enum {string}
@@ -4023,7 +4469,7 @@ export interface components {
              * Costperday
              * @default null
              */
-            costPerDay: number | string | null;
+            costPerDay: (string | number) | null;
             /**
              * Kind
              * @default null
@@ -4108,6 +4554,18 @@ export interface components {
              */
             recipientId: number | null;
         };
+        /**
+         * SentryConfig
+         * @description Where the web app reports its errors (Sentry's browser SDK), with the server's release.
+         */
+        SentryConfig: {
+            /** Dsn */
+            dsn: string;
+            /** Environment */
+            environment: string;
+            /** Release */
+            release: string;
+        };
         /** SessionOut */
         SessionOut: {
             /**
@@ -4145,7 +4603,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "pending" | "completed" | "cancelled" | "refunded";
+            status: "pending" | "completed" | "failed" | "cancelled" | "refunded";
         };
         /** SubscribeBody */
         SubscribeBody: {
@@ -4355,6 +4813,37 @@ export interface components {
             /** Username */
             username: string | null;
         };
+        /** VersionList */
+        VersionList: {
+            /** Versions */
+            versions: components["schemas"]["VersionOut"][];
+        };
+        /** VersionOut */
+        VersionOut: {
+            /**
+             * Authorid
+             * @description Who wrote last before this snapshot (null: the server)
+             */
+            authorId: number | null;
+            /** Authorname */
+            authorName: string | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /** Id */
+            id: number;
+            /** Size */
+            size: number;
+        };
+        /** VersionRestored */
+        VersionRestored: {
+            /** Restored */
+            restored: boolean;
+            /** Versionid */
+            versionId: number;
+        };
         /** WsTicket */
         WsTicket: {
             /** Expiresin */
@@ -4398,6 +4887,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -4407,7 +4905,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4416,8 +4914,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4461,6 +4977,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -4470,7 +4995,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4479,8 +5004,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4526,6 +5069,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -4535,7 +5087,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4544,7 +5096,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4553,8 +5105,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4596,6 +5166,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -4605,8 +5184,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4648,6 +5245,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -4657,8 +5263,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4684,7 +5308,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -4704,7 +5328,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4722,6 +5346,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -4731,8 +5364,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4774,8 +5416,35 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4823,7 +5492,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4841,7 +5510,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description This account belongs to another portal */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4850,7 +5519,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4868,6 +5537,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -4877,7 +5555,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4888,6 +5566,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4935,7 +5622,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4944,7 +5631,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4971,6 +5658,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -4980,7 +5676,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4991,6 +5687,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5032,6 +5737,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -5041,8 +5755,78 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Service temporarily unavailable */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_client_config: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ClientConfig"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5070,6 +5854,33 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     post_follow_user: {
@@ -5086,6 +5897,20 @@ export interface operations {
         };
         responses: {
             /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["FollowOut"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description Success */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5099,7 +5924,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5117,7 +5942,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5126,7 +5951,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5144,6 +5969,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -5153,7 +5987,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5164,6 +5998,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5208,6 +6051,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -5217,8 +6069,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5263,6 +6133,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -5272,8 +6151,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5317,6 +6214,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -5326,7 +6232,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5335,8 +6241,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5346,6 +6261,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5390,6 +6314,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -5399,7 +6332,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5408,8 +6341,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5442,6 +6393,20 @@ export interface operations {
         };
         responses: {
             /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["InvestmentOut"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description Success */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5455,7 +6420,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5473,7 +6438,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5482,7 +6447,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5509,6 +6474,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -5518,7 +6492,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5529,6 +6503,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5573,6 +6556,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -5582,7 +6574,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5591,8 +6583,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5634,6 +6644,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -5643,8 +6662,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5698,6 +6735,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -5707,7 +6753,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5716,8 +6762,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5762,6 +6826,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -5771,7 +6844,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5780,8 +6853,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5827,7 +6918,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5845,7 +6936,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5854,7 +6945,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5872,6 +6963,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -5881,7 +6981,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5892,6 +6992,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5919,7 +7028,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -5939,7 +7048,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5957,7 +7066,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5966,7 +7075,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5984,6 +7093,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -5993,7 +7111,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6004,6 +7122,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6050,6 +7177,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -6059,7 +7195,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6068,7 +7204,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6077,8 +7213,655 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_list_templates: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["NdaTemplateOut"][];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    post_create_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NdaTemplateCreate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["NdaTemplateOut"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_get_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["NdaTemplateOut"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    put_update_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NdaTemplateUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["NdaTemplateOut"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_delete_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["NdaTemplateDeleted"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_list_agreements: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["AgreementOut"][];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6102,7 +7885,7 @@ export interface operations {
             query?: {
                 page?: number;
                 limit?: number;
-                status?: "pending" | "approved" | "rejected" | "revoked" | "all";
+                status?: "pending" | "approved" | "rejected" | "revoked" | "expired" | "all";
             };
             header?: never;
             path?: never;
@@ -6124,6 +7907,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -6133,7 +7925,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6142,8 +7934,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6188,6 +7998,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -6197,7 +8016,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6206,8 +8025,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6231,7 +8068,7 @@ export interface operations {
             query?: {
                 page?: number;
                 limit?: number;
-                status?: "pending" | "approved" | "rejected" | "revoked" | "all";
+                status?: "pending" | "approved" | "rejected" | "revoked" | "expired" | "all";
             };
             header?: never;
             path?: never;
@@ -6253,6 +8090,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -6262,7 +8108,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6271,8 +8117,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6318,7 +8182,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6336,7 +8200,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6345,7 +8209,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6372,6 +8236,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -6381,7 +8254,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6392,6 +8265,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6419,7 +8301,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["NdaDecisionBody"];
             };
@@ -6439,7 +8321,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6457,7 +8339,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6466,7 +8348,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6493,6 +8375,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -6502,7 +8393,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6513,6 +8404,109 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_agreement_document: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The signed agreement as a standalone HTML page (strict CSP, no script) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6540,7 +8534,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["NdaDecisionBody"];
             };
@@ -6560,7 +8554,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6578,7 +8572,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6587,7 +8581,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6614,6 +8608,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -6623,7 +8626,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6634,6 +8637,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6679,6 +8691,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -6688,7 +8709,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6697,8 +8718,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6724,7 +8763,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -6744,7 +8783,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6762,7 +8801,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6780,6 +8819,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -6789,7 +8837,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6800,6 +8848,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6827,7 +8884,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -6847,7 +8904,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6865,7 +8922,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6874,7 +8931,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6892,6 +8949,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -6901,7 +8967,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6912,6 +8978,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6948,6 +9023,33 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     get_ops_overview: {
@@ -6973,6 +9075,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -6982,8 +9093,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Operators only: ask an administrator to run `pitchey operator add` */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7028,6 +9157,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -7037,7 +9175,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Operators only: ask an administrator to run `pitchey operator add` */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7046,8 +9184,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description No such room: expected pitch, user or project and an id */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7089,8 +9245,35 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7132,6 +9315,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -7141,8 +9333,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7187,6 +9397,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -7196,7 +9415,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7205,8 +9424,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7239,6 +9476,20 @@ export interface operations {
         };
         responses: {
             /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["PaymentResult"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description Success */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -7252,7 +9503,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7279,7 +9530,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7306,6 +9557,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -7315,7 +9575,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7326,6 +9586,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7379,6 +9648,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -7388,7 +9666,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7397,8 +9675,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7440,6 +9736,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Service temporarily unavailable */
             503: {
                 headers: {
@@ -7465,6 +9788,20 @@ export interface operations {
         };
         responses: {
             /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["PaymentResult"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description Success */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -7478,7 +9815,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7505,7 +9842,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7532,6 +9869,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -7541,7 +9887,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7552,6 +9898,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7593,6 +9948,20 @@ export interface operations {
         };
         responses: {
             /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["PaymentResult"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description Success */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -7606,7 +9975,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7633,7 +10002,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7660,6 +10029,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -7669,7 +10047,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7680,6 +10058,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7730,6 +10117,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -7739,8 +10135,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7766,7 +10180,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -7786,7 +10200,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7804,7 +10218,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7831,6 +10245,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -7840,7 +10263,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7851,6 +10274,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7896,7 +10328,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7914,7 +10346,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7932,6 +10364,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -7941,7 +10382,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7952,6 +10393,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7975,13 +10425,13 @@ export interface operations {
             query?: {
                 page?: number;
                 limit?: number;
-                genre?: string | null;
+                genre?: string;
                 status?: "draft" | "published" | "archived";
-                budgetMin?: number | string | null;
-                budgetMax?: number | string | null;
-                q?: string | null;
+                budgetMin?: string | number;
+                budgetMax?: string | number;
+                q?: string;
                 sort?: "newest" | "views" | "likes" | "budget" | "title" | "relevance";
-                order?: ("asc" | "desc") | null;
+                order?: "asc" | "desc";
             };
             header?: never;
             path?: never;
@@ -8003,6 +10453,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -8012,7 +10471,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8021,8 +10480,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8067,6 +10544,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -8076,7 +10562,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8085,8 +10571,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8110,7 +10614,7 @@ export interface operations {
             query?: {
                 page?: number;
                 limit?: number;
-                status?: ("draft" | "published" | "archived") | null;
+                status?: "draft" | "published" | "archived";
             };
             header?: never;
             path?: never;
@@ -8132,6 +10636,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -8141,7 +10654,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8150,8 +10663,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8196,6 +10727,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -8205,7 +10745,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8214,8 +10754,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8259,6 +10817,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -8268,7 +10835,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8277,8 +10844,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8326,7 +10911,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8344,7 +10929,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8353,7 +10938,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -8371,6 +10956,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -8380,7 +10974,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8391,6 +10985,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8434,6 +11037,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -8443,7 +11055,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8452,7 +11064,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -8470,8 +11082,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8515,6 +11145,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -8524,7 +11163,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8533,8 +11172,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8553,7 +11210,7 @@ export interface operations {
             };
         };
     };
-    post_invite: {
+    post_collaborators_invite: {
         parameters: {
             query?: never;
             header?: never;
@@ -8582,7 +11239,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8600,7 +11257,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8609,7 +11266,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -8636,6 +11293,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -8645,7 +11311,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8656,6 +11322,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8674,7 +11349,7 @@ export interface operations {
             };
         };
     };
-    post_accept: {
+    post_collaborators_accept: {
         parameters: {
             query?: never;
             header?: never;
@@ -8683,7 +11358,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -8703,7 +11378,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8721,7 +11396,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -8739,6 +11423,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -8748,7 +11441,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8759,6 +11452,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8777,7 +11479,7 @@ export interface operations {
             };
         };
     };
-    post_decline: {
+    post_collaborators_decline: {
         parameters: {
             query?: never;
             header?: never;
@@ -8786,7 +11488,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -8806,7 +11508,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8824,7 +11526,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -8842,6 +11553,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -8851,7 +11571,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8862,6 +11582,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8880,13 +11609,13 @@ export interface operations {
             };
         };
     };
-    delete_remove: {
+    delete_collaborators_remove: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 id: number;
-                user_id: string;
+                user_id: number;
             };
             cookie?: never;
         };
@@ -8906,6 +11635,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -8915,7 +11653,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8924,8 +11662,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8935,6 +11682,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8978,6 +11734,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -8987,7 +11752,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8996,8 +11761,249 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_versions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["VersionList"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    post_restore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                name: string;
+                version_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["Empty"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["VersionRestored"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9025,7 +12031,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -9045,7 +12051,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9063,7 +12069,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9072,7 +12078,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9090,6 +12096,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -9099,7 +12114,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9110,6 +12125,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9153,6 +12177,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -9162,7 +12195,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9171,8 +12204,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9182,6 +12224,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9228,6 +12279,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -9237,7 +12297,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9246,7 +12306,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9255,8 +12315,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9315,6 +12393,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -9324,7 +12411,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9333,7 +12420,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9360,6 +12447,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -9369,7 +12465,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9380,6 +12476,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9424,6 +12529,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -9433,7 +12547,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9442,8 +12556,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9453,6 +12576,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9501,7 +12633,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9519,7 +12651,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9528,7 +12660,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9546,6 +12678,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -9555,7 +12696,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9566,6 +12707,105 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_pitch_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["PitchNdaTemplateOut"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9609,6 +12849,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -9618,7 +12867,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9627,8 +12876,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9656,12 +12923,26 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
         };
         responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["SaveOut"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
             /** @description Success */
             201: {
                 headers: {
@@ -9676,7 +12957,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9694,7 +12975,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9703,7 +12984,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9721,6 +13002,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -9730,7 +13020,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9741,6 +13031,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9784,6 +13083,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -9793,7 +13101,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9802,8 +13110,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9813,6 +13130,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9857,6 +13183,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -9866,7 +13201,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9875,8 +13210,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9918,6 +13271,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -9927,8 +13289,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9952,7 +13332,7 @@ export interface operations {
             query?: {
                 page?: number;
                 limit?: number;
-                stage?: ("development" | "pre_production" | "production" | "post_production" | "distribution" | "completed") | null;
+                stage?: "development" | "pre_production" | "production" | "post_production" | "distribution" | "completed";
             };
             header?: never;
             path?: never;
@@ -9974,6 +13354,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -9983,7 +13372,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9992,8 +13381,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10039,7 +13446,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10057,7 +13464,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10066,7 +13473,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -10084,6 +13491,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -10093,7 +13509,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10104,6 +13520,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10147,6 +13572,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -10156,7 +13590,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10165,8 +13599,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10194,7 +13646,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ProjectUpdate"];
             };
@@ -10214,7 +13666,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10232,7 +13684,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10241,7 +13693,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -10268,6 +13720,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -10277,7 +13738,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10288,6 +13749,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10331,6 +13801,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -10340,7 +13819,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10349,7 +13828,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -10367,8 +13846,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10396,7 +13893,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ArchiveBody"];
             };
@@ -10416,7 +13913,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10434,7 +13931,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10443,7 +13940,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -10461,6 +13958,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -10470,7 +13976,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10481,6 +13987,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10527,6 +14042,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -10536,7 +14060,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10545,7 +14069,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -10554,8 +14078,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10603,7 +14145,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10621,7 +14163,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10630,7 +14172,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -10648,6 +14190,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -10657,7 +14208,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10668,6 +14219,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10711,6 +14271,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -10720,7 +14289,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10729,8 +14298,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10758,7 +14345,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["TimelineUpdate"];
             };
@@ -10778,7 +14365,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10796,7 +14383,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10805,7 +14392,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -10823,6 +14410,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -10832,7 +14428,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10843,6 +14439,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10864,8 +14469,8 @@ export interface operations {
     get_list_resources: {
         parameters: {
             query?: {
-                kind?: ("crew" | "equipment" | "location") | null;
-                companyId?: number | null;
+                kind?: "crew" | "equipment" | "location";
+                companyId?: number;
             };
             header?: never;
             path?: never;
@@ -10887,6 +14492,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -10896,7 +14510,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10905,7 +14519,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -10914,8 +14528,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10937,7 +14569,7 @@ export interface operations {
     post_create_resource: {
         parameters: {
             query?: {
-                companyId?: number | null;
+                companyId?: number;
             };
             header?: never;
             path?: never;
@@ -10963,7 +14595,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10981,7 +14613,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10990,7 +14622,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11008,6 +14640,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -11017,7 +14658,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11028,6 +14669,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11055,7 +14705,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ResourceUpdate"];
             };
@@ -11075,7 +14725,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11093,7 +14743,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11102,7 +14752,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11129,6 +14779,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -11138,7 +14797,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11149,6 +14808,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11192,6 +14860,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -11201,7 +14878,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11210,7 +14887,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11228,8 +14905,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11277,7 +14972,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11295,7 +14990,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11304,7 +14999,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11331,6 +15026,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -11340,7 +15044,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11351,6 +15055,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11395,6 +15108,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -11404,7 +15126,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11413,8 +15135,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11424,6 +15155,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11445,7 +15185,7 @@ export interface operations {
     get_get_team: {
         parameters: {
             query?: {
-                companyId?: number | null;
+                companyId?: number;
             };
             header?: never;
             path?: never;
@@ -11467,6 +15207,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -11476,7 +15225,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11485,7 +15234,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11494,8 +15243,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11514,7 +15281,7 @@ export interface operations {
             };
         };
     };
-    post_invite: {
+    post_teams_invite: {
         parameters: {
             query?: never;
             header?: never;
@@ -11541,7 +15308,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11559,7 +15326,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11568,7 +15335,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11595,6 +15362,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -11604,7 +15380,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11615,6 +15391,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11633,7 +15418,7 @@ export interface operations {
             };
         };
     };
-    post_accept: {
+    post_teams_accept: {
         parameters: {
             query?: never;
             header?: never;
@@ -11642,7 +15427,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -11662,7 +15447,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11680,7 +15465,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11689,7 +15474,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11707,6 +15492,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -11716,7 +15510,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11727,6 +15521,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11745,7 +15548,7 @@ export interface operations {
             };
         };
     };
-    post_decline: {
+    post_teams_decline: {
         parameters: {
             query?: never;
             header?: never;
@@ -11754,7 +15557,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -11774,7 +15577,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11792,7 +15595,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11801,7 +15604,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11819,6 +15622,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -11828,7 +15640,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11839,6 +15651,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11880,6 +15701,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -11889,8 +15719,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11938,7 +15786,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11956,7 +15804,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11965,7 +15813,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11983,6 +15831,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -11992,7 +15849,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12003,6 +15860,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12021,7 +15887,7 @@ export interface operations {
             };
         };
     };
-    delete_remove: {
+    delete_teams_remove: {
         parameters: {
             query?: never;
             header?: never;
@@ -12046,6 +15912,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -12055,7 +15930,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12064,8 +15939,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12075,6 +15959,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12119,6 +16012,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -12128,7 +16030,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12137,8 +16039,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12188,6 +16108,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -12197,7 +16126,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12215,6 +16144,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -12224,7 +16162,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12235,6 +16173,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12276,6 +16223,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -12285,8 +16241,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12296,6 +16261,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12337,8 +16311,35 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12384,7 +16385,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12402,7 +16403,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12420,6 +16421,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -12429,7 +16439,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12440,6 +16450,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12481,8 +16500,35 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12528,7 +16574,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Request body is not valid JSON */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12546,7 +16592,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description You are not allowed to do this */
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12573,6 +16619,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported content type */
             415: {
                 headers: {
@@ -12582,7 +16637,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12593,6 +16648,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12639,6 +16703,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
                 headers: {
@@ -12648,7 +16721,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not found */
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -12657,8 +16730,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Request failed validation */
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12705,8 +16796,35 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not found */
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12748,8 +16866,35 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Authentication required */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12791,6 +16936,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     get_ready: {
@@ -12814,6 +16986,33 @@ export interface operations {
                         /** @constant */
                         success: true;
                     };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Service temporarily unavailable */

@@ -91,7 +91,7 @@ function Projects() {
   const q = useQuery({
     queryKey: keys.projectList(filter),
     queryFn: () =>
-      unwrapPage(api.GET("/api/production/projects", { params: { query: { page, limit: PAGE_SIZE, stage } } })),
+      unwrapPage(api.GET("/api/production/projects", { params: { query: { page, limit: PAGE_SIZE, stage: stage ?? undefined } } })),
     placeholderData: (prev) => prev,
   });
 

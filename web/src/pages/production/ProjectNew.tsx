@@ -451,7 +451,7 @@ function PitchPicker({
     queryFn: () =>
       unwrapPage(
         api.GET("/api/pitches/browse", {
-          params: { query: { q: q || null, limit: 8, sort: q ? "relevance" : "newest" } },
+          params: { query: { q: q || undefined, limit: 8, sort: q ? "relevance" : "newest" } },
         }),
       ),
     enabled: !chosen,

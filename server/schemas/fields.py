@@ -1,0 +1,228 @@
+"""Field types every request model uses: text, ids, flags and amounts, strict and canonical.
+
+- Text is `Line` or `Para` (protocol/text.py, shared with the WebSocket commands).
+- An id in a body is a JSON integer in the column's range (BIGINT: 1..2^63-1): `true` is not 1,
+  `"1"` is not 1, `1.5` is no id; anything else is a 422 naming the field, never a database error.
+  In a query string an id is ASCII digits (`QueryId`), again within the range.
+- A flag in a body is a JSON boolean (`1` and `"true"` are not).
+- An amount is an ASCII decimal string or a JSON number with at most two decimals: no exponent,
+  no underscores, no sign, no other scripts' digits, and never rounded (`1.001` is refused, as is
+  `1.00000000000000000001`). JSON numbers are read from the request's own text (`load_json`),
+  never through a binary float that would have rounded them already.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Final
+
+import orjson
+from pydantic import BeforeValidator, Field, WithJsonSchema
+
+from pitchey.protocol.text import Line, Para, check_line, check_para
+
+__all__ = [
+    "MAX_BIGINT",
+    "AmountIn",
+    "DayCostIn",
+    "Flag",
+    "Id",
+    "JsonNumber",
+    "Line",
+    "MoneyIn",
+    "Para",
+    "PositiveAmountIn",
+    "QueryId",
+    "QueryInt",
+    "check_line",
+    "check_para",
+    "load_json",
+    "parse_amount",
+]
+
+MAX_BIGINT: Final = 2**63 - 1
+
+Id = Annotated[int, Field(ge=1, le=MAX_BIGINT, strict=True)]
+"""An id in a JSON body: an integer of a BIGINT column, strictly (no bool, no string, no float)."""
+
+
+def _query_int(v: Any) -> Any:
+    # A query string is text: ASCII digits only (pydantic alone would take " 1", "+1", "1_0").
+    if isinstance(v, str) and not re.fullmatch(r"[0-9]{1,19}", v):
+        raise ValueError("must be a whole number written in ASCII digits")
+    return v
+
+
+QueryInt = Annotated[int, BeforeValidator(_query_int)]
+"""A whole number in a query string (bounds at the use site)."""
+QueryId = Annotated[int, Field(ge=1, le=MAX_BIGINT), BeforeValidator(_query_int)]
+"""An id in a query string."""
+
+Flag = Annotated[bool, Field(strict=True)]
+"""A boolean in a JSON body: `true` or `false` only."""
+
+
+class JsonNumber(Decimal):
+    """A JSON number with a fraction or an exponent, exactly as the client wrote it (`text`)."""
+
+    text: str
+
+    def __new__(cls, text: str) -> JsonNumber:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
+def _has_float(value: Any) -> bool:
+    # Iterative: orjson nests up to 1,024 levels, deeper than Python's recursion limit.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _exact(raw: bytes) -> Any:
+    return json.loads(raw, parse_float=JsonNumber, parse_constant=_no_constant)
+
+
+def load_json(raw: bytes) -> Any:
+    """Parse a request body (raises `orjson.JSONDecodeError` for what is not JSON).
+
+    orjson does the work; a body holding a number with a fraction or an exponent (orjson also
+    reads integers beyond 64 bits as floats) is read again so that such numbers arrive exact:
+    integers as integers, the others as `JsonNumber`, never as binary floats, which would have
+    rounded `1.00000000000000000001` to 1.0 and hidden that `1e3` had an exponent. No field takes
+    a float. A body orjson refuses only for an escaped unpaired surrogate (`"\\ud800"`, valid
+    JSON grammar) is read by the standard library instead, so that the field holding it is
+    refused by name (422) rather than the whole body (400)."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if b"\\u" not in raw:
+            raise
+        try:
+            return _exact(raw)
+        except (ValueError, RecursionError):
+            raise exc from None
+    if _has_float(data):
+        try:
+            data = _exact(raw)
+        except RecursionError:
+            raise orjson.JSONDecodeError("nested too deeply", raw.decode(errors="replace"), 0) from None
+    return data
+
+
+_DECIMAL_TEXT: Final = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?", re.ASCII)
+_AMOUNT_PATTERN: Final = r"^[0-9]{1,15}(\.[0-9]{1,2})?$"
+_CENT: Final = Decimal("0.01")
+_ZERO: Final = Decimal("0")
+
+
+def parse_amount(value: Any, *, minimum: Decimal, maximum: Decimal, exclusive_minimum: bool) -> Decimal:
+    """An amount as the wire may carry it (see the module's rules), within its bounds; quantized
+    to cents only when that changes no digit."""
+    if isinstance(value, bool):
+        raise ValueError("must be a decimal string like 1250.00 or a number")
+    if type(value) is int:
+        amount = Decimal(value)
+    elif isinstance(value, JsonNumber):
+        if not _DECIMAL_TEXT.fullmatch(value.text.removeprefix("-")):
+            raise ValueError("must be written without an exponent and with at most 2 decimals")
+        amount = Decimal(value.text)
+    elif isinstance(value, str):
+        if not _DECIMAL_TEXT.fullmatch(value):
+            raise ValueError("must be a decimal like 1250.00: ASCII digits, at most 2 decimals")
+        amount = Decimal(value)
+    elif isinstance(value, Decimal):  # built in code
+        amount = value
+    elif isinstance(value, float):  # built in code; bodies never carry floats (load_json)
+        text = repr(value)
+        if not _DECIMAL_TEXT.fullmatch(text.removeprefix("-")):
+            raise ValueError("must be written without an exponent and with at most 2 decimals")
+        amount = Decimal(text)
+    else:
+        raise ValueError("must be a decimal string like 1250.00 or a number")
+    try:
+        if not amount.is_finite() or amount != amount.quantize(_CENT):
+            raise ValueError("must have at most 2 decimal places")
+    except InvalidOperation:
+        raise ValueError("must have at most 2 decimal places") from None
+    if amount < minimum or (exclusive_minimum and amount == minimum):
+        raise ValueError(f"must be {'greater than' if exclusive_minimum else 'at least'} {minimum}")
+    if amount > maximum:
+        raise ValueError(f"must be at most {maximum}")
+    return amount.quantize(_CENT)
+
+
+def _amount_schema(minimum: Decimal, maximum: Decimal, *, exclusive: bool, what: str) -> dict[str, Any]:
+    digits = len(str(int(maximum)))
+    bound = "exclusiveMinimum" if exclusive else "minimum"
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": rf"^[0-9]{{1,{digits}}}(\.[0-9]{{1,2}})?$"},
+            {"type": "number", "multipleOf": 0.01, bound: float(minimum), "maximum": float(maximum)},
+        ],
+        "description": f"{what}: an ASCII decimal string or a JSON number, at most 2 decimals, no "
+        f"exponent; {'above' if exclusive else 'from'} {minimum}, at most {maximum}",
+        "examples": ["1250.00"],
+    }
+
+
+MAX_AMOUNT: Final = Decimal("1000000000.00")
+"""What one payment or investment may be (server/payments.py's limit)."""
+MAX_NUMERIC_14_2: Final = Decimal("999999999999.99")
+MAX_NUMERIC_12_2: Final = Decimal("9999999999.99")
+
+
+def _money(v: Any) -> Decimal:
+    return parse_amount(v, minimum=_ZERO, maximum=MAX_AMOUNT, exclusive_minimum=True)
+
+
+def _amount(v: Any) -> Decimal:
+    return parse_amount(v, minimum=_ZERO, maximum=MAX_NUMERIC_14_2, exclusive_minimum=False)
+
+
+def _positive_amount(v: Any) -> Decimal:
+    return parse_amount(v, minimum=_ZERO, maximum=MAX_NUMERIC_14_2, exclusive_minimum=True)
+
+
+def _day_cost(v: Any) -> Decimal:
+    return parse_amount(v, minimum=_ZERO, maximum=MAX_NUMERIC_12_2, exclusive_minimum=False)
+
+
+MoneyIn = Annotated[
+    Decimal,
+    BeforeValidator(_money),
+    WithJsonSchema(_amount_schema(_ZERO, MAX_AMOUNT, exclusive=True, what="money")),
+]
+"""A payment, an investment, an investor's budget: above 0, at most 1,000,000,000.00."""
+AmountIn = Annotated[
+    Decimal,
+    BeforeValidator(_amount),
+    WithJsonSchema(_amount_schema(_ZERO, MAX_NUMERIC_14_2, exclusive=False, what="an amount")),
+]
+"""A budget or an allocation (NUMERIC(14,2)): 0 or more."""
+PositiveAmountIn = Annotated[
+    Decimal,
+    BeforeValidator(_positive_amount),
+    WithJsonSchema(_amount_schema(_ZERO, MAX_NUMERIC_14_2, exclusive=True, what="an amount")),
+]
+"""An expense (NUMERIC(14,2)): above 0."""
+DayCostIn = Annotated[
+    Decimal,
+    BeforeValidator(_day_cost),
+    WithJsonSchema(_amount_schema(_ZERO, MAX_NUMERIC_12_2, exclusive=False, what="a cost per day")),
+]
+"""A resource's cost per day (NUMERIC(12,2))."""
