@@ -18,6 +18,7 @@ from .api import Api
 from .auth import Passwords, RevocationCache, TokenService
 from .backup import setup_backups
 from .cache import setup_cache
+from .jobs import setup_jobs
 from .middleware import cors, request_context
 from .observability import setup_sentry
 from .openapi import build_openapi
@@ -154,6 +155,7 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
     payments.setup_payments(state)
     webapp.setup_webapp(app)
     setup_backups(app, dsn, _version())  # PITCHEY_BACKUP_DIR: scheduled backups
+    setup_jobs(app, dsn)  # the job queue, and a worker unless PITCHEY_JOB_WORKER=false
     return app
 
 

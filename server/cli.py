@@ -20,6 +20,7 @@ from pitchey.loadtest.cli import run as run_loadtest
 from pitchey.storage.backups import BackupToolError
 from pitchey.storage.database import Database, StorageUnavailable
 from pitchey.storage.embedded import EmbeddedPostgres
+from pitchey.storage.jobs import JobStore
 from pitchey.storage.operators import OperatorStore
 
 from .app import _version, create_app, openapi_document
@@ -48,6 +49,16 @@ def _parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="write a backup archive of the database (and media)")
     backup.add_argument("-o", "--output", help="archive path (default: pitchey-backup-<time>.tar here)")
     backup.add_argument("--media", action="store_true", help="include the media store's objects")
+    sub.add_parser("worker", help="run background jobs only (no HTTP); several may run at once")
+    jobs = sub.add_parser("jobs", help="list background jobs, or retry a failed one")
+    jobs.add_argument("action", nargs="?", choices=("list", "retry"), default="list")
+    jobs.add_argument("job_id", nargs="?", type=int, help="the job to retry")
+    jobs.add_argument(
+        "--status",
+        action="append",
+        choices=("todo", "doing", "failed", "succeeded", "cancelled", "aborted"),
+        help="only jobs in this state (repeatable; default: todo, doing, failed)",
+    )
     restore = sub.add_parser("restore", help="restore a backup archive into an empty database")
     restore.add_argument("archive", help="a file written by `pitchey backup`")
     restore.add_argument(
@@ -92,17 +103,25 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-async def _serve(settings: Settings, dsn: str) -> None:
+async def _serve(settings: Settings, dsn: str, *, http: bool = True) -> None:
+    """`pitchey serve`, or with http=False `pitchey worker`: the same app (database, rooms,
+    backplane, job queue) started without a listener, its job worker on."""
+    if not http:
+        settings = settings.model_copy(update={"job_worker": True})
     app = create_app(settings, dsn)
     runner = web.AppRunner(
         app, access_log=None, shutdown_timeout=settings.shutdown_timeout, handle_signals=False
     )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
-    await site.start()
     tune_gc()
-    log.info("listening on http://%s:%d", settings.host, settings.port)
-    print(f"pitchey: listening on http://{settings.host}:{settings.port}", flush=True)
+    if http:
+        site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
+        await site.start()
+        log.info("listening on http://%s:%d", settings.host, settings.port)
+        print(f"pitchey: listening on http://{settings.host}:{settings.port}", flush=True)
+    else:
+        log.info("job worker running")
+        print("pitchey: job worker running", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -166,6 +185,32 @@ def _print_openapi(output: str | None) -> int:
     return 0
 
 
+async def _jobs_command(args: argparse.Namespace, settings: Settings, dsn: str) -> int:
+    """`pitchey jobs [list] [--status S]` and `pitchey jobs retry ID`."""
+    db = await Database.connect(dsn, min_size=1, max_size=1, timeout=settings.db_timeout)
+    try:
+        store = JobStore(db)
+        if args.action == "retry":
+            if args.job_id is None:
+                print("pitchey: jobs retry needs a job id", file=sys.stderr)
+                return 2
+            if not await store.retry(args.job_id):
+                print(f"pitchey: no failed job {args.job_id}", file=sys.stderr)
+                return 1
+            print(f"pitchey: job {args.job_id} queued again")
+            return 0
+        rows = await store.list(args.status or ["todo", "doing", "failed"])
+        print(f"{'id':>8}  {'status':<9} {'attempts':>8}  {'task':<30} last event")
+        for job in rows:
+            when = f"{job.last_event} {job.last_event_at:%Y-%m-%d %H:%M:%S}Z" if job.last_event_at else ""
+            print(f"{job.id:>8}  {job.status:<9} {job.attempts:>8}  {job.task:<30} {when}")
+        counts = await store.counts()
+        print("totals: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no jobs"))
+        return 0
+    finally:
+        await db.close()
+
+
 async def _backup_command(args: argparse.Namespace, settings: Settings, dsn: str) -> int:
     """`pitchey backup` / `pitchey restore`: 0 done, 2 refused (the reason in one line)."""
     store = blobstore_from_settings(settings)
@@ -218,6 +263,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _Database(settings) as dsn:
             if args.command == "operator":
                 return asyncio.run(_operator(dsn, settings, args.action, args.email))
+            if args.command == "worker":
+                asyncio.run(_serve(settings, dsn, http=False))
+                return 0
+            if args.command == "jobs":
+                return asyncio.run(_jobs_command(args, settings, dsn))
             if args.command in ("backup", "restore"):
                 return asyncio.run(_backup_command(args, settings, dsn))
             if args.command == "migrate":

@@ -15,10 +15,12 @@ import asyncio
 import math
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
+import aiohttp
 from aiohttp import web
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
@@ -205,6 +207,8 @@ class ChargeResult:
     id: str
     status: Literal["succeeded", "declined"]
     decline_code: str | None = None
+    payment_method: str | None = None
+    """A successful card charge's reusable reference (renewals charge it; never a card number)."""
 
 
 class PaymentProviderError(Exception):
@@ -223,6 +227,19 @@ class PaymentProvider(Protocol):
         most one charge. Raises `PaymentProviderError` for network errors and timeouts."""
         ...
 
+    async def charge_saved(
+        self, amount: Decimal, currency: str, payment_method: str, idempotency_key: str
+    ) -> ChargeResult:
+        """Charge a saved payment method off-session (subscription renewals); as `charge`."""
+        ...
+
+    async def transfer(
+        self, amount: Decimal, currency: str, reference: str, idempotency_key: str
+    ) -> ChargeResult:
+        """Move an investment's funds from the investor's account on file (settlement); as
+        `charge`: one transfer per key, `PaymentProviderError` when nothing was moved."""
+        ...
+
 
 class TestPaymentProvider:
     """A card processor's test mode, in memory.
@@ -230,6 +247,11 @@ class TestPaymentProvider:
     4242 4242 4242 4242, 5555 5555 5555 4444, 3782 822463 10005: succeed.
     4000 0000 0000 0002: declined `card_declined`; 4000 0000 0000 9995: `insufficient_funds`.
     4000 0000 0000 0119: a processing error (PaymentProviderError), nothing charged.
+    4000 0000 0000 0341: the first charge succeeds, off-session charges of the saved method
+    (renewals) are declined `card_declined`.
+    A successful charge saves the card as `pm_test_<last four>`; `charge_saved` charges it.
+    Transfers (investment settlement) succeed, except amounts ending in .02 (declined
+    `transfer_declined`) and in .19 (a processing error).
     Any other (Luhn-valid) number: declined `test_mode_live_card`, as test modes refuse real cards.
 
     `calls` counts every charge call; `charged` lists (key, amount) of each distinct successful
@@ -241,6 +263,8 @@ class TestPaymentProvider:
     DECLINE = {"4000000000000002": "card_declined", "4000000000009995": "insufficient_funds"}
     ERROR = frozenset({"4000000000000119"})
 
+    RENEWAL_DECLINE = frozenset({"4000000000000341"})
+
     def __init__(self, latency: float = 0.0) -> None:
         self.latency = latency
         self.calls = 0
@@ -250,6 +274,46 @@ class TestPaymentProvider:
     async def charge(
         self, amount: Decimal, currency: str, card: CardDetails, idempotency_key: str
     ) -> ChargeResult:
+        def decide() -> ChargeResult:
+            if card.number in self.ERROR:
+                raise PaymentProviderError("processing_error", "the processor failed")
+            if card.number in self.SUCCEED or card.number in self.RENEWAL_DECLINE:
+                return ChargeResult(_ref("ch"), "succeeded", payment_method=f"pm_test_{card.last4}")
+            return ChargeResult(_ref("ch"), "declined", self.DECLINE.get(card.number, "test_mode_live_card"))
+
+        return await self._once(idempotency_key, amount, decide)
+
+    async def charge_saved(
+        self, amount: Decimal, currency: str, payment_method: str, idempotency_key: str
+    ) -> ChargeResult:
+        def decide() -> ChargeResult:
+            last4 = payment_method.removeprefix("pm_test_")
+            if any(n.endswith(last4) for n in self.RENEWAL_DECLINE):
+                return ChargeResult(_ref("ch"), "declined", "card_declined")
+            if any(n.endswith(last4) for n in self.SUCCEED) and len(last4) == 4:
+                return ChargeResult(_ref("ch"), "succeeded", payment_method=payment_method)
+            return ChargeResult(_ref("ch"), "declined", "payment_method_unknown")
+
+        return await self._once(idempotency_key, amount, decide)
+
+    async def transfer(
+        self, amount: Decimal, currency: str, reference: str, idempotency_key: str
+    ) -> ChargeResult:
+        def decide() -> ChargeResult:
+            cents = str(amount.quantize(CENT))[-2:]
+            if cents == "19":
+                raise PaymentProviderError("processing_error", "the processor failed")
+            if cents == "02":
+                return ChargeResult(_ref("tr"), "declined", "transfer_declined")
+            return ChargeResult(_ref("tr"), "succeeded")
+
+        return await self._once(idempotency_key, amount, decide)
+
+    async def _once(
+        self, idempotency_key: str, amount: Decimal, decide: Callable[[], ChargeResult]
+    ) -> ChargeResult:
+        """One outcome per key: a repeated key gets the first call's result (even while that
+        call is still running); an error is not remembered, as nothing was charged."""
         self.calls += 1
         known = self._results.get(idempotency_key)
         if known is not None:
@@ -259,14 +323,9 @@ class TestPaymentProvider:
         try:
             if self.latency:
                 await asyncio.sleep(self.latency)
-            if card.number in self.ERROR:
-                raise PaymentProviderError("processing_error", "the processor failed")
-            if card.number in self.SUCCEED:
-                result = ChargeResult(f"ch_test_{uuid.uuid4().hex[:24]}", "succeeded")
+            result = decide()
+            if result.status == "succeeded":
                 self.charged.append((idempotency_key, amount))
-            else:
-                code = self.DECLINE.get(card.number, "test_mode_live_card")
-                result = ChargeResult(f"ch_test_{uuid.uuid4().hex[:24]}", "declined", code)
         except BaseException as exc:
             # Errors are not remembered: nothing was charged, so a retry may try again.
             del self._results[idempotency_key]
@@ -278,10 +337,76 @@ class TestPaymentProvider:
         return result
 
 
+def _ref(prefix: str) -> str:
+    return f"{prefix}_test_{uuid.uuid4().hex[:24]}"
+
+
+class HttpPaymentProvider:
+    """A payment processor behind HTTP (`PITCHEY_PAYMENTS_URL`), the seam a real processor's
+    adapter plugs into; the tests run a processor in test mode on loopback with it, so a
+    charge survives the crash of the node that asked for it (tests/payment_processor.py).
+
+    `POST {url}/v1/charges`, `/v1/charges/saved`, `/v1/transfers`, JSON in and out, the
+    idempotency key in the `Idempotency-Key` header; any answer but 200 with a result is a
+    `PaymentProviderError` (nothing charged, as the key makes the retry safe).
+    """
+
+    def __init__(self, url: str, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    async def _post(self, path: str, body: dict[str, Any], key: str) -> ChargeResult:
+        # A session per call: payments are rare, and nothing is left open at shutdown.
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout)) as http,
+                http.post(self.url + path, json=body, headers={"Idempotency-Key": key}) as resp,
+            ):
+                if resp.status != 200:
+                    raise PaymentProviderError("processing_error", f"processor answered {resp.status}")
+                got = await resp.json()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise PaymentProviderError("processing_error", type(exc).__name__) from None
+        if not isinstance(got, dict) or got.get("status") not in ("succeeded", "declined"):
+            raise PaymentProviderError("processing_error", "processor answered without a result")
+        return ChargeResult(str(got["id"]), got["status"], got.get("declineCode"), got.get("paymentMethod"))
+
+    async def charge(
+        self, amount: Decimal, currency: str, card: CardDetails, idempotency_key: str
+    ) -> ChargeResult:
+        body = {
+            "amount": money_str(amount),
+            "currency": currency,
+            "card": {
+                "number": card.number,
+                "expMonth": card.exp_month,
+                "expYear": card.exp_year,
+                "cvc": card.cvc,
+            },
+        }
+        return await self._post("/v1/charges", body, idempotency_key)
+
+    async def charge_saved(
+        self, amount: Decimal, currency: str, payment_method: str, idempotency_key: str
+    ) -> ChargeResult:
+        body = {"amount": money_str(amount), "currency": currency, "paymentMethod": payment_method}
+        return await self._post("/v1/charges/saved", body, idempotency_key)
+
+    async def transfer(
+        self, amount: Decimal, currency: str, reference: str, idempotency_key: str
+    ) -> ChargeResult:
+        body = {"amount": money_str(amount), "currency": currency, "reference": reference}
+        return await self._post("/v1/transfers", body, idempotency_key)
+
+
 def setup_payments(state: AppState, provider: PaymentProvider | None = None) -> None:
-    """Choose the payment provider for this app (the test provider unless one is given)."""
-    if state.payments is None or provider is not None:
-        state.payments = provider or TestPaymentProvider()
+    """Choose the payment provider for this app: the one given, the HTTP processor of
+    `PITCHEY_PAYMENTS_URL`, else the in-memory test mode."""
+    if provider is not None:
+        state.payments = provider
+    elif state.payments is None:
+        url = state.settings.payments_url
+        state.payments = HttpPaymentProvider(url) if url else TestPaymentProvider()
 
 
 def payment_provider(state: AppState) -> PaymentProvider:

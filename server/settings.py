@@ -112,6 +112,22 @@ class Settings(BaseSettings):
     media_max_deck: int = Field(50 * 1024**2, ge=1, validation_alias=_env("PITCHEY_MEDIA_MAX_DECK"))
     media_max_video: int = Field(2 * 1024**3, ge=1, validation_alias=_env("PITCHEY_MEDIA_MAX_VIDEO"))
     media_url_ttl: int = Field(60, ge=1, le=7 * 24 * 3600, validation_alias=_env("PITCHEY_MEDIA_URL_TTL"))
+    # Background jobs (server/jobs.py): a worker runs inside `pitchey serve` unless switched off
+    # (then `pitchey worker` processes run them); its heartbeat, when a silent worker's jobs are
+    # taken back, and the fallback poll when no NOTIFY arrives.
+    job_worker: bool = Field(True, validation_alias=_env("PITCHEY_JOB_WORKER"))
+    job_concurrency: int = Field(4, ge=1, le=100, validation_alias=_env("PITCHEY_JOB_CONCURRENCY"))
+    job_heartbeat: float = Field(10.0, gt=0, le=600, validation_alias=_env("PITCHEY_JOB_HEARTBEAT"))
+    job_stalled_after: float = Field(30.0, gt=0, le=3600, validation_alias=_env("PITCHEY_JOB_STALLED_AFTER"))
+    job_poll: float = Field(5.0, gt=0, le=600, validation_alias=_env("PITCHEY_JOB_POLL"))
+    # A payment processor over HTTP (server/payments.py HttpPaymentProvider); unset: the
+    # in-memory test mode. Renewals: how long after a declined renewal it is tried again, and
+    # how many declines in a row send the account back to the free plan.
+    payments_url: str | None = Field(None, repr=False, validation_alias=_env("PITCHEY_PAYMENTS_URL"))
+    renewal_retry_after: float = Field(
+        86400.0, gt=0, le=30 * 86400, validation_alias=_env("PITCHEY_RENEWAL_RETRY_AFTER")
+    )
+    renewal_max_declines: int = Field(3, ge=1, le=10, validation_alias=_env("PITCHEY_RENEWAL_MAX_DECLINES"))
     # Scheduled backups (server/backup.py): off unless a directory is given.
     backup_dir: Path | None = Field(None, validation_alias=_env("PITCHEY_BACKUP_DIR"))
     backup_keep: int = Field(7, ge=1, le=10_000, validation_alias=_env("PITCHEY_BACKUP_KEEP"))

@@ -25,6 +25,8 @@ from .ratelimit import AttemptLimiter, AuthLimiter, WriteLimiter
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from procrastinate import App as JobQueue
+
     from .blobstore import BlobStore
     from .cluster import Cluster
     from .payments import PaymentProvider
@@ -52,6 +54,8 @@ class AppState:
     blobs: BlobStore | None = None
     """The media store while it is open (server/routes/media.py)."""
     payments: PaymentProvider | None = None
+    jobs: JobQueue | None = None
+    """The background job queue while the app runs (server/jobs.py)."""
     cluster: Cluster | None = None
     readiness: dict[str, Probe] = field(default_factory=dict)
     """Probes `/ready` reports beside the database's, by name."""

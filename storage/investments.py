@@ -15,9 +15,25 @@ from typing import Any
 import asyncpg
 
 from .database import Database
+from .jobs import enqueue
 from .pitches import Pitch
 
 ACTIVE_STATUSES = ("pending", "completed")
+SETTLE_TASK = "investments.settle"
+"""The background task (server/tasks/investments.py) every new investment is enqueued for."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """A pending investment as the settlement task needs it."""
+
+    id: int
+    investor_id: int
+    pitch_id: int
+    pitch_title: str
+    owner_id: int
+    amount: Decimal
+    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +121,8 @@ class InvestmentStore:
 
         The unique index on (investor_id, idempotency_key) decides races between retries.
         """
-        async with self.db.acquire() as conn:
+        # One transaction: the investment and the job that settles it commit together.
+        async with self.db.transaction() as conn:
             row = await conn.fetchrow(
                 f"""WITH ins AS (
                         INSERT INTO investments (investor_id, pitch_id, amount, idempotency_key)
@@ -120,6 +137,7 @@ class InvestmentStore:
                 key,
             )
             if row is not None:
+                await enqueue(conn, SETTLE_TASK, {"investmentId": row["id"]}, lock=f"investment:{row['id']}")
                 return _investment(row), True
             existing = await conn.fetchrow(
                 f"""SELECT {_INV} FROM investments i JOIN pitches p ON p.id = i.pitch_id
@@ -318,3 +336,65 @@ class InvestmentStore:
 
 def _without(row: asyncpg.Record, *names: str) -> dict[str, Any]:
     return {k: v for k, v in dict(row).items() if k not in names}
+
+
+class SettlementStore:
+    """Settling investments: the one transition out of `pending`, and its ledger entries."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, investment_id: int) -> Settlement | None:
+        row = await self.db.fetchrow(
+            """SELECT i.id, i.investor_id, i.pitch_id, p.title AS pitch_title, p.user_id AS owner_id,
+                      i.amount, i.status
+               FROM investments i JOIN pitches p ON p.id = i.pitch_id WHERE i.id = $1""",
+            investment_id,
+        )
+        return Settlement(**dict(row)) if row else None
+
+    async def settle(
+        self,
+        investment_id: int,
+        *,
+        completed: bool,
+        provider_ref: str,
+        failure_code: str | None,
+        follow_up: tuple[str, dict[str, Any]],
+    ) -> bool:
+        """Move a pending investment to completed (with its two ledger entries) or failed, and
+        enqueue `follow_up` (the notifications) in the same transaction. False when it was no
+        longer pending: a run before this one settled it, and nothing is booked twice."""
+        async with self.db.transaction() as conn:
+            row = await conn.fetchrow(
+                """UPDATE investments i
+                   SET status = $2, settled_at = now(), provider_ref = $3, failure_code = $4
+                   FROM pitches p
+                   WHERE i.id = $1 AND i.status = 'pending' AND p.id = i.pitch_id
+                   RETURNING i.investor_id, p.user_id AS owner_id, i.amount""",
+                investment_id,
+                "completed" if completed else "failed",
+                provider_ref,
+                failure_code,
+            )
+            if row is None:
+                return False
+            if completed:
+                await conn.executemany(
+                    """INSERT INTO investment_ledger (investment_id, user_id, side, amount, provider_ref)
+                       VALUES ($1, $2, $3, $4, $5)""",
+                    [
+                        (investment_id, row["investor_id"], "investor", -row["amount"], provider_ref),
+                        (investment_id, row["owner_id"], "creator", row["amount"], provider_ref),
+                    ],
+                )
+            task, args = follow_up
+            await enqueue(conn, task, args)
+        return True
+
+    async def ledger(self, investment_id: int) -> list[tuple[int, str, Decimal]]:
+        rows = await self.db.fetch(
+            "SELECT user_id, side, amount FROM investment_ledger WHERE investment_id = $1 ORDER BY id",
+            investment_id,
+        )
+        return [(r["user_id"], r["side"], r["amount"]) for r in rows]

@@ -229,6 +229,9 @@ def make_settings(tmp_path: Path, clean_db: str) -> Callable[..., Settings]:
             "auth_ip_limit": FAST_LIMIT,
             "db_pool_min": 1,
             "db_pool_max": 4,
+            # Jobs are enqueued but not run, so a test sees the state a write leaves (an
+            # investment `pending`); tests of background work turn the worker on.
+            "job_worker": False,
         }
         values.update(overrides)
         return load_settings(**values)

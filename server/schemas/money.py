@@ -39,7 +39,7 @@ Money = Annotated[
 
 # -- investments --------------------------------------------------------------------------------
 
-InvestmentStatus = Literal["pending", "completed", "cancelled", "refunded"]
+InvestmentStatus = Literal["pending", "completed", "failed", "cancelled", "refunded"]
 
 
 class InvestmentCreate(Input):

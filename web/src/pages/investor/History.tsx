@@ -14,7 +14,13 @@ import b from "../shared/billing.module.css";
 import s from "./investor.module.css";
 
 const PAGE_SIZE = 20;
-const TONE = { pending: "warn", completed: "success", cancelled: undefined, refunded: undefined } as const;
+const TONE = {
+  pending: "warn",
+  completed: "success",
+  failed: "danger",
+  cancelled: undefined,
+  refunded: undefined,
+} as const;
 
 export default function History() {
   useDocumentTitle("Investment history");

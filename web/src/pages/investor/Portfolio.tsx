@@ -6,7 +6,13 @@ import { Badge, ButtonLink, Card, Empty, ErrorState, layout, Loading, PageHeader
 import { STATUS_LABEL, useHistory, usePortfolio } from "./data";
 import s from "./investor.module.css";
 
-const TONE = { pending: "warn", completed: "success", cancelled: undefined, refunded: undefined } as const;
+const TONE = {
+  pending: "warn",
+  completed: "success",
+  failed: "danger",
+  cancelled: undefined,
+  refunded: undefined,
+} as const;
 
 export default function Portfolio() {
   const portfolio = usePortfolio();

@@ -30,6 +30,7 @@ export function useRecommendations(limit: number) {
 export const STATUS_LABEL = {
   pending: "Pending",
   completed: "Completed",
+  failed: "Failed",
   cancelled: "Cancelled",
   refunded: "Refunded",
 } as const;

@@ -1,0 +1,4 @@
+"""The platform's background tasks, declared on `pitchey.server.jobs.tasks` (importing this
+package registers them): each module is one kind of work that happens later."""
+
+from . import investments as investments
