@@ -67,4 +67,10 @@ export const keys = {
   collaborations: ["collab", "mine"] as const,
   collaborators: (pitchId: number) => ["collab", "pitch", pitchId, "collaborators"] as const,
   pitchDocuments: (pitchId: number) => ["collab", "pitch", pitchId, "documents"] as const,
+  // Operators (/ops): whether I am one, the first paint of the figures (then live from metrics:ops),
+  // and one room's presence, all under "ops".
+  ops: ["ops"] as const,
+  opsStatus: ["ops", "status"] as const,
+  opsOverview: ["ops", "overview"] as const,
+  opsRoom: (kind: string, id: number) => ["ops", "room", kind, id] as const,
 };

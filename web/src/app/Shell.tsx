@@ -105,6 +105,7 @@ export function Shell() {
                 </NavLink>
               ))}
             {user && <NavLink to="/people">People</NavLink>}
+            {user && <NavLink to="/collaborations">Collaborations</NavLink>}
             {user && <NavLink to="/settings/billing">Billing</NavLink>}
             {user && (
               <NavLink to="/settings" end>

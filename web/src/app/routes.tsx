@@ -72,6 +72,8 @@ export const routes: RouteObject[] = [
           { path: "settings", ...page(() => import("../pages/account/Settings")) },
           { path: "people", element: <Navigate to="/people/following" replace /> },
           { path: "people/:tab", ...page(() => import("../pages/account/People")) },
+          // Operators only; anyone else signed in sees the page's own "Operators only" answer.
+          { path: "ops", ...page(() => import("../pages/ops/Ops")) },
         ],
       },
       { path: "*", ...page(() => import("../pages/NotFound")) },

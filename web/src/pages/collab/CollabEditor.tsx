@@ -44,7 +44,7 @@ const CHECKPOINT_MS = 400;
  * One Y.Doc and one provider per (pitch, document), made in an effect so a discarded render leaves
  * no socket behind; the tracker's status, the people present and a close reason come out as state.
  */
-function useDocSession(pitchId: number, docName: string, user: EditorUser, canWrite: boolean) {
+function useDocSession(pitchId: number, docName: string, user: EditorUser, canWrite: boolean, locked: boolean) {
   const [session, setSession] = useState<Session | null>(null);
   const [status, setStatus] = useState<SaveStatus>({ kind: "connecting" });
   const [people, setPeople] = useState<Present[]>([]);
@@ -136,6 +136,11 @@ function useDocSession(pitchId: number, docName: string, user: EditorUser, canWr
     };
   }, [pitchId, docName, user.id, user.name, user.colour, canWrite]);
 
+  // Access withdrawn (the page learnt it over REST): stop sending, and leave the others' view.
+  useEffect(() => {
+    if (locked && session) session.provider.disconnect();
+  }, [locked, session]);
+
   return { session, status, people, closed, notice };
 }
 
@@ -147,12 +152,18 @@ export interface CollabEditorProps {
   user: EditorUser;
   canWrite: boolean;
   onPeople?: (people: Present[]) => void;
+  /** Set when the page learns that access was withdrawn: the text stays readable, nothing more is sent. */
+  locked?: string | null;
 }
 
 export default function CollabEditor(props: CollabEditorProps) {
-  const { session, status, people, closed, notice } = useDocSession(props.pitchId, props.docName, props.user, props.canWrite);
+  const locked = props.locked ?? null;
+  const live = useDocSession(props.pitchId, props.docName, props.user, props.canWrite, locked !== null);
+  const { session, status, people, notice } = live;
+  // A close from the server and a withdrawal learnt over REST end the document alike.
+  const closed = live.closed ?? (locked !== null ? { terminal: true, message: locked } : null);
   const { onPeople } = props;
-  useEffect(() => onPeople?.(people), [people, onPeople]);
+  useEffect(() => onPeople?.(locked !== null ? [] : people), [people, onPeople, locked]);
 
   return (
     <div className={c.editorWrap}>
@@ -252,14 +263,15 @@ function Toolbar({ editor, label }: { editor: Editor; label: string }) {
           key={b.key}
           type="button"
           className={c.tool}
-          aria-label={b.name}
           title={b.name}
           aria-pressed={active[b.key]}
           // Keep the text selection: a mouse press on the button must not blur the editor.
           onMouseDown={(e) => e.preventDefault()}
           onClick={b.run}
         >
-          {b.text}
+          {/* The glyph is decoration; the name is the words (a screen reader says "Bold"). */}
+          <span aria-hidden="true">{b.text}</span>
+          <span className="visually-hidden">{b.name}</span>
         </button>
       ))}
     </div>

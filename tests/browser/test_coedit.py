@@ -1,0 +1,181 @@
+"""Live co-editing in a real browser (issue 12, the web side): "Write together" on a pitch's
+documents over /ws/docs with the stock y-websocket provider and TipTap.
+
+The owner invites an editor and a viewer from the collaborators panel; the editor accepts from
+/collaborations; owner and editor type into the same synopsis and each sees the other's text and
+named caret; both reach "All changes saved"; a reload keeps the text; the viewer reads but cannot
+type; a stranger is refused in words; an editor removed while the document is open is told so at
+their next keystroke. Desktop and phone sizes, axe-core, screenshots."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.viewports
+
+LIVE = 15_000  # ms: how long a remote edit, a caret or a save may take to show
+
+
+def editor(page: Any) -> Any:
+    return page.get_by_test_id("doc-editor")
+
+
+def open_doc(page: Any, pitch_id: int, doc: str = "synopsis") -> None:
+    page.goto(f"/pitches/{pitch_id}/documents/{doc}")
+    expect(editor(page)).to_be_visible(timeout=LIVE)
+    expect(page.get_by_test_id("doc-status")).to_have_attribute("data-status", "saved", timeout=LIVE)
+
+
+def type_at_end(page: Any, text: str) -> None:
+    editor(page).click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(text, delay=15)
+
+
+def accept_by_api(ctx: Any, url: str, pitch_id: int) -> None:
+    resp = ctx.request.post(f"{url}/api/pitches/{pitch_id}/collaborators/accept", data={})
+    assert resp.status == 200, resp.text()
+
+
+def test_owner_and_editor_write_together(
+    new_context, live_server, api_register, api_create_published_pitch, axe_check, shot
+):
+    owner_ctx, editor_ctx, viewer_ctx, stranger_ctx = new_context(), new_context(), new_context(), new_context()
+    api_register(owner_ctx, "creator", name="Olive Owner")
+    ed = api_register(editor_ctx, "investor", name="Eddie Editor")
+    vi = api_register(viewer_ctx, "production", name="Vera Viewer", companyName="Vera Films")
+    api_register(stranger_ctx, "creator", name="Stan Stranger")
+    pitch = api_create_published_pitch(owner_ctx, synopsis="Act one begins at dawn.")
+    pid, title = pitch["id"], pitch["title"]
+
+    # The owner opens the documents (the synopsis starts with the pitch's synopsis) and invites
+    # an editor and a viewer by email from the collaborators panel.
+    owner = owner_ctx.new_page()
+    open_doc(owner, pid)
+    expect(editor(owner)).to_contain_text("Act one begins at dawn.")
+    panel = owner.get_by_role("region", name="Collaborators")
+    panel.get_by_label("Email of the person to invite").fill(ed["email"])
+    panel.get_by_label("Role", exact=True).select_option("editor")
+    panel.get_by_role("button", name="Send invitation").click()
+    expect(panel.get_by_text("Invited Eddie Editor as editor.")).to_be_visible()
+    panel.get_by_label("Email of the person to invite").fill(vi["email"])
+    panel.get_by_label("Role", exact=True).select_option("viewer")
+    panel.get_by_role("button", name="Send invitation").click()
+    expect(panel.get_by_text(re.compile(r"Invited .* as viewer\."))).to_be_visible()
+    expect(panel.get_by_test_id("collaborator")).to_have_count(2)
+    # A refusal in words, with what was typed kept.
+    panel.get_by_label("Email of the person to invite").fill("nobody-here@example.com")
+    panel.get_by_role("button", name="Send invitation").click()
+    expect(panel.get_by_role("alert")).to_be_visible()
+    expect(panel.get_by_label("Email of the person to invite")).to_have_value("nobody-here@example.com")
+
+    # The editor accepts from /collaborations and opens the document from there.
+    writer = editor_ctx.new_page()
+    writer.goto("/collaborations")
+    invitation = writer.get_by_test_id("invitation")
+    expect(invitation).to_contain_text(title)
+    expect(invitation).to_contain_text("as editor")
+    axe_check(writer, "Collaborations with an invitation")
+    shot(writer, "coedit-invitation")
+    writer.get_by_role("button", name=f"Accept the invitation to {title}").click()
+    mine = writer.get_by_role("list", name="Pitches I collaborate on")
+    expect(mine).to_contain_text(title)
+    mine.get_by_role("link", name=f"Write the documents of {title}").click()
+    expect(editor(writer)).to_be_visible(timeout=LIVE)
+    expect(writer.get_by_test_id("doc-status")).to_have_attribute("data-status", "saved", timeout=LIVE)
+    expect(editor(writer)).to_contain_text("Act one begins at dawn.")
+
+    # Both type; each sees the other's words and named caret.
+    type_at_end(owner, " The owner adds a storm.")
+    expect(editor(writer)).to_contain_text("The owner adds a storm.", timeout=LIVE)
+    type_at_end(writer, " The editor adds a ferry.")
+    expect(editor(owner)).to_contain_text("The editor adds a ferry.", timeout=LIVE)
+    expect(owner.locator(".collaboration-carets__label", has_text="Eddie Editor")).to_be_visible(timeout=LIVE)
+    expect(writer.locator(".collaboration-carets__label", has_text="Olive Owner")).to_be_visible(timeout=LIVE)
+    expect(owner.get_by_role("list", name="People in this document")).to_contain_text("Eddie Editor")
+    for p in (owner, writer):
+        expect(p.get_by_test_id("doc-status")).to_have_text("All changes saved", timeout=LIVE)
+    axe_check(owner, "Write together (owner)")
+    shot(owner, "coedit-owner")
+    shot(writer, "coedit-editor")
+
+    # Another document is another text: the treatment starts empty.
+    writer.get_by_role("navigation", name="Documents").get_by_role("link", name="Treatment").click()
+    expect(writer.get_by_test_id("doc-status")).to_have_attribute("data-status", "saved", timeout=LIVE)
+    expect(editor(writer)).not_to_contain_text("storm")
+    type_at_end(writer, "Treatment draft.")
+    expect(writer.get_by_test_id("doc-status")).to_have_text("All changes saved", timeout=LIVE)
+
+    # A reload keeps every word (stored by the server, not held by the tab).
+    owner.reload()
+    expect(owner.get_by_test_id("doc-status")).to_have_attribute("data-status", "saved", timeout=LIVE)
+    expect(editor(owner)).to_contain_text("Act one begins at dawn. The owner adds a storm. The editor adds a ferry.")
+
+    # The viewer reads, live, but cannot type.
+    accept_by_api(viewer_ctx, live_server.url, pid)
+    reader = viewer_ctx.new_page()
+    open_doc(reader, pid)
+    expect(editor(reader)).to_contain_text("The editor adds a ferry.")
+    expect(editor(reader)).to_have_attribute("contenteditable", "false")
+    expect(reader.get_by_text("You can read this document as it is written")).to_be_visible()
+    expect(reader.get_by_role("toolbar")).to_have_count(0)
+    editor(reader).click()
+    reader.keyboard.type("VIEWER TYPED")
+    type_at_end(owner, " Seen live by the viewer.")
+    expect(editor(reader)).to_contain_text("Seen live by the viewer.", timeout=LIVE)
+    expect(editor(reader)).not_to_contain_text("VIEWER TYPED")
+    expect(editor(owner)).not_to_contain_text("VIEWER TYPED")
+    expect(reader.get_by_test_id("doc-status")).to_contain_text("read only")
+    shot(reader, "coedit-viewer")
+
+    # A stranger is refused in words, and no document is shown.
+    stranger = stranger_ctx.new_page()
+    stranger.goto(f"/pitches/{pid}/documents/synopsis")
+    expect(stranger.get_by_test_id("doc-refused")).to_have_text(
+        re.compile("You do not have access to this document")
+    )
+    expect(editor(stranger)).to_have_count(0)
+    axe_check(stranger, "Write together refused")
+    shot(stranger, "coedit-refused")
+
+
+def test_removed_editor_is_told_at_the_next_keystroke(
+    new_context, live_server, api_register, api_create_published_pitch
+):
+    owner_ctx, editor_ctx = new_context(), new_context()
+    api_register(owner_ctx, "creator", name="Rita Owner")
+    ed = api_register(editor_ctx, "creator", name="Rex Editor")
+    pitch = api_create_published_pitch(owner_ctx)
+    pid = pitch["id"]
+    resp = owner_ctx.request.post(
+        f"{live_server.url}/api/pitches/{pid}/collaborators", data={"userId": ed["id"], "role": "editor"}
+    )
+    assert resp.status == 201, resp.text()
+    accept_by_api(editor_ctx, live_server.url, pid)
+
+    writer = editor_ctx.new_page()
+    open_doc(writer, pid, "notes")
+    type_at_end(writer, "Before removal.")
+    expect(writer.get_by_test_id("doc-status")).to_have_text("All changes saved", timeout=LIVE)
+
+    # The owner removes the editor from the panel (asked first).
+    owner = owner_ctx.new_page()
+    open_doc(owner, pid, "notes")
+    row = owner.get_by_test_id("collaborator").filter(has_text="Rex Editor")
+    row.get_by_role("button", name="Remove Rex Editor", exact=True).click()
+    row.get_by_role("button", name="Remove Rex Editor now").click()
+    expect(owner.get_by_test_id("collaborator")).to_have_count(0)
+
+    # The editor's next change is refused and the page says why; nothing more is sent.
+    type_at_end(writer, " After removal.")
+    expect(writer.get_by_role("alert")).to_contain_text("no longer have access", timeout=LIVE)
+    expect(writer.get_by_test_id("doc-status")).to_have_attribute("data-status", "closed")
+    expect(editor(writer)).to_have_attribute("contenteditable", "false")
+    owner.reload()
+    expect(owner.get_by_test_id("doc-status")).to_have_attribute("data-status", "saved", timeout=LIVE)
+    expect(editor(owner)).to_contain_text("Before removal.")
+    expect(editor(owner)).not_to_contain_text("After removal.")
