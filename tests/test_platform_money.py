@@ -579,13 +579,29 @@ async def test_lost_answer_is_retried_without_charging_twice(make_client, db_con
     assert await db_conn.fetchval("SELECT balance FROM credit_balances WHERE user_id = $1", uid) == 7
 
 
-async def test_bad_cards_are_422_before_any_charge(make_client, db_conn, expect):
+async def test_bad_cards_are_refused_before_any_charge(make_client, db_conn, expect):
     client = await make_client()
     _, token = await user(client, "investor")
     assert not luhn_ok("4242424242424241")
     past = datetime.now(UTC).replace(day=1) - timedelta(days=1)
+    # Well-formed cards no provider could charge: declined (402) in the provider's words, before
+    # any charge (the document's schema cannot state Luhn or "not expired").
+    for bad, code in (
+        (card("4242 4242 4242 4241"), "incorrect_number"),
+        ({**card(), "expYear": past.year, "expMonth": past.month}, "expired_card"),
+    ):
+        _, body = await pay(
+            client,
+            token,
+            "/api/payments/credits/purchase",
+            {"credits": 1, "card": bad},
+            status=402,
+            code="PAYMENT_DECLINED",
+            expect=expect,
+        )
+        assert body["error"]["details"] == {"declineCode": code}
+        assert "4242424242424241" not in str(body)
     bad_cards = [
-        card("4242 4242 4242 4241"),  # Luhn
         card("4242"),  # too short
         card("4242-4242-4242-424x"),
         card(4242424242424242),  # not a string
@@ -593,7 +609,6 @@ async def test_bad_cards_are_422_before_any_charge(make_client, db_conn, expect)
         card(cvc=123),
         card(expMonth=13),
         card(expMonth="12"),
-        {**card(), "expYear": past.year, "expMonth": past.month},  # expired
         None,
     ]
     for bad in bad_cards:
@@ -627,8 +642,17 @@ async def test_bad_cards_are_422_before_any_charge(make_client, db_conn, expect)
         await pay(
             client, token, "/api/payments/subscribe", body, status=422, code="VALIDATION_ERROR", expect=expect
         )
-    for body in (
+    # A stale price shown by the client: a conflict with the price list, not a malformed request.
+    await pay(
+        client,
+        token,
+        "/api/payments/process",
         {"purpose": "credits", "credits": 5, "amount": "4.99", "card": card()},
+        status=409,
+        code="CONFLICT",
+        expect=expect,
+    )
+    for body in (
         {"purpose": "credits", "card": card()},
         {"purpose": "subscription", "card": card()},
         {"purpose": "subscription", "plan": "pro", "credits": 3, "card": card()},

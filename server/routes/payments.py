@@ -37,7 +37,6 @@ from ..errors import (
     PaymentDeclined,
     PaymentProviderFailed,
     RateLimited,
-    ValidationFailed,
 )
 from ..payments import (
     CREDIT_PRICE,
@@ -99,7 +98,13 @@ def subscription_out(sub: Subscription | None) -> SubscriptionOut:
             renews=False,
         )
     plan = PLANS[sub.plan]
-    status = "expired" if sub.expired else cast(SubscriptionStatus, sub.status)
+    # past_due: the period ended and its renewal was declined; the plan stays while the renewal
+    # is retried (a grace period), and goes when the last retry fails (stored 'expired').
+    status: SubscriptionStatus
+    if sub.status == "past_due":
+        status = "past_due"
+    else:
+        status = "expired" if sub.expired else cast(SubscriptionStatus, sub.status)
     return SubscriptionOut(
         plan=sub.plan,
         status=status,
@@ -149,6 +154,11 @@ async def _pay(
 ) -> Reply:
     me = call.user
     key = idempotency_key(call.request)
+    decline = card_in.decline_code()
+    if decline is not None:
+        # A well-formed card no provider could charge (Luhn, expiry): declined before any
+        # charge, in the provider's words, so the client shows it like any decline.
+        raise PaymentDeclined(f"The card was declined ({decline})", details={"declineCode": decline})
     card = card_in.details()
     if purpose == "credits":
         assert credits is not None
@@ -267,7 +277,10 @@ async def _charge(
     if result.status != "succeeded":
         declined = await payments.decline(payment.id, result.id, result.decline_code)
         raise _declined(declined, fresh=True)
-    return await payments.succeed(payment.id, result.id, credits=grant, plan=plan, months=months)
+    # The saved method (the provider's reference, never the card) is what renewals charge.
+    return await payments.succeed(
+        payment.id, result.id, credits=grant, plan=plan, months=months, payment_method=result.payment_method
+    )
 
 
 class _FreshDecline(PaymentDeclined):
@@ -308,6 +321,7 @@ async def _replay(payments: PaymentStore, payment: Payment) -> Reply:
 
 
 _PAY_ERRORS = (PaymentDeclined, PaymentProviderFailed, IdempotencyConflict, RateLimited)
+_PROCESS_ERRORS = (*_PAY_ERRORS, Conflict)  # the amount the client shows is not the price
 
 
 @api.route(
@@ -319,7 +333,7 @@ _PAY_ERRORS = (PaymentDeclined, PaymentProviderFailed, IdempotencyConflict, Rate
     also=(200,),  # a retry with the same Idempotency-Key replays the stored answer
     permission=("create", "payment"),
     tags=("payments",),
-    errors=_PAY_ERRORS,
+    errors=_PROCESS_ERRORS,
     summary="Pay by card for credits or a subscription (generic entry of the seed)",
 )
 async def process_payment(call: Call[ProcessBody, Any]) -> Reply:
@@ -330,7 +344,9 @@ async def process_payment(call: Call[ProcessBody, Any]) -> Reply:
         else PLANS[b.plan or "free"].price
     )
     if b.amount is not None and b.amount != price:
-        raise ValidationFailed(
+        # A stale price on the client: a conflict with the current price list, not a malformed
+        # request (the schema cannot know the price).
+        raise Conflict(
             f"amount: {money_str(b.amount)} does not match the price {money_str(price)}",
             details=[
                 {"field": "amount", "message": f"the price is {money_str(price)}", "type": "value_error"}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ..payments import (
     MAX_CREDITS_PER_PURCHASE,
@@ -107,13 +107,15 @@ class RecommendationOut(Schema):
 
 
 class CardIn(Input):
-    """A card as typed. Validated here (Luhn, expiry) so a typo never reaches the provider;
-    never stored or logged: payments keep the brand and the last four digits only."""
+    """A card as typed: its form is validated here (422), never stored or logged (payments keep
+    the brand and the last four digits only). What a schema cannot say, a number failing the Luhn
+    check and an expired card, is a decline (`decline_code`: 402 PAYMENT_DECLINED before any
+    charge, as card processors answer them), so a typo still never reaches the provider."""
 
     number: SecretStr = Field(
         description="12-19 digits; spaces and dashes are ignored",
         examples=["4242 4242 4242 4242"],
-        json_schema_extra={"maxLength": 40, "pattern": r"^[0-9 \-]{12,40}$"},
+        json_schema_extra={"maxLength": 40, "pattern": r"^[ \-]*([0-9][ \-]*){12,19}$"},
     )
     exp_month: int = Field(ge=1, le=12, strict=True)
     exp_year: int = Field(ge=2000, le=2100, strict=True)
@@ -133,8 +135,6 @@ class CardIn(Input):
         digits = v.replace(" ", "").replace("-", "")
         if not (digits.isascii() and digits.isdigit() and 12 <= len(digits) <= 19):
             raise ValueError("card number must be 12-19 digits")
-        if not luhn_ok(digits):
-            raise ValueError("card number is not valid")
         return digits
 
     @field_validator("cvc", mode="before")
@@ -144,12 +144,14 @@ class CardIn(Input):
             raise ValueError("cvc must be 3 or 4 digits")
         return v
 
-    @model_validator(mode="after")
-    def _not_expired(self) -> CardIn:
+    def decline_code(self) -> str | None:
+        """Why the card cannot be charged at all, in the provider's words (None: try it)."""
+        if not luhn_ok(self.number.get_secret_value()):
+            return "incorrect_number"
         now = datetime.now(UTC)
         if (self.exp_year, self.exp_month) < (now.year, now.month):
-            raise ValueError("card has expired")
-        return self
+            return "expired_card"
+        return None
 
     def details(self) -> CardDetails:
         return CardDetails(
@@ -178,6 +180,30 @@ class ProcessBody(Input):
     currency: Literal["USD"] = "USD"
     card: CardIn
 
+    # The rule below, as the document states it: credits (and no plan), or a plan (and no credits).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "properties": {
+                        "purpose": {"const": "credits"},
+                        "credits": {"type": "integer"},
+                        "plan": {"type": "null"},
+                    },
+                    "required": ["purpose", "credits"],
+                },
+                {
+                    "properties": {
+                        "purpose": {"const": "subscription"},
+                        "plan": {"type": "string"},
+                        "credits": {"type": "null"},
+                    },
+                    "required": ["purpose", "plan"],
+                },
+            ]
+        }
+    )
+
     @model_validator(mode="after")
     def _what(self) -> ProcessBody:
         if self.purpose == "credits" and (self.credits is None or self.plan is not None):
@@ -191,7 +217,9 @@ class PaymentOut(Schema):
     id: int
     amount: Money
     currency: str
-    purpose: Literal["credits", "subscription"]
+    purpose: Literal["credits", "subscription", "renewal"] = Field(
+        description="renewal: a subscription's period renewed by the platform, not by a request"
+    )
     plan: PaidPlan | None
     credits: int | None
     status: Literal["pending", "succeeded", "declined", "failed"]
@@ -203,7 +231,7 @@ class PaymentOut(Schema):
     settled_at: datetime | None
 
 
-SubscriptionStatus = Literal["none", "active", "cancelled", "expired"]
+SubscriptionStatus = Literal["none", "active", "past_due", "cancelled", "expired"]
 
 
 class SubscriptionOut(Schema):

@@ -1924,8 +1924,10 @@ export interface components {
         };
         /**
          * CardIn
-         * @description A card as typed. Validated here (Luhn, expiry) so a typo never reaches the provider;
-         *     never stored or logged: payments keep the brand and the last four digits only.
+         * @description A card as typed: its form is validated here (422), never stored or logged (payments keep
+         *     the brand and the last four digits only). What a schema cannot say, a number failing the Luhn
+         *     check and an expired card, is a decline (`decline_code`: 402 PAYMENT_DECLINED before any
+         *     charge, as card processors answer them), so a typo still never reaches the provider.
          */
         CardIn: {
             /**
@@ -3958,7 +3960,17 @@ export interface components {
              * @enum {string}
              */
             purpose: "credits" | "subscription";
-        };
+        } & ({
+            credits: number;
+            plan?: null;
+            /** @constant */
+            purpose: "credits";
+        } | {
+            credits?: null;
+            plan: string;
+            /** @constant */
+            purpose: "subscription";
+        });
         /**
          * ProductionAnalyticsWithPhases
          * @description `GET /api/analytics/production` with the timeline's overdue phases.
@@ -4657,7 +4669,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "none" | "active" | "cancelled" | "expired";
+            status: "none" | "active" | "past_due" | "cancelled" | "expired";
         };
         /** TeamOut */
         TeamOut: {
