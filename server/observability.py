@@ -55,7 +55,8 @@ EMAIL_MASK = "[email]"
 _SENSITIVE_KEY = re.compile(
     r"(?i)authorization|cookie|passw|secret|token|jwt|e-?mail|api[-_]?key|credential|ticket|dsn"
 )
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# An address, also as a URL carries it (%40 for the @: a page's ?q=, a request's query string).
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+(?:@|%40)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 _MAX_DEPTH = 20  # events are JSON trees of modest depth; deeper is not ours to walk
 # A stack frame's lines of our own source: code, not data (masking `token = ...` in it would
 # only garble what Sentry shows).

@@ -139,17 +139,23 @@ def content_security_policy(settings: Settings) -> str:
     302 to a presigned URL on the S3 endpoint; CSP checks the redirect target too, so that origin
     must be allowed for <img>, <video>/<audio> and the deck's <iframe>, and for nothing else.
     `data:` and `blob:` images are the app's own previews of a file chosen for upload.
-    connect-src 'self' covers the same-origin WebSocket (/ws) as well.
+    connect-src 'self' covers the same-origin WebSocket (/ws) as well; the browser's Sentry DSN
+    origin is added to it when error reporting is on (the SDK posts its envelopes there).
     """
     media = ""
     if settings.s3_endpoint:
         parts = urlsplit(settings.s3_endpoint)
         if parts.scheme and parts.netloc:
             media = f" {parts.scheme}://{parts.netloc}"
+    errors = ""
+    sentry_dsn = settings.sentry_web_dsn or settings.sentry_dsn
+    if sentry_dsn:
+        dsn = urlsplit(sentry_dsn)
+        errors = f" {dsn.scheme}://{dsn.hostname}" + (f":{dsn.port}" if dsn.port else "")
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
         f"img-src 'self' data: blob:{media}; media-src 'self' blob:{media}; frame-src 'self'{media}; "
-        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+        f"connect-src 'self'{errors}; font-src 'self'; object-src 'none'; base-uri 'self'; "
         "frame-ancestors 'none'; form-action 'self'"
     )
 

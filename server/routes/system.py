@@ -10,7 +10,8 @@ from aiohttp import web
 from .. import envelope
 from ..api import Api, Call
 from ..errors import Unavailable
-from ..schemas.system import Health, Readiness
+from ..observability import release, web_dsn
+from ..schemas.system import ClientConfig, Health, Readiness, SentryConfig
 from ..state import OPENAPI
 
 api = Api()
@@ -51,6 +52,23 @@ async def ready(call: Call[Any, Any]) -> web.StreamResponse:
         )
     body = Readiness.model_validate({"status": status, "checks": checks})
     return envelope.success(call.request, body)
+
+
+@api.route(
+    "GET",
+    "/api/config",
+    auth="none",
+    response=ClientConfig,
+    tags=("system",),
+    summary="What the web app needs at start: the release, and where to report its errors",
+)
+async def client_config(call: Call[Any, Any]) -> ClientConfig:
+    settings = call.state.settings
+    dsn = web_dsn(settings)
+    sentry = None
+    if dsn is not None:
+        sentry = SentryConfig(dsn=dsn, environment=settings.sentry_environment, release=release())
+    return ClientConfig(release=release(), sentry=sentry)
 
 
 @api.route(

@@ -4,9 +4,11 @@ import { createRoot } from "react-dom/client";
 import { RouterProvider } from "react-router";
 import { makeQueryClient } from "./api/queryClient";
 import { router } from "./app/routes";
+import { startErrorReporting } from "./lib/sentry";
 import "./styles.css";
 
 const queryClient = makeQueryClient();
+startErrorReporting(queryClient);
 const root = document.getElementById("root");
 if (!root) throw new Error("#root is missing from index.html");
 

@@ -1,6 +1,7 @@
 // Query keys, in one place: the live client updates the same keys the pages read.
 export const keys = {
   session: ["session"] as const,
+  config: ["config"] as const, // GET /api/config: what the app needs at start (error reporting)
   pitches: ["pitches"] as const, // prefix of every pitch list
   pitch: (id: number) => ["pitch", id] as const,
   pitchMedia: (id: number) => ["pitch", id, "media"] as const,

@@ -1,7 +1,9 @@
 // What a route shows when it fails to render: the error in words and, when a call to the API failed,
 // its request id, so a person can quote it to support (the server logs every request with it).
+import { useEffect } from "react";
 import { isRouteErrorResponse, useRouteError } from "react-router";
-import { ApiError } from "../api/client";
+import { ApiError, errorRequestId } from "../api/client";
+import { reportError } from "../lib/sentry";
 import { Alert, Button, ButtonLink, RequestRef } from "../ui";
 
 /** A lazily loaded page whose file is gone (a newer build was deployed meanwhile) or unreachable. */
@@ -12,9 +14,20 @@ function isChunkError(error: unknown): boolean {
   );
 }
 
+/** Whether a route's failure is a bug worth reporting: not a 404 of the router, not an API refusal
+ * (a 4xx is an answer). A 5xx is, with its request id, which ties it to the server's own event. */
+function isReportable(error: unknown): boolean {
+  if (isRouteErrorResponse(error)) return error.status >= 500;
+  if (error instanceof ApiError) return error.status >= 500;
+  return true;
+}
+
 export function RouteError() {
   const error = useRouteError();
   const chunk = isChunkError(error);
+  useEffect(() => {
+    if (isReportable(error)) reportError(error, { kind: "render", request_id: errorRequestId(error) });
+  }, [error]);
   const message = isRouteErrorResponse(error)
     ? `${error.status} ${error.statusText}`
     : error instanceof Error
