@@ -429,6 +429,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/nda-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The creator's NDA templates (current version of each), most recently changed first */
+        get: operations["get_list_templates"];
+        put?: never;
+        /** Write an NDA template (version 1) */
+        post: operations["post_create_template"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/nda-templates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the creator's NDA templates with every version, newest first */
+        get: operations["get_get_template"];
+        /** Edit an NDA template: a change writes the next version; NDAs signed keep theirs */
+        put: operations["put_update_template"];
+        post?: never;
+        /** Delete an NDA template; 409 while pitches require it; archived (kept for its agreements) when NDAs were requested under it */
+        delete: operations["delete_delete_template"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ndas/agreements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Countersigned NDA agreements the caller is a party to (either side), newest first */
+        get: operations["get_list_agreements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ndas/incoming-requests": {
         parameters: {
             query?: never;
@@ -489,7 +543,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ask a pitch's owner for NDA access; the owner hears of it live */
+        /** Ask a pitch's owner for NDA access, accepting its NDA template's current version if it names one; the owner hears of it live */
         post: operations["post_request_nda"];
         delete?: never;
         options?: never;
@@ -508,6 +562,23 @@ export interface paths {
         put?: never;
         /** Approve a pending NDA request (pitch owner only) */
         post: operations["post_approve_nda"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ndas/{id}/document": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed agreement (both parties, the text, signature times, version hash) as HTML; only its two parties may read it (anyone else: 404) */
+        get: operations["get_agreement_document"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1081,6 +1152,23 @@ export interface paths {
         patch: operations["patch_update_media"];
         trace?: never;
     };
+    "/api/pitches/{id}/nda-template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The NDA text a pitch requires (current version and its hash), for whoever may request an NDA on it */
+        get: operations["get_pitch_template"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/pitches/{id}/save": {
         parameters: {
             query?: never;
@@ -1556,6 +1644,55 @@ export interface components {
             type: "pitch_published";
             user: components["schemas"]["PersonOut"];
         };
+        /**
+         * AgreementOut
+         * @description A countersigned NDA as one of its parties lists it.
+         */
+        AgreementOut: {
+            /**
+             * Acceptedat
+             * Format: date-time
+             */
+            acceptedAt: string;
+            /** Countersignedat */
+            countersignedAt: string | null;
+            /** Documenturl */
+            documentUrl: string;
+            /** Expiredat */
+            expiredAt: string | null;
+            /** Expiresat */
+            expiresAt: string | null;
+            /** Jurisdiction */
+            jurisdiction: string;
+            /** Ndaid */
+            ndaId: number;
+            otherParty: components["schemas"]["UserSummary"];
+            /** Pitchid */
+            pitchId: number;
+            /** Pitchtitle */
+            pitchTitle: string;
+            /**
+             * Role
+             * @description The caller's side of it
+             * @enum {string}
+             */
+            role: "requester" | "owner";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "rejected" | "revoked" | "expired";
+            /** Templatehash */
+            templateHash: string;
+            /** Templateid */
+            templateId: number;
+            /** Templatetitle */
+            templateTitle: string;
+            /** Templateversion */
+            templateVersion: number;
+            /** Termmonths */
+            termMonths: number;
+        };
         /** AllocationCreate */
         AllocationCreate: {
             /**
@@ -1848,6 +1985,12 @@ export interface components {
             media: {
                 [key: string]: unknown;
             }[] | null;
+            /**
+             * Ndatemplateid
+             * @description The NDA template a requester accepts (GET /api/pitches/{id}/nda-template)
+             * @default null
+             */
+            ndaTemplateId: number | null;
             /**
              * Posterurl
              * @description In list answers: the newest poster the caller may see (a protected poster only for the owner and approved-NDA holders), fetched with the caller's credentials
@@ -2288,7 +2431,7 @@ export interface components {
              * @default pending
              * @enum {string}
              */
-            status: "pending" | "approved" | "rejected" | "revoked" | "all";
+            status: "pending" | "approved" | "rejected" | "revoked" | "expired" | "all";
         };
         /** InvestmentCreate */
         InvestmentCreate: {
@@ -2698,12 +2841,32 @@ export interface components {
         /** NdaListItem */
         NdaListItem: {
             /**
+             * Acceptedat
+             * @default null
+             */
+            acceptedAt: string | null;
+            /**
+             * Countersignedat
+             * @default null
+             */
+            countersignedAt: string | null;
+            /**
              * Createdat
              * Format: date-time
              */
             createdAt: string;
             /** Decidedat */
             decidedAt: string | null;
+            /**
+             * Expiredat
+             * @default null
+             */
+            expiredAt: string | null;
+            /**
+             * Expiresat
+             * @default null
+             */
+            expiresAt: string | null;
             /** Id */
             id: number;
             /** Message */
@@ -2724,10 +2887,30 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "pending" | "approved" | "rejected" | "revoked";
+            status: "pending" | "approved" | "rejected" | "revoked" | "expired";
+            /**
+             * Templatehash
+             * @default null
+             */
+            templateHash: string | null;
+            /**
+             * Templateversionid
+             * @default null
+             */
+            templateVersionId: number | null;
         };
         /** NdaOut */
         NdaOut: {
+            /**
+             * Acceptedat
+             * @default null
+             */
+            acceptedAt: string | null;
+            /**
+             * Countersignedat
+             * @default null
+             */
+            countersignedAt: string | null;
             /**
              * Createdat
              * Format: date-time
@@ -2735,6 +2918,16 @@ export interface components {
             createdAt: string;
             /** Decidedat */
             decidedAt: string | null;
+            /**
+             * Expiredat
+             * @default null
+             */
+            expiredAt: string | null;
+            /**
+             * Expiresat
+             * @default null
+             */
+            expiresAt: string | null;
             /** Id */
             id: number;
             /** Message */
@@ -2751,10 +2944,26 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "pending" | "approved" | "rejected" | "revoked";
+            status: "pending" | "approved" | "rejected" | "revoked" | "expired";
+            /**
+             * Templatehash
+             * @default null
+             */
+            templateHash: string | null;
+            /**
+             * Templateversionid
+             * @default null
+             */
+            templateVersionId: number | null;
         };
         /** NdaRequestBody */
         NdaRequestBody: {
+            /**
+             * Accepttemplatehash
+             * @description Required when the pitch names an NDA template: the contentHash of the version the requester read and accepts (GET /api/pitches/{id}/nda-template)
+             * @default null
+             */
+            acceptTemplateHash: string | null;
             /**
              * Message
              * @default null
@@ -2762,6 +2971,138 @@ export interface components {
             message: string | null;
             /** Pitchid */
             pitchId: number;
+        };
+        /** NdaTemplateCreate */
+        NdaTemplateCreate: {
+            /**
+             * Body
+             * @description The NDA's text, in Markdown (shown escaped: no raw HTML)
+             */
+            body: string;
+            /** Jurisdiction */
+            jurisdiction: string;
+            /**
+             * Termmonths
+             * @description How long an NDA signed under it lasts, from countersignature
+             */
+            termMonths: number;
+            /** Title */
+            title: string;
+        };
+        /** NdaTemplateDeleted */
+        NdaTemplateDeleted: {
+            /** Id */
+            id: number;
+            /**
+             * Outcome
+             * @description archived: NDAs were requested under it; they keep their version, the template leaves the list and can no longer be chosen
+             * @enum {string}
+             */
+            outcome: "deleted" | "archived";
+        };
+        /** NdaTemplateOut */
+        NdaTemplateOut: {
+            /**
+             * Agreementcount
+             * @description NDAs requested under one of its versions
+             */
+            agreementCount: number;
+            /** Body */
+            body: string;
+            /** Contenthash */
+            contentHash: string;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /** Id */
+            id: number;
+            /** Jurisdiction */
+            jurisdiction: string;
+            /** Ownerid */
+            ownerId: number;
+            /**
+             * Pitchcount
+             * @description Pitches requiring it
+             */
+            pitchCount: number;
+            /** Termmonths */
+            termMonths: number;
+            /** Title */
+            title: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+            /**
+             * Version
+             * @description The current version's number
+             */
+            version: number;
+            /**
+             * Versions
+             * @description Only in GET /api/nda-templates/{id}: every version, newest first
+             * @default null
+             */
+            versions: components["schemas"]["NdaTemplateVersionOut"][] | null;
+        };
+        /**
+         * NdaTemplateUpdate
+         * @description Any subset of the terms; a change writes the next version (the old ones stay).
+         */
+        NdaTemplateUpdate: {
+            /**
+             * Body
+             * @default null
+             */
+            body: string | null;
+            /**
+             * Jurisdiction
+             * @default null
+             */
+            jurisdiction: string | null;
+            /**
+             * Termmonths
+             * @default null
+             */
+            termMonths: number | null;
+            /**
+             * Title
+             * @default null
+             */
+            title: string | null;
+        };
+        /**
+         * NdaTemplateVersionOut
+         * @description One version: exactly the text a requester reads, and the hash of it they accept.
+         */
+        NdaTemplateVersionOut: {
+            /** Body */
+            body: string;
+            /**
+             * Contenthash
+             * @description SHA-256 (hex) of the canonical JSON of {body, jurisdiction, termMonths, title}
+             */
+            contentHash: string;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /** Id */
+            id: number;
+            /** Jurisdiction */
+            jurisdiction: string;
+            /** Templateid */
+            templateId: number;
+            /** Termmonths */
+            termMonths: number;
+            /** Title */
+            title: string;
+            /** Version */
+            version: number;
         };
         /** NodeLiveOut */
         NodeLiveOut: {
@@ -3036,7 +3377,7 @@ export interface components {
              * @default all
              * @enum {string}
              */
-            status: "pending" | "approved" | "rejected" | "revoked" | "all";
+            status: "pending" | "approved" | "rejected" | "revoked" | "expired" | "all";
         };
         /** OverBudgetLineOut */
         OverBudgetLineOut: {
@@ -3116,10 +3457,9 @@ export interface components {
             providerRef: string | null;
             /**
              * Purpose
-             * @description renewal: a subscription's period renewed by the platform, not by a request
              * @enum {string}
              */
-            purpose: "credits" | "subscription" | "renewal";
+            purpose: "credits" | "subscription";
             /** Settledat */
             settledAt: string | null;
             /**
@@ -3253,6 +3593,12 @@ export interface components {
              */
             logline: string | null;
             /**
+             * Ndatemplateid
+             * @description One of the caller's NDA templates requesters must accept
+             * @default null
+             */
+            ndaTemplateId: number | null;
+            /**
              * Requirenda
              * @default false
              */
@@ -3289,6 +3635,16 @@ export interface components {
             /** Id */
             id: number;
         };
+        /**
+         * PitchNdaTemplateOut
+         * @description The NDA a pitch requires, for someone who may request one: accept it by its hash.
+         */
+        PitchNdaTemplateOut: {
+            /** Pitchid */
+            pitchId: number;
+            /** @description null: the pitch names no template (a request needs no acceptance) */
+            template: components["schemas"]["NdaTemplateVersionOut"] | null;
+        };
         /** PitchOut */
         PitchOut: {
             /**
@@ -3311,6 +3667,12 @@ export interface components {
             likeCount: number;
             /** Logline */
             logline: string | null;
+            /**
+             * Ndatemplateid
+             * @description The NDA template a requester accepts (GET /api/pitches/{id}/nda-template)
+             * @default null
+             */
+            ndaTemplateId: number | null;
             /**
              * Protected
              * @description True when NDA-protected fields were withheld
@@ -3391,6 +3753,12 @@ export interface components {
              * @default null
              */
             logline: string | null;
+            /**
+             * Ndatemplateid
+             * @description null: no template
+             * @default null
+             */
+            ndaTemplateId: number | null;
             /**
              * Requirenda
              * @default null
@@ -6895,12 +7263,641 @@ export interface operations {
             };
         };
     };
+    get_list_templates: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["NdaTemplateOut"][];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    post_create_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NdaTemplateCreate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["NdaTemplateOut"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_get_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["NdaTemplateOut"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    put_update_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NdaTemplateUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["NdaTemplateOut"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_delete_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["NdaTemplateDeleted"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_list_agreements: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["AgreementOut"][];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     get_incoming_requests: {
         parameters: {
             query?: {
                 page?: number;
                 limit?: number;
-                status?: "pending" | "approved" | "rejected" | "revoked" | "all";
+                status?: "pending" | "approved" | "rejected" | "revoked" | "expired" | "all";
             };
             header?: never;
             path?: never;
@@ -7083,7 +8080,7 @@ export interface operations {
             query?: {
                 page?: number;
                 limit?: number;
-                status?: "pending" | "approved" | "rejected" | "revoked" | "all";
+                status?: "pending" | "approved" | "rejected" | "revoked" | "expired" | "all";
             };
             header?: never;
             path?: never;
@@ -7419,6 +8416,100 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_agreement_document: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The signed agreement as a standalone HTML page (strict CSP, no script) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11628,6 +12719,96 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_pitch_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["PitchNdaTemplateOut"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
