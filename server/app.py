@@ -117,7 +117,9 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
     app = web.Application(
         middlewares=[request_context, cors],
         client_max_size=settings.max_body_bytes,
-        handler_args={"max_field_size": 16 * 1024},
+        # Different limits, so a parser refusal says which it hit: the request line (414) or a
+        # header (431); server/httpserver.py answers both in the envelope.
+        handler_args={"max_line_size": 8190, "max_field_size": 16 * 1024},
     )
     app[APP_STATE] = state
     app[MAX_BODY] = settings.max_body_bytes

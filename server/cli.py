@@ -26,6 +26,7 @@ from pitchey.storage.operators import OperatorStore
 from .app import _version, create_app, openapi_document
 from .backup import BackupError, archive_name, create_backup, restore_backup
 from .blobstore import blobstore_from_settings
+from .httpserver import Runner
 from .logs import configure_logging
 from .settings import Settings, SettingsError, load_settings
 
@@ -109,9 +110,8 @@ async def _serve(settings: Settings, dsn: str, *, http: bool = True) -> None:
     if not http:
         settings = settings.model_copy(update={"job_worker": True})
     app = create_app(settings, dsn)
-    runner = web.AppRunner(
-        app, access_log=None, shutdown_timeout=settings.shutdown_timeout, handle_signals=False
-    )
+    # Runner: aiohttp's parser refusals (414, 431, 400) are answered in the envelope.
+    runner = Runner(app, access_log=None, shutdown_timeout=settings.shutdown_timeout, handle_signals=False)
     await runner.setup()
     tune_gc()
     if http:

@@ -69,10 +69,44 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out, default=str).decode()
 
 
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators, and the backslash that
+# introduces our escapes (so an escape in the log is never ambiguous with text that was sent).
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch == "\\":
+        return "\\\\"
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    """`text` on one line: control characters as `\\xNN` escapes (a `%0a` in a URL path must not
+    start a forged line in the text log)."""
+    return _CONTROLS.sub(_escape, text)
+
+
 class TextFormatter(logging.Formatter):
+    """One record, one line: the message's control characters are escaped; a traceback's lines
+    follow indented, so no line a client can influence starts like a record."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
         self.converter = __import__("time").gmtime
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.msg, record.args, record.exc_text
+        try:
+            record.msg, record.args = escape_controls(record.getMessage()), None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = self.formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = "    " + record.exc_text.replace("\n", "\n    ")
+            return super().format(record)
+        finally:
+            record.msg, record.args, record.exc_text = saved
 
 
 class _Handler(logging.StreamHandler[Any]):
