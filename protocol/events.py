@@ -73,6 +73,7 @@ __all__ = [
     "like_update",
     "metrics",
     "nda_decided",
+    "nda_expired",
     "nda_request",
     "notification",
     "pong",
@@ -106,6 +107,7 @@ class EventType(StrEnum):
     NDA_REQUEST = "nda_request"
     NDA_APPROVED = "nda_approved"
     NDA_REJECTED = "nda_rejected"
+    NDA_EXPIRED = "nda_expired"
     PROJECT_UPDATE = "project_update"
     # Protocol events.
     CONNECTED = "connected"
@@ -315,6 +317,12 @@ def nda_decided(nda: NdaEventOut) -> Event:
     return Event(kind, _dump(nda))
 
 
+def nda_expired(nda: NdaEventOut) -> Event:
+    """An approved NDA whose term ran out (the expiry sweep): its pitch's protected parts are
+    locked again for the requester."""
+    return Event(EventType.NDA_EXPIRED, _dump(nda))
+
+
 def notification(note: NotificationOut) -> Event:
     return Event(EventType.NOTIFICATION, _dump(note))
 
@@ -330,6 +338,7 @@ EVENT_MODELS: Final[dict[EventType, type[WireModel]]] = {
     EventType.NDA_REQUEST: NdaRequestEventOut,
     EventType.NDA_APPROVED: NdaEventOut,
     EventType.NDA_REJECTED: NdaEventOut,
+    EventType.NDA_EXPIRED: NdaEventOut,
     EventType.PROJECT_UPDATE: ProjectUpdate,
     EventType.CONNECTED: ConnectedData,
     EventType.SUBSCRIBED: SubscribedData,

@@ -68,11 +68,19 @@ class NdaOut(WireModel):
     pitch_id: int
     requester_id: int
     owner_id: int
-    status: Literal["pending", "approved", "rejected", "revoked"]
+    status: Literal["pending", "approved", "rejected", "revoked", "expired"]
     message: str | None
     reason: str | None
     created_at: datetime
     decided_at: datetime | None
+    # Signing (NDA templates): the version the requester accepted and its hash, when each party
+    # signed, and the term's end; null for an NDA requested without a template.
+    template_version_id: int | None = None
+    template_hash: str | None = None
+    accepted_at: datetime | None = None
+    countersigned_at: datetime | None = None
+    expires_at: datetime | None = None
+    expired_at: datetime | None = None
 
 
 class MessageOut(WireModel):
@@ -99,7 +107,8 @@ class NotificationOut(WireModel):
 
 
 class NdaEventOut(NdaOut):
-    """`nda_approved` / `nda_rejected`: the NDA (exactly NdaOut's fields) and its pitch's title."""
+    """`nda_approved` / `nda_rejected` / `nda_expired`: the NDA (exactly NdaOut's fields) and its
+    pitch's title."""
 
     pitch_title: str
 

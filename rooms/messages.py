@@ -7,12 +7,13 @@ publishes, notifies and invalidates the read cache within that one turn.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from pitchey.protocol import RoomName
 from pitchey.storage.messages import DirectMessage as StoredDirectMessage
-from pitchey.storage.ndas import Nda
+from pitchey.storage.ndas import Acceptance, Nda
 from pitchey.storage.notifications import Notification
 from pitchey.storage.pitches import DeletedPitch, Pitch
 
@@ -140,6 +141,8 @@ class RequestNda(Ask[Nda]):
     requester_name: str | None
     owner_id: int
     message: str | None
+    acceptance: Acceptance | None = None
+    """The requester's acceptance of the pitch's NDA template version (None: it names none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,26 @@ class DecideNda(Ask[Nda]):
     owner_id: int
     approve: bool
     reason: str | None
+    ip: str | None = None
+    """Where the owner countersigned from (approving an NDA made under a template)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireNda(Ask[Nda | None]):
+    """Runs in the requester's room: flip an approved NDA whose term ended by `now` to expired,
+    announce it (`nda_expired`) and notify; None when it was not due (any more)."""
+
+    nda_id: int
+    pitch_id: int
+    now: datetime.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecheckAccess(Ask[int]):
+    """Runs in a pitch room: drop the sessions of one user who may no longer see the pitch (their
+    NDA ended); answers how many were dropped."""
+
+    user_id: int
 
 
 @dataclass(frozen=True, slots=True)

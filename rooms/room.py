@@ -42,6 +42,7 @@ from .messages import (
     DirectMessage,
     EmitMetrics,
     EvictUser,
+    ExpireNda,
     Join,
     Leave,
     LikeResult,
@@ -51,6 +52,7 @@ from .messages import (
     ProjectChanged,
     QueryPresence,
     Rebase,
+    RecheckAccess,
     RecordView,
     RequestNda,
     Resync,
@@ -483,7 +485,23 @@ class PitchRoom(Room):
                 return self.update_pitch(message)
             case DeletePitch(owner_id=oid):
                 return self.delete_pitch(oid)
+            case RecheckAccess(user_id=uid):
+                return self.recheck_access(uid)
         return super().handle(message)
+
+    async def recheck_access(self, user_id: int) -> int:
+        """Drop the user's sessions if they may no longer see the pitch at all (an NDA that
+        opened a private pitch to them ended); a pitch they still see, locked, keeps them."""
+        sessions = [s for s in self.subscribers if s.user_id == user_id]
+        if not sessions:
+            return 0
+        access = await self.hub.pitches.access(self.pitch_id, user_id)
+        dropped = 0
+        for session in sessions:
+            if access is None or not can_view_pitch(access, session.user_id, session.user_type):
+                await self.evict(session, ErrorCode.FORBIDDEN, "You may no longer see this pitch")
+                dropped += 1
+        return dropped
 
     async def post(self, msg: Post) -> None:
         session = msg.session
@@ -572,6 +590,8 @@ class UserRoom(Room):
                 return self.request_nda(message)
             case DecideNda():
                 return self.decide_nda(message)
+            case ExpireNda():
+                return self.expire_nda(message)
             case Notify():
                 return self.notify(message)
             case DirectMessage():
@@ -589,7 +609,9 @@ class UserRoom(Room):
         """Runs in the pitch owner's room, as one turn: the request lands, the owner hears of it
         live, then gets a stored `nda_request` notification."""
         try:
-            nda = await self.hub.ndas.request(msg.pitch_id, msg.requester_id, msg.owner_id, msg.message)
+            nda = await self.hub.ndas.request(
+                msg.pitch_id, msg.requester_id, msg.owner_id, msg.message, msg.acceptance
+            )
         except NdaAlreadyRequested:
             raise RoomRefusal("CONFLICT", "An NDA for this pitch is already pending or approved") from None
         out = NdaRequestEventOut.model_validate(
@@ -621,7 +643,7 @@ class UserRoom(Room):
         pitch = await self.hub.pitches.get(msg.pitch_id)
         title = pitch.title if pitch is not None else ""
         try:
-            nda = await self.hub.ndas.decide(msg.nda_id, msg.owner_id, msg.approve, msg.reason)
+            nda = await self.hub.ndas.decide(msg.nda_id, msg.owner_id, msg.approve, msg.reason, msg.ip)
         except NdaAlreadyDecided:
             # Only on refusal: read what it became, to say so.
             current = await self.hub.ndas.get(msg.nda_id)
@@ -644,6 +666,29 @@ class UserRoom(Room):
                     "status": nda.status,
                     "reason": nda.reason,
                 },
+            )
+        )
+        return nda
+
+    async def expire_nda(self, msg: ExpireNda) -> Nda | None:
+        """Runs in the requester's room, as one turn (the expiry sweep, server/nda_expiry.py):
+        the NDA flips to expired if it is still approved and due (the store's conditional UPDATE:
+        of two nodes sweeping, one flips it), the requester hears of it live, then gets a stored
+        `nda_expired` notification."""
+        pitch = await self.hub.pitches.get(msg.pitch_id)
+        title = pitch.title if pitch is not None else ""
+        nda = await self.hub.ndas.expire(msg.nda_id, msg.now)
+        if nda is None:
+            return None
+        await self.publish(
+            events.nda_expired(NdaEventOut.model_validate({**_nda_fields(nda), "pitch_title": title}))
+        )
+        await self._notify_quietly(
+            Notify(
+                "nda_expired",
+                f"Your NDA for \u201c{title}\u201d expired",
+                "Its protected details are locked again. You may request a new NDA from the pitch page.",
+                {"ndaId": nda.id, "pitchId": nda.pitch_id, "pitchTitle": title, "status": nda.status},
             )
         )
         return nda

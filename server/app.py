@@ -20,6 +20,7 @@ from .backup import setup_backups
 from .cache import setup_cache
 from .jobs import setup_jobs
 from .middleware import cors, request_context
+from .nda_expiry import setup_nda_expiry
 from .observability import setup_sentry
 from .openapi import build_openapi
 from .ratelimit import AttemptLimiter, AuthLimiter, WriteLimiter
@@ -40,6 +41,7 @@ from .routes import (
     timeline,
 )
 from .routes import auth as auth_routes
+from .routes import nda_templates as nda_template_routes
 from .routes import ndas as nda_routes
 from .routes import ops as ops_routes
 from .routes import pitches as pitch_routes
@@ -71,6 +73,7 @@ def build_api() -> Api:
         realtime,
         pitch_routes,
         nda_routes,
+        nda_template_routes,
         follows,
         investments,
         payments,

@@ -17,7 +17,16 @@ PERMISSIONS: dict[str, dict[Action, frozenset[str]]] = {
             {"pitch", "media", "nda_template", "message", "follow"}
         ),  # added: messaging, following
         "read": frozenset(
-            {"own_pitches", "analytics", "nda_requests", "public_pitches", "messages", "notifications"}
+            {
+                "own_pitches",
+                "analytics",
+                "nda_requests",
+                "public_pitches",
+                "messages",
+                "notifications",
+                "nda_template",  # added: one's own NDA templates
+                "nda_agreements",  # added: signed NDA agreements, either side
+            }
         ),  # added: reading
         "update": frozenset(
             {
@@ -26,9 +35,10 @@ PERMISSIONS: dict[str, dict[Action, frozenset[str]]] = {
                 "nda_requests",  # added: NDA decisions
                 "notifications",
                 "preferences",  # added: notification settings
+                "nda_template",  # added: editing writes a new version
             }
         ),
-        "delete": frozenset({"own_pitches", "media", "follow"}),
+        "delete": frozenset({"own_pitches", "media", "follow", "nda_template"}),  # added: templates
     },
     "investor": {
         "create": frozenset(
@@ -45,6 +55,7 @@ PERMISSIONS: dict[str, dict[Action, frozenset[str]]] = {
                 "sent_nda_requests",
                 "signed_ndas",
                 "saved_pitches",
+                "nda_agreements",  # added: signed NDA agreements (the document)
             }
         ),  # added: own NDA lists, saved pitches
         "update": frozenset({"profile", "preferences", "notifications"}),
@@ -67,6 +78,7 @@ PERMISSIONS: dict[str, dict[Action, frozenset[str]]] = {
                 "payments",
                 "sent_nda_requests",
                 "signed_ndas",
+                "nda_agreements",  # added: signed NDA agreements (the document)
             }
         ),  # added: own NDA lists
         "update": frozenset(

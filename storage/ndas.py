@@ -1,4 +1,6 @@
-"""The NDA lifecycle in one table: pending -> approved | rejected."""
+"""The NDA lifecycle in one table: pending -> approved | rejected; approved -> expired once its
+term has run (a request made under a template: storage/nda_templates.py, and the expiry sweep,
+server/nda_expiry.py)."""
 
 from __future__ import annotations
 
@@ -30,9 +32,29 @@ class Nda:
     reason: str | None
     created_at: datetime
     decided_at: datetime | None
+    # Signing (migration 0010): the template version the requester accepted, its hash and when;
+    # the owner's countersignature (approval) and the end of the NDA's term. None without a template.
+    template_version_id: int | None = None
+    template_hash: str | None = None
+    accepted_at: datetime | None = None
+    countersigned_at: datetime | None = None
+    expires_at: datetime | None = None
+    expired_at: datetime | None = None
 
 
-_COLUMNS = "id, pitch_id, requester_id, owner_id, status, message, reason, created_at, decided_at"
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """The requester's acceptance of one exact template version, recorded with the request."""
+
+    version_id: int
+    content_hash: str
+    ip: str
+
+
+_COLUMNS = (
+    "id, pitch_id, requester_id, owner_id, status, message, reason, created_at, decided_at, "
+    "template_version_id, template_hash, accepted_at, countersigned_at, expires_at, expired_at"
+)
 
 
 def _nda(row: asyncpg.Record) -> Nda:
@@ -43,15 +65,28 @@ class NdaStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def request(self, pitch_id: int, requester_id: int, owner_id: int, message: str | None) -> Nda:
+    async def request(
+        self,
+        pitch_id: int,
+        requester_id: int,
+        owner_id: int,
+        message: str | None,
+        acceptance: Acceptance | None = None,
+    ) -> Nda:
+        a = acceptance
         try:
             row = await self.db.fetchrow(
-                f"""INSERT INTO nda_requests (pitch_id, requester_id, owner_id, message)
-                    VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}""",
+                f"""INSERT INTO nda_requests (pitch_id, requester_id, owner_id, message,
+                        template_version_id, template_hash, accepted_at, accepted_ip)
+                    VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $5::bigint IS NOT NULL THEN now() END, $7)
+                    RETURNING {_COLUMNS}""",
                 pitch_id,
                 requester_id,
                 owner_id,
                 message,
+                a.version_id if a else None,
+                a.content_hash if a else None,
+                a.ip if a else None,
             )
         except asyncpg.UniqueViolationError:
             raise NdaAlreadyRequested() from None
@@ -62,20 +97,54 @@ class NdaStore:
         row = await self.db.fetchrow(f"SELECT {_COLUMNS} FROM nda_requests WHERE id = $1", nda_id)
         return _nda(row) if row else None
 
-    async def decide(self, nda_id: int, owner_id: int, approve: bool, reason: str | None) -> Nda:
-        """Decide a pending NDA; only its owner can, and only once."""
+    async def decide(
+        self, nda_id: int, owner_id: int, approve: bool, reason: str | None, ip: str | None = None
+    ) -> Nda:
+        """Decide a pending NDA; only its owner can, and only once. Approving one made under a
+        template is the owner's countersignature (time and IP) and starts its term."""
         row = await self.db.fetchrow(
-            f"""UPDATE nda_requests SET status = $3, reason = $4, decided_at = now()
+            f"""UPDATE nda_requests n SET status = $3, reason = $4, decided_at = now(),
+                    countersigned_at = CASE WHEN $3::text = 'approved' AND template_version_id IS NOT NULL
+                                            THEN now() END,
+                    countersigned_ip = CASE WHEN $3::text = 'approved' AND template_version_id IS NOT NULL
+                                            THEN $5::text END,
+                    expires_at = CASE WHEN $3::text = 'approved' THEN now() + make_interval(months =>
+                        (SELECT v.term_months FROM nda_template_versions v
+                         WHERE v.id = n.template_version_id)) END
                 WHERE id = $1 AND owner_id = $2 AND status = 'pending'
                 RETURNING {_COLUMNS}""",
             nda_id,
             owner_id,
             "approved" if approve else "rejected",
             reason,
+            ip,
         )
         if row is None:
             raise NdaAlreadyDecided()
         return _nda(row)
+
+    async def due_to_expire(self, now: datetime, limit: int = 500) -> list[Nda]:
+        """Approved NDAs whose term ended by `now`, oldest end first (the expiry sweep's work)."""
+        rows = await self.db.fetch(
+            f"""SELECT {_COLUMNS} FROM nda_requests
+                WHERE status = 'approved' AND expires_at <= $1
+                ORDER BY expires_at, id LIMIT $2""",
+            now,
+            limit,
+        )
+        return [_nda(r) for r in rows]
+
+    async def expire(self, nda_id: int, now: datetime) -> Nda | None:
+        """Flip one approved NDA whose term ended by `now` to expired; None when it is not (any
+        more) such an NDA: another node's sweep, or a decision, got there first."""
+        row = await self.db.fetchrow(
+            f"""UPDATE nda_requests SET status = 'expired', expired_at = $2
+                WHERE id = $1 AND status = 'approved' AND expires_at <= $2
+                RETURNING {_COLUMNS}""",
+            nda_id,
+            now,
+        )
+        return _nda(row) if row else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,12 +40,13 @@ class Pitch:
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None = None
+    nda_template_id: int | None = None  # the NDA template requesters accept (migration 0010)
 
 
 _COLUMNS = (
     "id, user_id, title, logline, genre, format, synopsis, budget, target_audience, "
     "status, visibility, require_nda, view_count, like_count, created_at, updated_at, "
-    "published_at"
+    "published_at, nda_template_id"
 )
 
 
@@ -133,6 +134,7 @@ UPDATABLE = frozenset(
         "status",
         "visibility",
         "require_nda",
+        "nda_template_id",
     }
 )
 
@@ -264,12 +266,13 @@ class PitchStore:
         status: str = "draft",
         visibility: str = "public",
         require_nda: bool = False,
+        nda_template_id: int | None = None,
     ) -> Pitch:
         row = await self.db.fetchrow(
             f"""INSERT INTO pitches (user_id, title, logline, genre, format, synopsis, budget,
-                    target_audience, status, visibility, require_nda, published_at)
+                    target_audience, status, visibility, require_nda, published_at, nda_template_id)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                        CASE WHEN $9 = 'published' THEN now() END)
+                        CASE WHEN $9 = 'published' THEN now() END, $12)
                 RETURNING {_COLUMNS}""",
             user_id,
             title,
@@ -282,6 +285,7 @@ class PitchStore:
             status,
             visibility,
             require_nda,
+            nda_template_id,
         )
         assert row is not None
         return _pitch(row)

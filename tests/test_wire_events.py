@@ -4,6 +4,8 @@ one thing (an NDA, a notification, a direct message) shown to have one shape."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from conftest import expect_envelope
 from realtime_helpers import (
@@ -13,6 +15,7 @@ from realtime_helpers import (
     get_pitch,
     like,
     make_pitch,
+    realtime,
     request_nda,
     user,
 )
@@ -27,6 +30,7 @@ from pitchey.protocol.events import (
     encode_sequenced,
 )
 from pitchey.protocol.models import DirectMessageOut, MessageOut, NdaOut, NotificationOut
+from pitchey.server.nda_expiry import expire_ndas
 
 
 async def test_every_event_type_is_emitted_as_its_declared_model(make_client):
@@ -59,6 +63,22 @@ async def test_every_event_type_is_emitted_as_its_declared_model(make_client):
     other = await make_pitch(client, owner_token, title="Second", visibility="private")
     second = (await request_nda(client, other["id"], inv_token))["data"]
     await decide_nda(client, second["id"], owner_token, approve=False, reason="No")  # nda_rejected
+    resp = await client.post(
+        "/api/nda-templates",
+        json={"title": "NDA", "body": "Keep it secret.", "termMonths": 1, "jurisdiction": "France"},
+        headers=bearer(owner_token),
+    )
+    template = (await expect_envelope(resp, 201))["data"]
+    third = await make_pitch(client, owner_token, title="Third", ndaTemplateId=template["id"])
+    resp = await client.post(
+        "/api/ndas/request",
+        json={"pitchId": third["id"], "acceptTemplateHash": template["contentHash"]},
+        headers=bearer(inv_token),
+    )
+    signed = (await expect_envelope(resp, 201))["data"]
+    await decide_nda(client, signed["id"], owner_token)
+    # The clock moved past the one-month term: nda_expired (tests/test_nda_templates.py).
+    await expire_ndas(realtime(client).hub, datetime.now(UTC) + timedelta(days=62))
     producer_id, producer_token = await user(client, "production")
     resp = await client.post(
         "/api/production/projects",
@@ -80,6 +100,7 @@ async def test_every_event_type_is_emitted_as_its_declared_model(make_client):
     await owner.expect("metrics", f"metrics:{room}", timeout=3)
     await inv.expect("message", f"user:{inv_id}")
     await inv.expect("nda_rejected", f"user:{inv_id}")
+    await inv.expect("nda_expired", f"user:{inv_id}")
     await inv.expect("error", where=lambda f: f["data"].get("code") == "RATE_LIMITED")
     await owner.expect("error", where=lambda f: f["data"].get("code") == "BAD_FRAME")
     await owner.expect("user_left", room)

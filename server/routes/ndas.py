@@ -11,10 +11,11 @@ from typing import Any
 from pitchey.protocol import RoomName
 from pitchey.rooms.messages import DecideNda, RequestNda
 from pitchey.rooms.room import RoomRefusal
-from pitchey.storage.ndas import NdaListRow, NdaLists, NdaPage
+from pitchey.storage.nda_templates import NdaTemplateStore
+from pitchey.storage.ndas import Acceptance, NdaListRow, NdaLists, NdaPage
 
-from ..api import Api, Call, Reply
-from ..errors import Conflict, Forbidden, NotFound, PitchNotFound
+from ..api import Api, Call, Reply, client_ip
+from ..errors import Conflict, Forbidden, NotFound, PitchNotFound, ValidationFailed
 from ..schemas import PageQuery, pagination
 from ..schemas.catalog import (
     IncomingNdaQuery,
@@ -38,8 +39,9 @@ api = Api()
     status=201,
     permission=("create", "nda_request"),
     tags=("ndas",),
-    errors=(NotFound, Forbidden, Conflict),
-    summary="Ask a pitch's owner for NDA access; the owner hears of it live",
+    errors=(NotFound, Forbidden, Conflict, ValidationFailed),
+    summary="Ask a pitch's owner for NDA access, accepting its NDA template's current version if it "
+    "names one; the owner hears of it live",
 )
 async def request_nda(call: Call[NdaRequestBody, Any]) -> Reply:
     hub = realtime_hub(call)
@@ -49,16 +51,39 @@ async def request_nda(call: Call[NdaRequestBody, Any]) -> Reply:
         raise PitchNotFound()
     if pitch.user_id == me.user_id:
         raise Forbidden("You own this pitch")
+    acceptance = await _acceptance(call) if pitch.nda_template_id is not None else None
     requester = await call.state.users.by_id(me.user_id)
     name = (requester.name or requester.username or requester.company_name) if requester else None
     try:
         nda = await hub.ask(
             RoomName.user(pitch.user_id),
-            RequestNda(pitch.id, pitch.title, me.user_id, name, pitch.user_id, call.body.message),
+            RequestNda(pitch.id, pitch.title, me.user_id, name, pitch.user_id, call.body.message, acceptance),
         )
     except RoomRefusal as exc:
         raise Conflict(exc.message) from None
     return Reply(NdaOut.model_validate(nda), status=201)
+
+
+async def _acceptance(call: Call[NdaRequestBody, Any]) -> Acceptance | None:
+    """A pitch naming an NDA template is requested by accepting its current version: the hash
+    the requester read must be that version's (an older text: 409, read it again). Recorded
+    with the request: the version, its hash, the time (the insert's) and the caller's IP."""
+    version = await NdaTemplateStore(call.state.database).for_pitch(call.body.pitch_id)
+    if version is None:
+        return None
+    accepted = call.body.accept_template_hash
+    if accepted is None:
+        raise ValidationFailed(
+            "acceptTemplateHash: read and accept the pitch's NDA before requesting access",
+            details=[{"field": "acceptTemplateHash", "message": "is required", "type": "missing"}],
+        )
+    if accepted != version.content_hash:
+        raise Conflict(
+            f"The NDA changed since you read it (it is now version {version.version}): "
+            "read it again and accept it"
+        )
+    ip = client_ip(call.request, call.state.settings.trust_proxy)
+    return Acceptance(version.id, version.content_hash, ip)
 
 
 async def _decide(call: Call[NdaDecisionBody | Any, Any], approve: bool) -> NdaOut:
@@ -71,9 +96,11 @@ async def _decide(call: Call[NdaDecisionBody | Any, Any], approve: bool) -> NdaO
         raise Forbidden("Only the pitch owner decides on an NDA")
     # Whether it is still pending is decided by the store's conditional UPDATE, in the room.
     reason = getattr(call.body, "reason", None) if not approve else None
+    ip = client_ip(call.request, call.state.settings.trust_proxy)  # the countersignature's
     try:
         decided = await hub.ask(
-            RoomName.user(nda.requester_id), DecideNda(nda.id, nda.pitch_id, me.user_id, approve, reason)
+            RoomName.user(nda.requester_id),
+            DecideNda(nda.id, nda.pitch_id, me.user_id, approve, reason, ip),
         )
     except RoomRefusal as exc:
         raise Conflict(exc.message) from None
@@ -121,6 +148,12 @@ def list_item(row: NdaListRow) -> NdaListItem:
         reason=n.reason,
         created_at=n.created_at,
         decided_at=n.decided_at,
+        template_version_id=n.template_version_id,
+        template_hash=n.template_hash,
+        accepted_at=n.accepted_at,
+        countersigned_at=n.countersigned_at,
+        expires_at=n.expires_at,
+        expired_at=n.expired_at,
         pitch_title=row.pitch_title,
         other_party=UserSummary.model_validate(row.other),
     )

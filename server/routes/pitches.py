@@ -42,6 +42,7 @@ from ._shared import (
     visible_pitch,
 )
 from .media import delete_objects, media_for_pitch
+from .nda_templates import check_usable
 
 api = Api()
 
@@ -164,6 +165,7 @@ async def my_pitches(call: Call[Any, MyPitchesQuery]) -> Reply:
 )
 async def create_pitch(call: Call[PitchCreate, Any]) -> Reply:
     b = call.body
+    await check_usable(call, b.nda_template_id)
     pitch = await pitch_store(call).create(
         user_id=call.user.user_id,
         title=b.title,
@@ -176,6 +178,7 @@ async def create_pitch(call: Call[PitchCreate, Any]) -> Reply:
         status=b.status,
         visibility=b.visibility,
         require_nda=b.require_nda,
+        nda_template_id=b.nda_template_id,
     )
     if pitch.status == "published":
         await read_cache(call).invalidate_tags(CATALOG_TAG)
@@ -224,6 +227,7 @@ async def get_pitch(call: Call[Any, Any]) -> CatalogPitchOut:
 async def update_pitch(call: Call[PitchUpdate, Any]) -> CatalogPitchOut:
     pitch_id = call.path_id()
     _, creator = await owned_pitch(call, pitch_id)
+    await check_usable(call, call.body.nda_template_id)
     updated = await realtime_hub(call).ask(
         RoomName.pitch(pitch_id), UpdatePitch(call.user.user_id, call.body.changes())
     )

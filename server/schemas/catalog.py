@@ -28,6 +28,9 @@ class PitchCreate(Input):
     status: PitchStatus = "draft"
     visibility: Visibility = "public"
     require_nda: Flag = False
+    nda_template_id: Id | None = Field(
+        None, description="One of the caller's NDA templates requesters must accept"
+    )
 
 
 class PitchOut(Schema):
@@ -48,6 +51,9 @@ class PitchOut(Schema):
     protected: bool = Field(description="True when NDA-protected fields were withheld")
     created_at: datetime
     updated_at: datetime
+    nda_template_id: int | None = Field(
+        None, description="The NDA template a requester accepts (GET /api/pitches/{id}/nda-template)"
+    )
 
 
 class LikeOut(Schema):
@@ -58,6 +64,12 @@ class LikeOut(Schema):
 class NdaRequestBody(Input):
     pitch_id: Id
     message: Para | None = Field(None, max_length=2000)
+    accept_template_hash: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="Required when the pitch names an NDA template: the contentHash of the version "
+        "the requester read and accepts (GET /api/pitches/{id}/nda-template)",
+    )
 
 
 class NdaDecisionBody(Input):
@@ -113,6 +125,7 @@ class PitchUpdate(Input):
     status: PitchStatus | None = None
     visibility: Visibility | None = None
     require_nda: Flag | None = None
+    nda_template_id: Id | None = Field(None, description="null: no template")
 
     @model_validator(mode="after")
     def _check(self) -> PitchUpdate:
@@ -175,7 +188,7 @@ class FollowItem(Schema):
     followed_at: datetime
 
 
-NdaStatusFilter = Literal["pending", "approved", "rejected", "revoked", "all"]
+NdaStatusFilter = Literal["pending", "approved", "rejected", "revoked", "expired", "all"]
 
 
 class IncomingNdaQuery(PageQuery):

@@ -62,6 +62,14 @@ export const keys = {
   saved: ["saved"] as const,
   savedPage: (page: number) => ["saved", "pages", page] as const,
   pitchSaved: (id: number) => ["saved", "pitch", id] as const,
+  // NDA templates (creators) and signed agreements (both parties). The template a pitch requires
+  // sits under keys.pitch(id), so what refreshes the pitch refreshes it; agreements sit under
+  // keys.ndas, so the live NDA events refresh them.
+  ndaTemplates: ["ndaTemplates"] as const, // prefix: the list and each template
+  ndaTemplateList: ["ndaTemplates", "list"] as const,
+  ndaTemplate: (id: number) => ["ndaTemplates", id] as const,
+  pitchNdaTemplate: (pitchId: number) => ["pitch", pitchId, "nda-template"] as const,
+  agreements: ["ndas", "agreements"] as const,
   // Co-editing (/pitches/:id/documents/:doc, /collaborations): everything under "collab", so a
   // collaborator_* notification refetches all of it at once.
   collab: ["collab"] as const,

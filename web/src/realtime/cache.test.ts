@@ -95,6 +95,17 @@ describe("applyLiveEvent", () => {
     expect(invalidated(qc, keys.pitch(2))).toBe(false);
     expect(retried).toEqual(["pitch:1"]);
   });
+
+  it("nda_expired reloads the pitch (locked again) and the lists", () => {
+    const qc = cache();
+    const retried: string[] = [];
+    const expired = frame(`{"type":"nda_expired","room":"user:3","seq":2,"timestamp":"...","data":{"id":1,"pitchId":1,"status":"expired"}}`);
+    applyLiveEvent(qc, expired, { retry: (room) => retried.push(room) });
+    expect(invalidated(qc, keys.ndas)).toBe(true);
+    expect(invalidated(qc, keys.pitch(1))).toBe(true);
+    expect(invalidated(qc, keys.pitch(2))).toBe(false);
+    expect(retried).toEqual([]);
+  });
 });
 
 describe("applyResync", () => {

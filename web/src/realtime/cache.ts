@@ -93,6 +93,15 @@ export function applyLiveEvent(qc: QueryClient, frame: ServerFrame, live?: LiveA
     case "nda_rejected":
       void qc.invalidateQueries({ queryKey: keys.ndas });
       return;
+    case "nda_expired": {
+      // Its term ended: the pitch's protected fields lock again; an open pitch page reloads it
+      // (and the NDA lists, which hold the agreements) at once.
+      void qc.invalidateQueries({ queryKey: keys.ndas });
+      const id = pitchIdOf(frame);
+      if (id !== null) void qc.invalidateQueries({ queryKey: keys.pitch(id) });
+      void qc.invalidateQueries({ queryKey: keys.pitches });
+      return;
+    }
     case "nda_approved": {
       void qc.invalidateQueries({ queryKey: keys.ndas });
       const id = pitchIdOf(frame);

@@ -20,6 +20,7 @@ const STATUS: Record<NdaStatus, { label: string; tone: "warn" | "success" | "dan
   approved: { label: "Approved", tone: "success" },
   rejected: { label: "Rejected", tone: "danger" },
   revoked: { label: "Revoked", tone: undefined },
+  expired: { label: "Expired", tone: undefined },
 };
 
 function asFilter(v: string | null): NdaFilter {

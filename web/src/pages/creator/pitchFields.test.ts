@@ -50,7 +50,13 @@ describe("validate and bodyFrom", () => {
       targetAudience: null,
       visibility: "investors_only",
       requireNda: true,
+      ndaTemplateId: null,
     });
+  });
+
+  it("sends the chosen NDA template as a number, none as null", () => {
+    expect(bodyFrom({ ...EMPTY_FORM, title: "T", ndaTemplateId: "42" }).ndaTemplateId).toBe(42);
+    expect(bodyFrom({ ...EMPTY_FORM, title: "T" }).ndaTemplateId).toBeNull();
   });
 
   it("round-trips a stored pitch", () => {

@@ -27,6 +27,8 @@ export interface PitchFormState {
   targetAudience: string;
   visibility: Visibility;
   requireNda: boolean;
+  /** The NDA template requesters accept: its id as text, "" for none. */
+  ndaTemplateId: string;
 }
 
 export const EMPTY_FORM: PitchFormState = {
@@ -39,6 +41,7 @@ export const EMPTY_FORM: PitchFormState = {
   targetAudience: "",
   visibility: "public",
   requireNda: false,
+  ndaTemplateId: "",
 };
 
 export function formFromPitch(p: Pitch): PitchFormState {
@@ -52,6 +55,7 @@ export function formFromPitch(p: Pitch): PitchFormState {
     targetAudience: p.targetAudience ?? "",
     visibility: p.visibility,
     requireNda: p.requireNda,
+    ndaTemplateId: p.ndaTemplateId ? String(p.ndaTemplateId) : "",
   };
 }
 
@@ -90,6 +94,7 @@ export function bodyFrom(f: PitchFormState): Omit<Body, "status"> {
     targetAudience: opt(f.targetAudience),
     visibility: f.visibility,
     requireNda: f.requireNda,
+    ndaTemplateId: f.ndaTemplateId ? Number(f.ndaTemplateId) : null,
   };
 }
 

@@ -13,6 +13,7 @@ import { SaveButton } from "../../components/SaveButton";
 import { formatCount, formatDate, formatDateTime, formatMoney, parseMoney } from "../../lib/format";
 import { usePresence, useRoom, useUserEvents, type ServerFrame } from "../../realtime";
 import { Alert, Badge, Button, ButtonLink, Card, ErrorState, Loading, TextArea, TextField } from "../../ui";
+import { NdaTerms, usePitchNdaTemplate } from "./NdaTerms";
 import s from "./public.module.css";
 
 type Pitch = Schemas["CatalogPitchOut"];
@@ -392,10 +393,22 @@ function NdaPanel({ pitch, user, next }: { pitch: Pitch; user: User | null; next
   });
   // The newest request for this pitch (the list is newest first).
   const mine: Nda | undefined = outgoing.data?.find((n) => n.pitchId === pitch.id);
+  // The creator's NDA text, when the pitch names a template: read and accepted before asking.
+  const terms = usePitchNdaTemplate(pitch.id, canRequest && pitch.protected && pitch.ndaTemplateId != null);
+  const [accepted, setAccepted] = useState(false);
+  const template = terms.data ?? null;
 
   const request = useMutation({
     mutationFn: () =>
-      unwrap(api.POST("/api/ndas/request", { body: { pitchId: pitch.id, message: message.trim() || null } })),
+      unwrap(
+        api.POST("/api/ndas/request", {
+          body: {
+            pitchId: pitch.id,
+            message: message.trim() || null,
+            acceptTemplateHash: accepted && template ? template.contentHash : null,
+          },
+        }),
+      ),
     onSuccess: (nda) => {
       qc.setQueryData<Nda[]>(outgoingKey, (list) => [
         {
@@ -406,6 +419,13 @@ function NdaPanel({ pitch, user, next }: { pitch: Pitch; user: User | null; next
         ...(list ?? []),
       ]);
       setMessage("");
+    },
+    onError: (e) => {
+      // The creator changed the text since it was read: show the new version, to accept again.
+      if (e instanceof ApiError && e.status === 409 && template) {
+        setAccepted(false);
+        void qc.invalidateQueries({ queryKey: keys.pitchNdaTemplate(pitch.id) });
+      }
     },
     onSettled: () => void qc.invalidateQueries({ queryKey: keys.ndas }),
   });
@@ -461,12 +481,14 @@ function NdaPanel({ pitch, user, next }: { pitch: Pitch; user: User | null; next
           </Alert>
         )}
         {mine?.status === "revoked" && <Alert kind="warn">Your NDA was revoked. You may ask again.</Alert>}
+        {mine?.status === "expired" && <Alert kind="warn">Your NDA expired at the end of its term. You may ask again.</Alert>}
+        {pitch.ndaTemplateId != null && <NdaTerms query={terms} accepted={accepted} onAccept={setAccepted} />}
         {request.isError && <Alert>{errorMessage(request.error)}</Alert>}
         <TextArea id={`${fid}-msg`} label="Message to the creator (optional)" rows={3} maxLength={2000}
           value={message} onChange={(e) => setMessage(e.target.value)}
           error={request.error instanceof ApiError ? request.error.fieldErrors().message : undefined} />
-        <Button type="submit" busy={request.isPending}>
-          Request NDA
+        <Button type="submit" busy={request.isPending} disabled={pitch.ndaTemplateId != null && !(accepted && template)}>
+          {pitch.ndaTemplateId != null ? "Accept and request NDA" : "Request NDA"}
         </Button>
       </form>
     );

@@ -21,6 +21,7 @@ const FILTERS: readonly { value: Filter; label: string }[] = [
   { value: "pending", label: "Pending" },
   { value: "approved", label: "Approved" },
   { value: "rejected", label: "Rejected" },
+  { value: "expired", label: "Expired" },
 ];
 
 const STATUS: Record<NdaStatus, { label: string; tone: "warn" | "success" | "danger" | undefined }> = {
@@ -28,10 +29,11 @@ const STATUS: Record<NdaStatus, { label: string; tone: "warn" | "success" | "dan
   approved: { label: "Approved", tone: "success" },
   rejected: { label: "Rejected", tone: "danger" },
   revoked: { label: "Revoked", tone: undefined },
+  expired: { label: "Expired", tone: undefined },
 };
 
 function asFilter(v: string | null): Filter {
-  return v === "pending" || v === "approved" || v === "rejected" || v === "revoked" ? v : "all";
+  return v === "pending" || v === "approved" || v === "rejected" || v === "revoked" || v === "expired" ? v : "all";
 }
 
 function flatten(data: InfiniteData<Page<NdaItem>> | undefined): NdaItem[] {
@@ -171,6 +173,7 @@ function SentItem({ nda }: { nda: NdaItem }) {
           </>
         )}
         {nda.status === "approved" && <p className={s.muted}>The synopsis, budget and protected materials are open to you.</p>}
+        {nda.status === "expired" && <p className={s.muted}>Its term ended: the protected details are locked again. You may ask again from the pitch page.</p>}
         {nda.status === "pending" && <p className={s.muted}>Waiting for the creator. This page updates when they decide.</p>}
       </Card>
     </li>
