@@ -524,7 +524,10 @@ class DocumentActor(AsyncioActor):
         for entry in entries:
             self._remember(entry, peer)
             clients.add(entry.client_id)
-        self._broadcast(binary_frame(awareness_message(payload)), peer)
+        # To every connection, the sender's too, as the y-websocket server does: a client alone in
+        # a document then still hears something every 15 s (its own renewal), and the stock
+        # provider, which reconnects after 30 s of silence, stays connected.
+        self._broadcast(binary_frame(awareness_message(payload)), None)
         await self._publish(b"a", payload)
 
     def _remember(self, entry: AwarenessEntry, peer: DocPeer | None) -> None:
