@@ -96,3 +96,9 @@ def allowed(user_type: str, action: Action, resource: str) -> bool:
 def portals_for(action: Action, resource: str) -> tuple[str, ...]:
     """The portals that may do this, in the matrix's order (for docs and error messages)."""
     return tuple(p for p in PERMISSIONS if allowed(p, action, resource))
+
+
+# Operators are not a portal, so they are not in this table: a role any account may hold on top of
+# its portal, granted only on the server (`pitchey operator add EMAIL`, storage/operators.py) and
+# read on every request by server/routes/ops.py (`require_operator`) and once a second by the live
+# sessions watching `metrics:ops` (rooms/metrics.py). docs/ops.md.
