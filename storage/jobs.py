@@ -20,6 +20,8 @@ from .database import Database
 
 QUEUE = "pitchey"
 """Every job of the platform goes to this queue (one kind of worker runs them all)."""
+NOTIFY_TASK = "notifications.send"
+"""Store a notification and push it live (server/tasks/notifications.py)."""
 
 
 async def enqueue(
@@ -50,6 +52,20 @@ async def enqueue(
         scheduled_at,
     )
     return int(job_id)
+
+
+async def enqueue_notification(
+    conn: asyncpg.Connection,
+    user_id: int,
+    kind: str,
+    title: str,
+    body: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> int:
+    """A notification that must follow a write: its job commits with the write, so a crash
+    after the commit cannot lose it (at worst a retried job repeats it)."""
+    args = {"userId": user_id, "kind": kind, "title": title, "body": body, "data": data or {}}
+    return await enqueue(conn, NOTIFY_TASK, args)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 
 from .database import Database, StorageError
+from .jobs import enqueue, enqueue_notification
 
 
 class IdempotencyMismatch(StorageError):
@@ -77,6 +78,32 @@ class Subscription:
     last_payment_id: int | None
     updated_at: datetime
     expired: bool
+
+
+RENEW_TASK = "subscriptions.renew"
+"""The background task (server/tasks/subscriptions.py) enqueued for each period's end."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalInfo:
+    """What a renewal charges: the saved payment method (never a card number) and how many
+    renewals of this period were declined so far."""
+
+    payment_method: str | None
+    card_brand: str | None
+    card_last4: str | None
+    renewal_failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A notification to enqueue with a write (pitchey.storage.jobs.enqueue_notification)."""
+
+    user_id: int
+    kind: str
+    title: str
+    body: str | None = None
+    data: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +284,9 @@ class PaymentStore:
         credits: int = 0,
         plan: str | None = None,
         months: int = 1,
+        payment_method: str | None = None,
+        renewal: bool = False,
+        notices: tuple[Notice, ...] = (),
     ) -> Settled:
         """Settle a charged payment and apply what it bought, all in one transaction.
 
@@ -276,7 +306,23 @@ class PaymentStore:
                 raise PaymentNotPending()
             payment = _payment(row)
             subscription: Subscription | None = None
-            if plan is not None:
+            if plan is not None and renewal:
+                # A renewal continues the period exactly where it ended (no drift by how late
+                # the job ran), and clears a past_due state.
+                sub = await conn.fetchrow(
+                    f"""UPDATE subscriptions SET
+                            current_period_start = current_period_end,
+                            current_period_end = current_period_end + make_interval(months => $2),
+                            status = 'active', renewal_failures = 0, last_payment_id = $3,
+                            updated_at = now()
+                        WHERE user_id = $1 RETURNING {_SUB}""",
+                    payment.user_id,
+                    months,
+                    payment.id,
+                )
+                assert sub is not None
+                subscription = _subscription(sub)
+            elif plan is not None:
                 sub = await conn.fetchrow(
                     f"""INSERT INTO subscriptions AS s (user_id, plan, status,
                             current_period_start, current_period_end, last_payment_id)
@@ -292,15 +338,48 @@ class PaymentStore:
                                 THEN s.current_period_end + make_interval(months => $3)
                                 ELSE now() + make_interval(months => $3) END,
                             last_payment_id = EXCLUDED.last_payment_id,
+                            payment_method = coalesce($5, s.payment_method),
+                            card_brand = CASE WHEN $5 IS NULL THEN s.card_brand ELSE $6 END,
+                            card_last4 = CASE WHEN $5 IS NULL THEN s.card_last4 ELSE $7 END,
+                            renewal_failures = 0,
                             updated_at = now()
                         RETURNING {_SUB}""",
                     payment.user_id,
                     plan,
                     months,
                     payment.id,
+                    payment_method,
+                    payment.card_brand,
+                    payment.card_last4,
                 )
                 assert sub is not None
                 subscription = _subscription(sub)
+                if payment_method is not None:
+                    # A new subscription's first row has no saved method yet: set it.
+                    await conn.execute(
+                        """UPDATE subscriptions SET payment_method = $2, card_brand = $3,
+                               card_last4 = $4 WHERE user_id = $1""",
+                        payment.user_id,
+                        payment_method,
+                        payment.card_brand,
+                        payment.card_last4,
+                    )
+            if subscription is not None:
+                # The period's end is when it renews: that job commits with the payment.
+                await enqueue(
+                    conn,
+                    RENEW_TASK,
+                    {
+                        "userId": subscription.user_id,
+                        "periodEnd": subscription.current_period_end.isoformat(),
+                    },
+                    lock=f"subscription:{subscription.user_id}",
+                    scheduled_at=subscription.current_period_end,
+                )
+            for notice in notices:
+                await enqueue_notification(
+                    conn, notice.user_id, notice.kind, notice.title, notice.body, notice.data
+                )
             entry: LedgerEntry | None = None
             if credits > 0:
                 reason = "purchase" if payment.purpose == "credits" else "subscription_grant"
@@ -362,6 +441,60 @@ class PaymentStore:
             user_id,
         )
         return _subscription(row) if row else None
+
+    async def renewal_info(self, user_id: int) -> RenewalInfo | None:
+        row = await self.db.fetchrow(
+            """SELECT payment_method, card_brand, card_last4, renewal_failures
+               FROM subscriptions WHERE user_id = $1""",
+            user_id,
+        )
+        return RenewalInfo(**dict(row)) if row else None
+
+    async def renewal_declined(
+        self,
+        payment_id: int,
+        provider_ref: str,
+        code: str | None,
+        *,
+        user_id: int,
+        period_end: datetime,
+        retry_at: datetime | None,
+        notices: tuple[Notice, ...],
+    ) -> Payment:
+        """A declined renewal, in one transaction: the payment declined, the subscription
+        past_due (or, with no retry left, expired: back to the free plan), the next attempt
+        enqueued, the account holder told."""
+        async with self.db.transaction() as conn:
+            row = await conn.fetchrow(
+                f"""UPDATE payments SET status = 'declined', provider_ref = $2, failure_code = $3,
+                        settled_at = now()
+                    WHERE id = $1 AND status = 'pending' RETURNING {_PAY}""",
+                payment_id,
+                provider_ref,
+                code or "card_declined",
+            )
+            if row is None:
+                raise PaymentNotPending()
+            await conn.execute(
+                """UPDATE subscriptions SET renewal_failures = renewal_failures + 1,
+                       status = $2, updated_at = now()
+                   WHERE user_id = $1""",
+                user_id,
+                "past_due" if retry_at is not None else "expired",
+            )
+            if retry_at is not None:
+                await enqueue(
+                    conn,
+                    RENEW_TASK,
+                    {"userId": user_id, "periodEnd": period_end.isoformat()},
+                    lock=f"subscription:{user_id}",
+                    scheduled_at=retry_at,
+                )
+            for notice in notices:
+                await enqueue_notification(
+                    conn, notice.user_id, notice.kind, notice.title, notice.body, notice.data
+                )
+        return _payment(row)
 
 
 class CreditStore:

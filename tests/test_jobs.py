@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -154,6 +155,147 @@ async def test_a_provider_outage_is_retried_and_nothing_is_booked(
     await wait_until(retried, timeout=30, what="the settlement retried")
     assert await status_of(db_conn, inv) == "pending"
     assert await db_conn.fetchval("SELECT count(*) FROM investment_ledger") == 0
+
+
+# ------------------------------------------------------------------------------------------
+# Subscriptions renew (the clock moved by making the renewal job due now)
+# ------------------------------------------------------------------------------------------
+
+NEXT_YEAR = datetime.now(UTC).year + 1
+
+
+async def subscribe(client: Any, token: str, number: str, plan: str = "basic") -> None:
+    card = {"number": number, "expMonth": 12, "expYear": NEXT_YEAR, "cvc": "123"}
+    resp = await client.post(
+        "/api/payments/subscribe", json={"plan": plan, "card": card}, headers=bearer(token)
+    )
+    assert resp.status == 201, await resp.text()
+
+
+async def make_renewal_due(db: asyncpg.Connection) -> int:
+    """Move the clock for the queue: the pending renewal job is due now."""
+    job = await db.fetchval(
+        """UPDATE procrastinate_jobs SET scheduled_at = now()
+           WHERE task_name = 'subscriptions.renew' AND status = 'todo' RETURNING id"""
+    )
+    assert job is not None, "no renewal job waiting"
+    return int(job)
+
+
+async def subscription_row(db: asyncpg.Connection, user_id: int) -> asyncpg.Record:
+    row = await db.fetchrow("SELECT * FROM subscriptions WHERE user_id = $1", user_id)
+    assert row is not None
+    return row
+
+
+async def test_a_subscription_renews_once_per_period_even_when_workers_race(
+    make_client: Any, db_conn: asyncpg.Connection
+) -> None:
+    client = await make_client(**FAST_WORKER)
+    other = await make_client(**FAST_WORKER)  # a second worker on the same database
+    user_id, token = await user(client, "investor")
+    await subscribe(client, token, "4242424242424242")
+    first = await subscription_row(db_conn, user_id)
+    assert first["payment_method"] == "pm_test_4242" and first["card_last4"] == "4242"
+    job = await db_conn.fetchrow(
+        "SELECT args, scheduled_at FROM procrastinate_jobs WHERE task_name = 'subscriptions.renew'"
+    )
+    assert job is not None and job["scheduled_at"] == first["current_period_end"]
+    # The same period's renewal enqueued twice (as a race would): both run, one renews.
+    await db_conn.execute(
+        """INSERT INTO procrastinate_jobs (queue_name, task_name, lock, args, scheduled_at)
+           SELECT queue_name, task_name, lock, args, scheduled_at FROM procrastinate_jobs
+           WHERE task_name = 'subscriptions.renew'"""
+    )
+    await db_conn.execute(
+        "UPDATE procrastinate_jobs SET scheduled_at = now() WHERE task_name = 'subscriptions.renew'"
+    )
+
+    async def renewed() -> bool:
+        row = await subscription_row(db_conn, user_id)
+        return bool(row["current_period_end"] > first["current_period_end"])
+
+    await wait_until(renewed, timeout=20, what="the subscription renewed")
+
+    async def both_ran() -> bool:
+        n = await db_conn.fetchval(
+            """SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'subscriptions.renew'
+               AND status = 'succeeded'"""
+        )
+        return int(n) == 2
+
+    await wait_until(both_ran, timeout=20, what="both renewal jobs finished")
+    after = await subscription_row(db_conn, user_id)
+    assert after["current_period_start"] == first["current_period_end"]  # no drift
+    assert after["status"] == "active" and after["renewal_failures"] == 0
+    grants = await db_conn.fetch(
+        "SELECT delta FROM credit_ledger WHERE user_id = $1 AND reason = 'subscription_grant'", user_id
+    )
+    assert [g["delta"] for g in grants] == [10, 10]  # the first period's and the renewal's
+    renewals = await db_conn.fetch(
+        "SELECT status, amount FROM payments WHERE user_id = $1 AND purpose = 'renewal'", user_id
+    )
+    assert [(r["status"], r["amount"]) for r in renewals] == [("succeeded", Decimal("19.00"))]
+    # The next period's renewal is waiting for its end.
+    nxt = await db_conn.fetchval(
+        """SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'subscriptions.renew'
+           AND status = 'todo' AND scheduled_at = $1""",
+        after["current_period_end"],
+    )
+    assert nxt == 1
+
+    async def told() -> bool:
+        n = await db_conn.fetchval(
+            "SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = 'subscription_renewed'",
+            user_id,
+        )
+        return int(n) == 1
+
+    await wait_until(told, timeout=20, what="the renewal notification")
+    resp = await other.get("/api/payments/subscription-status", headers=bearer(token))
+    assert (await resp.json())["data"]["status"] == "active"
+
+
+async def test_a_declined_renewal_goes_past_due_retries_then_downgrades(
+    make_client: Any, db_conn: asyncpg.Connection
+) -> None:
+    client = await make_client(**FAST_WORKER, renewal_retry_after=1.0, renewal_max_declines=2)
+    user_id, token = await user(client, "production")
+    await subscribe(client, token, "4000000000000341", plan="pro")  # renewals of it decline
+    await make_renewal_due(db_conn)
+
+    async def past_due() -> bool:
+        return (await subscription_row(db_conn, user_id))["status"] == "past_due"
+
+    await wait_until(past_due, timeout=20, what="past_due after the first decline")
+    resp = await client.get("/api/payments/subscription-status", headers=bearer(token))
+    status = (await resp.json())["data"]
+    assert status["status"] == "past_due" and status["effectivePlan"] == "pro"
+
+    async def expired() -> bool:
+        return (await subscription_row(db_conn, user_id))["status"] == "expired"
+
+    await wait_until(expired, timeout=30, what="expired after the last retry")
+    resp = await client.get("/api/payments/subscription-status", headers=bearer(token))
+    assert (await resp.json())["data"]["effectivePlan"] == "free"
+    declined = await db_conn.fetch(
+        "SELECT status, failure_code FROM payments WHERE user_id = $1 AND purpose = 'renewal' ORDER BY id",
+        user_id,
+    )
+    assert [(d["status"], d["failure_code"]) for d in declined] == [("declined", "card_declined")] * 2
+    grants = await db_conn.fetchval(
+        "SELECT count(*) FROM credit_ledger WHERE user_id = $1 AND reason = 'subscription_grant'", user_id
+    )
+    assert grants == 1  # only the first, paid period
+
+    async def told() -> bool:
+        kinds = await db_conn.fetch(
+            "SELECT kind FROM notifications WHERE user_id = $1 AND kind LIKE 'subscription_%' ORDER BY id",
+            user_id,
+        )
+        return [k["kind"] for k in kinds] == ["subscription_past_due", "subscription_expired"]
+
+    await wait_until(told, timeout=20, what="past_due then expired notifications")
 
 
 # ------------------------------------------------------------------------------------------

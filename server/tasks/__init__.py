@@ -2,3 +2,5 @@
 package registers them): each module is one kind of work that happens later."""
 
 from . import investments as investments
+from . import notifications as notifications
+from . import subscriptions as subscriptions

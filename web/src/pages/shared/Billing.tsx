@@ -195,13 +195,29 @@ function PlanStatus({ sub }: { sub: Subscription }) {
     words = `${name}, ${formatMoney(sub.price, sub.currency)} a month, with ${formatCount(sub.creditsPerPeriod)} credits each month. Paid until ${until}.`;
   else if (sub.status === "cancelled")
     words = `${name} is cancelled: you keep it until ${until}, and it will not renew.`;
+  else if (sub.status === "past_due")
+    words = `We could not renew ${name} with your saved card. You keep it while we try again; pay with another card below to keep it for sure.`;
   else words = `Your ${name} plan ended on ${until}. You are on the Free plan.`;
 
   return (
     <div className={s.planStatus}>
       <p>
-        <Badge tone={sub.status === "active" ? "success" : sub.status === "cancelled" ? "warn" : undefined}>
-          {sub.status === "none" ? "Free" : sub.status.charAt(0).toUpperCase() + sub.status.slice(1)}
+        <Badge
+          tone={
+            sub.status === "active"
+              ? "success"
+              : sub.status === "cancelled"
+                ? "warn"
+                : sub.status === "past_due"
+                  ? "danger"
+                  : undefined
+          }
+        >
+          {sub.status === "none"
+            ? "Free"
+            : sub.status === "past_due"
+              ? "Past due"
+              : sub.status.charAt(0).toUpperCase() + sub.status.slice(1)}
         </Badge>
       </p>
       <p data-testid="plan-status" aria-live="polite">
@@ -645,7 +661,7 @@ function Payments() {
                       <td data-label="What">
                         {p.purpose === "credits"
                           ? `${formatCount(p.credits ?? 0)} credits`
-                          : `${p.plan ? PLAN_LABEL[p.plan] : "Plan"} plan`}
+                          : `${p.plan ? PLAN_LABEL[p.plan] : "Plan"} plan${p.purpose === "renewal" ? " (renewal)" : ""}`}
                         <span className={`${s.muted} ${s.small} ${s.sub}`}>
                           {BRAND_LABEL[p.cardBrand] ?? "Card"} ending {p.cardLast4}
                         </span>
