@@ -36,7 +36,7 @@ import sentry_sdk
 from aiohttp import web
 from sentry_sdk.integrations.aiohttp import AioHttpIntegration
 from sentry_sdk.integrations.dedupe import DedupeIntegration
-from sentry_sdk.integrations.logging import LoggingIntegration
+from sentry_sdk.integrations.logging import LoggingIntegration, ignore_logger
 
 from .envelope import REQUEST_ID_KEY
 from .logs import redact
@@ -164,6 +164,9 @@ def init_sentry(settings: Settings) -> bool:
         before_breadcrumb=_before_breadcrumb,
     )
     sentry_sdk.get_global_scope().set_tag("node", node)
+    # One access line per request, written after its answer: as a breadcrumb it would cost every
+    # request a little and tell an event nothing its `request` does not.
+    ignore_logger("pitchey.access")
     return True
 
 

@@ -6,7 +6,7 @@ Sentry does and keeps every envelope, decompressed. `.dsn` is the DSN to give a 
 (`http://<key>@127.0.0.1:<port>/1`): events never leave the machine.
 
     capture.raw()                 every envelope's bytes, joined (assert no secret is in them)
-    capture.events()              the event items (dicts), in arrival order
+    capture.events(kind="event")  the items of a type (dicts: "event", "transaction"), in order
     capture.wait_for(pred, t)     the first event matching `pred`, polling until `t` seconds
     capture.requests              how many requests arrived at all (0: nothing was sent)
 """
@@ -135,13 +135,14 @@ class SentryCapture:
         with self._lock:
             return b"\n".join(self.envelopes)
 
-    def events(self) -> list[dict[str, Any]]:
+    def events(self, kind: str = "event") -> list[dict[str, Any]]:
+        """The items of one type ("event", "transaction", ...), parsed, in arrival order."""
         with self._lock:
             envelopes = list(self.envelopes)
         found = []
         for envelope in envelopes:
             for header, payload in parse_envelope(envelope):
-                if header.get("type") == "event":
+                if header.get("type") == kind:
                     found.append(json.loads(payload))
         return found
 

@@ -27,6 +27,7 @@ from pitchey.rooms.room import PitchRoom
 from pitchey.server import observability
 from pitchey.server.observability import FILTERED, node_name, release, scrub
 from pitchey.server.settings import SettingsError, load_settings
+from pitchey.server.state import APP_STATE
 
 SECRET_PASSWORD = "hunter2-Sentry-Must-Not-See"
 SECRET_EMAIL = "private.person@example.com"
@@ -35,6 +36,8 @@ OTHER_EMAIL = "someone.else@example.org"
 
 @pytest.fixture
 def capture() -> Iterator[SentryCapture]:
+    """First in every test's arguments: set up before the app, so torn down after it (a test
+    that fails before stopping its app still flushes to a live endpoint)."""
     server = SentryCapture().start()
     try:
         yield server
@@ -58,16 +61,21 @@ async def stop_app(client: Any) -> None:
     await client.close()
 
 
+def app_settings(client: Any) -> Any:
+    return client.server.app[APP_STATE].settings
+
+
 def secrets_in(raw: bytes, *secrets: str) -> list[str]:
     text = raw.decode("utf-8", "replace")
     return [s for s in secrets if s in text]
 
 
-async def test_a_500_arrives_with_its_request_id_and_no_secret(app_factory, make_client, capture):
+async def test_a_500_arrives_with_its_request_id_and_no_secret(capture, app_factory, make_client):
     app = app_factory(sentry_dsn=capture.dsn, sentry_environment="test-env")
     add_crashing_route(app)
     client = await make_client(app)
     account, token = await register_user(client, "creator", email=SECRET_EMAIL, password=SECRET_PASSWORD)
+    assert account["email"] == SECRET_EMAIL  # the person the request below carries secrets of
     assert observability.enabled()
 
     resp = await client.post(
@@ -103,22 +111,11 @@ async def test_a_500_arrives_with_its_request_id_and_no_secret(app_factory, make
     jwt_parts = token.split(".")
     leaked = secrets_in(raw, token, *jwt_parts[1:], SECRET_PASSWORD, SECRET_EMAIL, OTHER_EMAIL, "@example.")
     assert leaked == [], f"secrets in the envelopes: {leaked}"
-    # Not even encoded: the payload part of the token is base64 of JSON with the user id.
+    # Not even encoded.
     assert base64.urlsafe_b64encode(SECRET_EMAIL.encode()).decode().rstrip("=") not in raw.decode()
-    assert account["email"] == SECRET_EMAIL
 
 
-def app_settings(client: Any) -> Any:
-    return realtime_state(client).settings
-
-
-def realtime_state(client: Any) -> Any:
-    from pitchey.server.state import APP_STATE
-
-    return client.server.app[APP_STATE]
-
-
-async def test_a_room_actor_crash_arrives_with_its_room_and_node(make_client, capture, monkeypatch):
+async def test_a_room_actor_crash_arrives_with_its_room_and_node(capture, make_client, monkeypatch):
     client = await make_client(sentry_dsn=capture.dsn)
     _, owner_token = await user(client, "creator")
     _, investor_token = await user(client, "investor")
@@ -158,7 +155,7 @@ async def test_a_room_actor_crash_arrives_with_its_room_and_node(make_client, ca
     assert secrets_in(capture.raw(), owner_token, investor_token, "@example.") == []
 
 
-async def test_a_websocket_session_error_arrives_with_request_id_and_room(make_client, capture, monkeypatch):
+async def test_a_websocket_session_error_arrives_with_request_id_and_room(capture, make_client, monkeypatch):
     client = await make_client(sentry_dsn=capture.dsn)
     _, token = await user(client, "investor")
     _, owner_token = await user(client, "creator")
@@ -184,7 +181,26 @@ async def test_a_websocket_session_error_arrives_with_request_id_and_room(make_c
     assert secrets_in(capture.raw(), token, owner_token) == []
 
 
-async def test_off_when_sentry_dsn_is_unset(app_factory, make_client, capture):
+async def test_traced_requests_arrive_scrubbed_and_access_lines_are_no_breadcrumbs(capture, make_client):
+    client = await make_client(sentry_dsn=capture.dsn, sentry_traces_sample_rate=1.0)
+    _, token = await user(client, "creator")
+    resp = await client.get(
+        f"/api/pitches/browse?q={OTHER_EMAIL}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert resp.status == 200
+    resp = await client.get("/ws?ticket=t-secret-ticket")  # a one-time ticket in a URL, refused
+    assert resp.status == 401
+    await stop_app(client)  # flushes the transactions
+    transactions = capture.events("transaction")
+    assert any(t.get("transaction") == "GET /api/pitches/browse" for t in transactions), [
+        t.get("transaction") for t in transactions
+    ]
+    raw = capture.raw()
+    assert secrets_in(raw, token, "t-secret-ticket", OTHER_EMAIL, OTHER_EMAIL.replace("@", "%40")) == []
+    assert b"pitchey.access" not in raw
+
+
+async def test_off_when_sentry_dsn_is_unset(capture, app_factory, make_client):
     app = app_factory()
     add_crashing_route(app)
     client = await make_client(app)
@@ -203,7 +219,7 @@ async def test_off_when_sentry_dsn_is_unset(app_factory, make_client, capture):
     assert capture.requests == 0
 
 
-async def test_a_stopped_app_leaves_no_sentry_client_behind(make_client, capture):
+async def test_a_stopped_app_leaves_no_sentry_client_behind(capture, make_client):
     client = await make_client(sentry_dsn=capture.dsn)
     assert observability.enabled()
     await stop_app(client)
