@@ -104,8 +104,25 @@ class ClusterMetrics(Protocol):
         """Report this node's figures for a room and return them merged across nodes."""
 
 
-class Backplane(Broker, PresenceManager, ClusterMetrics, Protocol):
-    """One implementation of all three seams (in-process, or Redis)."""
+DocDeliver = Callable[[bytes, bytes], None]
+"""Hands a document's relayed (kind, payload) to its actor: `u` update, `a` awareness, `k` a
+user to recheck, `r` catch up from the database (the relay may have lost messages)."""
+
+
+class DocRelay(Protocol):
+    """Co-edited documents (rooms/docs.py) between nodes: binary updates and awareness, with no
+    seq and no history (a CRDT needs every update, not one order, and PostgreSQL holds them all),
+    to the nodes that have the document open. The publishing node does not hear its own."""
+
+    async def doc_attach(self, key: str, deliver: DocDeliver) -> None: ...
+
+    async def doc_detach(self, key: str) -> None: ...
+
+    async def doc_publish(self, key: str, kind: bytes, payload: bytes) -> None: ...
+
+
+class Backplane(Broker, PresenceManager, ClusterMetrics, DocRelay, Protocol):
+    """One implementation of all four seams (in-process, or Redis)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +260,16 @@ class InProcessBackplane:
                 maxlen=self.limits.max_events,
             )
         self._streams[room] = stream
+
+    # One node: a document has one actor here, there is nobody to relay to.
+    async def doc_attach(self, key: str, deliver: DocDeliver) -> None:
+        return None
+
+    async def doc_detach(self, key: str) -> None:
+        return None
+
+    async def doc_publish(self, key: str, kind: bytes, payload: bytes) -> None:
+        return None
 
     def forget(self, room: str) -> None:
         """Lose a room's history (tests and crash simulation): the next publish starts a new epoch."""

@@ -55,6 +55,7 @@ from pitchey.storage.documents import NAMES, DocumentGone, DocumentStore
 from pitchey.storage.pitches import Pitch, PitchStore
 
 from .access import Verdict, Viewer, decide
+from .backplane import DocRelay, InProcessBackplane
 from .messages import UpdatePitch
 
 log = logging.getLogger("pitchey.docs")
@@ -274,37 +275,6 @@ class DocRecheck:
     user_id: int
 
 
-# -- relaying between nodes ------------------------------------------------------------------
-
-
-class DocRelay(Protocol):
-    """How a document's updates and awareness reach the same document's actors on other nodes."""
-
-    async def attach(self, key: str, deliver: Callable[[bytes, bytes], None]) -> None: ...
-
-    async def detach(self, key: str) -> None: ...
-
-    async def publish(self, key: str, kind: bytes, payload: bytes) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-class LocalRelay:
-    """One node: a document has one actor, nothing to relay."""
-
-    async def attach(self, key: str, deliver: Callable[[bytes, bytes], None]) -> None:
-        return None
-
-    async def detach(self, key: str) -> None:
-        return None
-
-    async def publish(self, key: str, kind: bytes, payload: bytes) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-
 # -- the actor -------------------------------------------------------------------------------
 
 
@@ -345,15 +315,15 @@ class DocumentActor(AsyncioActor):
     async def on_activate(self) -> None:
         # Listen before loading: an update another node stores meanwhile arrives twice at worst
         # (applying an update twice is a no-op), never not at all.
-        await self.docs.relay.attach(self.key, self._relayed)
+        await self.docs.relay.doc_attach(self.key, self._relayed)
         try:
             stored = await self.store.open(self.pitch_id, self.name)
             pitch = await self.docs.pitches.get(self.pitch_id)
         except BaseException:
-            await self.docs.relay.detach(self.key)
+            await self.docs.relay.doc_detach(self.key)
             raise
         if pitch is None:
-            await self.docs.relay.detach(self.key)
+            await self.docs.relay.doc_detach(self.key)
             raise DocumentGone(f"pitch {self.pitch_id} is gone")
         self.owner_id = pitch.user_id
         self.synopsis = pitch.synopsis
@@ -366,7 +336,7 @@ class DocumentActor(AsyncioActor):
             if await self.store.append(self.document_id, self.pitch_id, None, seed) is not None:
                 self.doc.apply_update(seed)
                 self.size += len(seed)
-                await self.docs.relay.publish(self.key, b"u", seed)
+                await self.docs.relay.doc_publish(self.key, b"u", seed)
 
     def _relayed(self, kind: bytes, payload: bytes) -> None:
         with contextlib.suppress(pykka.ActorDeadError):
@@ -439,7 +409,7 @@ class DocumentActor(AsyncioActor):
 
     async def _publish(self, kind: bytes, payload: bytes) -> None:
         try:
-            await self.docs.relay.publish(self.key, kind, payload)
+            await self.docs.relay.doc_publish(self.key, kind, payload)
         except Exception:
             log.warning("could not relay %s of document %s", kind, self.key, exc_info=True)
 
@@ -637,7 +607,7 @@ class DocumentActor(AsyncioActor):
             self.docs.passivation_over(self)
             return
         await self.save()
-        await self.docs.relay.detach(self.key)
+        await self.docs.relay.doc_detach(self.key)
         self.docs.passivated(self)
         self.actor_ref.stop(block=False)
 
@@ -662,7 +632,8 @@ class DocumentHub:
     ) -> None:
         self.db = db
         self.hub_ask = hub_ask
-        self.relay: DocRelay = relay or LocalRelay()
+        # The backplane's fourth seam; a lone node's in-process one relays nothing.
+        self.relay: DocRelay = relay if relay is not None else InProcessBackplane()
         self.limits = limits or DocLimits()
         self.idle_timeout = idle_timeout
         self.pitches = PitchStore(db)
@@ -688,7 +659,6 @@ class DocumentHub:
             with contextlib.suppress(pykka.ActorDeadError):
                 actor.actor_ref.stop(block=False)
         self._docs.clear()
-        await self.relay.close()
 
     def active(self) -> int:
         return len(self._docs)
@@ -714,7 +684,7 @@ class DocumentHub:
         documents are checked again now, on this node and, through the relay, on the others."""
         for name in NAMES:
             self.tell(pitch_id, name, DocRecheck(user_id))
-            await self.relay.publish(f"{pitch_id}:{name}", b"k", str(user_id).encode())
+            await self.relay.doc_publish(f"{pitch_id}:{name}", b"k", str(user_id).encode())
 
     def tell(self, pitch_id: int, name: str, message: object) -> None:
         live = self._docs.get(f"{pitch_id}:{name}")
@@ -744,7 +714,7 @@ class DocumentHub:
         for peer in list(actor.peers):
             peer.close_soon(1011, "Internal error")
         actor.peers.clear()
-        task = asyncio.get_running_loop().create_task(self.relay.detach(actor.key))
+        task = asyncio.get_running_loop().create_task(self.relay.doc_detach(actor.key))
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     async def _sweep(self) -> None:
@@ -778,7 +748,6 @@ __all__ = [
     "DocRole",
     "DocumentActor",
     "DocumentHub",
-    "LocalRelay",
     "StorageUnavailable",
     "check_update",
     "document_role",

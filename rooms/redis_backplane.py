@@ -34,6 +34,7 @@ from pitchey.protocol.wsframe import text_frame
 from pitchey.storage.rooms import RoomSnapshot
 
 from .backplane import (
+    DocDeliver,
     HistoryLimits,
     InProcessBackplane,
     Listener,
@@ -290,6 +291,13 @@ def channel(room: str) -> str:
     return f"{PREFIX}:ch:{room}"
 
 
+DOC_CHANNEL = f"{PREFIX}:doc:"
+
+
+def doc_channel(key: str) -> str:
+    return DOC_CHANNEL + key
+
+
 class RedisBackplane:
     """Backplane over Redis (pub/sub for delivery, a stream per room for history)."""
 
@@ -321,6 +329,7 @@ class RedisBackplane:
         self._position = self.redis.register_script(_POSITION)
         self._listeners: list[Listener] = []
         self._rooms: set[str] = set()
+        self._docs: dict[str, DocDeliver] = {}  # open co-edited documents, by channel
         self._pubsub: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._fallback = InProcessBackplane(self.limits, clock)
@@ -545,6 +554,38 @@ class RedisBackplane:
     async def restore(self, room: str, snapshot: RoomSnapshot) -> None:
         return None  # Redis keeps the history; a snapshot from a single-node past is stale
 
+    # -- co-edited documents (the DocRelay seam) -------------------------------------------
+
+    async def doc_attach(self, key: str, deliver: DocDeliver) -> None:
+        self._docs[doc_channel(key)] = deliver
+        if self._pubsub is not None and self.healthy:
+            try:
+                await self._pubsub.subscribe(doc_channel(key))
+            except (RedisError, OSError) as exc:
+                self._mark_unhealthy(exc)
+
+    async def doc_detach(self, key: str) -> None:
+        self._docs.pop(doc_channel(key), None)
+        if self._pubsub is not None and self.healthy:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.unsubscribe(doc_channel(key))
+
+    async def doc_publish(self, key: str, kind: bytes, payload: bytes) -> None:
+        """PUBLISH `<node id><kind><payload>`; while Redis is away, nothing (the update is stored,
+        and every open document catches up from the database when Redis is back)."""
+        if not self.healthy:
+            return
+        try:
+            await self.redis.publish(doc_channel(key), self.node_id.encode() + kind + payload)
+        except (RedisError, OSError) as exc:
+            self._mark_unhealthy(exc)
+
+    def _deliver_doc(self, chan: str, data: bytes) -> None:
+        deliver = self._docs.get(chan)
+        node = self.node_id.encode()
+        if deliver is not None and not data.startswith(node):
+            deliver(data[len(node) : len(node) + 1], data[len(node) + 1 :])
+
     # -- the subscription ------------------------------------------------------------------
 
     def _mark_unhealthy(self, exc: BaseException) -> None:
@@ -575,7 +616,11 @@ class RedisBackplane:
                         continue
                     if message.get("type") != "message":
                         continue
-                    self._deliver(_s(message["channel"]), message["data"])
+                    chan = _s(message["channel"])
+                    if chan.startswith(DOC_CHANNEL):
+                        self._deliver_doc(chan, message["data"])
+                        continue
+                    self._deliver(chan, message["data"])
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
@@ -591,10 +636,14 @@ class RedisBackplane:
         await self.redis.ping()
         if self._rooms:
             await self._pubsub.subscribe(*(channel(r) for r in self._rooms))
+        if self._docs:
+            await self._pubsub.subscribe(*self._docs)
         if self.healthy:
             return
         self.healthy = True
         log.info("Redis reachable again; resyncing %d rooms", len(self._rooms))
+        for deliver in list(self._docs.values()):
+            deliver(b"r", b"")  # relayed updates may have been lost: re-read the log
         for room in list(self._rooms):
             self._fallback.forget(room)
             if self.on_resync is not None:

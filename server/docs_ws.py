@@ -31,17 +31,14 @@ from pitchey.protocol.yjs import (
     SyncUpdate,
     decode_message,
 )
-from pitchey.rooms.doc_relay import RedisDocRelay
 from pitchey.rooms.docs import (
     DocClose,
     DocDenied,
     DocIncoming,
     DocLimits,
     DocOpen,
-    DocRelay,
     DocumentActor,
     DocumentHub,
-    LocalRelay,
     document_role,
 )
 from pitchey.storage.database import StorageError
@@ -229,18 +226,11 @@ def setup_docs(app: web.Application) -> None:
     async def context(app: web.Application) -> AsyncIterator[None]:
         state = app[APP_STATE]
         settings = state.settings
-        relay: DocRelay
-        redis_relay: RedisDocRelay | None = None
-        if settings.redis_url:
-            relay = redis_relay = RedisDocRelay(settings.redis_url)
-            await redis_relay.start()
-        else:
-            relay = LocalRelay()
         hub = state.realtime.hub
         docs = DocumentHub(
             state.database,
             hub.ask,
-            relay,
+            state.realtime.backplane,  # its DocRelay seam: Redis pub/sub across nodes
             limits=DocLimits(max_bytes=settings.doc_max_bytes, compact_every=settings.doc_compact_every),
             idle_timeout=settings.room_idle_timeout,
         )
