@@ -25,6 +25,7 @@ from conftest import expect_envelope
 from fault_helpers import NodeSet, Rest, node_env
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 from realtime_helpers import app_state, bearer, make_pitch, user
+from redis_helpers import RedisProcess
 
 from pitchey.protocol.yjs import (
     EMPTY_UPDATE,
@@ -811,3 +812,34 @@ async def test_a_removed_viewer_is_closed_at_once(team):
     )
     await expect_envelope(resp, 200)
     assert await viewer.closed_with(timeout=5) == 4003
+
+
+async def test_nodes_catch_up_from_the_database_after_redis_was_away(fresh_database, nodes, http, tmp_path):
+    workdir = tmp_path / "redis"
+    workdir.mkdir()
+    redis = RedisProcess(workdir)
+    redis.start()
+    try:
+        dsn = await fresh_database()
+        a = nodes.add("a", node_env(dsn, tmp_path / "data", redis.url))
+        b = nodes.add("b", node_env(dsn, tmp_path / "data", redis.url))
+        await nodes.start(a, b)
+        rest = Rest(http)
+        _, owner = await rest.register(a.base)
+        pid = await rest.pitch(a.base, owner)
+        x = await node_doc(http, a.base, pid, owner)
+        y = await node_doc(http, b.base, pid, owner)
+        await x.type_text("before ")
+        await y.until(lambda: y.text == "before")
+        redis.kill()
+        await x.type_text("during")  # stored (the output gate), but no node hears of it
+        await x.checkpoint()
+        redis.start()
+        # Once Redis answers again, b re-reads the document's log and passes on what it lacked.
+        await y.until(lambda: y.text == "before during", timeout=20)
+        await y.type_text(" after")
+        await x.until(lambda: x.text == "before during after", timeout=10)
+        await x.close()
+        await y.close()
+    finally:
+        redis.kill()
