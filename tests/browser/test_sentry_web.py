@@ -104,3 +104,18 @@ def test_a_page_that_does_not_fail_loads_no_sentry(new_context, sentry_node):
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     page.wait_for_load_state("networkidle")
     assert not [u for u in requested if "/api/config" in u or "sentrySdk" in u], requested
+
+
+def test_with_reporting_off_a_render_error_loads_no_sdk(new_context, live_server):
+    """The shared live server has no SENTRY_DSN: the first error asks /api/config, which says
+    reporting is off, and the SDK's chunk is never fetched."""
+    page = new_context().new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.route("**/api/pitches/browse**", malformed_browse)
+    with page.expect_response("**/api/config") as config:
+        page.goto("/browse")
+        expect(page.get_by_role("heading", name="Something went wrong")).to_be_visible()
+    assert config.value.json()["data"]["sentry"] is None
+    page.wait_for_load_state("networkidle")
+    assert not [u for u in requested if "sentrySdk" in u], requested
