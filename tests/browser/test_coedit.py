@@ -5,23 +5,35 @@ The owner invites an editor and a viewer from the collaborators panel; the edito
 /collaborations; owner and editor type into the same synopsis and each sees the other's text and
 named caret; both reach "All changes saved"; a reload keeps the text; the viewer reads but cannot
 type; a stranger is refused in words; an editor removed while the document is open is told so at
-their next keystroke. Desktop and phone sizes, axe-core, screenshots."""
+their next keystroke. Three writers typing into one paragraph at once converge, and a tab that
+loses the network keeps editing and merges when it is back. Desktop and phone sizes (the first
+two), axe-core, screenshots."""
 
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-
-pytestmark = pytest.mark.viewports
 
 LIVE = 15_000  # ms: how long a remote edit, a caret or a save may take to show
 
 
 def editor(page: Any) -> Any:
     return page.get_by_test_id("doc-editor")
+
+
+def doc_text(page: Any) -> str:
+    """The document's text as stored: the editor's text without the other people's caret labels
+    (decorations of this screen only)."""
+    text: str = editor(page).evaluate(
+        """el => { const c = el.cloneNode(true);
+                  c.querySelectorAll('.collaboration-carets__caret').forEach(x => x.remove());
+                  return Array.from(c.children).map(b => b.textContent).join('\\n'); }"""
+    )
+    return text
 
 
 def open_doc(page: Any, pitch_id: int, doc: str = "synopsis") -> None:
@@ -41,10 +53,12 @@ def accept_by_api(ctx: Any, url: str, pitch_id: int) -> None:
     assert resp.status == 200, resp.text()
 
 
+@pytest.mark.viewports
 def test_owner_and_editor_write_together(
     new_context, live_server, api_register, api_create_published_pitch, axe_check, shot
 ):
-    owner_ctx, editor_ctx, viewer_ctx, stranger_ctx = new_context(), new_context(), new_context(), new_context()
+    owner_ctx, editor_ctx = new_context(), new_context()
+    viewer_ctx, stranger_ctx = new_context(), new_context()
     api_register(owner_ctx, "creator", name="Olive Owner")
     ed = api_register(editor_ctx, "investor", name="Eddie Editor")
     vi = api_register(viewer_ctx, "production", name="Vera Viewer", companyName="Vera Films")
@@ -113,7 +127,9 @@ def test_owner_and_editor_write_together(
     # A reload keeps every word (stored by the server, not held by the tab).
     owner.reload()
     expect(owner.get_by_test_id("doc-status")).to_have_attribute("data-status", "saved", timeout=LIVE)
-    expect(editor(owner)).to_contain_text("Act one begins at dawn. The owner adds a storm. The editor adds a ferry.")
+    expect(editor(owner)).to_contain_text(
+        "Act one begins at dawn. The owner adds a storm. The editor adds a ferry."
+    )
 
     # The viewer reads, live, but cannot type.
     accept_by_api(viewer_ctx, live_server.url, pid)
@@ -143,6 +159,7 @@ def test_owner_and_editor_write_together(
     shot(stranger, "coedit-refused")
 
 
+@pytest.mark.viewports
 def test_removed_editor_is_told_at_the_next_keystroke(
     new_context, live_server, api_register, api_create_published_pitch
 ):
@@ -179,3 +196,94 @@ def test_removed_editor_is_told_at_the_next_keystroke(
     expect(owner.get_by_test_id("doc-status")).to_have_attribute("data-status", "saved", timeout=LIVE)
     expect(editor(owner)).to_contain_text("Before removal.")
     expect(editor(owner)).not_to_contain_text("After removal.")
+
+
+class DocLink:
+    """Stands between a page and /ws/docs (Playwright's WebSocket routing): forwards every frame
+    while up; `cut()` closes the page's sockets and refuses new ones until `restore()`, as a
+    dropped network would, so the tab edits offline and merges on reconnect."""
+
+    def __init__(self, page: Any) -> None:
+        self.up = True
+        self.open: list[tuple[Any, Any]] = []
+        page.route_web_socket(re.compile(r"/ws/docs/"), self._route)
+
+    def _route(self, ws: Any) -> None:
+        if not self.up:
+            ws.close(code=1001, reason="offline")
+            return
+        self.open.append((ws, ws.connect_to_server()))
+
+    def cut(self) -> None:
+        self.up = False
+        for ws, server in self.open:
+            server.close()
+            ws.close(code=1001, reason="offline")
+        self.open.clear()
+
+    def restore(self) -> None:
+        self.up = True
+
+
+def test_three_writers_converge_and_offline_edits_merge(
+    new_context, live_server, api_register, api_create_published_pitch
+):
+    """Desktop only: what it checks is the merge, not the layout."""
+    owner_ctx, a_ctx, b_ctx = new_context(), new_context(), new_context()
+    api_register(owner_ctx, "creator", name="Nora Owner")
+    pitch = api_create_published_pitch(owner_ctx, synopsis="Start.")
+    pid = pitch["id"]
+    for ctx, name in ((a_ctx, "Abe Writer"), (b_ctx, "Bea Writer")):
+        user = api_register(ctx, "creator", name=name)
+        resp = owner_ctx.request.post(
+            f"{live_server.url}/api/pitches/{pid}/collaborators",
+            data={"userId": user["id"], "role": "editor"},
+        )
+        assert resp.status == 201, resp.text()
+        accept_by_api(ctx, live_server.url, pid)
+    owner, a, b = owner_ctx.new_page(), a_ctx.new_page(), b_ctx.new_page()
+    link = DocLink(b)
+    pages = [owner, a, b]
+    for p in pages:
+        open_doc(p, pid)
+        editor(p).click()
+        p.keyboard.press("Control+End")
+
+    # Three people type into the same paragraph at once, a character each in turn.
+    words = [" nora-one", " abe-two", " bea-three"]
+    for i in range(max(len(w) for w in words)):
+        for p, w in zip(pages, words, strict=True):
+            if i < len(w):
+                p.keyboard.type(w[i])
+    for p in pages:
+        expect(p.get_by_test_id("doc-status")).to_have_text("All changes saved", timeout=LIVE)
+    for w in words:
+        for p in pages:
+            expect(editor(p)).to_contain_text(w.strip(), timeout=LIVE)
+    texts = {doc_text(p) for p in pages}
+    assert len(texts) == 1, texts
+
+    # Bea loses the network, writes on; Nora writes meanwhile; Bea comes back and both merge.
+    link.cut()
+    expect(b.get_by_test_id("doc-status")).to_have_attribute("data-status", "offline", timeout=LIVE)
+    type_at_end(b, " Written offline.")
+    expect(b.get_by_test_id("doc-status")).to_contain_text("kept in this tab")
+    type_at_end(owner, " Written meanwhile.")
+    expect(editor(a)).to_contain_text("Written meanwhile.", timeout=LIVE)
+    expect(editor(a)).not_to_contain_text("Written offline.")
+    link.restore()
+    expect(b.get_by_test_id("doc-status")).to_have_text("All changes saved", timeout=LIVE)
+    for p in pages:
+        expect(editor(p)).to_contain_text("Written offline.", timeout=LIVE)
+        expect(editor(p)).to_contain_text("Written meanwhile.", timeout=LIVE)
+    texts = {doc_text(p) for p in pages}
+    assert len(texts) == 1, texts
+    # And the server has it: a fresh load shows the merged text.
+    owner.reload()
+    expect(owner.get_by_test_id("doc-status")).to_have_attribute("data-status", "saved", timeout=LIVE)
+    merged = texts.pop()
+    assert "Written offline." in merged and "Written meanwhile." in merged, merged
+    deadline = time.monotonic() + LIVE / 1000
+    while doc_text(owner) != merged:
+        assert time.monotonic() < deadline, (doc_text(owner), merged)
+        owner.wait_for_timeout(100)

@@ -182,8 +182,11 @@ export default function CollabEditor(props: CollabEditorProps) {
         <div className={c.editorPlaceholder} aria-hidden="true" />
       )}
       <p className={c.status} role="status" aria-live="polite" data-testid="doc-status" data-status={closed ? "closed" : status.kind}>
-        {closed ? "Closed: nothing more is sent" : saveStatusText(status)}
-        {!props.canWrite && !closed && " · read only"}
+        {closed
+          ? "Closed: nothing more is sent"
+          : !props.canWrite && status.kind === "saved"
+            ? "Up to date · read only"
+            : `${saveStatusText(status)}${props.canWrite ? "" : " · read only"}`}
       </p>
     </div>
   );

@@ -88,7 +88,7 @@ function InviteForm({ pitchId }: { pitchId: number }) {
 
   const other = invite.error && !Object.keys(errors).length ? errorMessage(invite.error) : null;
   return (
-    <form onSubmit={submit} noValidate aria-label="Invite a collaborator">
+    <form onSubmit={submit} noValidate aria-label="Invite a collaborator" className={c.inviteForm}>
       <div className={c.formGrid}>
         <TextField
           id="collab-invite-email"

@@ -65,7 +65,8 @@ export default function WriteTogether() {
         ) : (
           <ErrorState error={e} retry={() => void docs.refetch()} />
         )}
-        <p>
+        <p className={c.actions}>
+          <Link to={`/pitches/${pitchId}`}>The pitch's page</Link>
           <Link to="/collaborations">Your collaborations and invitations</Link>
         </p>
       </>
