@@ -11,6 +11,8 @@ const PORTAL_NAV: Record<User["userType"], { to: string; label: string; end?: bo
     { to: "/creator", label: "Dashboard", end: true },
     { to: "/creator/pitches", label: "My pitches" },
     { to: "/creator/ndas", label: "NDAs" },
+    { to: "/creator/nda-templates", label: "NDA templates" },
+    { to: "/agreements", label: "Agreements" },
     { to: "/messages", label: "Messages" },
   ],
   investor: [
@@ -18,6 +20,7 @@ const PORTAL_NAV: Record<User["userType"], { to: string; label: string; end?: bo
     { to: "/investor/portfolio", label: "Portfolio" },
     { to: "/investor/saved", label: "Saved" },
     { to: "/investor/ndas", label: "NDAs" },
+    { to: "/agreements", label: "Agreements" },
     { to: "/messages", label: "Messages" },
   ],
   production: [
@@ -25,6 +28,7 @@ const PORTAL_NAV: Record<User["userType"], { to: string; label: string; end?: bo
     { to: "/production/team", label: "Team" },
     { to: "/production/resources", label: "Resources" },
     { to: "/production/ndas", label: "NDAs" },
+    { to: "/agreements", label: "Agreements" },
     { to: "/messages", label: "Messages" },
   ],
 };

@@ -33,6 +33,8 @@ export const routes: RouteObject[] = [
           { path: "pitches/new", ...page(() => import("../pages/creator/PitchEditor")) },
           { path: "pitches/:id/edit", ...page(() => import("../pages/creator/PitchEditor")) },
           { path: "ndas", ...page(() => import("../pages/creator/Ndas")) },
+          { path: "nda-templates", ...page(() => import("../pages/creator/NdaTemplates")) },
+          { path: "nda-templates/:id", ...page(() => import("../pages/creator/NdaTemplates")) },
           { path: "pitches/:id/analytics", ...page(() => import("../pages/creator/PitchAnalytics")) },
         ],
       },
@@ -68,6 +70,8 @@ export const routes: RouteObject[] = [
           { path: "messages", ...page(() => import("../pages/shared/Messages")) },
           { path: "messages/:userId", ...page(() => import("../pages/shared/Messages")) },
           { path: "notifications", ...page(() => import("../pages/shared/Notifications")) },
+          // Signed NDA agreements: both parties (creators and requesters) list theirs here.
+          { path: "agreements", ...page(() => import("../pages/shared/Agreements")) },
           { path: "settings/billing", ...page(() => import("../pages/shared/Billing")) },
           { path: "settings", ...page(() => import("../pages/account/Settings")) },
           { path: "people", element: <Navigate to="/people/following" replace /> },

@@ -4,6 +4,7 @@ import { useEffect, useRef, type FormEvent, type ReactNode } from "react";
 import { Checkbox, Select, TextArea, TextField } from "../../ui";
 import type { Visibility } from "./data";
 import { FORMATS, GENRES, VISIBILITY_LABEL, type PitchFormState } from "./pitchFields";
+import { NdaTemplateSelect } from "./NdaTemplateSelect";
 import s from "./creator.module.css";
 
 function withCurrent(options: readonly string[], current: string) {
@@ -72,6 +73,7 @@ export function PitchForm({
       <Checkbox label="Require an NDA to see the synopsis, budget and deck" name="requireNda"
         checked={value.requireNda} onChange={(e) => set("requireNda")(e.target.checked)} />
       {errors.requireNda && <p className={s.muted} role="alert">{errors.requireNda}</p>}
+      <NdaTemplateSelect value={value.ndaTemplateId} onChange={set("ndaTemplateId")} error={errors.ndaTemplateId} />
       <div className={s.actions}>{children}</div>
     </form>
   );
