@@ -128,6 +128,12 @@ class Settings(BaseSettings):
         86400.0, gt=0, le=30 * 86400, validation_alias=_env("PITCHEY_RENEWAL_RETRY_AFTER")
     )
     renewal_max_declines: int = Field(3, ge=1, le=10, validation_alias=_env("PITCHEY_RENEWAL_MAX_DECLINES"))
+    # Email (server/mail.py): the daily digest goes through this relay; unset, no email at all.
+    smtp_url: str | None = Field(None, repr=False, validation_alias=_env("SMTP_URL"))
+    mail_from: str = Field(
+        "Pitchey <no-reply@pitchey.localhost>", min_length=3, validation_alias=_env("PITCHEY_MAIL_FROM")
+    )
+    public_url: str | None = Field(None, validation_alias=_env("PITCHEY_PUBLIC_URL"))
     # Scheduled backups (server/backup.py): off unless a directory is given.
     backup_dir: Path | None = Field(None, validation_alias=_env("PITCHEY_BACKUP_DIR"))
     backup_keep: int = Field(7, ge=1, le=10_000, validation_alias=_env("PITCHEY_BACKUP_KEEP"))
@@ -163,6 +169,16 @@ class Settings(BaseSettings):
         if v is not None and not v.startswith(("postgres://", "postgresql://")):
             raise ValueError("must start with postgresql://")
         return v or None
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _valid_smtp_url(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        from .mail import SmtpRelay  # the one parser of the URL
+
+        SmtpRelay.from_url(v)
+        return v
 
     @field_validator("sentry_dsn", "sentry_web_dsn")
     @classmethod

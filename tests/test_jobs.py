@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
-from fault_helpers import NodeSet, node_env
+from fault_helpers import NodeSet, free_port, node_env
 from payment_processor import Processor
 from realtime_helpers import bearer, make_pitch, user, wait_until
 
@@ -296,6 +296,85 @@ async def test_a_declined_renewal_goes_past_due_retries_then_downgrades(
         return [k["kind"] for k in kinds] == ["subscription_past_due", "subscription_expired"]
 
     await wait_until(told, timeout=20, what="past_due then expired notifications")
+
+
+# ------------------------------------------------------------------------------------------
+# The daily digest reaches a real SMTP server on loopback
+# ------------------------------------------------------------------------------------------
+
+
+class Inbox:
+    """aiosmtpd's handler: every message the relay accepted."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Any:
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller, inbox
+    finally:
+        controller.stop()
+
+
+async def run_daily_digest(db: asyncpg.Connection) -> None:
+    """What the periodic deferrer does at 08:00, done now (for what came before this second)."""
+    await asyncio.sleep(1.05)
+    now = int(datetime.now(UTC).timestamp())
+    async with db.transaction():
+        await enqueue(db, "digests.daily", {"timestamp": now})
+
+
+async def test_the_daily_digest_reaches_a_local_smtp_server_once(
+    make_client: Any, db_conn: asyncpg.Connection, smtp_server: Any
+) -> None:
+    controller, inbox = smtp_server
+    port = controller.port
+    client = await make_client(
+        **FAST_WORKER, smtp_url=f"smtp://127.0.0.1:{port}", public_url="https://pitchey.example"
+    )
+    reader_id, reader = await user(client, "creator", name="Dora Digest")
+    quiet_id, _ = await user(client, "creator")  # no digest chosen: never mailed
+    sender_id, sender = await user(client, "investor", name="Sam Sender")
+    resp = await client.put(
+        "/api/user/preferences",
+        json={"notifications": {"new_message": {"emailDigest": True}}},
+        headers=bearer(reader),
+    )
+    assert resp.status == 200, await resp.text()
+    for to in (reader_id, reader_id, quiet_id):
+        resp = await client.post(
+            "/api/messages/send",
+            json={"recipientId": to, "content": "Shall we talk?"},
+            headers=bearer(sender),
+        )
+        assert resp.status == 201, await resp.text()
+    await run_daily_digest(db_conn)
+    await wait_until(lambda: len(inbox.messages) >= 1, timeout=20, what="the digest mail")
+    await asyncio.sleep(1.0)  # anything more would be a second mail
+    assert len(inbox.messages) == 1
+    mail = inbox.messages[0]
+    email = await db_conn.fetchval("SELECT email FROM users WHERE id = $1", reader_id)
+    assert mail.rcpt_tos == [email]
+    text = mail.content.decode()
+    assert "Subject: Pitchey: 2 unread notifications" in text
+    assert "Hello Dora Digest," in text and "New message from Sam Sender" in text
+    assert "https://pitchey.example/notifications" in text
+    # The same day again (a second worker, a retried job): nothing more is sent.
+    await run_daily_digest(db_conn)
+    await asyncio.sleep(2.0)
+    assert len(inbox.messages) == 1
+    assert sender_id != reader_id
 
 
 # ------------------------------------------------------------------------------------------

@@ -116,7 +116,7 @@ class PublicUserOut(Schema):
 
 class ChannelsOut(Schema):
     live: bool = Field(description="Pushed to open tabs as it happens")
-    email_digest: bool = Field(description="Stored for a later email digest (not sent yet)")
+    email_digest: bool = Field(description="Included in the daily email digest while unread")
 
 
 class ChannelsIn(Input):
