@@ -1,13 +1,13 @@
 """Live co-editing in a real browser (issue 12, the web side): "Write together" on a pitch's
 documents over /ws/docs with the stock y-websocket provider and TipTap.
 
-The owner invites an editor and a viewer from the collaborators panel; the editor accepts from
-/collaborations; owner and editor type into the same synopsis and each sees the other's text and
-named caret; both reach "All changes saved"; a reload keeps the text; the viewer reads but cannot
-type; a stranger is refused in words; an editor removed while the document is open is told so at
-their next keystroke. Three writers typing into one paragraph at once converge, and a tab that
-loses the network keeps editing and merges when it is back. Desktop and phone sizes (the first
-two), axe-core, screenshots."""
+The owner invites an editor and a viewer from the collaborators panel; the editor follows the
+notification to /collaborations and accepts; owner and editor type into the same synopsis and each
+sees the other's text and named caret; both reach "All changes saved"; a reload keeps the text; the
+viewer reads but cannot type; a stranger is refused in words; an editor removed while the document
+is open is told so. Three writers typing into one paragraph at once converge, and a tab that loses
+the network keeps editing and merges when it is back. Desktop and phone sizes (the first two),
+axe-core, screenshots."""
 
 from __future__ import annotations
 
@@ -87,9 +87,11 @@ def test_owner_and_editor_write_together(
     expect(panel.get_by_role("alert")).to_be_visible()
     expect(panel.get_by_label("Email of the person to invite")).to_have_value("nobody-here@example.com")
 
-    # The editor accepts from /collaborations and opens the document from there.
+    # The editor follows the notification to /collaborations, accepts, and opens the document.
     writer = editor_ctx.new_page()
-    writer.goto("/collaborations")
+    writer.goto("/notifications")
+    writer.get_by_role("link", name=re.compile(f"You are invited to edit .{re.escape(title)}")).click()
+    expect(writer).to_have_url(re.compile("/collaborations$"))
     invitation = writer.get_by_test_id("invitation")
     expect(invitation).to_contain_text(title)
     expect(invitation).to_contain_text("as editor")
