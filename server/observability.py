@@ -12,8 +12,9 @@ What is reported, each with the `node` tag (host:port) and the release (the pack
 - a WebSocket session error (`report_session_error`), tagged with the request id of the upgrade
   and the room of the command being handled.
 
-Log lines are breadcrumbs only, never events: the three seams above report with their tags, and an
-ERROR line of theirs would be the same failure a second time without them.
+Log lines are breadcrumbs only (the per-request access line not even that), never events: the
+three seams above report with their tags, and an ERROR line of theirs would be the same failure a
+second time without them.
 
 Nothing secret leaves the process: `scrub` runs on every event, transaction and breadcrumb and
 drops the values of sensitive keys (Authorization, Cookie, password, token, email, ...) anywhere in
@@ -24,6 +25,7 @@ addresses in every remaining string; local variables are not sent at all.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import socket
@@ -48,8 +50,6 @@ if TYPE_CHECKING:
 
     from .ws import WsSession
 
-log = logging.getLogger("pitchey.server")
-
 FILTERED = "[Filtered]"
 EMAIL_MASK = "[email]"
 _SENSITIVE_KEY = re.compile(
@@ -64,6 +64,7 @@ _SOURCE_KEYS = frozenset({"pre_context", "context_line", "post_context"})
 CLOSE_TIMEOUT = 2.0  # seconds to flush queued events at shutdown
 
 
+@functools.cache
 def release() -> str:
     """The release events carry, server and web app alike: the package's name and version."""
     try:
