@@ -202,7 +202,9 @@ async def test_figures_move_with_traffic(make_client):
     assert view["data"]["active"] is True and view["data"]["subscribers"] == 3
     assert [p["connections"] for p in view["data"]["presence"]] == [3]
     await expect_envelope(
-        await client.get("/api/ops/rooms/nope/1", headers=bearer(op_token)), 404, "NOT_FOUND"
+        await client.get("/api/ops/rooms/pitch/1000000000000000000", headers=bearer(op_token)),
+        404,
+        "NOT_FOUND",
     )
 
 

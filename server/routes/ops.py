@@ -74,12 +74,12 @@ async def ops_overview(call: Call[Any, Any]) -> OpsOverview:
 
 
 class RoomNotFound(NotFound):
-    default_message = "No such room: expected pitch, user or project and an id"
+    default_message = "No such room"
 
 
 @api.route(
     "GET",
-    "/api/ops/rooms/{kind}/{id}",
+    "/api/ops/rooms/{kind:pitch|user|project}/{id}",
     response=OpsRoom,
     tags=("ops",),
     errors=(NotAnOperator, RoomNotFound),

@@ -3457,9 +3457,10 @@ export interface components {
             providerRef: string | null;
             /**
              * Purpose
+             * @description renewal: a subscription's period renewed by the platform, not by a request
              * @enum {string}
              */
-            purpose: "credits" | "subscription";
+            purpose: "credits" | "subscription" | "renewal";
             /** Settledat */
             settledAt: string | null;
             /**
@@ -9148,7 +9149,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                kind: string;
+                kind: "pitch" | "user" | "project";
                 id: number;
             };
             cookie?: never;
