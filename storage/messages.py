@@ -9,6 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from .database import Database
+from .pitches import visible_sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,15 @@ class Thread:
 _COLUMNS = "id, sender_id, recipient_id, pitch_id, content, created_at, read_at"
 
 
+def _shown_pitch(viewer: str, viewer_type: str) -> str:
+    """`m.pitch_id` when the viewer may see that pitch now (`visible_sql` over `pitches p`, the
+    list form of rooms.access.decide), else NULL: a message about a pitch that became private or
+    unpublished keeps its text, and stops naming the pitch to whoever may no longer see it."""
+    nda = f"""EXISTS (SELECT 1 FROM nda_requests a WHERE a.pitch_id = p.id
+                          AND a.requester_id = {viewer} AND a.status = 'approved')"""
+    return f"CASE WHEN {visible_sql(viewer, viewer_type, has_nda=nda)} THEN m.pitch_id END"
+
+
 def _message(row: asyncpg.Record, prefix: str = "") -> DirectMessage:
     return DirectMessage(**{c: row[prefix + c] for c in _COLUMNS.split(", ")})
 
@@ -76,7 +86,9 @@ class MessageStore:
         )
         return Counterpart(**dict(row)) if row else None
 
-    async def threads(self, user_id: int, *, limit: int, offset: int) -> tuple[list[Thread], int]:
+    async def threads(
+        self, user_id: int, *, limit: int, offset: int, user_type: str = ""
+    ) -> tuple[list[Thread], int]:
         """One entry per counterpart, the most recently active first, and how many there are."""
         async with self.db.acquire() as conn:
             total = await conn.fetchval(
@@ -87,7 +99,7 @@ class MessageStore:
                 user_id,
             )
             rows = await conn.fetch(
-                """WITH mine AS (
+                f"""WITH mine AS (
                        SELECT id, recipient_id AS other_id, false AS received, read_at
                        FROM direct_messages WHERE sender_id = $1
                        UNION ALL
@@ -101,16 +113,19 @@ class MessageStore:
                    SELECT t.other_id, t.total, t.unread,
                           u.username, u.name, u.company_name, u.user_type,
                           m.id AS m_id, m.sender_id AS m_sender_id,
-                          m.recipient_id AS m_recipient_id, m.pitch_id AS m_pitch_id,
+                          m.recipient_id AS m_recipient_id,
+                          {_shown_pitch("$1", "$4")} AS m_pitch_id,
                           m.content AS m_content, m.created_at AS m_created_at,
                           m.read_at AS m_read_at
                    FROM threads t
                    JOIN direct_messages m ON m.id = t.last_id
                    JOIN users u ON u.id = t.other_id
+                   LEFT JOIN pitches p ON p.id = m.pitch_id
                    ORDER BY t.last_id DESC LIMIT $2 OFFSET $3""",
                 user_id,
                 limit,
                 offset,
+                user_type,
             )
         threads = [
             Thread(
@@ -126,20 +141,23 @@ class MessageStore:
         return threads, int(total)
 
     async def conversation(
-        self, user_id: int, other_id: int, *, limit: int, offset: int
+        self, user_id: int, other_id: int, *, limit: int, offset: int, user_type: str = ""
     ) -> tuple[list[DirectMessage], int]:
         """Messages between two users, newest first, and how many there are."""
-        where = """WHERE (sender_id = $1 AND recipient_id = $2)
-                      OR (sender_id = $2 AND recipient_id = $1)"""
+        where = """WHERE (m.sender_id = $1 AND m.recipient_id = $2)
+                      OR (m.sender_id = $2 AND m.recipient_id = $1)"""
         async with self.db.acquire() as conn:
-            total = await conn.fetchval(f"SELECT count(*) FROM direct_messages {where}", user_id, other_id)
+            total = await conn.fetchval(f"SELECT count(*) FROM direct_messages m {where}", user_id, other_id)
             rows = await conn.fetch(
-                f"""SELECT {_COLUMNS} FROM direct_messages {where}
-                    ORDER BY id DESC LIMIT $3 OFFSET $4""",
+                f"""SELECT m.id, m.sender_id, m.recipient_id, {_shown_pitch("$1", "$5")} AS pitch_id,
+                           m.content, m.created_at, m.read_at
+                    FROM direct_messages m LEFT JOIN pitches p ON p.id = m.pitch_id {where}
+                    ORDER BY m.id DESC LIMIT $3 OFFSET $4""",
                 user_id,
                 other_id,
                 limit,
                 offset,
+                user_type,
             )
         return [_message(r) for r in rows], int(total)
 

@@ -11,6 +11,7 @@ import asyncpg
 
 from .database import Database, StorageError
 from .follows import UserSummary
+from .pitches import visible_sql
 
 
 class NdaAlreadyRequested(StorageError):
@@ -179,8 +180,15 @@ _LIST = f"""
     ORDER BY {{order}}
     LIMIT $3 OFFSET $4"""
 
-_LIST_COUNT = """SELECT count(*) FROM nda_requests n
-                 WHERE {where} AND ($2::text IS NULL OR n.status = $2::text)"""
+# The requester's own requests name only pitches they may see now (`visible_sql`, the list form of
+# rooms.access.decide, with $1 the requester and $5 their portal): a request filed for a pitch
+# that is, or has since become, private or unpublished does not put its title in their list.
+_REQUESTER_SEES = visible_sql(
+    "$1",
+    "$5",
+    has_nda="""EXISTS (SELECT 1 FROM nda_requests a WHERE a.pitch_id = p.id
+                                  AND a.requester_id = $1 AND a.status = 'approved')""",
+)
 
 
 def _list_row(row: asyncpg.Record) -> NdaListRow:
@@ -201,16 +209,19 @@ class NdaLists:
             "requester_id", "n.owner_id = $1", "n.created_at DESC, n.id DESC", owner_id, status, limit, offset
         )
 
-    async def outgoing(self, requester_id: int, status: str | None, *, limit: int, offset: int) -> NdaPage:
-        """The caller's own requests (the other party is the pitch owner)."""
+    async def outgoing(
+        self, requester_id: int, status: str | None, *, limit: int, offset: int, requester_type: str = ""
+    ) -> NdaPage:
+        """The caller's own requests (the other party is the pitch owner), for pitches they see."""
         return await self._page(
             "owner_id",
-            "n.requester_id = $1",
+            f"n.requester_id = $1 AND {_REQUESTER_SEES}",
             "n.created_at DESC, n.id DESC",
             requester_id,
             status,
             limit,
             offset,
+            requester_type,
         )
 
     async def signed(self, requester_id: int, *, limit: int, offset: int) -> NdaPage:
@@ -226,15 +237,28 @@ class NdaLists:
         )
 
     async def _page(
-        self, other: str, where: str, order: str, user_id: int, status: str | None, limit: int, offset: int
+        self,
+        other: str,
+        where: str,
+        order: str,
+        user_id: int,
+        status: str | None,
+        limit: int,
+        offset: int,
+        *more: object,
     ) -> NdaPage:
+        """`more`: parameters from $5 on, for a `where` that needs them."""
         rows = await self.db.fetch(
-            _LIST.format(other=other, where=where, order=order), user_id, status, limit, offset
+            _LIST.format(other=other, where=where, order=order), user_id, status, limit, offset, *more
         )
         if rows:
             total = int(rows[0]["total"])
         elif offset == 0:
             total = 0
         else:
-            total = int(await self.db.fetchval(_LIST_COUNT.format(where=where), user_id, status))
+            # Past the end: the first row of the same query carries the total.
+            first = await self.db.fetch(
+                _LIST.format(other=other, where=where, order=order), user_id, status, 1, 0, *more
+            )
+            total = int(first[0]["total"]) if first else 0
         return NdaPage(tuple(_list_row(r) for r in rows), total)

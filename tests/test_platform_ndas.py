@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import expect_envelope
-from realtime_helpers import connect, decide_nda, make_pitch, request_nda, user
+from realtime_helpers import bearer, connect, decide_nda, make_pitch, request_nda, user
 
 
 def hdr(token: str | None) -> dict[str, str]:
@@ -45,7 +45,9 @@ async def cast(make_client):
     a, b = people["a"][1], people["b"][1]
     pitches = {
         "a1": await make_pitch(client, a, title="First of Alice", requireNda=True),
-        "a2": await make_pitch(client, a, title="Second of Alice", visibility="private"),
+        # Public while the NDA is requested (a private pitch is refused like its detail), made
+        # private once it is approved: the holder still sees it, in every list.
+        "a2": await make_pitch(client, a, title="Second of Alice"),
         "b1": await make_pitch(client, b, title="Bob's"),
     }
     ndas = {
@@ -55,6 +57,10 @@ async def cast(make_client):
         "b1_inv2": (await request_nda(client, pitches["b1"]["id"], people["inv2"][1]))["data"],
     }
     await decide_nda(client, ndas["a2_inv"]["id"], a)
+    made_private = await client.put(
+        f"/api/pitches/{pitches['a2']['id']}", json={"visibility": "private"}, headers=bearer(a)
+    )
+    assert made_private.status == 200
     await decide_nda(client, ndas["a1_prod"]["id"], a, approve=False, reason="Not now")
     return client, people, pitches, ndas
 

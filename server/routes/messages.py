@@ -31,11 +31,9 @@ def store(call: Call[Any, Any]) -> MessageStore:
     return hub_store
 
 
-def _self_message() -> ValidationFailed:
-    return ValidationFailed(
-        "You cannot message yourself",
-        details=[{"field": "recipientId", "message": "is yourself", "type": "self"}],
-    )
+def _self_message() -> Forbidden:
+    # A rule about the caller, not a malformed body (the schema cannot say "not your own id").
+    return Forbidden("You cannot message yourself")
 
 
 @api.route(
@@ -89,7 +87,9 @@ async def send_message(call: Call[SendMessageBody, Any]) -> Reply:
 async def list_threads(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
     st = store(call)
-    threads, total = await st.threads(call.user.user_id, limit=q.limit, offset=q.offset)
+    threads, total = await st.threads(
+        call.user.user_id, limit=q.limit, offset=q.offset, user_type=call.user.user_type
+    )
     unread = await st.unread_total(call.user.user_id)
     return Reply(
         [
@@ -132,7 +132,9 @@ async def conversation(call: Call[Any, PageQuery]) -> Reply:
         raise UserNotFound()
     me = call.user.user_id
     marked = await st.mark_conversation_read(me, other_id) if other_id != me else 0
-    messages, total = await st.conversation(me, other_id, limit=q.limit, offset=q.offset)
+    messages, total = await st.conversation(
+        me, other_id, limit=q.limit, offset=q.offset, user_type=call.user.user_type
+    )
     return Reply(
         [MessageOut.model_validate(m) for m in messages], meta=pagination(q, total, markedRead=marked)
     )

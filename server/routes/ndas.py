@@ -15,7 +15,7 @@ from pitchey.storage.nda_templates import NdaTemplateStore
 from pitchey.storage.ndas import Acceptance, NdaListRow, NdaLists, NdaPage
 
 from ..api import Api, Call, Reply, client_ip
-from ..errors import Conflict, Forbidden, NotFound, PitchNotFound, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..schemas import PageQuery, pagination
 from ..schemas.catalog import (
     IncomingNdaQuery,
@@ -26,7 +26,7 @@ from ..schemas.catalog import (
     OutgoingNdaQuery,
     UserSummary,
 )
-from ._shared import realtime_hub
+from ._shared import realtime_hub, visible_pitch
 
 api = Api()
 
@@ -46,9 +46,9 @@ api = Api()
 async def request_nda(call: Call[NdaRequestBody, Any]) -> Reply:
     hub = realtime_hub(call)
     me = call.user
-    pitch = await hub.pitches.get(call.body.pitch_id)
-    if pitch is None or (pitch.status != "published" and pitch.user_id != me.user_id):
-        raise PitchNotFound()
+    # Refused exactly as the pitch's detail is (404, or 403 for a published private pitch): a
+    # request must not reveal a pitch the caller may not see, nor put its title in their lists.
+    pitch, _, _ = await visible_pitch(call, call.body.pitch_id)
     if pitch.user_id == me.user_id:
         raise Forbidden("You own this pitch")
     acceptance = await _acceptance(call) if pitch.nda_template_id is not None else None
@@ -196,7 +196,7 @@ async def outgoing_requests(call: Call[Any, OutgoingNdaQuery]) -> Reply:
     q = call.query
     status = None if q.status == "all" else q.status
     page = await NdaLists(call.state.database).outgoing(
-        call.user.user_id, status, limit=q.limit, offset=q.offset
+        call.user.user_id, status, limit=q.limit, offset=q.offset, requester_type=call.user.user_type
     )
     return list_reply(page, q)
 
