@@ -5,14 +5,16 @@ again, live."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from conftest import expect_envelope
 from realtime_helpers import app_state, bearer, connect, decide_nda, get_pitch, make_pitch, user
 
-from pitchey.server.nda_expiry import expire_ndas
+from pitchey.server.nda_expiry import expire_ndas, run_nda_expiry
 from pitchey.storage.nda_templates import content_hash
 
 TERMS = {
@@ -101,11 +103,11 @@ async def test_crud_versions_and_ownership(make_client):
     await put(client, f"/api/nda-templates/{tid}", alice, {}, 422, "VALIDATION_ERROR")
 
     # A pitch may require only its owner's template.
-    await post(client, "/api/pitches", bob, {"title": "B", "ndaTemplateId": tid}, 422, "VALIDATION_ERROR")
+    await post(client, "/api/pitches", bob, {"title": "B", "ndaTemplateId": tid}, 404, "NOT_FOUND")
     pitch = await post(client, "/api/pitches", alice, {"title": "A", "ndaTemplateId": tid}, 201)
     assert pitch["ndaTemplateId"] == tid
     bobs = await make_pitch(client, bob, title="Bob's")
-    await put(client, f"/api/pitches/{bobs['id']}", bob, {"ndaTemplateId": tid}, 422, "VALIDATION_ERROR")
+    await put(client, f"/api/pitches/{bobs['id']}", bob, {"ndaTemplateId": tid}, 404, "NOT_FOUND")
 
     # Deleting a template a pitch requires is refused, naming the pitch.
     refused = await client.delete(f"/api/nda-templates/{tid}", headers=bearer(alice))
@@ -185,7 +187,7 @@ async def test_requests_must_accept_the_current_version(signed):
     _, other = await user(client, "production")
     pid, old_hash = signed["pitch"]["id"], signed["version"]["contentHash"]
     resp = await client.post("/api/ndas/request", json={"pitchId": pid}, headers=bearer(other))
-    err = await expect_envelope(resp, 422, "VALIDATION_ERROR")
+    err = await expect_envelope(resp, 409, "CONFLICT")
     assert err["error"]["details"][0]["field"] == "acceptTemplateHash"
     # The owner edits the text: what the requester read is no longer what would be signed.
     await put(client, f"/api/nda-templates/{signed['template']['id']}", owner, {"body": "New terms."})
@@ -200,7 +202,7 @@ async def test_requests_must_accept_the_current_version(signed):
     archived = await delete(client, f"/api/nda-templates/{signed['template']['id']}", owner)
     assert archived["outcome"] == "archived"
     assert (await get(client, "/api/nda-templates", owner))["data"] == []
-    await post(client, "/api/pitches", owner, {"title": "X", "ndaTemplateId": signed["template"]["id"]}, 422)
+    await post(client, "/api/pitches", owner, {"title": "X", "ndaTemplateId": signed["template"]["id"]}, 404)
 
 
 async def test_document_for_both_parties_only(signed):
@@ -292,3 +294,24 @@ async def test_expiry_drops_a_private_pitch_room(signed):
     assert err["data"]["code"] == "FORBIDDEN"
     await live.expect("unsubscribed", f"pitch:{pid}")
     await get_pitch(client, pid, inv, status=403)
+
+
+async def test_the_runner_sweeps_with_its_clock(signed):
+    """The periodic runner sweeps at once with the clock it is given (then waits its interval):
+    an NDA past its term on that clock flips without anyone waiting for it."""
+    client, (_, owner), (inv_id, inv) = signed["client"], signed["owner"], signed["inv"]
+    nda = signed["nda"]
+    await decide_nda(client, nda["id"], owner)
+    live = await connect(client, inv)
+    hub = app_state(client).realtime.hub
+    future = datetime.now(UTC) + timedelta(days=800)
+    task = asyncio.create_task(run_nda_expiry(hub, interval=3600, clock=lambda: future))
+    try:
+        frame = await live.expect("nda_expired", f"user:{inv_id}")
+        assert frame["data"]["id"] == nda["id"]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    listed = (await get(client, "/api/ndas/outgoing-requests", inv))["data"]
+    assert listed[0]["status"] == "expired"

@@ -487,7 +487,8 @@ function NdaPanel({ pitch, user, next }: { pitch: Pitch; user: User | null; next
         <TextArea id={`${fid}-msg`} label="Message to the creator (optional)" rows={3} maxLength={2000}
           value={message} onChange={(e) => setMessage(e.target.value)}
           error={request.error instanceof ApiError ? request.error.fieldErrors().message : undefined} />
-        <Button type="submit" busy={request.isPending} disabled={pitch.ndaTemplateId != null && !(accepted && template)}>
+        <Button type="submit" busy={request.isPending}
+          disabled={pitch.ndaTemplateId != null && (terms.isPending || (template !== null && !accepted))}>
           {pitch.ndaTemplateId != null ? "Accept and request NDA" : "Request NDA"}
         </Button>
       </form>
