@@ -37,6 +37,7 @@ from .models import (
     DirectMessageOut,
     EmptyData,
     ErrorData,
+    InvestmentUpdate,
     LikeUpdate,
     MetricsData,
     NdaEventOut,
@@ -70,6 +71,7 @@ __all__ = [
     "encode_event",
     "encode_sequenced",
     "error_frame",
+    "investment_update",
     "like_update",
     "metrics",
     "nda_decided",
@@ -109,6 +111,7 @@ class EventType(StrEnum):
     NDA_REJECTED = "nda_rejected"
     NDA_EXPIRED = "nda_expired"
     PROJECT_UPDATE = "project_update"
+    INVESTMENT_UPDATE = "investment_update"
     # Protocol events.
     CONNECTED = "connected"
     SUBSCRIBED = "subscribed"
@@ -284,6 +287,10 @@ def like_update(pitch_id: int, likes: int, user_id: int, liked: bool) -> Event:
     )
 
 
+def investment_update(pitch_id: int, investors: int) -> Event:
+    return Event(EventType.INVESTMENT_UPDATE, _dump(InvestmentUpdate(pitch_id=pitch_id, investors=investors)))
+
+
 def project_update(project_id: int, what: str, user_id: int) -> Event:
     """A change to a production project, in its ``project:`` room."""
     return Event(EventType.PROJECT_UPDATE, {"projectId": project_id, "what": what, "userId": user_id})
@@ -340,6 +347,7 @@ EVENT_MODELS: Final[dict[EventType, type[WireModel]]] = {
     EventType.NDA_REJECTED: NdaEventOut,
     EventType.NDA_EXPIRED: NdaEventOut,
     EventType.PROJECT_UPDATE: ProjectUpdate,
+    EventType.INVESTMENT_UPDATE: InvestmentUpdate,
     EventType.CONNECTED: ConnectedData,
     EventType.SUBSCRIBED: SubscribedData,
     EventType.UNSUBSCRIBED: EmptyData,

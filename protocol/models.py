@@ -24,6 +24,7 @@ __all__ = [
     "DirectMessageOut",
     "EmptyData",
     "ErrorData",
+    "InvestmentUpdate",
     "LikeUpdate",
     "MessageOut",
     "MetricsData",
@@ -150,6 +151,14 @@ class LikeUpdate(WireModel):
     likes: int
     user_id: int
     liked: bool
+
+
+class InvestmentUpdate(WireModel):
+    """An investment in the pitch settled: how many investors now back it (no amounts, no
+    names: the room is the pitch's audience)."""
+
+    pitch_id: int
+    investors: int
 
 
 class ProjectUpdate(WireModel):

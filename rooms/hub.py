@@ -27,7 +27,18 @@ from pitchey.storage.pitches import PitchStore
 from pitchey.storage.rooms import RoomStore
 
 from .backplane import Backplane, Broker, ClusterMetrics, PresenceManager, Publication
-from .messages import Ask, Deliver, EmitMetrics, EvictUser, Notify, Passivate, ProjectChanged, Rebase, Resync
+from .messages import (
+    Ask,
+    Deliver,
+    EmitMetrics,
+    EvictUser,
+    InvestmentSettled,
+    Notify,
+    Passivate,
+    ProjectChanged,
+    Rebase,
+    Resync,
+)
 from .metrics import NodeMetrics
 from .readcache import NoReadCache, ReadCache
 from .room import Room, room_class
@@ -152,6 +163,10 @@ class Hub:
     ) -> Notification:
         """Store a notification for a user and announce it live in their `user:` room."""
         return await self.ask(RoomName.user(user_id), Notify(kind, title, body, data))
+
+    async def investment_settled(self, pitch_id: int, investors: int) -> None:
+        """Announce a settled investment in the pitch's room (`investment_update`)."""
+        await self.ask(RoomName.pitch(pitch_id), InvestmentSettled(investors))
 
     async def project_changed(self, project_id: int, what: str, user_id: int) -> None:
         """Announce a committed change of a production project in its `project:` room."""

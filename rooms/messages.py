@@ -201,6 +201,14 @@ class DirectMessage(Ask[StoredDirectMessage]):
 
 
 @dataclass(frozen=True, slots=True)
+class InvestmentSettled(Ask[None]):
+    """An investment in this pitch settled (a background job): announce how many investors
+    back the pitch now, in its `pitch:` room."""
+
+    investors: int
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectChanged(Ask[None]):
     """A committed change to a production project, announced in its `project:` room."""
 

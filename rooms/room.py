@@ -43,6 +43,7 @@ from .messages import (
     EmitMetrics,
     EvictUser,
     ExpireNda,
+    InvestmentSettled,
     Join,
     Leave,
     LikeResult,
@@ -487,7 +488,12 @@ class PitchRoom(Room):
                 return self.delete_pitch(oid)
             case RecheckAccess(user_id=uid):
                 return self.recheck_access(uid)
+            case InvestmentSettled(investors=n):
+                return self.investment_settled(n)
         return super().handle(message)
+
+    async def investment_settled(self, investors: int) -> None:
+        await self.publish(events.investment_update(self.pitch_id, investors))
 
     async def recheck_access(self, user_id: int) -> int:
         """Drop the user's sessions if they may no longer see the pitch at all (an NDA that

@@ -392,6 +392,15 @@ class SettlementStore:
             await enqueue(conn, task, args)
         return True
 
+    async def backers(self, pitch_id: int) -> int:
+        """How many investors have a completed investment in the pitch."""
+        n = await self.db.fetchval(
+            """SELECT count(DISTINCT investor_id) FROM investments
+               WHERE pitch_id = $1 AND status = 'completed'""",
+            pitch_id,
+        )
+        return int(n)
+
     async def ledger(self, investment_id: int) -> list[tuple[int, str, Decimal]]:
         rows = await self.db.fetch(
             "SELECT user_id, side, amount FROM investment_ledger WHERE investment_id = $1 ORDER BY id",

@@ -27,7 +27,7 @@ import asyncpg
 import pytest
 from fault_helpers import NodeSet, free_port, node_env
 from payment_processor import Processor
-from realtime_helpers import bearer, make_pitch, user, wait_until
+from realtime_helpers import bearer, connect, make_pitch, user, wait_until
 
 from pitchey.storage.database import Database
 from pitchey.storage.jobs import enqueue
@@ -95,6 +95,8 @@ async def test_investments_settle_without_anyone_calling_the_api(
     owner_id, owner = await user(client, "creator")
     investor_id, investor = await user(client, "investor")
     pitch = await make_pitch(client, owner, title="Settled pitch")
+    audience = await connect(client, owner)
+    await audience.subscribe(f"pitch:{pitch['id']}")
     ok = await invest(client, investor, pitch["id"], "1250.50")
     declined = await invest(client, investor, pitch["id"], "40.02")  # the test mode declines .02
 
@@ -130,6 +132,10 @@ async def test_investments_settle_without_anyone_calling_the_api(
             (owner_id, "investment_failed"),
         ]
     )
+    # The pitch's room heard of the completed one (not of the failed one), without amounts.
+    update = await audience.expect("investment_update", f"pitch:{pitch['id']}", timeout=10)
+    assert update["data"] == {"pitchId": pitch["id"], "investors": 1}
+    await audience.close()
     # The portfolio counts the settled investment; the failed one is no position.
     resp = await client.get("/api/investments/portfolio", headers=bearer(investor))
     data = (await resp.json())["data"]

@@ -55,6 +55,9 @@ async def test_every_event_type_is_emitted_as_its_declared_model(make_client):
     await owner.send("typing", room)  # typing, to the investor
     await get_pitch(client, pid, inv_token)  # view_update
     await like(client, pid, inv_token)  # like_update
+    # A settled investment (a background job, tests/test_jobs.py) is announced in the room.
+    await realtime(client).hub.investment_settled(pid, 1)  # investment_update
+    await inv.expect("investment_update", room)
     await inv.unsubscribe(room)  # unsubscribed, user_left
     resp = await client.post(
         "/api/messages/send", json={"recipientId": inv_id, "content": "Hi"}, headers=bearer(owner_token)

@@ -71,8 +71,10 @@ async def notify_settled(
     pitchTitle: str,
     amount: str,
 ) -> None:
-    """Both parties hear of the settlement (stored and live, in their `user:` rooms)."""
-    hub = state(context).realtime.hub
+    """Both parties hear of the settlement (stored and live, in their `user:` rooms), and the
+    pitch's audience of a completed one (`investment_update` in its `pitch:` room)."""
+    st = state(context)
+    hub = st.realtime.hub
     data: dict[str, object] = {
         "investmentId": investmentId,
         "pitchId": pitchId,
@@ -81,6 +83,7 @@ async def notify_settled(
         "currency": CURRENCY,
     }
     if status == "completed":
+        await hub.investment_settled(pitchId, await SettlementStore(st.database).backers(pitchId))
         await hub.notify(
             investorId,
             "investment_completed",
