@@ -141,6 +141,10 @@ async def _handle_binary(peer: DocSession, conn: _Conn, data: bytes) -> None:
         peer.close_soon(DocCloseCode.SERVICE_RESTART, "Document reloaded")
     except TimeoutError:
         peer.close_soon(DocCloseCode.TRY_AGAIN_LATER, "Try again later")
+    except Exception:
+        # A bug, not the client's doing: say so (1011) rather than drop the socket unexplained.
+        log.exception("document message of user %s failed", peer.user_id)
+        peer.close_soon(1011, "Internal error")
 
 
 async def docs_handler(request: web.Request) -> web.StreamResponse:
