@@ -486,6 +486,60 @@ async def test_a_worker_killed_mid_settlement_settles_once(fresh_database: Any, 
         await processor.stop()
 
 
+async def test_a_worker_killed_mid_renewal_charges_once(fresh_database: Any, tmp_path: Path) -> None:
+    dsn = await fresh_database()
+    processor = await Processor().start()
+    nodes = NodeSet(tmp_path / "logs")
+    env = fast_env(dsn, tmp_path / "data", PITCHEY_PAYMENTS_URL=processor.url)
+    first = nodes.add("first", env)
+    try:
+        await nodes.start(first, timeout=60)
+        async with aiohttp.ClientSession() as http:
+            user_id, token = await register(http, first.base, "investor", 2)
+            card = {"number": "4242424242424242", "expMonth": 12, "expYear": NEXT_YEAR, "cvc": "123"}
+            async with http.post(
+                f"{first.base}/api/payments/subscribe",
+                json={"plan": "basic", "card": card},
+                headers=bearer(token),
+            ) as resp:
+                assert resp.status == 201, await resp.text()
+        db = await asyncpg.connect(dsn)
+        try:
+            before = await subscription_row(db, user_id)
+            processor.received.clear()
+            processor.hold.clear()
+            await make_renewal_due(db)
+            await asyncio.wait_for(processor.received.wait(), 20)
+            first.kill()  # the saved card was charged at the processor; nothing committed here
+            processor.hold.set()
+            second = nodes.add("second", env)
+            await nodes.start(second, timeout=60)
+
+            async def renewed() -> bool:
+                row = await subscription_row(db, user_id)
+                return bool(row["current_period_end"] > before["current_period_end"])
+
+            await wait_until(renewed, timeout=40, what="the stalled renewal taken back and finished")
+            saved = [k for p, k in processor.requests if p == "/v1/charges/saved"]
+            assert len(saved) == 2 and len(set(saved)) == 1, saved  # one key, asked twice
+            renewals = [(k, a) for k, a in processor.distinct_successes() if k in saved]
+            assert renewals == [(saved[0], Decimal("19.00"))]  # charged once
+            grants = await db.fetchval(
+                "SELECT count(*) FROM credit_ledger WHERE user_id = $1 AND reason = 'subscription_grant'",
+                user_id,
+            )
+            assert grants == 2  # the first period's and the renewal's, once
+            rows = await db.fetch(
+                "SELECT status FROM payments WHERE user_id = $1 AND purpose = 'renewal'", user_id
+            )
+            assert [r["status"] for r in rows] == ["succeeded"]
+        finally:
+            await db.close()
+    finally:
+        nodes.kill_all()
+        await processor.stop()
+
+
 async def test_two_nodes_run_each_periodic_job_once_per_period(fresh_database: Any, tmp_path: Path) -> None:
     dsn = await fresh_database()
     nodes = NodeSet(tmp_path / "logs")
