@@ -843,3 +843,53 @@ async def test_nodes_catch_up_from_the_database_after_redis_was_away(fresh_datab
         await y.close()
     finally:
         redis.kill()
+
+
+async def test_an_idle_document_is_passivated_and_reloads(make_client):
+    from pitchey.server.docs_ws import DOCUMENTS
+
+    client = await make_client(room_idle_timeout=0.3)
+    _, owner = await person(client)
+    pitch = await make_pitch(client, owner)
+    c = await open_doc(client, pitch["id"], owner, "notes")
+    await c.type_text("kept")
+    await c.checkpoint()
+    docs = client.server.app[DOCUMENTS].hub
+    assert docs.active() == 1
+    await c.close()
+    deadline = time.monotonic() + 10
+    while docs.active():
+        assert time.monotonic() < deadline, "never passivated"
+        await asyncio.sleep(0.05)
+    rows = await app_state(client).database.fetch("SELECT count(*) AS n FROM document_updates")
+    assert rows[0]["n"] == 0  # compacted into the snapshot
+    again = await open_doc(client, pitch["id"], owner, "notes")
+    assert again.text == "kept"
+    await again.close()
+
+
+async def test_sigterm_compacts_and_the_document_survives(fresh_database, nodes, http, tmp_path):
+    dsn = await fresh_database()
+    node = nodes.add("solo", node_env(dsn, tmp_path / "data"))
+    await nodes.start(node)
+    rest = Rest(http)
+    _, owner = await rest.register(node.base)
+    pid = await rest.pitch(node.base, owner, synopsis="Seed")
+    c = await node_doc(http, node.base, pid, owner, "synopsis")
+    await c.type_text(" and more")
+    await c.checkpoint()
+    node.terminate()
+    assert await c.closed_with(timeout=15) == 1012
+    assert await node.wait_exit(30) == 0
+    conn = await asyncpg.connect(dsn)
+    try:
+        tail = await conn.fetchval("SELECT count(*) FROM document_updates")
+        synopsis = await conn.fetchval("SELECT synopsis FROM pitches WHERE id = $1", pid)
+    finally:
+        await conn.close()
+    assert tail == 0 and synopsis == "Seed and more", (tail, synopsis)
+    node.start()
+    await node.wait_healthy()
+    again = await node_doc(http, node.base, pid, owner, "synopsis")
+    assert again.text == "Seed and more"
+    await again.close()
