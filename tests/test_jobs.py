@@ -540,6 +540,57 @@ async def test_a_worker_killed_mid_renewal_charges_once(fresh_database: Any, tmp
         await processor.stop()
 
 
+async def test_pitchey_worker_runs_the_jobs_of_a_node_without_one(
+    fresh_database: Any, tmp_path: Path
+) -> None:
+    dsn = await fresh_database()
+    nodes = NodeSet(tmp_path / "logs")
+    api = nodes.add("api", fast_env(dsn, tmp_path / "data", PITCHEY_JOB_WORKER="false"))
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        await nodes.start(api, timeout=60)
+        async with aiohttp.ClientSession() as http:
+            _, owner = await register(http, api.base, "creator", 3)
+            _, investor = await register(http, api.base, "investor", 3)
+            async with http.post(
+                f"{api.base}/api/pitches",
+                json={"title": "Worker pitch", "status": "published", "visibility": "public"},
+                headers=bearer(owner),
+            ) as resp:
+                pitch_id = (await resp.json())["data"]["id"]
+            async with http.post(
+                f"{api.base}/api/investments/create",
+                json={"pitchId": pitch_id, "amount": "300.00"},
+                headers=bearer(investor),
+            ) as resp:
+                inv = (await resp.json())["data"]["id"]
+        db = await asyncpg.connect(dsn)
+        try:
+            await asyncio.sleep(1.0)
+            assert await status_of(db, inv) == "pending"  # the API node runs no jobs
+            with (tmp_path / "logs" / "worker.err").open("wb") as err:
+                worker = subprocess.Popen(  # noqa: ASYNC220 (starting it does not block)
+                    [sys.executable, "-m", "pitchey.server.cli", "worker"],
+                    env=fast_env(dsn, tmp_path / "data"),
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    start_new_session=True,
+                )
+
+            async def settled() -> bool:
+                return await status_of(db, inv) == "completed"
+
+            await wait_until(settled, timeout=40, what="pitchey worker settling the investment")
+        finally:
+            await db.close()
+        worker.terminate()
+        assert await asyncio.to_thread(worker.wait, 30) == 0  # SIGTERM: a clean stop
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+        nodes.kill_all()
+
+
 async def test_two_nodes_run_each_periodic_job_once_per_period(fresh_database: Any, tmp_path: Path) -> None:
     dsn = await fresh_database()
     nodes = NodeSet(tmp_path / "logs")
