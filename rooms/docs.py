@@ -66,6 +66,7 @@ FRAGMENT = "default"  # the XmlFragment Tiptap's Collaboration extension binds b
 SEED_CLIENT_ID = 1  # the server's fixed Yjs client for seeding: every node seeds identically
 SYNOPSIS_MAX = 20_000  # as PUT /api/pitches/{id} accepts
 REMOTE_AWARENESS_TTL = 30.0  # seconds, as y-protocols' outdatedTimeout
+MAX_AWARENESS_CLIENTS = 64  # awareness clients one connection may announce
 
 
 # -- the CRDT, without I/O -------------------------------------------------------------------
@@ -491,6 +492,11 @@ class DocumentActor(AsyncioActor):
             self._refuse(peer, DocCloseCode.MALFORMED, "Malformed awareness")
             return
         clients = self.peers[peer]
+        # A tab announces itself and the tabs it shares a BroadcastChannel with: a handful. More
+        # is someone filling this actor's memory with made-up clients.
+        if len(clients | {e.client_id for e in entries}) > MAX_AWARENESS_CLIENTS:
+            self._refuse(peer, DocCloseCode.RATE_LIMITED, "Too many awareness clients")
+            return
         for entry in entries:
             self._remember(entry, peer)
             clients.add(entry.client_id)
@@ -714,8 +720,13 @@ class DocumentHub:
         for peer in list(actor.peers):
             peer.close_soon(1011, "Internal error")
         actor.peers.clear()
-        task = asyncio.get_running_loop().create_task(self.relay.doc_detach(actor.key))
+        task = asyncio.get_running_loop().create_task(self._detach_unless_reopened(actor.key))
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    async def _detach_unless_reopened(self, key: str) -> None:
+        # A fresh actor for the same document may have attached meanwhile: its subscription stays.
+        if key not in self._docs:
+            await self.relay.doc_detach(key)
 
     async def _sweep(self) -> None:
         interval = max(0.05, min(self.idle_timeout / 4, 15.0))
