@@ -16,7 +16,6 @@ from pitchey.storage.database import Database
 from . import docs_ws, realtime, webapp
 from .api import Api
 from .auth import Passwords, RevocationCache, TokenService
-from .backup import setup_backups
 from .cache import setup_cache
 from .jobs import setup_jobs
 from .middleware import cors, request_context
@@ -125,6 +124,7 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
         handler_args={"max_line_size": 8190, "max_field_size": 16 * 1024},
     )
     app[APP_STATE] = state
+    state.dsn, state.version = dsn, _version()
     app[MAX_BODY] = settings.max_body_bytes
     setup_sentry(app)  # SENTRY_DSN: errors to Sentry (first to start, last to stop)
     api = build_api()
@@ -159,7 +159,6 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
     setup_cache(app)
     payments.setup_payments(state)
     webapp.setup_webapp(app)
-    setup_backups(app, dsn, _version())  # PITCHEY_BACKUP_DIR: scheduled backups
     setup_jobs(app, dsn)  # the job queue, and a worker unless PITCHEY_JOB_WORKER=false
     return app
 

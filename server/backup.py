@@ -12,12 +12,15 @@ member outside the manifest is read (nothing is extracted by the archive's own p
 target must be empty (no table in the database, no object in the media store) unless --force.
 The JWT secret is not in the archive: after a restore on a new machine people sign in again.
 Archives hold password hashes and personal data, so they are written 0600.
+
+Scheduled backups (`PITCHEY_BACKUP_DIR`) are the hourly `backups.scheduled` job
+(server/tasks/maintenance.py): each run asks `scheduled_backup` for the current period of
+`PITCHEY_BACKUP_INTERVAL`, and only the first node to claim a period in `backup_runs` takes it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import io
 import json
@@ -29,19 +32,17 @@ import tarfile
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import asyncpg
-from aiohttp import web
 
 from pitchey.storage import backups as db_backups
 from pitchey.storage.database import Database
 from pitchey.storage.migrate import shipped_migrations
 
 from .blobstore import BlobStore, InvalidKey, check_key
-from .state import APP_STATE
 
 log = logging.getLogger("pitchey.backup")
 
@@ -339,55 +340,3 @@ async def scheduled_backup(
     async with db.acquire() as conn:
         await db_backups.finish_scheduled_backup(conn, period, None if error else path.name, error)
     return None if error else path
-
-
-async def run_schedule(
-    db: Database,
-    dsn: str,
-    *,
-    directory: Path,
-    keep: int,
-    interval: int,
-    version: str,
-    media: BlobStore | None,
-) -> None:
-    """Forever: at each period boundary, one node (whichever claims it first) takes the backup."""
-    while True:
-        try:
-            await scheduled_backup(
-                db, dsn, directory=directory, keep=keep, interval=interval, version=version, media=media
-            )
-        except Exception as exc:  # the database is away: try again next period
-            log.warning("scheduled backup not taken: %s", exc)
-        now = datetime.now(UTC)
-        nxt = period_start(now, interval) + timedelta(seconds=interval)
-        await asyncio.sleep(max(1.0, (nxt - now).total_seconds()))
-
-
-def setup_backups(app: web.Application, dsn: str, version: str) -> None:
-    """Run the schedule in `pitchey serve` when PITCHEY_BACKUP_DIR is set."""
-    state = app[APP_STATE]
-    settings = state.settings
-    if settings.backup_dir is None:
-        return
-    directory = settings.backup_dir
-
-    async def schedule(app: web.Application) -> AsyncIterator[None]:
-        await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
-        task = asyncio.create_task(
-            run_schedule(
-                state.database,
-                dsn,
-                directory=directory,
-                keep=settings.backup_keep,
-                interval=settings.backup_interval,
-                version=version,
-                media=state.blobs,
-            )
-        )
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    app.cleanup_ctx.append(schedule)

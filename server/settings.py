@@ -137,8 +137,13 @@ class Settings(BaseSettings):
     # Scheduled backups (server/backup.py): off unless a directory is given.
     backup_dir: Path | None = Field(None, validation_alias=_env("PITCHEY_BACKUP_DIR"))
     backup_keep: int = Field(7, ge=1, le=10_000, validation_alias=_env("PITCHEY_BACKUP_KEEP"))
+    # Whole hours: the hourly `backups.scheduled` job claims each period once.
     backup_interval: int = Field(
-        24 * 3600, ge=60, le=31 * 24 * 3600, validation_alias=_env("PITCHEY_BACKUP_INTERVAL")
+        24 * 3600,
+        ge=3600,
+        le=31 * 24 * 3600,
+        multiple_of=3600,
+        validation_alias=_env("PITCHEY_BACKUP_INTERVAL"),
     )
     s3_bucket: str | None = Field(None, min_length=3, max_length=63, validation_alias=_env("S3_BUCKET"))
     s3_access_key_id: SecretStr | None = Field(None, validation_alias=_env("S3_ACCESS_KEY_ID"))

@@ -56,6 +56,10 @@ class AppState:
     payments: PaymentProvider | None = None
     jobs: JobQueue | None = None
     """The background job queue while the app runs (server/jobs.py)."""
+    dsn: str = field(default="", repr=False)
+    """The database this app was built for (jobs that run client tools, e.g. backups, need it)."""
+    version: str = ""
+    """The package version (the release in reports and backups)."""
     cluster: Cluster | None = None
     readiness: dict[str, Probe] = field(default_factory=dict)
     """Probes `/ready` reports beside the database's, by name."""

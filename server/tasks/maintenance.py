@@ -14,6 +14,7 @@ from procrastinate import JobContext
 from pitchey.storage.jobs import QUEUE
 from pitchey.storage.maintenance import MaintenanceStore
 
+from ..backup import scheduled_backup
 from ..jobs import state, tasks
 from ..nda_expiry import expire_ndas
 
@@ -42,6 +43,27 @@ async def cleanup(context: JobContext, timestamp: int) -> dict[str, int]:
         "finishedJobs": cleaned.finished_jobs,
         "backupRuns": cleaned.backup_runs,
     }
+
+
+@tasks.periodic(cron="7 * * * *")  # hourly: a period of PITCHEY_BACKUP_INTERVAL is claimed once
+@tasks.task(name="backups.scheduled", queue=QUEUE, pass_context=True)
+async def scheduled_backups(context: JobContext, timestamp: int) -> str | None:
+    """This period's backup into PITCHEY_BACKUP_DIR, if no run took it yet (server/backup.py)."""
+    st = state(context)
+    settings = st.settings
+    if settings.backup_dir is None:
+        return None
+    path = await scheduled_backup(
+        st.database,
+        st.dsn,
+        directory=settings.backup_dir,
+        keep=settings.backup_keep,
+        interval=settings.backup_interval,
+        version=st.version,
+        media=st.blobs,
+        now=datetime.fromtimestamp(timestamp, UTC),
+    )
+    return str(path) if path else None
 
 
 @tasks.periodic(cron="* * * * *")  # every minute: an NDA's term is months, a minute is exact enough
