@@ -893,3 +893,33 @@ async def test_sigterm_compacts_and_the_document_survives(fresh_database, nodes,
     again = await node_doc(http, node.base, pid, owner, "synopsis")
     assert again.text == "Seed and more"
     await again.close()
+
+
+async def test_the_worked_exchange_of_protocol_md_byte_for_byte(make_client):
+    """docs/protocol.md's worked exchange, sent as the yjs client's exact bytes over a real socket:
+    every byte the server answers is the documented one."""
+    client = await make_client()
+    _, owner = await person(client)
+    pitch = await make_pitch(client, owner)
+    url = f"/ws/docs/{pitch['id']}/notes"
+    observer = await client.ws_connect(url, headers=cookie(owner))
+    assert (await observer.receive_bytes(timeout=5)) == X("00000100")
+    ws = await client.ws_connect(url, headers=cookie(owner))
+
+    async def expect(hexbytes: str) -> None:
+        assert (await ws.receive_bytes(timeout=5)).hex() == hexbytes
+
+    await expect("00000100")  # the server's step 1
+    await ws.send_bytes(X(JS["emptyStep1"]))
+    await expect("0001020000")  # its step 2
+    await ws.send_bytes(X(JS["emptyStep2"]))
+    await ws.send_bytes(X(JS["awareness"]))
+    await expect(JS["awareness"])  # echoed to the sender too
+    assert (await observer.receive_bytes(timeout=5)) == X(JS["awareness"])
+    await ws.send_bytes(X(JS["update"]))
+    assert (await observer.receive_bytes(timeout=5)) == X(JS["update"])
+    await ws.send_bytes(X(JS["step1"]))  # the checkpoint
+    await expect("0001020000")
+    await ws.close()
+    assert (await observer.receive_bytes(timeout=5)) == X(JS["awarenessRemoved"])
+    await observer.close()
