@@ -289,3 +289,51 @@ def test_three_writers_converge_and_offline_edits_merge(
     while doc_text(owner) != merged:
         assert time.monotonic() < deadline, (doc_text(owner), merged)
         owner.wait_for_timeout(100)
+
+
+def test_versions_list_and_restore(new_context, live_server, api_register, api_create_published_pitch, shot):
+    """Desktop only. A version is saved when the last editor leaves; restoring it brings its text
+    back for everyone at once, as a new change."""
+    owner_ctx, reader_ctx = new_context(), new_context()
+    api_register(owner_ctx, "creator", name="Vic Owner")
+    reader = api_register(reader_ctx, "investor", name="Rae Reader")
+    pid = api_create_published_pitch(owner_ctx, synopsis="First draft.")["id"]
+    resp = owner_ctx.request.post(
+        f"{live_server.url}/api/pitches/{pid}/collaborators", data={"userId": reader["id"], "role": "viewer"}
+    )
+    assert resp.status == 201, resp.text()
+    accept_by_api(reader_ctx, live_server.url, pid)
+
+    first = owner_ctx.new_page()
+    open_doc(first, pid, "notes")
+    type_at_end(first, "Kept words.")
+    expect(first.get_by_test_id("doc-status")).to_have_text("All changes saved", timeout=LIVE)
+    first.close()  # the last editor leaves: the server saves a version
+
+    owner = owner_ctx.new_page()
+    open_doc(owner, pid, "notes")
+    versions = owner.get_by_role("list", name="Versions of the notes")
+    deadline = time.monotonic() + LIVE / 1000
+    while versions.get_by_test_id("version").count() == 0:
+        assert time.monotonic() < deadline, "no version listed after the last editor left"
+        owner.get_by_role("button", name="Refresh the versions").click()
+        owner.wait_for_timeout(300)
+    expect(versions.get_by_test_id("version").first).to_contain_text("by Vic Owner")
+    type_at_end(owner, " Words to take back.")
+    expect(owner.get_by_test_id("doc-status")).to_have_text("All changes saved", timeout=LIVE)
+
+    watcher = reader_ctx.new_page()
+    open_doc(watcher, pid, "notes")
+    expect(editor(watcher)).to_contain_text("Words to take back.")
+    # A reader sees the versions but has no Restore.
+    expect(watcher.get_by_role("list", name="Versions of the notes")).to_be_visible()
+    expect(watcher.get_by_role("button", name=re.compile("^Restore"))).to_have_count(0)
+
+    row = versions.get_by_test_id("version").first
+    row.get_by_role("button", name=re.compile("^Restore the version of")).click()
+    row.get_by_role("button", name=re.compile("^Restore the version of .* now$")).click()
+    expect(owner.get_by_text(re.compile("Restored the version of .*: everyone sees it now."))).to_be_visible()
+    for p in (owner, watcher):
+        expect(editor(p)).not_to_contain_text("Words to take back.", timeout=LIVE)
+        expect(editor(p)).to_contain_text("Kept words.")
+    shot(owner, "coedit-versions")

@@ -76,6 +76,7 @@ export const keys = {
   collaborations: ["collab", "mine"] as const,
   collaborators: (pitchId: number) => ["collab", "pitch", pitchId, "collaborators"] as const,
   pitchDocuments: (pitchId: number) => ["collab", "pitch", pitchId, "documents"] as const,
+  docVersions: (pitchId: number, doc: string) => ["collab", "pitch", pitchId, "versions", doc] as const,
   // Operators (/ops): whether I am one, the first paint of the figures (then live from metrics:ops),
   // and one room's presence, all under "ops".
   ops: ["ops"] as const,

@@ -14,6 +14,7 @@ import c from "./collab.module.css";
 import { ROLE_LABEL, useCollaborations, useCollabNotifications, useDocuments, type DocRole } from "./data";
 import { asDocName, closeInfo, DOC_LABEL, DOC_NAMES, userColour, type DocName, type Present } from "./docs";
 import { useDocumentTitle } from "./title";
+import { Versions } from "./Versions";
 
 function personName(u: User): string {
   return u.name || u.username || `User ${u.id}`;
@@ -168,6 +169,7 @@ function Workspace({
         </div>
         <div className={c.side}>
           <HereNow me={me} people={people} />
+          {!locked && <Versions key={docName} pitchId={pitchId} docName={docName} canWrite={canWrite} />}
           {!locked && <CollaboratorsPanel pitchId={pitchId} role={role} userId={user.id} />}
         </div>
       </div>

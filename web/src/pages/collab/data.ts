@@ -11,6 +11,7 @@ export type Collaboration = Schemas["CollaborationOut"];
 export type DocumentsInfo = Schemas["DocumentsOut"];
 export type DocRole = DocumentsInfo["role"];
 export type CollabRole = Collaborator["role"];
+export type Version = Schemas["VersionOut"];
 
 export const ROLE_LABEL: Record<string, string> = {
   owner: "Owner",
@@ -20,8 +21,8 @@ export const ROLE_LABEL: Record<string, string> = {
 };
 
 export const ROLE_OPTIONS: { value: CollabRole; label: string }[] = [
-  { value: "editor", label: "Editor — writes the documents" },
-  { value: "viewer", label: "Viewer — reads only" },
+  { value: "editor", label: "Editor (writes)" },
+  { value: "viewer", label: "Viewer (reads only)" },
 ];
 
 /** My role in a pitch's documents (403 for anyone who may not open them). */
@@ -80,6 +81,31 @@ export function useAnswerInvitation() {
         ? unwrap(api.POST("/api/pitches/{id}/collaborators/accept", { params: { path: { id: pitchId } }, body: {} }))
         : unwrap(api.POST("/api/pitches/{id}/collaborators/decline", { params: { path: { id: pitchId } }, body: {} })),
     onSuccess: () => void qc.invalidateQueries({ queryKey: keys.collab }),
+  });
+}
+
+/** A document's snapshots, newest first (taken every 100 updates and when the last editor leaves). */
+export function useVersions(pitchId: number, doc: string) {
+  return useQuery({
+    queryKey: keys.docVersions(pitchId, doc),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/pitches/{id}/documents/{name}/versions", { params: { path: { id: pitchId, name: doc } } }),
+      ).then((r) => r.versions),
+  });
+}
+
+/** Restore a version: the server applies it as one ordinary new update, which reaches every editor. */
+export function useRestoreVersion(pitchId: number, doc: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (versionId: number) =>
+      unwrap(
+        api.POST("/api/pitches/{id}/documents/{name}/versions/{version_id}/restore", {
+          params: { path: { id: pitchId, name: doc, version_id: versionId } },
+        }),
+      ),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: keys.docVersions(pitchId, doc) }),
   });
 }
 
