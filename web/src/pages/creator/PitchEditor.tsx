@@ -159,6 +159,10 @@ function EditPitch({ pitch }: { pitch: Pitch }) {
         <ButtonLink to={`/creator/pitches/${pitch.id}/analytics`} variant="secondary" small>
           Analytics
         </ButtonLink>
+        {/* The synopsis, treatment and notes written live with invited collaborators. */}
+        <ButtonLink to={`/pitches/${pitch.id}/documents/synopsis`} variant="secondary" small>
+          Write together
+        </ButtonLink>
         <ButtonLink to="/creator/pitches" variant="secondary" small>
           My pitches
         </ButtonLink>
