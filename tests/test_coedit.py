@@ -5,7 +5,8 @@ or real `pitchey serve` processes for restart, kill -9 and two nodes on Redis).
 The wire is checked byte for byte against vectors produced by the JavaScript yjs 13.6.33 and
 y-protocols 1.0.7 (generated with node: `npm i yjs y-protocols lib0`, a script that builds a
 document with clientID 123456789 holding one paragraph "Hello, world" and writes its sync step
-1, step 2, update and awareness messages as the y-websocket provider does).
+1, step 2, update and awareness messages as the y-websocket provider does); and the stock
+provider itself (web/node_modules' y-websocket 3.1 under node) edits against the server.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import shutil
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import orjson
 import pytest
 from conftest import expect_envelope
 from fault_helpers import NodeSet, Rest, node_env
@@ -923,3 +926,87 @@ async def test_the_worked_exchange_of_protocol_md_byte_for_byte(make_client):
     await ws.close()
     assert (await observer.receive_bytes(timeout=5)) == X(JS["awarenessRemoved"])
     await observer.close()
+
+
+WEB_MODULES = Path(__file__).resolve().parent.parent / "web" / "node_modules"
+
+PROVIDER_SCRIPT = r"""
+// Stock y-websocket providers (what the browser runs) against the server: two edit at once, a
+// third joins late; awareness comes and goes. Modules from web/node_modules (npm ci in web/).
+const { createRequire } = require('module')
+const req = createRequire(process.argv[2])
+const Y = req('yjs')
+const { WebsocketProvider } = req('y-websocket')
+const [base, pitch, t1, t2, t3] = process.argv.slice(3)
+const open = (ticket) => {
+  const doc = new Y.Doc()
+  const options = { params: { ticket }, disableBc: true }
+  const provider = new WebsocketProvider(`${base}/ws/docs/${pitch}`, 'treatment', doc, options)
+  return { doc, provider }
+}
+const synced = (p) => new Promise((r) => (p.synced ? r() : p.on('sync', (s) => s && r())))
+const text = (d) => d.getXmlFragment('default').toString()
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const until = async (f) => { for (let i = 0; i < 100 && !f(); i++) await sleep(50) }
+const ada = (p) => [...p.awareness.getStates().values()].some((s) => s.user && s.user.name === 'Ada')
+;(async () => {
+  const a = open(t1); const b = open(t2)
+  await Promise.all([synced(a.provider), synced(b.provider)])
+  a.provider.awareness.setLocalStateField('user', { name: 'Ada' })
+  const para = (s) => { const p = new Y.XmlElement('paragraph'); p.insert(0, [new Y.XmlText(s)]); return p }
+  a.doc.getXmlFragment('default').push([para('from A')])
+  b.doc.getXmlFragment('default').insert(0, [para('from B')])
+  const both = () => text(a.doc).includes('from A') && text(a.doc).includes('from B')
+  await until(() => text(a.doc) === text(b.doc) && both())
+  await until(() => ada(b.provider))
+  const sawAda = ada(b.provider)
+  a.provider.destroy()
+  await until(() => !ada(b.provider))
+  const adaGone = !ada(b.provider)
+  const c = open(t3); await synced(c.provider)
+  console.log(JSON.stringify({ a: text(a.doc), b: text(b.doc), c: text(c.doc), sawAda, adaGone }))
+  b.provider.destroy(); c.provider.destroy()
+  process.exit(0)
+})()
+"""
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (WEB_MODULES / "y-websocket").is_dir(),
+    reason="needs node and web/node_modules (npm ci in web/)",
+)
+async def test_the_stock_y_websocket_provider(make_client, tmp_path):
+    client = await make_client()
+    _, owner = await person(client)
+    pitch = await make_pitch(client, owner)
+    editor_id, editor = await person(client, "production")
+    await invite(client, pitch["id"], owner, editor_id, "editor")
+
+    async def ticket(token: str) -> str:
+        resp = await client.get("/api/ws/token", headers=bearer(token))
+        return (await expect_envelope(resp, 200))["data"]["ticket"]
+
+    script = tmp_path / "provider.cjs"
+    script.write_text(PROVIDER_SCRIPT)
+    base = str(client.make_url("")).rstrip("/").replace("http://", "ws://")
+    args = [str(WEB_MODULES.parent / "package.json"), base, str(pitch["id"])]
+    args += [await ticket(owner), await ticket(editor), await ticket(owner)]
+    proc = await asyncio.create_subprocess_exec(
+        "node",
+        "--experimental-websocket",
+        "--no-warnings",
+        str(script),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    got = orjson.loads(out.strip().splitlines()[-1])
+    assert got["a"] == got["b"] == got["c"], got
+    assert "from A" in got["a"] and "from B" in got["a"], got
+    assert got["sawAda"] and got["adaGone"], got
+    # And the server holds the same document.
+    check = await open_doc(client, pitch["id"], owner, "treatment")
+    assert str(check.fragment) == got["a"]
+    await check.close()
