@@ -33,7 +33,7 @@ from yarl import URL
 
 from pitchey.protocol import RoomName
 from pitchey.protocol.text import LINE_PATTERN, PARA_PATTERN, text_problem
-from pitchey.rooms.messages import Post
+from pitchey.rooms.messages import DirectMessage, Post
 from pitchey.server.api import openapi_path
 from pitchey.server.app import build_api, openapi_document
 
@@ -697,6 +697,25 @@ async def test_a_value_the_database_refuses_inside_a_room_answers_only_its_sende
     assert {f["type"] for f in other.discard(world.room)} <= {"user_joined"}
     assert hub._rooms[world.room] is before
     assert await world.restarts() == 0 and not world.resyncs()
+
+
+async def test_a_value_the_database_refuses_in_a_rest_ask_leaves_the_user_room(make_client: Any) -> None:
+    """A REST use case asks the recipient's `user:` room (a direct message, an NDA request): if
+    a value got past validation and PostgreSQL refused it, the asker gets the error and the
+    recipient's room, with every tab subscribed to it, carries on."""
+    world = await _world(make_client)
+    hub = realtime(world.client).hub
+    room = RoomName.user(world.ids["investor"])
+    before = hub._rooms[str(room)]  # active: the investor is connected
+    bad = DirectMessage(world.ids["creator"], "C", "creator", None, None, "x\x00y")
+    with pytest.raises(Exception) as refused:
+        await hub.ask(room, bad)
+    assert str(getattr(refused.value, "sqlstate", "")).startswith("22"), refused.value
+    assert hub._rooms[str(room)] is before
+    assert await world.restarts() == 0 and not world.resyncs()
+    good = DirectMessage(world.ids["creator"], "C", "creator", None, None, "fine")
+    await hub.ask(room, good)
+    await world.watchers[1].expect("message", str(room))
 
 
 @pytest.mark.parametrize(
