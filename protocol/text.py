@@ -17,9 +17,10 @@ counts characters). The OpenAPI document carries the same rule as a `pattern`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Final
 
-from pydantic import AfterValidator, GetJsonSchemaHandler
+from pydantic import BeforeValidator, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
@@ -94,8 +95,17 @@ class TextPattern:
         return out
 
 
-Line = Annotated[str, AfterValidator(check_line), TextPattern(LINE_PATTERN)]
+def _raw(check: Callable[[str], str]) -> Callable[[Any], Any]:
+    # Before the model strips white space: "a\x85" must be refused as the document's pattern
+    # refuses it, not trimmed to "a" (U+0085 and U+001C-U+001F are white space to str.strip).
+    def before(value: Any) -> Any:
+        return check(value) if isinstance(value, str) else value
+
+    return before
+
+
+Line = Annotated[str, BeforeValidator(_raw(check_line)), TextPattern(LINE_PATTERN)]
 """One line of text: no control characters, no line breaks, no NUL, no unpaired surrogates."""
 
-Para = Annotated[str, AfterValidator(check_para), TextPattern(PARA_PATTERN)]
+Para = Annotated[str, BeforeValidator(_raw(check_para)), TextPattern(PARA_PATTERN)]
 """Text that may span lines (tab, LF, CR allowed); otherwise as `Line`."""

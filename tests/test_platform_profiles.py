@@ -275,7 +275,7 @@ async def test_preferences_defaults_update_and_portal_rules(make_client):
     assert body["data"]["notifications"]["new_message"] == {"live": False, "emailDigest": True}
 
     bad = await call(
-        client, "PUT", "/api/user/preferences", c, 422, json={"investment": {"genres": ["Drama"]}}
+        client, "PUT", "/api/user/preferences", c, 403, json={"investment": {"genres": ["Drama"]}}
     )
     assert field_of(bad) == "investment"
     bad = await call(

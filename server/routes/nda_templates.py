@@ -26,7 +26,7 @@ from pitchey.storage.nda_templates import (
 )
 
 from ..api import Api, Call, Reply
-from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound
 from ..schemas import PageQuery, pagination
 from ..schemas.catalog import UserSummary
 from ..schemas.nda_templates import (
@@ -70,12 +70,13 @@ def template_out(t: Template, versions: list[TemplateVersion] | None = None) -> 
 
 
 async def check_usable(call: Call[Any, Any], template_id: int | None) -> None:
-    """A pitch may require only one of its owner's own (not archived) templates: 422 on the
-    field otherwise, the same for someone else's id and an unknown one."""
+    """A pitch may require only one of its owner's own (not archived) templates: 404 naming the
+    field otherwise, the same for someone else's id and an unknown one (a well-formed id that
+    names nothing the caller has; the document could not have said so, so never a 422)."""
     if template_id is None:
         return
     if not await templates(call).usable(template_id, call.user.user_id):
-        raise ValidationFailed(
+        raise NotFound(
             "ndaTemplateId: choose one of your own NDA templates",
             details=[
                 {"field": "ndaTemplateId", "message": "is not one of your templates", "type": "value_error"}

@@ -73,7 +73,9 @@ async def _acceptance(call: Call[NdaRequestBody, Any]) -> Acceptance | None:
         return None
     accepted = call.body.accept_template_hash
     if accepted is None:
-        raise ValidationFailed(
+        # Well-formed, but this pitch (its state, not the body's form) asks for an accepted
+        # NDA: 409 like an outdated hash, never a 422 the document could not have predicted.
+        raise Conflict(
             "acceptTemplateHash: read and accept the pitch's NDA before requesting access",
             details=[{"field": "acceptTemplateHash", "message": "is required", "type": "missing"}],
         )

@@ -161,6 +161,7 @@ async def my_pitches(call: Call[Any, MyPitchesQuery]) -> Reply:
     status=201,
     permission=("create", "pitch"),
     tags=("pitches",),
+    errors=(NotFound,),  # an ndaTemplateId that is not one of the caller's templates
     summary="Create a pitch",
 )
 async def create_pitch(call: Call[PitchCreate, Any]) -> Reply:

@@ -28,6 +28,7 @@ from pitchey.storage.profiles import (
 from ..api import Api, Call, Reply
 from ..errors import (
     BadRequest,
+    Forbidden,
     NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -386,7 +387,7 @@ async def get_preferences(call: Call[Any, Any]) -> PreferencesOut:
     response=PreferencesOut,
     permission=("update", "preferences"),
     tags=("profiles",),
-    errors=(ValidationFailed,),
+    errors=(ValidationFailed, Forbidden),
     summary="Change notification settings per kind and channel; investors also what they invest in",
 )
 async def update_preferences(call: Call[PreferencesUpdate, Any]) -> PreferencesOut:
@@ -395,7 +396,8 @@ async def update_preferences(call: Call[PreferencesUpdate, Any]) -> PreferencesO
     changes: dict[str, Any] = {}
     if body.investment is not None:
         if me.user_type != "investor":
-            raise ValidationFailed(
+            # A rule about the caller's portal (403), not a malformed body.
+            raise Forbidden(
                 "investment: only investor accounts have investment preferences",
                 details=[{"field": "investment", "message": "investors only", "type": "value_error"}],
             )

@@ -8,15 +8,16 @@ camelCase on the wire, snake_case in code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pitchey.protocol.models import WireModel
 
 from .fields import QueryInt
 
-__all__ = ["Empty", "Input", "PageQuery", "Schema", "pagination"]
+__all__ = ["Empty", "Input", "PageQuery", "Schema", "at_least_one", "exactly_one", "not_null", "pagination"]
 
 
 class Schema(WireModel):
@@ -37,6 +38,52 @@ class Input(Schema):
     `str` or `int` field of a request model."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def not_null(*names: str) -> Callable[[dict[str, Any], type[BaseModel]], None]:
+    """`json_schema_extra` for a partial update whose optional fields refuse `null` when sent
+    (`title: Line | None = None` plus a validator saying "title cannot be null"): the document
+    shows those fields without their null branch, so it allows exactly what the server takes."""
+
+    def edit(schema: dict[str, Any], model: type[BaseModel]) -> None:
+        props = schema.get("properties", {})
+        for name in names:
+            field = model.model_fields[name]
+            key = field.alias if field.alias in props else name
+            prop = props.get(key)
+            if not isinstance(prop, dict) or "anyOf" not in prop:
+                continue
+            rest = [b for b in prop["anyOf"] if b.get("type") != "null"]
+            kept = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
+            props[key] = {**rest[0], **kept} if len(rest) == 1 else {**kept, "anyOf": rest}
+
+    return edit
+
+
+def exactly_one(first: str, second: str) -> Callable[[dict[str, Any], type[BaseModel]], None]:
+    """`json_schema_extra` for "send exactly one of `first` and `second`" (the other absent or
+    null), in the document next to the validator that enforces it."""
+
+    def edit(schema: dict[str, Any], model: type[BaseModel]) -> None:
+        a = model.model_fields[first].alias or first
+        b = model.model_fields[second].alias or second
+        # if/then/else rather than oneOf: the same rule, and generated clients keep plain types.
+        schema["if"] = {"required": [a], "properties": {a: {"not": {"type": "null"}}}}
+        schema["then"] = {"properties": {b: {"type": "null"}}}
+        schema["else"] = {"required": [b], "properties": {b: {"not": {"type": "null"}}}}
+
+    return edit
+
+
+def at_least_one(*names: str) -> Callable[[dict[str, Any], type[BaseModel]], None]:
+    """`json_schema_extra` for "send one of these, not null" (a new budget line needs a category
+    unless it names an existing line's `id`), as the document's `anyOf`."""
+
+    def edit(schema: dict[str, Any], model: type[BaseModel]) -> None:
+        keys = [model.model_fields[n].alias or n for n in names]
+        schema["anyOf"] = [{"required": [k], "properties": {k: {"not": {"type": "null"}}}} for k in keys]
+
+    return edit
 
 
 class Empty(Input):

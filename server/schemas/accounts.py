@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints, field_validator
 
 from pitchey.protocol.text import PARA_PATTERN, TextPattern
@@ -19,10 +20,27 @@ Password = Annotated[
 ]
 
 
+def _special_use_pattern() -> str:
+    # email-validator refuses addresses at special-use names (`.test`, `.invalid`, `.localhost`,
+    # ...) although `format: email` allows them: the document says so too, case-insensitively
+    # (a JSON Schema pattern has no flags).
+    names = ("".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in n) for n in SPECIAL_USE_DOMAIN_NAMES)
+    return rf"^(?!.*[.@]({'|'.join(names)})$)"
+
+
+Email = Annotated[EmailStr, Field(max_length=254, json_schema_extra={"pattern": _special_use_pattern()})]
+"""An address email-validator accepts: its syntax, and no special-use domain."""
+
+Username = Annotated[str, Field(min_length=2, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$")]
+"""ASCII letters, digits, `_`, `.` and `-` (the same on register and profile edits; the document
+states it as written: a word-character class would mean ASCII to a JSON Schema validator and more
+to pydantic)."""
+
+
 class RegisterBody(Input):
-    email: EmailStr = Field(max_length=254)
+    email: Email
     password: Password = Field(min_length=8, max_length=256)
-    username: Line | None = Field(None, min_length=2, max_length=50, pattern=r"^[\w.\-]+$")
+    username: Username | None = None
     name: Line | None = Field(None, min_length=1, max_length=200)
     company_name: Line | None = Field(None, min_length=1, max_length=200)
     user_type: Literal["creator", "investor", "production"] | None = Field(
@@ -38,7 +56,7 @@ class RegisterBody(Input):
 
 
 class LoginBody(Input):
-    email: EmailStr = Field(max_length=254)
+    email: Email
     password: Password = Field(min_length=1, max_length=256)
 
     @field_validator("email")

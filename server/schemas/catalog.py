@@ -6,11 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from pitchey.protocol.models import NdaOut as NdaOut  # shared with the live frames
 
-from . import Input, PageQuery, Schema
+from . import Input, PageQuery, Schema, not_null
 from .fields import AmountIn, Flag, Id, Line, Para
 
 PitchStatus = Literal["draft", "published", "archived"]
@@ -115,6 +115,8 @@ class CatalogPitchOut(PitchOut):
 class PitchUpdate(Input):
     """A partial update: only the fields sent change; `null` clears an optional field."""
 
+    model_config = ConfigDict(json_schema_extra=not_null("title", "status", "visibility", "require_nda"))
+
     title: Line | None = Field(None, min_length=1, max_length=255)
     logline: Para | None = Field(None, max_length=1000)
     genre: Line | None = Field(None, max_length=100)
@@ -151,16 +153,10 @@ class BrowseQuery(PageQuery):
     q: Line | None = Field(
         None, min_length=1, max_length=200, description="Words of title, logline or genre (prefixes match)"
     )
-    sort: Sort = "newest"
+    sort: Sort = Field("newest", description="relevance without q orders as newest")
     order: Literal["asc", "desc"] | None = Field(None, description="Default: asc for title, desc otherwise")
-
-    @model_validator(mode="after")
-    def _check(self) -> BrowseQuery:
-        if self.budget_min is not None and self.budget_max is not None and self.budget_min > self.budget_max:
-            raise ValueError("budgetMin must not exceed budgetMax")
-        if self.sort == "relevance" and self.q is None:
-            raise ValueError("sort=relevance needs q")
-        return self
+    # No rule across parameters (the document could not state it): budgetMin above budgetMax is
+    # an empty range and lists nothing; relevance without q is newest first (storage/pitches.py).
 
 
 class MyPitchesQuery(PageQuery):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field, model_validator
+from pydantic import ConfigDict, EmailStr, Field, model_validator
 
-from . import Input, Schema
+from . import Input, Schema, exactly_one
 
 # A user id as a strict BIGINT: a huge number is a 422 naming the field, never a 500.
 UserId = Annotated[int, Field(ge=1, le=2**63 - 1, strict=True)]
@@ -17,6 +17,8 @@ DocumentName = Literal["synopsis", "treatment", "notes"]
 
 
 class CollaboratorInvite(Input):
+    model_config = ConfigDict(json_schema_extra=exactly_one("user_id", "email"))
+
     user_id: UserId | None = None
     email: EmailStr | None = Field(None, max_length=254)
     role: Role

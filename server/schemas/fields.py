@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from decimal import Decimal, InvalidOperation
@@ -29,6 +30,7 @@ __all__ = [
     "DayCostIn",
     "Flag",
     "Id",
+    "JsonInt",
     "JsonNumber",
     "Line",
     "MoneyIn",
@@ -45,7 +47,9 @@ __all__ = [
 MAX_BIGINT: Final = 2**63 - 1
 
 Id = Annotated[int, Field(ge=1, le=MAX_BIGINT, strict=True)]
-"""An id in a JSON body: an integer of a BIGINT column, strictly (no bool, no string, no float)."""
+"""An id in a JSON body: an integer of a BIGINT column, strictly (no bool, no string, no fraction).
+An integral JSON number written `7.0` is the integer 7, as JSON Schema's `integer` (which the
+document declares) counts it (`load_json` reads it as a `JsonInt`)."""
 
 
 def _query_int(v: Any) -> Any:
@@ -93,8 +97,30 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+class JsonInt(int):
+    """A JSON number written with a fraction or an exponent whose value is a whole number (`7.0`,
+    `1e2`): an integer to every integer field, as JSON Schema's `integer` counts it, and still its
+    text to an amount (which refuses the exponent)."""
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> JsonInt:
+        number = super().__new__(cls, value)
+        number.text = text
+        return number
+
+
+def _number(text: str) -> Any:
+    number = JsonNumber(text)
+    # A whole value becomes an int, unless it is too large to be any field's (`1e999999` must
+    # not become a million-digit integer).
+    if number.is_finite() and number.adjusted() < 30 and number == number.to_integral_value():
+        return JsonInt(int(number), text)
+    return number
+
+
 def _exact(raw: bytes) -> Any:
-    return json.loads(raw, parse_float=JsonNumber, parse_constant=_no_constant)
+    return json.loads(raw, parse_float=_number, parse_constant=_no_constant)
 
 
 def load_json(raw: bytes) -> Any:
@@ -137,7 +163,7 @@ def parse_amount(value: Any, *, minimum: Decimal, maximum: Decimal, exclusive_mi
         raise ValueError("must be a decimal string like 1250.00 or a number")
     if type(value) is int:
         amount = Decimal(value)
-    elif isinstance(value, JsonNumber):
+    elif isinstance(value, (JsonInt, JsonNumber)):  # `7.0` is an amount; `1e2` is refused
         if not _DECIMAL_TEXT.fullmatch(value.text.removeprefix("-")):
             raise ValueError("must be written without an exponent and with at most 2 decimals")
         amount = Decimal(value.text)
@@ -163,15 +189,39 @@ def parse_amount(value: Any, *, minimum: Decimal, maximum: Decimal, exclusive_mi
         raise ValueError(f"must be {'greater than' if exclusive_minimum else 'at least'} {minimum}")
     if amount > maximum:
         raise ValueError(f"must be at most {maximum}")
+    if isinstance(value, str) and not _compiled_pattern(minimum, maximum, exclusive_minimum).fullmatch(value):
+        # In range, yet spelled with more digits than the document's pattern allows ("000001").
+        raise ValueError(f"must have at most {len(str(int(maximum)))} digits before the point")
     return amount.quantize(_CENT)
 
 
+@functools.cache
+def _compiled_pattern(minimum: Decimal, maximum: Decimal, exclusive: bool) -> re.Pattern[str]:
+    """The document's pattern for the string form, which the server holds a string to as well."""
+    return re.compile(_amount_pattern(minimum, maximum, exclusive=exclusive), re.ASCII)
+
+
+def _amount_pattern(minimum: Decimal, maximum: Decimal, *, exclusive: bool) -> str:
+    """The string form's exact bounds as a regex: the maximum is all nines (999999999999.99: so
+    many digits) or a power of ten (1000000000.00: fewer digits, or exactly it); an exclusive
+    minimum of 0 refuses every spelling of zero (a lookahead)."""
+    whole = str(int(maximum))
+    fraction = r"(\.[0-9]{1,2})?"
+    if set(whole) == {"9"} and maximum == Decimal(whole) + Decimal("0.99"):
+        body = rf"[0-9]{{1,{len(whole)}}}{fraction}"
+    elif whole == "1" + "0" * (len(whole) - 1) and maximum == Decimal(whole):
+        body = rf"([0-9]{{1,{len(whole) - 1}}}{fraction}|{whole}(\.0{{1,2}})?)"
+    else:
+        raise ValueError(f"no exact pattern for the maximum {maximum}")
+    assert minimum == 0, "amounts start at 0"
+    return rf"^{'(?![0.]*$)' if exclusive else ''}{body}$"
+
+
 def _amount_schema(minimum: Decimal, maximum: Decimal, *, exclusive: bool, what: str) -> dict[str, Any]:
-    digits = len(str(int(maximum)))
     bound = "exclusiveMinimum" if exclusive else "minimum"
     return {
         "anyOf": [
-            {"type": "string", "pattern": rf"^[0-9]{{1,{digits}}}(\.[0-9]{{1,2}})?$"},
+            {"type": "string", "pattern": _amount_pattern(minimum, maximum, exclusive=exclusive)},
             {"type": "number", "multipleOf": 0.01, bound: float(minimum), "maximum": float(maximum)},
         ],
         "description": f"{what}: an ASCII decimal string or a JSON number, at most 2 decimals, no "

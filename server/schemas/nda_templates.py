@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from . import Input, Schema
+from . import Input, Schema, not_null
 from .catalog import UserSummary
 from .profiles import Line, Para
 
@@ -26,6 +26,8 @@ class NdaTemplateCreate(Input):
 
 class NdaTemplateUpdate(Input):
     """Any subset of the terms; a change writes the next version (the old ones stay)."""
+
+    model_config = ConfigDict(json_schema_extra=not_null("title", "body", "term_months", "jurisdiction"))
 
     title: Title | None = None
     body: Body | None = None

@@ -7,12 +7,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from pitchey.protocol.models import MessageOut as MessageOut  # shared with the live frames
 from pitchey.protocol.models import NotificationOut as NotificationOut
 
-from . import Input, PageQuery, Schema
+from . import Input, PageQuery, Schema, at_least_one, exactly_one, not_null
 from .fields import AmountIn as AmountIn
 from .fields import Flag, Id, Line, Para, PositiveAmountIn
 
@@ -73,6 +73,8 @@ class ProjectCreate(Input):
 class BudgetLinePatchIn(Input):
     """With `id`: change that line. Without: a new line (`category` required)."""
 
+    model_config = ConfigDict(json_schema_extra=at_least_one("id", "category"))
+
     id: Id | None = None
     category: Line | None = Field(None, min_length=1, max_length=100)
     allocated: AmountIn | None = None
@@ -90,6 +92,8 @@ class BudgetLinePatchIn(Input):
 class MilestonePatchIn(Input):
     """With `id`: change that milestone. Without: a new one (`title` required)."""
 
+    model_config = ConfigDict(json_schema_extra=at_least_one("id", "title"))
+
     id: Id | None = None
     title: Line | None = Field(None, min_length=1, max_length=255)
     due_date: date | None = None
@@ -104,6 +108,8 @@ class MilestonePatchIn(Input):
 
 class ProjectUpdate(Input):
     """Only the fields sent change. `pitchId`, `startDate`, `endDate` may be null to clear."""
+
+    model_config = ConfigDict(json_schema_extra=not_null("title", "stage", "budget"))
 
     title: Line | None = Field(None, min_length=1, max_length=255)
     pitch_id: Id | None = None
@@ -266,6 +272,8 @@ class ActivityOut(Schema):
 
 
 class SendMessageBody(Input):
+    model_config = ConfigDict(json_schema_extra=exactly_one("recipient_id", "pitch_id"))
+
     recipient_id: Id | None = None
     pitch_id: Id | None = Field(None, description="A message to this pitch's owner")
     content: Para = Field(min_length=1, max_length=4000)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from ..payments import Money
-from . import Input, Schema
-from .accounts import ProfileCompleteness
+from . import Input, Schema, not_null
+from .accounts import ProfileCompleteness, Username
 from .catalog import CatalogPitchOut
 from .fields import Flag, MoneyIn, check_line
 from .fields import Line as Line  # re-exported: other areas import the text types from here
@@ -32,18 +32,32 @@ NotificationKind = Literal[
 # Text is the shared `Line`/`Para` (protocol/text.py): no NUL, no control characters.
 
 
-def _website(v: str) -> str:
+# The rule is this pattern, which the document carries as it is: http(s)://, optional user info,
+# a host with a dot, an optional port, then anything but white space; no control characters.
+WEBSITE_PATTERN = (
+    r"^(?!.*[\u0000-\u001f\u007f-\u009f])[hH][tT][tT][pP][sS]?://(?:[^\s/?#@]+@)?"
+    r"[^\s/?#@:\[\]]+\.[^\s/?#@:\[\]]+(?::[0-9]{1,5})?(?:[/?#]\S*)?$"
+)
+_WEBSITE = re.compile(WEBSITE_PATTERN)
+
+
+def _website(v: Any) -> Any:
+    # On the raw value, before white space is trimmed: the pattern is exact (no spaces at all).
+    if not isinstance(v, str):
+        return v
     check_line(v)
     if " " in v:
         raise ValueError("must be a web address without spaces")
-    parts = urlsplit(v)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "." not in parts.hostname:
+    if not _WEBSITE.match(v):
         raise ValueError("must be an http:// or https:// web address, e.g. https://example.com")
     return v
 
 
-Website = Annotated[Line, AfterValidator(_website)]
-Username = Annotated[str, Field(min_length=2, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$")]
+Website = Annotated[
+    str,
+    BeforeValidator(_website),
+    WithJsonSchema({"type": "string", "maxLength": 500, "pattern": WEBSITE_PATTERN}),
+]
 
 
 class ProfileOut(Schema):
@@ -135,6 +149,8 @@ Tag = Annotated[Line, Field(min_length=1, max_length=100)]
 
 
 class InvestmentPrefsIn(Input):
+    model_config = ConfigDict(json_schema_extra=not_null("genres", "formats"))
+
     genres: list[Tag] | None = Field(None, max_length=20)
     formats: list[Tag] | None = Field(None, max_length=20)
     budget_min: MoneyIn | None = None

@@ -7,9 +7,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import EmailStr, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
-from . import Input, Schema
+from . import Input, Schema, not_null
 from .fields import DayCostIn, Flag, Id, Line, Para, QueryId
 from .platform import Money, ProductionAnalyticsOut
 
@@ -96,6 +96,9 @@ class ResourceCreate(Input):
 
 
 class ResourceUpdate(Input):
+    # The route refuses null for these (an optional field is left out, never cleared).
+    model_config = ConfigDict(json_schema_extra=not_null("kind", "name", "cost_per_day"))
+
     kind: Kind | None = None
     name: Line | None = Field(None, min_length=1, max_length=200)
     cost_per_day: DayCostIn | None = None

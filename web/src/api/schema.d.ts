@@ -378,6 +378,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/messages/conversations/{userId}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark what one user sent you as read (up to `upTo`, the newest message you were shown) */
+        post: operations["post_read_conversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/messages/send": {
         parameters: {
             query?: never;
@@ -419,7 +436,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The conversation with one user, newest first; marks what they sent you as read (`meta.markedRead`) */
+        /** The conversation with one user, newest first (reading it changes nothing: mark it read with POST /api/messages/conversations/{userId}/read) */
         get: operations["get_conversation"];
         put?: never;
         post?: never;
@@ -1802,6 +1819,7 @@ export interface components {
             q: string | null;
             /**
              * Sort
+             * @description relevance without q orders as newest
              * @default newest
              * @enum {string}
              */
@@ -1891,6 +1909,10 @@ export interface components {
              * @default null
              */
             spent: (string | number) | null;
+        } | {
+            id: unknown;
+        } | {
+            category: unknown;
         };
         /** BudgetLineUse */
         BudgetLineUse: {
@@ -1992,6 +2014,12 @@ export interface components {
              */
             ndaTemplateId: number | null;
             /**
+             * Postersrcset
+             * @description In list answers: `srcset` for that poster (its 320 and 800 px WEBP thumbnails and the original, by width), null until the thumbnails were rendered
+             * @default null
+             */
+            posterSrcset: string | null;
+            /**
              * Posterurl
              * @description In list answers: the newest poster the caller may see (a protected poster only for the owner and approved-NDA holders), fetched with the caller's credentials
              * @default null
@@ -2067,7 +2095,7 @@ export interface components {
         ChannelsOut: {
             /**
              * Emaildigest
-             * @description Stored for a later email digest (not sent yet)
+             * @description Included in the daily email digest while unread
              */
             emailDigest: boolean;
             /**
@@ -2180,6 +2208,28 @@ export interface components {
         CollaboratorRemoved: {
             /** Removed */
             removed: boolean;
+        };
+        /** ConversationReadBody */
+        ConversationReadBody: {
+            /**
+             * Upto
+             * @description Mark only messages up to this id (the newest one shown); all when absent
+             * @default null
+             */
+            upTo: number | null;
+        };
+        /** ConversationReadOut */
+        ConversationReadOut: {
+            /**
+             * Marked
+             * @description How many messages from this person were unread and are read now
+             */
+            marked: number;
+            /**
+             * Unreadcount
+             * @description Messages still unread, in all conversations
+             */
+            unreadCount: number;
         };
         /** CountSeries */
         CountSeries: {
@@ -2494,16 +2544,10 @@ export interface components {
              * @default null
              */
             budgetMin: (string | number) | null;
-            /**
-             * Formats
-             * @default null
-             */
-            formats: string[] | null;
-            /**
-             * Genres
-             * @default null
-             */
-            genres: string[] | null;
+            /** Formats */
+            formats?: string[];
+            /** Genres */
+            genres?: string[];
         };
         /** InvestmentPrefsOut */
         InvestmentPrefsOut: {
@@ -2620,6 +2664,12 @@ export interface components {
             /** Pitchid */
             pitchId: number;
             /**
+             * Previewurl
+             * @description A deck's first page or a video's frame as a WEBP image (800 px wide at most); null until the background job rendered it, or for a file it cannot render
+             * @default null
+             */
+            previewUrl: string | null;
+            /**
              * Protected
              * @description only the owner and approved-NDA holders may download
              */
@@ -2628,6 +2678,11 @@ export interface components {
             sha256: string;
             /** Size */
             size: number;
+            /**
+             * Thumbnails
+             * @description A poster's smaller WEBP renditions (320 and 800 px wide, only those narrower than the original), narrowest first; empty until the background job rendered them. Same access rules as `url`
+             */
+            thumbnails?: components["schemas"]["Thumbnail"][];
             /**
              * Url
              * @description GET it with the caller's credentials (cookie or bearer)
@@ -2799,6 +2854,10 @@ export interface components {
              * @default null
              */
             title: string | null;
+        } | {
+            id: unknown;
+        } | {
+            title: unknown;
         };
         /** MoneySeries */
         MoneySeries: {
@@ -3053,26 +3112,14 @@ export interface components {
          * @description Any subset of the terms; a change writes the next version (the old ones stay).
          */
         NdaTemplateUpdate: {
-            /**
-             * Body
-             * @default null
-             */
-            body: string | null;
-            /**
-             * Jurisdiction
-             * @default null
-             */
-            jurisdiction: string | null;
-            /**
-             * Termmonths
-             * @default null
-             */
-            termMonths: number | null;
-            /**
-             * Title
-             * @default null
-             */
-            title: string | null;
+            /** Body */
+            body?: string;
+            /** Jurisdiction */
+            jurisdiction?: string;
+            /** Termmonths */
+            termMonths?: number;
+            /** Title */
+            title?: string;
         };
         /**
          * NdaTemplateVersionOut
@@ -3760,16 +3807,13 @@ export interface components {
              * @default null
              */
             ndaTemplateId: number | null;
-            /**
-             * Requirenda
-             * @default null
-             */
-            requireNda: boolean | null;
+            /** Requirenda */
+            requireNda?: boolean;
             /**
              * Status
-             * @default null
+             * @enum {string}
              */
-            status: ("draft" | "published" | "archived") | null;
+            status?: "draft" | "published" | "archived";
             /**
              * Synopsis
              * @default null
@@ -3780,16 +3824,13 @@ export interface components {
              * @default null
              */
             targetAudience: string | null;
-            /**
-             * Title
-             * @default null
-             */
-            title: string | null;
+            /** Title */
+            title?: string;
             /**
              * Visibility
-             * @default null
+             * @enum {string}
              */
-            visibility: ("public" | "investors_only" | "private") | null;
+            visibility?: "public" | "investors_only" | "private";
         };
         /** PlanOut */
         PlanOut: {
@@ -4248,9 +4289,10 @@ export interface components {
         ProjectUpdate: {
             /**
              * Budget
-             * @default null
+             * @description an amount: an ASCII decimal string or a JSON number, at most 2 decimals, no exponent; from 0, at most 999999999999.99
+             * @example 1250.00
              */
-            budget: (string | number) | null;
+            budget?: string | number;
             /** Budgetlines */
             budgetLines?: components["schemas"]["BudgetLinePatchIn"][];
             /**
@@ -4267,19 +4309,16 @@ export interface components {
             pitchId: number | null;
             /**
              * Stage
-             * @default null
+             * @enum {string}
              */
-            stage: ("development" | "pre_production" | "production" | "post_production" | "distribution" | "completed") | null;
+            stage?: "development" | "pre_production" | "production" | "post_production" | "distribution" | "completed";
             /**
              * Startdate
              * @default null
              */
             startDate: string | null;
-            /**
-             * Title
-             * @default null
-             */
-            title: string | null;
+            /** Title */
+            title?: string;
         };
         /**
          * PublicUserOut
@@ -4480,19 +4519,17 @@ export interface components {
         ResourceUpdate: {
             /**
              * Costperday
-             * @default null
+             * @description a cost per day: an ASCII decimal string or a JSON number, at most 2 decimals, no exponent; from 0, at most 9999999999.99
+             * @example 1250.00
              */
-            costPerDay: (string | number) | null;
+            costPerDay?: string | number;
             /**
              * Kind
-             * @default null
+             * @enum {string}
              */
-            kind: ("crew" | "equipment" | "location") | null;
-            /**
-             * Name
-             * @default null
-             */
-            name: string | null;
+            kind?: "crew" | "equipment" | "location";
+            /** Name */
+            name?: string;
             /**
              * Notes
              * @default null
@@ -4723,6 +4760,15 @@ export interface components {
             messageCount: number;
             /** Unreadcount */
             unreadCount: number;
+        };
+        /** Thumbnail */
+        Thumbnail: {
+            /** Height */
+            height: number;
+            /** Url */
+            url: string;
+            /** Width */
+            width: number;
         };
         /** TimelineMilestoneOut */
         TimelineMilestoneOut: {
@@ -6877,6 +6923,136 @@ export interface operations {
             };
             /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request header is too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    post_read_conversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ConversationReadBody"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ConversationReadOut"];
+                        meta: components["schemas"]["Meta"];
+                        /** @constant */
+                        success: true;
+                    };
+                };
+            };
+            /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request line is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body or query fails its schema (VALIDATION_ERROR); `details` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10361,6 +10537,15 @@ export interface operations {
             };
             /** @description Not allowed: another portal's action, not the owner, or a cross-origin cookie write */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object (or one the caller may not know exists), or an id that is not one */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
