@@ -1,7 +1,7 @@
 """/ops in a real browser against a real `pitchey serve`: an operator (granted with the real
 `pitchey operator add`) watches the numbers move when another person subscribes to a pitch and
-acts in it, and opens the room view; anyone else gets the page's refusal in words, and 403 from
-its data endpoint."""
+acts in it, opens the room view, and loses the page live when `pitchey operator remove` runs;
+anyone else gets the page's refusal in words, and 403 from its data endpoint."""
 
 from __future__ import annotations
 
@@ -20,17 +20,17 @@ LIVE = 10_000  # ms
 GROWN = "([id, n]) => Number(document.querySelector(`[data-testid=${id}]`).textContent.replace(/,/g, '')) > n"
 
 
-def grant_operator(live_server, email: str) -> None:
+def operator_cli(live_server, action: str, email: str) -> str:
     """What an administrator runs on the server: the CLI, on the node's database."""
     proc = subprocess.run(
-        [sys.executable, "-m", "pitchey.server.cli", "operator", "add", email],
+        [sys.executable, "-m", "pitchey.server.cli", "operator", action, email],
         env=live_server.node.env,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "now an operator" in proc.stdout
+    return proc.stdout
 
 
 def number(text: str) -> int:
@@ -47,7 +47,7 @@ def test_an_operator_sees_the_numbers_move(
 
     op_ctx = new_context()
     op = api_register(op_ctx, "investor", name="Olga Operator")
-    grant_operator(live_server, op["email"])
+    assert "now an operator" in operator_cli(live_server, "add", op["email"])
     page = op_ctx.new_page()
     page.goto("/ops")
     expect(page.get_by_role("heading", name="Operations", level=1)).to_be_visible()
@@ -105,6 +105,13 @@ def test_an_operator_sees_the_numbers_move(
     page.get_by_role("button", name="Watch room", exact=True).click()
     expect(page.get_by_text("Enter a room as pitch:42, user:7 or project:3.")).to_be_visible()
     expect(field).to_have_value("pitch:abc")
+
+    # The role is revoked on the server: the open page loses the figures and says why, unreloaded.
+    page.evaluate("() => { window.__sameDocument = true; }")
+    assert "no longer an operator" in operator_cli(live_server, "remove", op["email"])
+    expect(page.get_by_text("Operators only.")).to_be_visible(timeout=LIVE)
+    expect(page.get_by_test_id("ops-connections")).to_have_count(0)
+    assert page.evaluate("() => window.__sameDocument === true")
 
 
 def test_anyone_else_is_told_operators_only(new_context, api_register, live_server, axe_check, shot):
