@@ -375,7 +375,7 @@ function RoomView({ kind, id }: { kind: RoomKind; id: number }) {
   useRoom(`metrics:${name}`, onEvent);
   const presence = info.data?.presence ?? [];
   return (
-    <div className={layout.stack} data-testid="ops-room-view">
+    <div className={`${layout.stack} ${s.roomView}`} data-testid="ops-room-view">
       <h3 className={s.sectionTitle}>{name}</h3>
       {refused && <Alert>{refused}</Alert>}
       {!refused && !figures && <Loading label="Waiting for the room's figures…" />}
