@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 import pykka
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pycrdt import Doc as _Doc
 from pycrdt import XmlElement, XmlFragment, XmlText
 
@@ -279,6 +280,26 @@ class DocRecheck:
 # -- the actor -------------------------------------------------------------------------------
 
 
+class DocMetrics:
+    """The documents' Prometheus metrics, in the node's registry (served at GET /metrics)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = registry or CollectorRegistry()
+        self.open = Gauge("pitchey_docs_open", "Co-edited document actors in memory", registry=r)
+        self.connections = Gauge("pitchey_doc_connections", "Open /ws/docs connections", registry=r)
+        self.updates = Counter("pitchey_doc_updates", "Document updates stored", registry=r)
+        self.update_seconds = Histogram(
+            "pitchey_doc_update_seconds",
+            "One update's turn: checked, stored in PostgreSQL, applied and relayed",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+            registry=r,
+        )
+        self.refusals = Counter(
+            "pitchey_doc_refusals", "Document connections closed by a refusal", ["code"], registry=r
+        )
+        self.compactions = Counter("pitchey_doc_compactions", "Document logs compacted", registry=r)
+
+
 @dataclass(frozen=True, slots=True)
 class DocLimits:
     max_bytes: int = 8 * 1024**2
@@ -438,11 +459,13 @@ class DocumentActor(AsyncioActor):
     def _refuse(self, peer: DocPeer, code: DocCloseCode, reason: str) -> None:
         # The transport reads nothing more from a closing connection; its awareness states go
         # with the DocClose it sends when the socket ends.
+        self.docs.metrics.refusals.labels(str(int(code))).inc()
         peer.close_soon(code, reason)
 
     async def update(self, peer: DocPeer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
             return  # "nothing you lack": what every up-to-date peer (a reader too) answers
+        started = time.perf_counter()
         try:
             check_update(update)
         except BadUpdate:
@@ -468,6 +491,8 @@ class DocumentActor(AsyncioActor):
         self.dirty = True
         self._broadcast(binary_frame(update_message(update)), peer)
         await self._publish(b"u", update)
+        self.docs.metrics.updates.inc()
+        self.docs.metrics.update_seconds.observe(time.perf_counter() - started)
         self.since_compaction += 1
         if self.since_compaction >= self.docs.limits.compact_every:
             self.since_compaction = 0
@@ -588,6 +613,7 @@ class DocumentActor(AsyncioActor):
         if compacted is not None:
             self.size = compacted.size
             self.since_compaction = 0
+            self.docs.metrics.compactions.inc()
         await self._write_synopsis()
 
     async def _write_synopsis(self) -> None:
@@ -635,6 +661,7 @@ class DocumentHub:
         *,
         limits: DocLimits | None = None,
         idle_timeout: float = 60.0,
+        metrics: DocMetrics | None = None,
     ) -> None:
         self.db = db
         self.hub_ask = hub_ask
@@ -642,6 +669,7 @@ class DocumentHub:
         self.relay: DocRelay = relay if relay is not None else InProcessBackplane()
         self.limits = limits or DocLimits()
         self.idle_timeout = idle_timeout
+        self.metrics = metrics or DocMetrics()
         self.pitches = PitchStore(db)
         self._docs: dict[str, DocumentActor] = {}
         self._passivating: set[str] = set()
@@ -702,11 +730,13 @@ class DocumentHub:
 
     def adopt(self, actor: DocumentActor) -> None:
         self._docs[actor.key] = actor
+        self.metrics.open.set(len(self._docs))
 
     def passivated(self, actor: DocumentActor) -> None:
         self._passivating.discard(actor.key)
         if self._docs.get(actor.key) is actor:
             del self._docs[actor.key]
+        self.metrics.open.set(len(self._docs))
 
     def passivation_over(self, actor: DocumentActor) -> None:
         self._passivating.discard(actor.key)
@@ -716,6 +746,7 @@ class DocumentHub:
         connections (1011); they reconnect to a fresh actor loaded from storage."""
         if self._docs.get(actor.key) is actor:
             del self._docs[actor.key]
+            self.metrics.open.set(len(self._docs))
         log.error("document %s failed; its connections reconnect to a fresh copy", actor.key)
         for peer in list(actor.peers):
             peer.close_soon(1011, "Internal error")
@@ -751,6 +782,7 @@ __all__ = [
     "DocDenied",
     "DocIncoming",
     "DocLimits",
+    "DocMetrics",
     "DocOpen",
     "DocPeer",
     "DocRecheck",

@@ -36,6 +36,7 @@ from pitchey.rooms.docs import (
     DocDenied,
     DocIncoming,
     DocLimits,
+    DocMetrics,
     DocOpen,
     DocumentActor,
     DocumentHub,
@@ -167,6 +168,9 @@ async def docs_handler(request: web.Request) -> web.StreamResponse:
     session = WsSession(transport, principal, realtime.hub, settings, realtime.sessions.flusher)
     realtime.sessions.add(session)
     peer = DocSession(session, principal, settings)
+    gauge = docs.metrics.connections if docs is not None else None
+    if gauge is not None:
+        gauge.inc()
     conn = _Conn()
     expiry = asyncio.get_running_loop().call_later(
         max(0.0, principal.expires_at - time.time()),
@@ -216,6 +220,8 @@ async def docs_handler(request: web.Request) -> web.StreamResponse:
             with contextlib.suppress(pykka.ActorDeadError):
                 conn.ref.tell(DocClose(peer))
         realtime.sessions.remove(session)
+        if gauge is not None:
+            gauge.dec()
         session.finished()
     return ws
 
@@ -237,6 +243,7 @@ def setup_docs(app: web.Application) -> None:
             state.realtime.backplane,  # its DocRelay seam: Redis pub/sub across nodes
             limits=DocLimits(max_bytes=settings.doc_max_bytes, compact_every=settings.doc_compact_every),
             idle_timeout=settings.room_idle_timeout,
+            metrics=DocMetrics(hub.metrics.registry),
         )
         await docs.start()
         holder.hub = docs

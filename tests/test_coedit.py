@@ -319,6 +319,11 @@ async def test_two_editors_converge_and_a_late_joiner_syncs(team):
     # A late joiner receives the whole document in the sync step 2.
     c = await open_doc(client, pid, team["viewer"])
     assert str(c.fragment) == str(a.fragment)
+    # The node's metrics count them.
+    text = await (await client.get("/metrics")).text()
+    figures = {line.split()[0]: float(line.split()[1]) for line in text.splitlines() if line[:1] != "#"}
+    assert figures["pitchey_docs_open"] == 1 and figures["pitchey_doc_connections"] == 3, figures
+    assert figures["pitchey_doc_updates_total"] >= 42, figures
     for x in (a, b, c):
         await x.close()
 
