@@ -161,13 +161,16 @@ class MessageStore:
             )
         return [_message(r) for r in rows], int(total)
 
-    async def mark_conversation_read(self, user_id: int, other_id: int) -> int:
-        """Mark what `other_id` sent to `user_id` as read; how many changed."""
+    async def mark_conversation_read(self, user_id: int, other_id: int, up_to: int | None = None) -> int:
+        """Mark what `other_id` sent to `user_id` as read (up to message `up_to`, when given: what
+        the reader has seen, not what arrived since); how many changed."""
         status = await self.db.execute(
             """UPDATE direct_messages SET read_at = now()
-               WHERE recipient_id = $1 AND sender_id = $2 AND read_at IS NULL""",
+               WHERE recipient_id = $1 AND sender_id = $2 AND read_at IS NULL
+                 AND ($3::bigint IS NULL OR id <= $3::bigint)""",
             user_id,
             other_id,
+            up_to,
         )
         return int(status.split()[-1])
 

@@ -138,16 +138,30 @@ async def test_threads_conversation_and_unread_counts(make_client):
     assert [t["counterpart"]["id"] for t in page2["data"]] == [c_id]
     assert page2["meta"]["pagination"]["hasMore"] is False
 
-    # Reading the conversation with B marks B's messages to A as read, not A's to B.
+    # Reading the conversation with B changes nothing (a GET never does) ...
     body = await get(client, f"/api/messages/{b_id}", a)
     assert [m["content"] for m in body["data"]] == ["a-to-b", "b2", "b1"]
-    assert body["meta"]["markedRead"] == 2
+    assert "markedRead" not in body["meta"]
     assert body["meta"]["pagination"]["total"] == 3
+    assert not any(m["readAt"] for m in body["data"])
+    assert [t["unreadCount"] for t in (await get(client, "/api/messages", a))["data"]] == [2, 1]
+    # ... marking it read is a POST: B's messages to A up to the one shown, not A's to B.
+    read = f"/api/messages/conversations/{b_id}/read"
+    resp = await client.post(read, json={"upTo": m1["id"]}, headers=bearer(a))
+    assert (await expect_envelope(resp, 200))["data"] == {"marked": 1, "unreadCount": 2}
+    resp = await client.post(read, json={}, headers=bearer(a))
+    assert (await expect_envelope(resp, 200))["data"] == {"marked": 1, "unreadCount": 1}
+    body = await get(client, f"/api/messages/{b_id}", a)
     assert all(m["readAt"] for m in body["data"] if m["senderId"] == b_id)
     assert [m["readAt"] for m in body["data"] if m["senderId"] == a_id] == [None]
     threads = (await get(client, "/api/messages", a))["data"]
     assert [t["unreadCount"] for t in threads] == [0, 1]
-    assert (await get(client, f"/api/messages/{b_id}", a))["meta"]["markedRead"] == 0
+    resp = await client.post(read, json={}, headers=bearer(a))
+    assert (await expect_envelope(resp, 200))["data"] == {"marked": 0, "unreadCount": 1}
+    resp = await client.post("/api/messages/conversations/999999/read", json={}, headers=bearer(a))
+    await expect_envelope(resp, 404, "NOT_FOUND")
+    resp = await client.post(read, json={"upTo": "1"}, headers=bearer(a))
+    await expect_envelope(resp, 422, "VALIDATION_ERROR")
     # B still has A's reply unread.
     b_threads = await get(client, "/api/messages", b)
     assert b_threads["data"][0]["unreadCount"] == 1 and b_threads["meta"]["unreadCount"] == 1

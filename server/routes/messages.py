@@ -12,7 +12,14 @@ from pitchey.storage.messages import MessageStore
 from ..api import Api, Call, Reply
 from ..errors import Forbidden, NotFound, ValidationFailed
 from ..schemas import Empty, PageQuery, pagination
-from ..schemas.platform import MessageOut, PersonOut, SendMessageBody, ThreadOut
+from ..schemas.platform import (
+    ConversationReadBody,
+    ConversationReadOut,
+    MessageOut,
+    PersonOut,
+    SendMessageBody,
+    ThreadOut,
+)
 from ._shared import realtime_hub, visible_pitch
 
 api = Api()
@@ -120,8 +127,8 @@ async def list_threads(call: Call[Any, PageQuery]) -> Reply:
     permission=("read", "messages"),
     tags=("messages",),
     errors=(NotFound,),
-    summary="The conversation with one user, newest first; marks what they sent you "
-    "as read (`meta.markedRead`)",
+    summary="The conversation with one user, newest first (reading it changes nothing: mark it "
+    "read with POST /api/messages/conversations/{userId}/read)",
 )
 async def conversation(call: Call[Any, PageQuery]) -> Reply:
     q = call.query
@@ -130,14 +137,31 @@ async def conversation(call: Call[Any, PageQuery]) -> Reply:
     other = await st.counterpart(other_id)
     if other is None:
         raise UserNotFound()
-    me = call.user.user_id
-    marked = await st.mark_conversation_read(me, other_id) if other_id != me else 0
     messages, total = await st.conversation(
-        me, other_id, limit=q.limit, offset=q.offset, user_type=call.user.user_type
+        call.user.user_id, other_id, limit=q.limit, offset=q.offset, user_type=call.user.user_type
     )
-    return Reply(
-        [MessageOut.model_validate(m) for m in messages], meta=pagination(q, total, markedRead=marked)
-    )
+    return Reply([MessageOut.model_validate(m) for m in messages], meta=pagination(q, total))
+
+
+@api.route(
+    "POST",
+    "/api/messages/conversations/{userId}/read",
+    body=ConversationReadBody,
+    response=ConversationReadOut,
+    permission=("read", "messages"),
+    tags=("messages",),
+    errors=(NotFound,),
+    summary="Mark what one user sent you as read (up to `upTo`, the newest message you were shown)",
+)
+async def read_conversation(call: Call[ConversationReadBody, Any]) -> ConversationReadOut:
+    """A GET never changes state: opening a conversation reads it, and the client says it was seen."""
+    other_id = call.path_id("userId")
+    st = store(call)
+    if await st.counterpart(other_id) is None:
+        raise UserNotFound()
+    me = call.user.user_id
+    marked = await st.mark_conversation_read(me, other_id, call.body.up_to) if other_id != me else 0
+    return ConversationReadOut(marked=marked, unread_count=await st.unread_total(me))
 
 
 @api.route(

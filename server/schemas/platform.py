@@ -292,6 +292,17 @@ class ThreadOut(Schema):
     message_count: int
 
 
+class ConversationReadBody(Input):
+    up_to: Id | None = Field(
+        None, description="Mark only messages up to this id (the newest one shown); all when absent"
+    )
+
+
+class ConversationReadOut(Schema):
+    marked: int = Field(description="How many messages from this person were unread and are read now")
+    unread_count: int = Field(description="Messages still unread, in all conversations")
+
+
 # -- notifications ----------------------------------------------------------------------------
 
 

@@ -196,8 +196,11 @@ def test_long_conversation_and_refusals(new_context, live_server, api_register, 
     expect(log).not_to_contain_text("Numbered message 05")
     page.wait_for_load_state("networkidle")
     assert api.paths()[f"GET /api/messages/{writer['id']}"] == 1, api.calls
-    # (Reading the conversation marks it read today, so no POST .../read follows; should the read
-    # stop marking, the page marks the unread ones itself: not asserted either way here.)
+    # Reading the conversation (a GET) marks nothing; the page, once it shows the messages, marks
+    # them read with one POST for the conversation (up to the newest shown), none per message.
+    read = f"POST /api/messages/conversations/{writer['id']}/read"
+    assert api.paths()[read] == 1, api.calls
+    assert not [c for c in api.calls if re.fullmatch(r"POST /api/messages/\d+/read", c)], api.calls
     page.get_by_role("button", name="Load older messages").click()
     expect(items).to_have_count(35)
     expect(items.first).to_contain_text("Numbered message 01")

@@ -1,9 +1,10 @@
 // Direct messages: the conversations (with unread counts) beside the open one. A message sent to
 // us arrives live as a `message` event in our own `user:<id>` room (rooms/room.py, direct_message):
 // it is put into the open conversation's cache at once, and the thread list is refetched for its
-// counts. Opening a conversation marks what the other person sent as read: today GET
-// /api/messages/{userId} does so itself; anything still unread after it (or arriving live) is
-// marked with POST /api/messages/{id}/read, so the page is right whichever the server does.
+// counts. Reading a conversation (GET /api/messages/{userId}) changes nothing; once its messages
+// are on a visible page, what the other person sent is marked read with one
+// POST /api/messages/conversations/{userId}/read up to the newest message shown (and again for
+// messages arriving live while it is open).
 import {
   useInfiniteQuery,
   useMutation,
@@ -22,6 +23,7 @@ import { useUserEvents, type ServerFrame } from "../../realtime";
 import { Alert, Badge, Button, ButtonLink, Card, Empty, ErrorState, Loading, PageHeader, TextArea } from "../../ui";
 import {
   displayName,
+  markConversationRead,
   metaNumber,
   nextPage,
   unwrapPage,
@@ -306,19 +308,14 @@ function ThreadItem({ thread, me, current }: { thread: Thread; me: User; current
 // --- one conversation ------------------------------------------------------------------------
 
 function useConversation(otherId: number) {
-  const qc = useQueryClient();
   return useInfiniteQuery({
     queryKey: keys.conversation(otherId),
-    queryFn: async ({ pageParam }) => {
-      const page = await unwrapPage(
+    queryFn: ({ pageParam }) =>
+      unwrapPage(
         api.GET("/api/messages/{userId}", {
           params: { path: { userId: otherId }, query: { page: pageParam, limit: CONVERSATION_LIMIT } },
         }),
-      );
-      // The server marked messages read on this read: the list's counts changed.
-      if ((metaNumber(page.meta, "markedRead") ?? 0) > 0) refreshThreads(qc);
-      return page;
-    },
+      ),
     initialPageParam: 1,
     getNextPageParam: nextPage,
     refetchOnMount: "always",
@@ -336,7 +333,10 @@ function usePageVisible(): boolean {
   return visible;
 }
 
-/** Marks what the other person sent and we have not read yet, each message once. */
+/**
+ * Marks what the other person sent and we have not read yet, once it is on a visible page: one
+ * POST for the conversation, up to the newest such message shown (each message asked for once).
+ */
 function useMarkRead(me: User, otherId: number, messages: Message[]): void {
   const qc = useQueryClient();
   const visible = usePageVisible();
@@ -348,21 +348,18 @@ function useMarkRead(me: User, otherId: number, messages: Message[]): void {
   useEffect(() => {
     if (!visible || unread.length === 0) return;
     for (const m of unread) tried.current.add(m.id);
-    void Promise.allSettled(
-      unread.map((m) => unwrap(api.POST("/api/messages/{id}/read", { params: { path: { id: m.id } }, body: {} }))),
-    ).then((results) => {
-      const done = new Set<number>();
-      let at = new Date().toISOString();
-      results.forEach((r, i) => {
-        const m = unread[i];
-        if (r.status === "fulfilled" && m) {
-          done.add(m.id);
-          at = r.value.readAt ?? at;
-        }
-      });
-      if (done.size > 0) setReadAt(qc, otherId, done, at);
-      refreshThreads(qc);
-    });
+    const ids = new Set(unread.map((m) => m.id));
+    const upTo = Math.max(...ids);
+    markConversationRead(otherId, upTo).then(
+      () => {
+        setReadAt(qc, otherId, ids, new Date().toISOString());
+        refreshThreads(qc);
+      },
+      () => {
+        // Still unread on the server: let a later render try these again.
+        for (const id of ids) tried.current.delete(id);
+      },
+    );
   }, [unread, visible, otherId, qc]);
 }
 

@@ -1,6 +1,6 @@
 // Server state of the shared pages (messages, notifications, NDAs sent): paginated lists over the
 // typed client, keyed by keys.ts so that the live client's invalidations reach them.
-import { unwrap, type Schemas } from "../../api/client";
+import { api, unwrap, type Schemas } from "../../api/client";
 
 export type Thread = Schemas["ThreadOut"];
 export type Message = Schemas["MessageOut"];
@@ -8,6 +8,7 @@ export type Person = Schemas["PersonOut"];
 export type Notification = Schemas["NotificationOut"];
 export type NdaItem = Schemas["NdaListItem"];
 export type NdaStatus = NdaItem["status"];
+export type ConversationRead = Schemas["ConversationReadOut"];
 
 export interface Pagination {
   page: number;
@@ -29,7 +30,7 @@ type Enveloped<T> = Promise<{
   response: Response;
 }>;
 
-/** Like `unwrap`, but keeps the envelope's meta (pagination, unreadCount, markedRead). */
+/** Like `unwrap`, but keeps the envelope's meta (pagination, unreadCount). */
 export async function unwrapPage<T>(call: Enveloped<T[]>): Promise<Page<T>> {
   const items = await unwrap(call);
   const meta = (await call).data?.meta ?? {};
@@ -40,6 +41,16 @@ export async function unwrapPage<T>(call: Enveloped<T[]>): Promise<Page<T>> {
 /** The next page number for useInfiniteQuery, or undefined when the last one was the end. */
 export function nextPage<T>(last: Page<T>): number | undefined {
   return last.pagination?.hasMore ? last.pagination.page + 1 : undefined;
+}
+
+/**
+ * Mark what `otherId` sent us as read, up to message `upTo` (the newest one shown, so nothing that
+ * arrived unseen meanwhile). Reading a conversation (a GET) never marks anything itself.
+ */
+export function markConversationRead(otherId: number, upTo: number): Promise<ConversationRead> {
+  return unwrap(
+    api.POST("/api/messages/conversations/{userId}/read", { params: { path: { userId: otherId } }, body: { upTo } }),
+  );
 }
 
 export function metaNumber(meta: Record<string, unknown> | undefined, name: string): number | null {
