@@ -26,6 +26,11 @@ BODY = (
 )
 
 
+def _signed_in(page: Any) -> None:
+    """The header knows who is signed in (the portal's links are there) before the nav is used."""
+    expect(page.get_by_role("banner").get_by_role("button", name="Sign out")).to_be_visible()
+
+
 def _download(page: Any, link_name: str) -> str:
     with page.expect_download() as info:
         page.get_by_role("link", name=link_name).click()
@@ -45,6 +50,7 @@ def test_template_accept_countersign_download(
     # The creator writes a template.
     creator = creator_ctx.new_page()
     creator.goto("/creator")
+    _signed_in(creator)
     nav(creator, "NDA templates")
     expect(creator.get_by_role("heading", level=1, name="NDA templates")).to_be_visible()
     expect(creator.get_by_text("You have no NDA templates yet.")).to_be_visible()
@@ -97,12 +103,14 @@ def test_template_accept_countersign_download(
 
     # The creator approves: the countersignature.
     creator.goto("/creator/ndas")
+    expect(creator.get_by_test_id("nda-signing")).to_contain_text("approving countersigns it")
     creator.get_by_role("button", name=f"Approve Ivy Ives's request for {pitch['title']}").click()
     expect(investor.get_by_text("The lighthouse was never lit.")).to_be_visible(timeout=LIVE)
 
     # Both download the signed agreement from "Agreements".
     for page, role_text in ((investor, "You accepted it"), (creator, "you countersigned")):
         page.goto("/")
+        _signed_in(page)
         nav(page, "Agreements")
         expect(page.get_by_role("heading", level=1, name="Signed agreements (1)")).to_be_visible()
         item = page.get_by_role("list", name="Signed agreements").get_by_role("listitem")

@@ -52,6 +52,21 @@ function NdaCard({ nda, onDecided, movedTo }: { nda: NdaItem; onDecided: (n: Nda
           {nda.decidedAt && ` · decided ${formatDateTime(nda.decidedAt)}`}
         </p>
         {nda.message && <blockquote className={s.quote}>{nda.message}</blockquote>}
+        {nda.templateHash && nda.acceptedAt && (
+          <p className={s.muted} data-testid="nda-signing">
+            {nda.countersignedAt ? (
+              <>
+                Signed under your NDA template; you countersigned {formatDateTime(nda.countersignedAt)}
+                {nda.status === "expired" ? " · expired" : nda.expiresAt ? ` · expires ${formatDateTime(nda.expiresAt)}` : ""}.{" "}
+                <Link to="/agreements">Signed agreements</Link>
+              </>
+            ) : nda.status === "pending" ? (
+              `Accepted your NDA template ${formatDateTime(nda.acceptedAt)}; approving countersigns it.`
+            ) : (
+              `Accepted your NDA template ${formatDateTime(nda.acceptedAt)}.`
+            )}
+          </p>
+        )}
         {nda.reason && (
           <p>
             <strong>Reason given:</strong> {nda.reason}
