@@ -337,3 +337,39 @@ def test_versions_list_and_restore(new_context, live_server, api_register, api_c
         expect(editor(p)).not_to_contain_text("Words to take back.", timeout=LIVE)
         expect(editor(p)).to_contain_text("Kept words.")
     shot(owner, "coedit-versions")
+
+
+def test_nda_holder_reads_the_documents(
+    new_context, live_server, api_register, api_create_published_pitch, shot
+):
+    """Desktop only. An approved-NDA holder reads the documents, live, with no toolbar, no
+    collaborators list and no Restore; before the approval the documents are refused."""
+    owner_ctx, investor_ctx = new_context(), new_context()
+    api_register(owner_ctx, "creator", name="Nia Owner")
+    api_register(investor_ctx, "investor", name="Ian Holder")
+    pid = api_create_published_pitch(owner_ctx, requireNda=True, synopsis="Protected plot.")["id"]
+    base = live_server.url
+
+    holder = investor_ctx.new_page()
+    holder.goto(f"/pitches/{pid}/documents/synopsis")
+    expect(holder.get_by_test_id("doc-refused")).to_contain_text("You do not have access to this document")
+
+    resp = investor_ctx.request.post(f"{base}/api/ndas/request", data={"pitchId": pid})
+    assert resp.status == 201, resp.text()
+    nda_id = resp.json()["data"]["id"]
+    resp = owner_ctx.request.post(f"{base}/api/ndas/{nda_id}/approve", data={})
+    assert resp.status == 200, resp.text()
+
+    owner = owner_ctx.new_page()
+    open_doc(owner, pid)
+    open_doc(holder, pid)
+    expect(holder.get_by_text("NDA holder · reads only")).to_be_visible()
+    expect(editor(holder)).to_contain_text("Protected plot.")
+    expect(editor(holder)).to_have_attribute("contenteditable", "false")
+    expect(holder.get_by_role("toolbar")).to_have_count(0)
+    expect(holder.get_by_role("region", name="Collaborators")).to_have_count(0)
+    expect(holder.get_by_role("region", name="Versions")).to_be_visible()
+    type_at_end(owner, " A twist.")
+    expect(editor(holder)).to_contain_text("A twist.", timeout=LIVE)
+    expect(holder.get_by_test_id("doc-status")).to_have_text("Up to date · read only")
+    shot(holder, "coedit-nda-holder")
