@@ -226,6 +226,13 @@ class DocLink:
     def restore(self) -> None:
         self.up = True
 
+    def close_with(self, code: int, reason: str) -> None:
+        """The server's close, as the page sees it: `code` and `reason` on the page's sockets."""
+        for ws, server in self.open:
+            server.close()
+            ws.close(code=code, reason=reason)
+        self.open.clear()
+
 
 def test_three_writers_converge_and_offline_edits_merge(
     new_context, live_server, api_register, api_create_published_pitch
@@ -373,3 +380,28 @@ def test_nda_holder_reads_the_documents(
     expect(editor(holder)).to_contain_text("A twist.", timeout=LIVE)
     expect(holder.get_by_test_id("doc-status")).to_have_text("Up to date · read only")
     shot(holder, "coedit-nda-holder")
+
+
+def test_close_codes_in_words(new_context, api_register, api_create_published_pitch):
+    """Desktop only. The server's documented closes reach the person as words: a rate pause
+    reconnects by itself; a change too large stops the document and says so."""
+    ctx = new_context()
+    api_register(ctx, "creator", name="Cal Owner")
+    pid = api_create_published_pitch(ctx)["id"]
+    page = ctx.new_page()
+    link = DocLink(page)
+    open_doc(page, pid, "notes")
+
+    link.close_with(4029, "Too many updates")
+    expect(page.get_by_role("status").filter(has_text="Too many changes too fast")).to_be_visible()
+    expect(page.get_by_test_id("doc-status")).to_have_attribute("data-status", "saved", timeout=LIVE)
+    type_at_end(page, "Still here.")
+    expect(page.get_by_test_id("doc-status")).to_have_text("All changes saved", timeout=LIVE)
+
+    link.close_with(4013, "Update too large")
+    expect(page.get_by_role("alert")).to_contain_text("too large to save")
+    expect(page.get_by_test_id("doc-status")).to_have_attribute("data-status", "closed")
+    expect(editor(page)).to_have_attribute("contenteditable", "false")
+    expect(page.get_by_role("button", name="Reload the page")).to_be_visible()
+    page.wait_for_timeout(3000)  # a terminal close is not retried
+    assert link.open == [], "the page reconnected after a terminal close"
