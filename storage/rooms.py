@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,6 +39,30 @@ class RoomStore:
         )
         assert row is not None
         return StoredMessage(**dict(row))
+
+    async def add_messages(self, pitch_id: int, posts: Sequence[tuple[int, str]]) -> list[StoredMessage]:
+        """Store `(user_id, body)` posts of one room in one statement, hence one transaction and
+        one commit (one WAL flush for the lot): all are stored or none is. Ids follow the order
+        given, and the rows come back in that order (checked, since the caller acknowledges each
+        post by its position)."""
+        if not posts:
+            return []
+        rows = await self.db.fetch(
+            """INSERT INTO room_messages (pitch_id, user_id, body)
+               SELECT $1, t.user_id, t.body
+               FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS t(user_id, body, n)
+               ORDER BY t.n
+               RETURNING id, pitch_id, user_id, body, created_at""",
+            pitch_id,
+            [user_id for user_id, _ in posts],
+            [body for _, body in posts],
+        )
+        stored = sorted((StoredMessage(**dict(row)) for row in rows), key=lambda m: m.id)
+        if len(stored) != len(posts) or any(
+            (m.user_id, m.body) != post for m, post in zip(stored, posts, strict=True)
+        ):
+            raise RuntimeError("room_messages batch insert returned rows out of step with its input")
+        return stored
 
     async def save_snapshot(self, room: str, snapshot: RoomSnapshot) -> None:
         await self.db.execute(
