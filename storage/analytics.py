@@ -222,7 +222,7 @@ class AnalyticsStore:
                 """SELECT count(*) FILTER (WHERE decided_at >= $3) AS nda_cur,
                           count(*) FILTER (WHERE decided_at < $3) AS nda_prev
                    FROM nda_requests
-                   WHERE requester_id = $1 AND status = 'approved'
+                   WHERE requester_id = $1 AND status IN ('approved', 'expired')
                      AND decided_at >= $2 AND decided_at < $4""",
                 user_id,
                 start,
@@ -237,8 +237,9 @@ class AnalyticsStore:
                 user_id,
             )
             signed = await conn.fetchval(
+                # Signed stays signed when its term ends (an expired NDA was approved).
                 """SELECT count(*) FROM nda_requests
-                   WHERE requester_id = $1 AND status = 'approved'""",
+                   WHERE requester_id = $1 AND status IN ('approved', 'expired')""",
                 user_id,
             )
         assert invest and ndas and totals

@@ -45,7 +45,8 @@ FROM (
     SELECT n.decided_at,
            CASE WHEN n.status = 'rejected' THEN 'nda_reject' ELSE 'nda_approve' END,
            n.owner_id, n.pitch_id, n.requester_id, NULL
-      FROM nda_requests n WHERE n.decided_at IS NOT NULL AND n.status IN ('approved', 'rejected', 'revoked')
+      FROM nda_requests n WHERE n.decided_at IS NOT NULL
+                            AND n.status IN ('approved', 'rejected', 'revoked', 'expired')
 ) e
 JOIN users u ON u.id = e.user_id
 JOIN pitches p ON p.id = e.pitch_id
