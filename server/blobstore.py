@@ -349,7 +349,10 @@ class S3BlobStore:
 
     async def read_chunks(self, key: str) -> AsyncIterator[bytes]:
         got = await self.client.get_object(Bucket=self.bucket, Key=check_key(key))
-        async with got["Body"] as body:
+        body = got["Body"]
+        # Read through the StreamingBody: `async with` yields the raw aiohttp response, whose
+        # read() takes no size (and would read the whole object at once).
+        async with body:
             while chunk := await body.read(READ_CHUNK):
                 yield chunk
 

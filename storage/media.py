@@ -1,15 +1,31 @@
 """Pitch media metadata. The bytes live in the blob store; a row is written only after the object
-was stored whole, and removed before the object is, so a row never points at a half-written file."""
+was stored whole, and removed before the object is, so a row never points at a half-written file.
+
+Each new row enqueues `media.derive` in its own transaction (server/tasks/media.py): the job writes
+smaller renditions beside the original and records them in `derivatives`."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import asyncpg
+import orjson
 
 from .database import Database, StorageError
+from .jobs import enqueue
+
+DERIVE_TASK = "media.derive"
+"""Render a media item's derivatives (server/tasks/media.py)."""
+VARIANTS: tuple[str, ...] = ("w320", "w800", "preview")
+"""The derivatives there may be: poster widths 320 and 800, a deck's or video's preview image."""
+
+
+def derivative_key(storage_key: str, variant: str) -> str:
+    """Where a derivative lives: beside its original, `<original key>.<variant>.webp`."""
+    return f"{storage_key}.{variant}.webp"
 
 
 class MediaLimitReached(StorageError):
@@ -29,16 +45,36 @@ class Media:
     original_name: str | None
     protected: bool
     created_at: datetime
+    # variant ("w320", "w800", "preview") -> {"width", "height", "bytes"}, and for a poster
+    # "original" -> its {"width", "height"} (as displayed); empty until the job rendered them.
+    derivatives: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
 
 _COLUMNS = (
     "id, pitch_id, uploaded_by, kind, storage_key, content_type, size_bytes, sha256, "
-    "original_name, protected, created_at"
+    "original_name, protected, created_at, derivatives"
 )
 
 
+def _json(value: Any) -> dict[str, Any]:
+    # asyncpg hands jsonb over as its text unless a codec is set (none is, on our pool).
+    if isinstance(value, str | bytes):
+        value = orjson.loads(value)
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def _media(row: asyncpg.Record) -> Media:
-    return Media(**dict(row))
+    fields = dict(row)
+    fields["derivatives"] = _json(fields.get("derivatives"))
+    return Media(**fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Poster:
+    """A list page's poster: the original's key and the derivatives rendered so far."""
+
+    storage_key: str
+    derivatives: Mapping[str, Mapping[str, int]]
 
 
 class MediaStore:
@@ -87,7 +123,10 @@ class MediaStore:
                 original_name,
                 protected,
             )
-        assert row is not None
+            assert row is not None
+            # Committed with the row: no job for an upload that rolled back, no row without its
+            # job. The lock keeps two runs for one item (a retry, a backfill) from overlapping.
+            await enqueue(conn, DERIVE_TASK, {"mediaId": row["id"]}, lock=f"media:{row['id']}")
         return _media(row)
 
     async def count(self, pitch_id: int, *, include_protected: bool) -> int:
@@ -142,18 +181,28 @@ class MediaStore:
         )
         return _media(row) if row else None
 
-    async def posters(self, pitch_ids: Collection[int], unlocked: Collection[int]) -> dict[int, str]:
-        """The newest poster's storage key of each pitch in `pitch_ids`, in one query for a whole
-        list page: protected posters count only for the pitches in `unlocked` (the caller owns
-        them or holds an approved NDA); a pitch without a poster it may see is absent."""
+    async def set_derivatives(self, media_id: int, derivatives: Mapping[str, Mapping[str, int]]) -> bool:
+        """Record the rendered derivatives (replacing what was there); False when the row is gone
+        (deleted while the job rendered: the caller removes what it wrote)."""
+        status: str = await self.db.execute(
+            "UPDATE pitch_media SET derivatives = $2::jsonb WHERE id = $1",
+            media_id,
+            orjson.dumps(derivatives).decode(),
+        )
+        return status != "UPDATE 0"
+
+    async def posters(self, pitch_ids: Collection[int], unlocked: Collection[int]) -> dict[int, Poster]:
+        """The newest poster of each pitch in `pitch_ids` (its key and derivatives), in one query
+        for a whole list page: protected posters count only for the pitches in `unlocked` (the
+        caller owns them or holds an approved NDA); a pitch without a poster it may see is absent."""
         if not pitch_ids:
             return {}
         rows = await self.db.fetch(
-            """SELECT DISTINCT ON (pitch_id) pitch_id, storage_key FROM pitch_media
+            """SELECT DISTINCT ON (pitch_id) pitch_id, storage_key, derivatives FROM pitch_media
                 WHERE kind = 'poster' AND pitch_id = ANY($1::bigint[])
                   AND (NOT protected OR pitch_id = ANY($2::bigint[]))
                 ORDER BY pitch_id, created_at DESC, id DESC""",
             list(pitch_ids),
             list(unlocked),
         )
-        return {int(r["pitch_id"]): str(r["storage_key"]) for r in rows}
+        return {int(r["pitch_id"]): Poster(str(r["storage_key"]), _json(r["derivatives"])) for r in rows}

@@ -22,6 +22,7 @@ from ..cache import PITCH_TTL, Cache, cached, pitch_tag
 from ..errors import Forbidden, PitchNotFound
 from ..schemas import PageQuery, pagination
 from ..schemas.catalog import CatalogPitchOut, UserSummary
+from ..schemas.media import media_url, poster_srcset
 
 
 def realtime_hub(call: Call[Any, Any]) -> Hub:
@@ -92,8 +93,9 @@ async def rows_out(call: Call[Any, Any], rows: Sequence[CatalogRow]) -> list[Cat
     ]
     posters = await MediaStore(call.state.database).posters([r.pitch.id for r in rows], unlocked)
     for out in outs:
-        key = posters.get(out.id)
-        out.poster_url = f"/api/media/{key}" if key else None
+        poster = posters.get(out.id)
+        out.poster_url = media_url(poster.storage_key) if poster else None
+        out.poster_srcset = poster_srcset(poster.storage_key, poster.derivatives) if poster else None
     return outs
 
 

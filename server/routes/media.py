@@ -22,7 +22,7 @@ from urllib.parse import quote
 from aiohttp import BodyPartReader, ClientPayloadError, web
 
 from pitchey.rooms.access import Decision, decide, decide_owner
-from pitchey.storage.media import Media, MediaLimitReached, MediaStore
+from pitchey.storage.media import VARIANTS, Media, MediaLimitReached, MediaStore, derivative_key
 from pitchey.storage.pitches import Pitch, PitchStore
 
 from ..api import Api, Call, Reply
@@ -41,7 +41,15 @@ from ..errors import (
     ValidationFailed,
 )
 from ..schemas import PageQuery, pagination
-from ..schemas.media import MediaDeleted, MediaOut, MediaUpdate
+from ..schemas.media import (
+    THUMBNAIL_VARIANTS,
+    MediaDeleted,
+    MediaOut,
+    MediaUpdate,
+    Thumbnail,
+    derivative_url,
+    media_url,
+)
 from ..state import APP_STATE, AppState
 from ._shared import refuse, viewer
 
@@ -56,8 +64,13 @@ SNIFF_BYTES = 64
 FIELD_MAX = 64  # bytes of a `kind` or `protected` value
 OTHER_FIELDS_BUDGET = 16 * 1024  # bytes of unknown small fields we skip before refusing
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and headers beside the file
-# Keys the server generates: pitches/<pitch id>/<uuid4 hex>.<ext>
+# Keys the server generates: pitches/<pitch id>/<uuid4 hex>.<ext>, and their derivatives
+# (server/tasks/media.py) beside them: <that key>.<variant>.webp
 KEY_RE = re.compile(r"^pitches/[0-9]{1,18}/[0-9a-f]{32}\.(?:jpg|png|webp|pdf|mp4|mov|webm)$")
+DOWNLOAD_KEY_RE = re.compile(
+    r"^(?P<original>pitches/[0-9]{1,18}/[0-9a-f]{32}\.(?:jpg|png|webp|pdf|mp4|mov|webm))"
+    r"(?:\.(?P<variant>" + "|".join(VARIANTS) + r")\.webp)?$"
+)
 
 _KIND_TYPES = {
     "poster": "a JPEG, PNG or WebP image",
@@ -91,17 +104,24 @@ _NOT_VIDEO_BRANDS = frozenset(
 
 
 def media_out(m: Media) -> MediaOut:
+    d = m.derivatives
     return MediaOut(
         id=m.id,
         pitch_id=m.pitch_id,
         kind=m.kind,
-        url=f"/api/media/{m.storage_key}",
+        url=media_url(m.storage_key),
         content_type=m.content_type,
         size=m.size_bytes,
         sha256=m.sha256,
         filename=m.original_name,
         protected=m.protected,
         created_at=m.created_at,
+        thumbnails=[
+            Thumbnail(url=derivative_url(m.storage_key, v), width=d[v]["width"], height=d[v]["height"])
+            for v in THUMBNAIL_VARIANTS
+            if v in d
+        ],
+        preview_url=derivative_url(m.storage_key, "preview") if "preview" in d else None,
     )
 
 
@@ -134,7 +154,8 @@ async def media_for_pitch(state: AppState, pitch_id: int, show_protected: bool) 
 
 
 async def delete_objects(state: AppState, keys: Iterable[str]) -> None:
-    """Remove the objects of media rows already deleted (a deleted pitch's, one deleted item's).
+    """Remove the objects of media rows already deleted (a deleted pitch's, one deleted item's),
+    with the derivatives of pitch media (every variant there may be: a missing one is no error).
 
     The rows go first, so no row ever points at a missing object; an object that cannot be
     removed is logged and left behind (an orphan costs storage, not correctness).
@@ -143,6 +164,9 @@ async def delete_objects(state: AppState, keys: Iterable[str]) -> None:
     if store is not None:
         for key in keys:
             await _delete_object(store, key)
+            if KEY_RE.match(key):
+                for variant in VARIANTS:
+                    await _delete_object(store, derivative_key(key, variant))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -518,7 +542,8 @@ async def delete_media(call: Call[Any, Any]) -> MediaDeleted:
     row = await MediaStore(call.state.database).delete(media_id, pitch_id)
     if row is None:
         raise NotFound("Media not found")
-    await _delete_object(blobs(call.state), row.storage_key)
+    blobs(call.state)
+    await delete_objects(call.state, [row.storage_key])
     await call.state.cache.invalidate_tags(pitch_tag(pitch_id))
     return MediaDeleted(id=row.id, deleted=True)
 
@@ -571,20 +596,33 @@ _DOWNLOAD_RESPONSES = {
 )
 async def download_media(call: Call[Any, Any]) -> web.StreamResponse:
     key = call.request.match_info.get("key", "")
-    if not KEY_RE.match(key):
+    matched = DOWNLOAD_KEY_RE.match(key)
+    if matched is None:
         raise NotFound("Media not found")
-    row = await MediaStore(call.state.database).by_key(key)
+    # A derivative is decided by its original's row: the same pitch, the same `protected`.
+    row = await MediaStore(call.state.database).by_key(matched["original"])
     if row is None:
         raise NotFound("Media not found")
     decision = await _viewable(call, row.pitch_id)
     if row.protected and not decision.shows_protected:
         raise NdaRequired("This file needs an approved NDA for its pitch")
+    variant = matched["variant"]
+    if variant is not None and variant not in row.derivatives:
+        raise NotFound("Media not found")  # not rendered (yet, or ever)
     store = blobs(call.state)
-    disposition = content_disposition(row.original_name, f"{row.kind}.{key.rsplit('.', 1)[-1]}")
+    if variant is None:
+        content_type = row.content_type
+        filename = row.original_name
+        disposition = content_disposition(filename, f"{row.kind}.{key.rsplit('.', 1)[-1]}")
+    else:
+        content_type = "image/webp"
+        stem = (row.original_name or row.kind).rsplit(".", 1)[0] or row.kind
+        filename = f"{stem}-{variant}.webp"
+        disposition = content_disposition(filename, f"{row.kind}-{variant}.webp")
     where = await store.delivery(
         key,
-        filename=row.original_name or "",
-        content_type=row.content_type,
+        filename=filename or "",
+        content_type=content_type,
         disposition=disposition,
         expires=call.state.settings.media_url_ttl,
     )
@@ -605,7 +643,7 @@ async def download_media(call: Call[Any, Any]) -> web.StreamResponse:
         where.path,
         chunk_size=CHUNK,
         headers={
-            "Content-Type": row.content_type,
+            "Content-Type": content_type,
             "Content-Disposition": disposition,
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, no-cache",

@@ -110,6 +110,11 @@ class CatalogPitchOut(PitchOut):
         description="In list answers: the newest poster the caller may see (a protected poster only "
         "for the owner and approved-NDA holders), fetched with the caller's credentials",
     )
+    poster_srcset: str | None = Field(
+        None,
+        description="In list answers: `srcset` for that poster (its 320 and 800 px WEBP thumbnails "
+        "and the original, by width), null until the thumbnails were rendered",
+    )
 
 
 class PitchUpdate(Input):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -11,6 +12,39 @@ from . import Input, Schema
 from .fields import Flag
 
 Kind = Literal["poster", "deck", "video"]
+THUMBNAIL_VARIANTS = ("w320", "w800")
+
+
+def media_url(storage_key: str) -> str:
+    return f"/api/media/{storage_key}"
+
+
+def derivative_url(storage_key: str, variant: str) -> str:
+    # pitchey.storage.media.derivative_key: `<original key>.<variant>.webp`
+    return f"/api/media/{storage_key}.{variant}.webp"
+
+
+def poster_srcset(storage_key: str, derivatives: Mapping[str, Mapping[str, int]]) -> str | None:
+    """`srcset` for a poster: its thumbnails and the original, by width; None until the job
+    rendered them. The original must be a candidate: with width descriptors a browser picks only
+    from the set, never the `src`, so without it a small poster's 320 px thumbnail would be all a
+    large screen ever got."""
+    original = derivatives.get("original")
+    if original is None:
+        return None
+    parts = [
+        f"{derivative_url(storage_key, v)} {derivatives[v]['width']}w"
+        for v in THUMBNAIL_VARIANTS
+        if v in derivatives
+    ]
+    parts.append(f"{media_url(storage_key)} {original['width']}w")
+    return ", ".join(parts)
+
+
+class Thumbnail(Schema):
+    url: str
+    width: int
+    height: int
 
 
 class MediaOut(Schema):
@@ -24,6 +58,17 @@ class MediaOut(Schema):
     filename: str | None
     protected: bool = Field(description="only the owner and approved-NDA holders may download")
     created_at: datetime
+    thumbnails: list[Thumbnail] = Field(
+        default_factory=list,
+        description="A poster's smaller WEBP renditions (320 and 800 px wide, only those narrower "
+        "than the original), narrowest first; empty until the background job rendered them. Same "
+        "access rules as `url`",
+    )
+    preview_url: str | None = Field(
+        None,
+        description="A deck's first page or a video's frame as a WEBP image (800 px wide at most); "
+        "null until the background job rendered it, or for a file it cannot render",
+    )
 
 
 class MediaDeleted(Schema):
