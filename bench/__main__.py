@@ -4,8 +4,8 @@
     python -m bench --quick              # a smoke run: 100 subscribers, 1,000 sessions/rooms
     python -m bench --only fanout,latency
 
-Suites: fanout, latency, slow, connections, rooms, actors, and rest, cluster and web where their
-modules exist. Servers under test and baselines run as separate processes, driven by
+Suites: fanout, latency, slow, connections, rooms, actors, roomrate, and rest, cluster and web
+where their modules exist. Servers under test and baselines run as separate processes, driven by
 bench/loadgen.py processes; see docs/benchmarks.md.
 """
 
@@ -28,10 +28,26 @@ from typing import Any
 from bench import harness as h
 from bench.common import Row, format_table
 
-SUITES = ("fanout", "latency", "slow", "connections", "rooms", "actors", "rest", "cluster", "web")
+SUITES = (
+    "fanout",
+    "latency",
+    "slow",
+    "connections",
+    "rooms",
+    "actors",
+    "roomrate",
+    "rest",
+    "cluster",
+    "web",
+)
 # Suites kept in their own modules by their owners: `run(quick, notes) -> list[Row]` (actors:
 # `run() -> list[Row]`); skipped with a note when the module is not there.
-EXTERNAL = {"rest": "bench.bench_rest", "cluster": "bench.bench_cluster", "web": "bench.bench_web"}
+EXTERNAL = {
+    "roomrate": "bench.bench_roomrate",
+    "rest": "bench.bench_rest",
+    "cluster": "bench.bench_cluster",
+    "web": "bench.bench_web",
+}
 
 
 def _versions() -> str:
