@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from .page_helpers import track_live, wait_user_room
+
 LIVE = 15_000  # ms: how long a remote edit, a caret or a save may take to show
 
 
@@ -170,13 +172,20 @@ def test_removed_editor_is_told_at_the_next_keystroke(
     ed = api_register(editor_ctx, "creator", name="Rex Editor")
     pitch = api_create_published_pitch(owner_ctx)
     pid = pitch["id"]
+
+    # The invitation arrives live on an open /collaborations (no reload) and is accepted there.
+    writer = editor_ctx.new_page()
+    frames = track_live(writer)
+    writer.goto("/collaborations")
+    expect(writer.get_by_text("No invitation is waiting for an answer.")).to_be_visible()
+    wait_user_room(writer, frames)
     resp = owner_ctx.request.post(
         f"{live_server.url}/api/pitches/{pid}/collaborators", data={"userId": ed["id"], "role": "editor"}
     )
     assert resp.status == 201, resp.text()
-    accept_by_api(editor_ctx, live_server.url, pid)
+    writer.get_by_role("button", name=f"Accept the invitation to {pitch['title']}").click(timeout=LIVE)
+    expect(writer.get_by_role("list", name="Pitches I collaborate on")).to_contain_text(pitch["title"])
 
-    writer = editor_ctx.new_page()
     open_doc(writer, pid, "notes")
     type_at_end(writer, "Before removal.")
     expect(writer.get_by_test_id("doc-status")).to_have_text("All changes saved", timeout=LIVE)
