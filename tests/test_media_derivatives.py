@@ -195,6 +195,7 @@ async def test_a_poster_gets_thumbnails_served_under_its_pitchs_rules(
         {"url": f"{base}.w800.webp", "width": 800, "height": 1200},
     ]
     assert listed["previewUrl"] is None
+    assert listed["srcset"] == f"{base}.w320.webp 320w, {base}.w800.webp 800w, {base} 1200w"
     detail = (await (await client.get(f"/api/pitches/{pitch['id']}", headers=bearer(owner))).json())["data"]
     assert [m["thumbnails"] for m in detail["media"]] == [listed["thumbnails"]]
 
@@ -314,7 +315,8 @@ async def test_a_deck_and_a_video_get_a_preview(make_client: Any, db_conn: async
     recorded = await derived(db_conn, deck["id"])
     assert {k: (v["width"], v["height"]) for k, v in recorded.items()} == {"preview": (800, 1067)}
     item = await media_item(client, owner, pitch["id"], deck["id"])
-    assert item["thumbnails"] == [] and item["previewUrl"] == f"{deck['url']}.preview.webp"
+    assert item["thumbnails"] == [] and item["srcset"] is None
+    assert item["previewUrl"] == f"{deck['url']}.preview.webp"
     status, body, ctype = await fetch(client, item["previewUrl"], owner)
     assert status == 200 and ctype == "image/webp" and webp(body).size == (800, 1067)
     # The deck is protected, and so is its preview.

@@ -49,6 +49,7 @@ from ..schemas.media import (
     Thumbnail,
     derivative_url,
     media_url,
+    poster_srcset,
 )
 from ..state import APP_STATE, AppState
 from ._shared import refuse, viewer
@@ -121,6 +122,7 @@ def media_out(m: Media) -> MediaOut:
             for v in THUMBNAIL_VARIANTS
             if v in d
         ],
+        srcset=poster_srcset(m.storage_key, d) if m.kind == "poster" else None,
         preview_url=derivative_url(m.storage_key, "preview") if "preview" in d else None,
     )
 

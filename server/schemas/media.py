@@ -64,6 +64,11 @@ class MediaOut(Schema):
         "than the original), narrowest first; empty until the background job rendered them. Same "
         "access rules as `url`",
     )
+    srcset: str | None = Field(
+        None,
+        description="A poster's `srcset` (its thumbnails and the original, by width), as "
+        "`posterSrcset` in list answers; null until rendered, and for decks and videos",
+    )
     preview_url: str | None = Field(
         None,
         description="A deck's first page or a video's frame as a WEBP image (800 px wide at most); "

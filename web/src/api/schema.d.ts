@@ -2679,6 +2679,12 @@ export interface components {
             /** Size */
             size: number;
             /**
+             * Srcset
+             * @description A poster's `srcset` (its thumbnails and the original, by width), as `posterSrcset` in list answers; null until rendered, and for decks and videos
+             * @default null
+             */
+            srcset: string | null;
+            /**
              * Thumbnails
              * @description A poster's smaller WEBP renditions (320 and 800 px wide, only those narrower than the original), narrowest first; empty until the background job rendered them. Same access rules as `url`
              */

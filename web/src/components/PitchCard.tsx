@@ -10,12 +10,17 @@ import s from "./PitchCard.module.css";
 export type CardPitch = Pick<
   Schemas["CatalogPitchOut"],
   "id" | "title" | "logline" | "genre" | "format" | "viewCount" | "likeCount" | "requireNda" | "protected" | "status"
-> & { creator?: Schemas["UserSummary"] | null; posterUrl?: string | null };
+> & { creator?: Schemas["UserSummary"] | null; posterUrl?: string | null; posterSrcset?: string | null };
 
 export function creatorName(c: Schemas["UserSummary"] | null | undefined): string | null {
   if (!c) return null;
   return c.companyName || c.name || c.username || null;
 }
+
+// How wide the poster is drawn (PitchCard.module.css): a small box beside the text on phones,
+// half the page in two columns, a column of the grid on wider screens. The browser picks the
+// smallest candidate of the srcset that covers this at its pixel density.
+const POSTER_SIZES = "(max-width: 560px) 120px, (max-width: 900px) 50vw, 300px";
 
 const STATUS_LABEL: Record<CardPitch["status"], string> = {
   draft: "Draft",
@@ -52,6 +57,9 @@ export interface PitchCardProps {
   pitch: CardPitch;
   /** A poster image URL; by default the list answer's `posterUrl` (the poster the viewer may see). */
   posterUrl?: string | null | undefined;
+  /** Its `srcset` (thumbnails by width); by default the list answer's `posterSrcset` when the
+   * poster is the list answer's own. */
+  posterSrcset?: string | null | undefined;
   /** Heading level of the title inside the page's outline (default 3: cards sit under an h2). */
   headingLevel?: 2 | 3 | 4;
   /** Show the status badge (a creator's own list shows drafts and archived pitches). */
@@ -64,17 +72,35 @@ export interface PitchCardProps {
   eyebrow?: ReactNode;
 }
 
-export function PitchCard({ pitch, posterUrl, headingLevel = 3, showStatus, to, footer, eyebrow }: PitchCardProps) {
+export function PitchCard({
+  pitch,
+  posterUrl,
+  posterSrcset,
+  headingLevel = 3,
+  showStatus,
+  to,
+  footer,
+  eyebrow,
+}: PitchCardProps) {
   const H = `h${headingLevel}` as const;
   const who = creatorName(pitch.creator);
   const tags = [pitch.genre, pitch.format].filter((t): t is string => Boolean(t && t.trim()));
   const locked = pitch.requireNda && pitch.protected;
   const poster = posterUrl ?? pitch.posterUrl;
+  // The original stays the src (until the thumbnails exist, and for browsers without srcset).
+  const srcSet = (posterUrl != null ? posterSrcset : pitch.posterSrcset) ?? undefined;
   return (
     <article className={s.card} data-testid="pitch-card" data-pitch-id={pitch.id}>
       {poster ? (
         <div className={s.poster}>
-          <img src={poster} alt={pitch.title} loading="lazy" decoding="async" />
+          <img
+            src={poster}
+            srcSet={srcSet}
+            sizes={srcSet ? POSTER_SIZES : undefined}
+            alt={pitch.title}
+            loading="lazy"
+            decoding="async"
+          />
         </div>
       ) : (
         <div className={s.poster} aria-hidden="true">

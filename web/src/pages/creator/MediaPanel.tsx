@@ -126,7 +126,17 @@ function MediaRow({ item, pitchId }: { item: Media; pitchId: number }) {
     <li>
       <div className={s.mediaItem}>
         {item.kind === "poster" ? (
-          <img className={s.thumb} src={item.url} alt="" loading="lazy" />
+          // The smallest thumbnail once the background job made it; the original until then.
+          <img className={s.thumb} src={item.thumbnails?.[0]?.url ?? item.url} alt="" loading="lazy" />
+        ) : item.previewUrl ? (
+          // The deck's first page or the video's frame, rendered in the background.
+          <img
+            className={s.thumb}
+            src={item.previewUrl}
+            alt=""
+            loading="lazy"
+            data-testid={`preview-${item.kind}`}
+          />
         ) : (
           <span className={s.fileIcon} aria-hidden="true">
             {item.kind === "deck" ? "PDF" : "VID"}

@@ -119,11 +119,19 @@ export function useDeletePitch(id: number) {
 
 // --- media ---------------------------------------------------------------------------------------
 
+// A fresh upload's thumbnails or preview are rendered by a background job: look again every few
+// seconds while one made in the last two minutes has none (an unrenderable file never will).
+function awaitingDerivatives(m: Media): boolean {
+  const fresh = Date.now() - new Date(m.createdAt).getTime() < 120_000;
+  return fresh && (m.kind === "poster" ? !m.srcset : !m.previewUrl);
+}
+
 export function usePitchMedia(id: number) {
   return useQuery({
     queryKey: keys.pitchMedia(id),
     queryFn: () =>
       unwrap(api.GET("/api/pitches/{id}/media", { params: { path: { id }, query: { limit: 100 } } })),
+    refetchInterval: (q) => (q.state.data?.some(awaitingDerivatives) ? 3000 : false),
   });
 }
 

@@ -26,6 +26,9 @@ interface Media {
   contentType: string;
   size: number;
   protected: boolean;
+  /** A poster's thumbnails and original by width; a deck's or video's preview image. */
+  srcset?: string | null;
+  previewUrl?: string | null;
 }
 
 const outgoingKey = [...keys.ndas, "outgoing", "all"] as const;
@@ -151,7 +154,16 @@ function PitchPage({ id }: { id: number }) {
   return (
     <article className={s.detail} aria-labelledby="pitch-title">
       <header className={s.head}>
-        {poster && <img className={s.posterImg} src={poster.url} alt={`Poster for ${p.title}`} />}
+        {poster && (
+          <img
+            className={s.posterImg}
+            src={poster.url}
+            srcSet={poster.srcset ?? undefined}
+            // The head's column: the page less the 320 px aside; the whole width on phones.
+            sizes={poster.srcset ? "(max-width: 900px) 100vw, 820px" : undefined}
+            alt={`Poster for ${p.title}`}
+          />
+        )}
         <div className={s.titleBlock}>
           <h1 id="pitch-title">{p.title}</h1>
           {who && (
@@ -307,7 +319,14 @@ function MediaItem({ item: m }: { item: Media }) {
       {m.kind === "deck" ? (
         <iframe className={s.deckFrame} src={m.url} title={label} loading="lazy" />
       ) : (
-        <video className={s.video} src={m.url} controls preload="metadata" aria-label={label}>
+        <video
+          className={s.video}
+          src={m.url}
+          poster={m.previewUrl ?? undefined}
+          controls
+          preload="metadata"
+          aria-label={label}
+        >
           Your browser cannot play this video here; download it below.
         </video>
       )}
