@@ -54,6 +54,11 @@ def _pitch(row: asyncpg.Record) -> Pitch:
     return Pitch(**dict(row))
 
 
+class UnknownNdaTemplate(StorageError):
+    """The NDA template a pitch was to require is gone: deleted by its owner between the API's
+    ownership check and this write (the foreign key decides)."""
+
+
 class PitchInUse(StorageError):
     """Other records (investments) reference the pitch, so it cannot be deleted."""
 
@@ -268,25 +273,28 @@ class PitchStore:
         require_nda: bool = False,
         nda_template_id: int | None = None,
     ) -> Pitch:
-        row = await self.db.fetchrow(
-            f"""INSERT INTO pitches (user_id, title, logline, genre, format, synopsis, budget,
-                    target_audience, status, visibility, require_nda, published_at, nda_template_id)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                        CASE WHEN $9 = 'published' THEN now() END, $12)
-                RETURNING {_COLUMNS}""",
-            user_id,
-            title,
-            logline,
-            genre,
-            format,
-            synopsis,
-            budget,
-            target_audience,
-            status,
-            visibility,
-            require_nda,
-            nda_template_id,
-        )
+        try:
+            row = await self.db.fetchrow(
+                f"""INSERT INTO pitches (user_id, title, logline, genre, format, synopsis, budget,
+                        target_audience, status, visibility, require_nda, published_at, nda_template_id)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                            CASE WHEN $9 = 'published' THEN now() END, $12)
+                    RETURNING {_COLUMNS}""",
+                user_id,
+                title,
+                logline,
+                genre,
+                format,
+                synopsis,
+                budget,
+                target_audience,
+                status,
+                visibility,
+                require_nda,
+                nda_template_id,
+            )
+        except asyncpg.ForeignKeyViolationError:
+            raise UnknownNdaTemplate() from None
         assert row is not None
         return _pitch(row)
 
@@ -388,11 +396,14 @@ class PitchStore:
             args.append(changes[column])
             sets.append(f"{column} = ${len(args)}")
         sets.append("updated_at = now()")
-        row = await self.db.fetchrow(
-            f"""UPDATE pitches SET {", ".join(sets)} WHERE id = $1 AND user_id = $2
-                RETURNING {_COLUMNS}""",
-            *args,
-        )
+        try:
+            row = await self.db.fetchrow(
+                f"""UPDATE pitches SET {", ".join(sets)} WHERE id = $1 AND user_id = $2
+                    RETURNING {_COLUMNS}""",
+                *args,
+            )
+        except asyncpg.ForeignKeyViolationError:  # only nda_template_id can be: see its docstring
+            raise UnknownNdaTemplate() from None
         return _pitch(row) if row else None
 
     async def delete(self, pitch_id: int, owner_id: int) -> DeletedPitch | None:

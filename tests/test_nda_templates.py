@@ -14,8 +14,11 @@ import pytest
 from conftest import expect_envelope
 from realtime_helpers import app_state, bearer, connect, decide_nda, get_pitch, make_pitch, user
 
+from pitchey.protocol import RoomName
+from pitchey.rooms.messages import UpdatePitch
 from pitchey.server.nda_expiry import expire_ndas, run_nda_expiry
 from pitchey.storage.nda_templates import content_hash
+from pitchey.storage.pitches import PitchStore, UnknownNdaTemplate
 
 TERMS = {
     "title": "Mutual NDA",
@@ -315,3 +318,20 @@ async def test_the_runner_sweeps_with_its_clock(signed):
             await task
     listed = (await get(client, "/api/ndas/outgoing-requests", inv))["data"]
     assert listed[0]["status"] == "expired"
+
+
+async def test_a_template_deleted_after_the_check_is_refused_in_words(make_client):
+    """The API checks a pitch's template, then the write goes to the database; a template deleted
+    in between is refused by the foreign key, and the caller hears the same 404 (not a 500)."""
+    client = await make_client()
+    owner_id, owner = await user(client, "creator")
+    pitch = await make_pitch(client, owner, title="Race")
+    hub = app_state(client).realtime.hub
+    with pytest.raises(UnknownNdaTemplate):
+        await hub.ask(RoomName.pitch(pitch["id"]), UpdatePitch(owner_id, {"nda_template_id": 2**40}))
+    with pytest.raises(UnknownNdaTemplate):
+        store = PitchStore(app_state(client).database)
+        await store.create(user_id=owner_id, title="T", nda_template_id=2**40)
+    # The room carried on: the next edit lands.
+    renamed = await put(client, f"/api/pitches/{pitch['id']}", owner, {"title": "Race 2"})
+    assert renamed["title"] == "Race 2" and renamed["ndaTemplateId"] is None

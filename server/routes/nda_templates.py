@@ -76,12 +76,18 @@ async def check_usable(call: Call[Any, Any], template_id: int | None) -> None:
     if template_id is None:
         return
     if not await templates(call).usable(template_id, call.user.user_id):
-        raise NotFound(
-            "ndaTemplateId: choose one of your own NDA templates",
-            details=[
-                {"field": "ndaTemplateId", "message": "is not one of your templates", "type": "value_error"}
-            ],
-        )
+        raise template_not_usable()
+
+
+def template_not_usable() -> NotFound:
+    """The refusal of a pitch's `ndaTemplateId` that names none of the caller's templates (also
+    when the template was deleted between the check and the write: `UnknownNdaTemplate`)."""
+    return NotFound(
+        "ndaTemplateId: choose one of your own NDA templates",
+        details=[
+            {"field": "ndaTemplateId", "message": "is not one of your templates", "type": "value_error"}
+        ],
+    )
 
 
 # -- the creator's templates -------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 from pitchey.protocol import RoomName
 from pitchey.rooms.messages import DeletePitch, RecordView, SetLike, UpdatePitch
-from pitchey.storage.pitches import BrowseFilter, CatalogPage, PitchInUse
+from pitchey.storage.pitches import BrowseFilter, CatalogPage, PitchInUse, UnknownNdaTemplate
 from pitchey.storage.saved import SavedStore
 
 from ..api import Api, Call, Reply
@@ -42,7 +42,7 @@ from ._shared import (
     visible_pitch,
 )
 from .media import delete_objects, media_for_pitch
-from .nda_templates import check_usable
+from .nda_templates import check_usable, template_not_usable
 
 api = Api()
 
@@ -167,20 +167,23 @@ async def my_pitches(call: Call[Any, MyPitchesQuery]) -> Reply:
 async def create_pitch(call: Call[PitchCreate, Any]) -> Reply:
     b = call.body
     await check_usable(call, b.nda_template_id)
-    pitch = await pitch_store(call).create(
-        user_id=call.user.user_id,
-        title=b.title,
-        logline=b.logline,
-        genre=b.genre,
-        format=b.format,
-        synopsis=b.synopsis,
-        budget=b.budget,
-        target_audience=b.target_audience,
-        status=b.status,
-        visibility=b.visibility,
-        require_nda=b.require_nda,
-        nda_template_id=b.nda_template_id,
-    )
+    try:
+        pitch = await pitch_store(call).create(
+            user_id=call.user.user_id,
+            title=b.title,
+            logline=b.logline,
+            genre=b.genre,
+            format=b.format,
+            synopsis=b.synopsis,
+            budget=b.budget,
+            target_audience=b.target_audience,
+            status=b.status,
+            visibility=b.visibility,
+            require_nda=b.require_nda,
+            nda_template_id=b.nda_template_id,
+        )
+    except UnknownNdaTemplate:  # deleted since check_usable looked
+        raise template_not_usable() from None
     if pitch.status == "published":
         await read_cache(call).invalidate_tags(CATALOG_TAG)
     found = await pitch_store(call).detail(pitch.id)
@@ -229,9 +232,12 @@ async def update_pitch(call: Call[PitchUpdate, Any]) -> CatalogPitchOut:
     pitch_id = call.path_id()
     _, creator = await owned_pitch(call, pitch_id)
     await check_usable(call, call.body.nda_template_id)
-    updated = await realtime_hub(call).ask(
-        RoomName.pitch(pitch_id), UpdatePitch(call.user.user_id, call.body.changes())
-    )
+    try:
+        updated = await realtime_hub(call).ask(
+            RoomName.pitch(pitch_id), UpdatePitch(call.user.user_id, call.body.changes())
+        )
+    except UnknownNdaTemplate:  # deleted since check_usable looked
+        raise template_not_usable() from None
     if updated is None:  # deleted meanwhile
         raise PitchNotFound()
     return pitch_out(updated, show_protected=True, creator=creator)
