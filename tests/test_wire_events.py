@@ -37,7 +37,7 @@ async def test_every_event_type_is_emitted_as_its_declared_model(make_client):
     client = await make_client(ws_rate=50, ws_burst=40)
     _, owner_token = await user(client, "creator", name="Olga Owner")
     inv_id, inv_token = await user(client, "investor", name="Ivo Investor")
-    pitch = await make_pitch(client, owner_token, title="Wire film", visibility="private")
+    pitch = await make_pitch(client, owner_token, title="Wire film", visibility="investors_only")
     pid = pitch["id"]
     room = f"pitch:{pid}"
     owner = await connect(client, owner_token)  # connected, subscribed (own room)
@@ -63,7 +63,7 @@ async def test_every_event_type_is_emitted_as_its_declared_model(make_client):
         "/api/messages/send", json={"recipientId": inv_id, "content": "Hi"}, headers=bearer(owner_token)
     )
     await expect_envelope(resp, 201)  # message (user room)
-    other = await make_pitch(client, owner_token, title="Second", visibility="private")
+    other = await make_pitch(client, owner_token, title="Second", visibility="investors_only")
     second = (await request_nda(client, other["id"], inv_token))["data"]
     await decide_nda(client, second["id"], owner_token, approve=False, reason="No")  # nda_rejected
     resp = await client.post(
@@ -124,7 +124,7 @@ async def test_one_shape_per_thing_over_rest_and_live(make_client):
     client = await make_client()
     _, owner_token = await user(client, "creator")
     inv_id, inv_token = await user(client, "investor")
-    pitch = await make_pitch(client, owner_token, title="Same shape", visibility="private")
+    pitch = await make_pitch(client, owner_token, title="Same shape", visibility="investors_only")
     inv = await connect(client, inv_token)
     nda = (await request_nda(client, pitch["id"], inv_token))["data"]
     decided = (await decide_nda(client, nda["id"], owner_token))["data"]
