@@ -271,19 +271,22 @@ async def test_a_small_poster_is_never_enlarged(make_client: Any, db_conn: async
     assert found["posterSrcset"] == f"{thumb[0]['url']} 320w, {mid['url']} 500w"
 
 
-async def test_an_undecodable_poster_fails_once_and_the_worker_goes_on(
-    make_client: Any, db_conn: asyncpg.Connection
+async def test_an_undecodable_poster_is_given_up_at_once_and_the_worker_goes_on(
+    make_client: Any, db_conn: asyncpg.Connection, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = await make_client(**FAST_WORKER)
     _, owner = await user(client, "creator")
     pitch = await make_pitch(client, owner)
     broken = await upload(client, owner, pitch["id"], BROKEN_PNG, "poster")
-    assert await derived(db_conn, broken["id"], status="failed") == {}
+    # Finished, not failed: the uploader's file is no operator's error (no retry, no error report).
+    assert await derived(db_conn, broken["id"]) == {}
     attempts = await db_conn.fetchval(
         "SELECT attempts FROM procrastinate_jobs WHERE task_name = 'media.derive' AND args->>'mediaId' = $1",
         str(broken["id"]),
     )
-    assert attempts == 1  # no retries for a file that will never decode
+    assert attempts == 1  # tried once: a file that does not decode never will
+    said = [r for r in caplog.records if "cannot be rendered" in r.getMessage()]
+    assert [(r.name, r.levelname) for r in said] == [("pitchey.tasks.media", "WARNING")], said
     item = await media_item(client, None, pitch["id"], broken["id"])
     assert item["thumbnails"] == [] and item["previewUrl"] is None
     assert (await fetch(client, item["url"]))[0] == 200  # the original is still served
@@ -292,7 +295,9 @@ async def test_an_undecodable_poster_fails_once_and_the_worker_goes_on(
     Image.new("1", (20000, 20000)).save(bomb, "PNG")
     assert len(bomb.getvalue()) < 100_000
     bombed = await upload(client, owner, pitch["id"], bomb.getvalue(), "poster")
-    assert await derived(db_conn, bombed["id"], status="failed") == {}
+    assert await derived(db_conn, bombed["id"]) == {}
+    said = [r.getMessage() for r in caplog.records if "cannot be rendered" in r.getMessage()]
+    assert len(said) == 2 and "pixels" in said[1], said
     # The same worker still renders the next upload.
     good = await upload(client, owner, pitch["id"], jpeg(640, 480), "poster")
     assert set(await derived(db_conn, good["id"])) == {"w320", "original"}

@@ -1,8 +1,9 @@
 """Media derivatives: smaller renditions of an upload, rendered in the background.
 
 Every upload enqueues `media.derive` in the transaction that stores its row
-(pitchey.storage.media). The job copies the original out of the blob store, renders in a thread
-and writes each rendition beside it as `<original key>.<variant>.webp`:
+(pitchey.storage.media). The job reads the original (the local store's file in place, or a
+temporary copy out of S3), renders in a thread and writes each rendition beside it as
+`<original key>.<variant>.webp`:
 
 - a poster: `w320` and `w800`, WEBP, only widths smaller than the original (never upscaled), EXIF
   orientation applied (Pillow);
@@ -15,8 +16,9 @@ pages see them. The originals stay as uploaded.
 
 The job may run twice (a retry, a worker killed mid-job): it writes the same keys again and
 records the same map. If the row was deleted while it rendered, it removes what it wrote. A file
-that cannot be rendered (undecodable, a decompression bomb, a PDF without pages) fails the job
-once, without retries: it has no derivatives, and the pages keep showing the original.
+that cannot be rendered (undecodable, a decompression bomb, a PDF without pages) is a permanent
+outcome: logged as a warning, the job finished at once (no retry, no error report: the uploader's
+file, not the operator's fault), the item without derivatives, the pages showing the original.
 """
 
 from __future__ import annotations
@@ -32,8 +34,6 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 from procrastinate import JobContext, RetryStrategy
-from procrastinate.jobs import Job
-from procrastinate.retry import RetryDecision
 
 from pitchey.storage.jobs import QUEUE
 from pitchey.storage.media import DERIVE_TASK, VARIANTS, Media, MediaStore, derivative_key
@@ -67,17 +67,9 @@ class Unrenderable(Exception):
     """The file cannot be rendered, and never will be: the job fails without retrying."""
 
 
-class _DeriveRetry(RetryStrategy):
-    """Blob store or database trouble is retried with growing waits (3 s, 9 s, 27 s, ...); a file
-    that cannot be rendered is not."""
-
-    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
-        if isinstance(exception, Unrenderable):
-            return None
-        return super().get_retry_decision(exception=exception, job=job)
-
-
-DERIVE_RETRY = _DeriveRetry(max_attempts=6, exponential_wait=3)
+# Blob store or database trouble is retried with growing waits (3 s, 9 s, 27 s, ...). A file that
+# cannot be rendered never raises out of the job (it is no operator's error: see `derive`).
+DERIVE_RETRY = RetryStrategy(max_attempts=6, exponential_wait=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,8 +277,10 @@ async def derive(st: AppState, media_id: int) -> str:
         try:
             rendered = await asyncio.to_thread(render, row.kind, source, work)
         except Unrenderable as exc:
+            # A permanent outcome, and the uploader's rather than the operator's: a warning and a
+            # finished job (no retry, no error report), the item without derivatives for good.
             log.warning("media %d (%s, %s) cannot be rendered: %s", row.id, row.kind, row.storage_key, exc)
-            raise
+            return f"unrenderable: {exc}"[:200]
         recorded: dict[str, dict[str, int]] = {}
         for r in rendered.items:
             data = await asyncio.to_thread(r.path.read_bytes)
