@@ -12,17 +12,19 @@ SETEX entries, and invalidations reach every node because they live in the share
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
+
+from aiohttp import web
 
 from pitchey.rooms.readcache import CATALOG_TAG as CATALOG_TAG
 from pitchey.rooms.readcache import pitch_tag as pitch_tag
 
-if TYPE_CHECKING:
-    from aiohttp import web
+from .envelope import dumps, etag_matches, request_id, utc_now_iso
 
 T = TypeVar("T")
 
@@ -176,6 +178,44 @@ async def cached(
     if value is not None:
         await cache.set(key, value, ttl=ttl, tags=tags, token=token)
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """A GET answer serialised once: its `data` as JSON bytes, the meta extras (pagination) as
+    JSON bytes, and the ETag `envelope.success` would give it. A cache hit is answered from these
+    bytes (`respond`) with no model building and no re-serialisation; only the per-request id and
+    time are written per hit."""
+
+    data: bytes
+    meta_extra: bytes
+    etag: str
+
+
+def ready(data: Any, meta_extra: dict[str, Any] | None = None) -> Ready:
+    data_bytes = dumps(data)
+    digest = hashlib.blake2b(data_bytes, digest_size=12)
+    extra = b""
+    if meta_extra:
+        extra = dumps(meta_extra)
+        digest.update(extra)
+    return Ready(data_bytes, extra, f'"{digest.hexdigest()}"')
+
+
+def respond(request: web.Request, answer: Ready) -> web.Response:
+    """The envelope around a `Ready` answer, or 304 when the caller already has it: the same
+    bytes, headers and ETag as `envelope.success` makes for the same data."""
+    if etag_matches(request.headers.get("If-None-Match"), answer.etag):
+        return web.Response(status=304, headers={"ETag": answer.etag, "Cache-Control": "private, no-cache"})
+    meta = dumps({"requestId": request_id(request), "timestamp": utc_now_iso()})[:-1]  # left open
+    if answer.meta_extra:
+        meta += b"," + answer.meta_extra[1:-1]
+    body = b'{"success":true,"data":' + answer.data + b',"meta":' + meta + b"}}"
+    return web.Response(
+        body=body,
+        content_type="application/json",
+        headers={"ETag": answer.etag, "Cache-Control": "private, no-cache"},
+    )
 
 
 def setup_cache(app: web.Application, cache: Cache | None = None) -> None:

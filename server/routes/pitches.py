@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
+
 from pitchey.protocol import RoomName
 from pitchey.rooms.messages import DeletePitch, RecordView, SetLike, UpdatePitch
 from pitchey.storage.pitches import BrowseFilter, CatalogPage, PitchInUse, UnknownNdaTemplate
 from pitchey.storage.saved import SavedStore
 
 from ..api import Api, Call, Reply
-from ..cache import BROWSE_TTL, CATALOG_TAG, TRENDING_TTL, cached
+from ..cache import BROWSE_TTL, CATALOG_TAG, PITCH_TTL, TRENDING_TTL, Ready, cached, pitch_tag, ready, respond
 from ..errors import Conflict, Forbidden, NotFound, PitchNotFound, ValidationFailed
 from ..schemas import Empty, PageQuery
 from ..schemas.catalog import (
@@ -62,7 +64,7 @@ api = Api()
     errors=(ValidationFailed,),
     summary="Published pitches the caller may see: filters, full-text search, sorting",
 )
-async def browse_pitches(call: Call[Any, BrowseQuery]) -> Reply:
+async def browse_pitches(call: Call[Any, BrowseQuery]) -> Reply | web.Response:
     q = call.query
     f = BrowseFilter(
         genre=q.genre,
@@ -79,12 +81,26 @@ async def browse_pitches(call: Call[Any, BrowseQuery]) -> Reply:
         return await pitch_store(call).browse(viewer(principal), f, limit=q.limit, offset=q.offset)
 
     if principal is None and q.q is None:
-        # Anonymous pages are the same for every anonymous caller: cache them briefly.
-        key = "browse:anon:" + q.model_dump_json(by_alias=True)
-        page = await cached(read_cache(call), key, load, ttl=BROWSE_TTL, tags=(CATALOG_TAG,))
-    else:
+        # Anonymous pages are the same for every anonymous caller: cached briefly, as the bytes
+        # of the whole answer (rows, posters, pagination) with their ETag.
+        cache = read_cache(call)
+        key = "browse:anon:ready:" + q.model_dump_json(by_alias=True)
+        hit = await cache.get(key)
+        if isinstance(hit, Ready):
+            return respond(call.request, hit)
+        token = await cache.token((CATALOG_TAG,))
         page = await load()
-    return await page_reply(call, page, q)
+        # Each row's own tag too: a poster change invalidates only its pitch, and the posters
+        # are read below (after this second token, so one changed meanwhile voids the entry).
+        rows = tuple(pitch_tag(r.pitch.id) for r in page.rows)
+        more = await cache.token(rows)
+        reply = await page_reply(call, page, q)
+        answer = ready(reply.data, reply.meta)
+        if more[0] == token[0]:
+            both = (token[0], token[1] + more[1])
+            await cache.set(key, answer, ttl=BROWSE_TTL, tags=(CATALOG_TAG, *rows), token=both)
+        return respond(call.request, answer)
+    return await page_reply(call, await load(), q)
 
 
 @api.route(
@@ -199,22 +215,42 @@ async def create_pitch(call: Call[PitchCreate, Any]) -> Reply:
     errors=(NotFound, Forbidden),
     summary="A pitch; a signed-in viewer's first view of the day is counted live",
 )
-async def get_pitch(call: Call[Any, Any]) -> CatalogPitchOut:
+async def get_pitch(call: Call[Any, Any]) -> CatalogPitchOut | web.Response:
     pitch_id = call.path_id()
+    cache = read_cache(call)
+    tags = (pitch_tag(pitch_id),)
+    # Taken before anything is read: an edit that lands while this answer is built voids it.
+    token = await cache.token(tags)
     pitch, creator, decision = await visible_pitch(call, pitch_id)
     principal = call.principal
+    owner = principal is not None and principal.user_id == pitch.user_id
     views = pitch.view_count
-    if principal is not None and principal.user_id != pitch.user_id:
+    counted = None
+    if principal is not None and not owner:
         counted = await realtime_hub(call).ask(RoomName.pitch(pitch_id), RecordView(principal.user_id))
         if counted is not None:
             views = counted
     show = decision.shows_protected
+    # Everyone but the owner (who also gets the save count) sees exactly the answer of the row,
+    # its media and `show` (the protected fields and media appear only when the caller's own
+    # access decision, made above for this request, shows them): one ready answer per pitch and
+    # `show`, served as bytes. A first view of the day (`counted`) changed the count, and the
+    # room invalidated the pitch's tag: that answer is built afresh.
+    key = f"pitch:{pitch_id}:ready:{int(show)}"
+    if not owner and counted is None:
+        hit = await cache.get(key)
+        if isinstance(hit, Ready):
+            return respond(call.request, hit)
     out = pitch_out(pitch, creator=creator, show_protected=show)
     out.view_count = views
     out.media = await media_for_pitch(call.state, pitch_id, show)
-    if principal is not None and principal.user_id == pitch.user_id:
+    if owner:
         out.save_count = (await SavedStore(call.state.database).counts([pitch_id]))[pitch_id]
-    return out
+        return out
+    answer = ready(out)
+    if counted is None:
+        await cache.set(key, answer, ttl=PITCH_TTL, tags=tags, token=token)
+    return respond(call.request, answer)
 
 
 @api.route(
