@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, ClientPayloadError, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from pitchey.rooms.access import Decision, decide, decide_owner
 from pitchey.storage.media import VARIANTS, Media, MediaLimitReached, MediaStore, derivative_key
@@ -461,7 +462,8 @@ async def upload_media(call: Call[Any, Any]) -> Reply:
                     protected_raw = await _read_field(part, FIELD_MAX)
                 else:
                     budget -= len(await _read_field(part, budget))
-        except (ValueError, ClientPayloadError, ConnectionResetError) as exc:
+        # HttpProcessingError: a part's headers aiohttp's parser refuses (a control byte in a name).
+        except (ValueError, ClientPayloadError, ConnectionResetError, HttpProcessingError) as exc:
             raise BadRequest(f"Malformed or interrupted multipart body: {exc}"[:200]) from None
         if stored is None:
             raise ValidationFailed(

@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from aiohttp import BodyPartReader, ClientPayloadError, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from pitchey.storage.profiles import (
     InvalidBudgetRange,
@@ -203,7 +204,8 @@ async def upload_avatar(call: Call[Any, Any]) -> ProfileOut:
                         f"An avatar may be at most {limit} bytes", details={"limit": limit}
                     ) from None
                 key = stored.key
-        except (ValueError, ClientPayloadError, ConnectionResetError) as exc:
+        # HttpProcessingError: a part's headers aiohttp's parser refuses (a control byte in a name).
+        except (ValueError, ClientPayloadError, ConnectionResetError, HttpProcessingError) as exc:
             raise BadRequest(f"Malformed or interrupted multipart body: {exc}"[:200]) from None
         if key is None:
             raise ValidationFailed(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final
 
@@ -27,12 +28,14 @@ from pitchey.protocol.text import Line, Para, check_line, check_para
 __all__ = [
     "MAX_BIGINT",
     "AmountIn",
+    "Day",
     "DayCostIn",
     "Flag",
     "Id",
     "JsonInt",
     "JsonNumber",
     "Line",
+    "Moment",
     "MoneyIn",
     "Para",
     "PositiveAmountIn",
@@ -63,6 +66,36 @@ QueryInt = Annotated[int, BeforeValidator(_query_int)]
 """A whole number in a query string (bounds at the use site)."""
 QueryId = Annotated[int, Field(ge=1, le=MAX_BIGINT), BeforeValidator(_query_int)]
 """An id in a query string."""
+
+_DAY: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_MOMENT: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})",
+    re.ASCII,
+)
+
+
+def _day(v: Any) -> Any:
+    # Only what `format: date` means (pydantic alone takes 0 as 1970-01-01, and datetimes).
+    if isinstance(v, str) and not _DAY.fullmatch(v):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    if not isinstance(v, (str, date)) or isinstance(v, datetime):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return v
+
+
+def _moment(v: Any) -> Any:
+    # Only what `format: date-time` means (RFC 3339: with a time zone; no Unix numbers).
+    if isinstance(v, str) and not _MOMENT.fullmatch(v):
+        raise ValueError("must be a date and time with its zone, e.g. 2026-12-01T09:30:00Z")
+    if not isinstance(v, (str, datetime)):
+        raise ValueError("must be a date and time with its zone, e.g. 2026-12-01T09:30:00Z")
+    return v
+
+
+Day = Annotated[date, BeforeValidator(_day)]
+"""A date in a body or a query: `YYYY-MM-DD` only."""
+Moment = Annotated[datetime, BeforeValidator(_moment)]
+"""A point in time in a body or a query: RFC 3339 with a zone only."""
 
 Flag = Annotated[bool, Field(strict=True)]
 """A boolean in a JSON body: `true` or `false` only."""

@@ -14,7 +14,7 @@ from pitchey.protocol.models import NotificationOut as NotificationOut
 
 from . import Input, PageQuery, Schema, at_least_one, exactly_one, not_null
 from .fields import AmountIn as AmountIn
-from .fields import Flag, Id, Line, Para, PositiveAmountIn
+from .fields import Day, Flag, Id, Line, Moment, Para, PositiveAmountIn
 
 _CENT = Decimal("0.01")
 
@@ -41,7 +41,7 @@ class BudgetLineIn(Input):
 
 class MilestoneIn(Input):
     title: Line = Field(min_length=1, max_length=255)
-    due_date: date | None = None
+    due_date: Day | None = None
 
 
 def _distinct_categories(categories: list[str]) -> None:
@@ -57,8 +57,8 @@ class ProjectCreate(Input):
     pitch_id: Id | None = Field(None, description="A pitch visible to the company")
     stage: Stage = "development"
     budget: AmountIn
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     budget_lines: list[BudgetLineIn] = Field(default_factory=list, max_length=100)
     milestones: list[MilestoneIn] = Field(default_factory=list, max_length=200)
 
@@ -96,7 +96,7 @@ class MilestonePatchIn(Input):
 
     id: Id | None = None
     title: Line | None = Field(None, min_length=1, max_length=255)
-    due_date: date | None = None
+    due_date: Day | None = None
     done: Flag | None = None
 
     @model_validator(mode="after")
@@ -115,8 +115,8 @@ class ProjectUpdate(Input):
     pitch_id: Id | None = None
     stage: Stage | None = None
     budget: AmountIn | None = None
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     budget_lines: list[BudgetLinePatchIn] = Field(default_factory=list, max_length=100)
     milestones: list[MilestonePatchIn] = Field(default_factory=list, max_length=200)
 
@@ -185,7 +185,7 @@ class ExpenseCreate(Input):
     budget_line_id: Id
     amount: PositiveAmountIn
     note: Para | None = Field(None, max_length=1000)
-    spent_at: datetime | None = Field(None, description="When it was spent (default now); not in the future")
+    spent_at: Moment | None = Field(None, description="When it was spent (default now); not in the future")
 
 
 class ExpenseOut(Schema):

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from . import Input, Schema, not_null
-from .fields import DayCostIn, Flag, Id, Line, Para, QueryId
+from .fields import Day, DayCostIn, Flag, Id, Line, Para, QueryId
 from .platform import Money, ProductionAnalyticsOut
 
 Role = Literal["producer", "coordinator", "finance", "viewer"]
@@ -112,8 +112,8 @@ class ResourceQuery(Input):
 
 class AllocationCreate(Input):
     project_id: Id
-    start_date: date
-    end_date: date
+    start_date: Day
+    end_date: Day
 
     _end = field_validator("end_date")(_end_after_start)
 
@@ -151,8 +151,8 @@ class Deleted(Schema):
 
 class PhaseIn(Input):
     phase: PhaseName
-    start_date: date
-    end_date: date
+    start_date: Day
+    end_date: Day
     depends_on: list[PhaseName] = Field(default_factory=list, max_length=5)
     done: Flag = False
 

@@ -2015,7 +2015,7 @@ export interface components {
             ndaTemplateId: number | null;
             /**
              * Postersrcset
-             * @description In list answers: `srcset` for that poster (its 320 and 800 px WEBP thumbnails and the original, by width), null until the thumbnails were rendered
+             * @description In list answers: `srcset` for that poster (its 320 and 800 px WEBP thumbnails and the original, by width), null until the thumbnails were rendered (and for a poster narrower than 320 px, which has none)
              * @default null
              */
             posterSrcset: string | null;
@@ -2654,6 +2654,12 @@ export interface components {
             createdAt: string;
             /** Filename */
             filename: string | null;
+            /**
+             * Height
+             * @description A poster's height, as `width`
+             * @default null
+             */
+            height: number | null;
             /** Id */
             id: number;
             /**
@@ -2680,7 +2686,7 @@ export interface components {
             size: number;
             /**
              * Srcset
-             * @description A poster's `srcset` (its thumbnails and the original, by width), as `posterSrcset` in list answers; null until rendered, and for decks and videos
+             * @description A poster's `srcset` (its thumbnails and the original, by width), as `posterSrcset` in list answers; null until rendered, for a poster narrower than 320 px, and for decks and videos
              * @default null
              */
             srcset: string | null;
@@ -2694,6 +2700,12 @@ export interface components {
              * @description GET it with the caller's credentials (cookie or bearer)
              */
             url: string;
+            /**
+             * Width
+             * @description A poster's width in pixels as shown (EXIF orientation applied); null until the background job read it, and for decks and videos
+             * @default null
+             */
+            width: number | null;
         };
         /** MediaUpdate */
         MediaUpdate: {
