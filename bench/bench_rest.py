@@ -9,7 +9,7 @@ captured from `PitchStore` itself, with a pool of the same size (10).
 
 Workloads (pitch ids drawn at random from the seeded, published, public, non-NDA pitches):
 
-* detail, anonymous   - `GET /api/pitches/{id}` without credentials: the cached row, no view;
+* detail, anonymous   - `GET /api/pitches/{id}` without credentials: the ready answer, no view;
 * detail, investor    - the same, signed in as one of 16 investors who have all viewed every
                         pitch today already (a warm-up sweep makes sure): the cached row plus a
                         round trip through the pitch's room actor, which skips the database;
@@ -565,7 +565,7 @@ def _rows(cfg: Config, results: dict[tuple[str, str], list[dict[str, Any]]]) -> 
     rows = [
         Row(
             SUITE,
-            f"GET /api/pitches/{{id}} req/s, anonymous (cached row), {n}",
+            f"GET /api/pitches/{{id}} req/s, anonymous (ready answer), {n}",
             da["rps"],
             "req/s",
             bare_pk,
@@ -593,13 +593,13 @@ def _rows(cfg: Config, results: dict[tuple[str, str], list[dict[str, Any]]]) -> 
         ),
         Row(
             SUITE,
-            f"GET /api/pitches/{{id}} req/s, signed-in investor (cached row + view dedup in room actor), {n}",
+            f"GET /api/pitches/{{id}} req/s, signed-in investor (ready answer, view dedup in room), {n}",
             di["rps"],
             "req/s",
             bare_pk,
             bd["rps"],
-            ">= 2x",
-            di["rps"] >= 2 * bd["rps"],
+            ">= 1.5x",
+            di["rps"] >= 1.5 * bd["rps"],
         ),
         Row(
             SUITE,
@@ -621,11 +621,13 @@ def _rows(cfg: Config, results: dict[tuple[str, str], list[dict[str, Any]]]) -> 
         ),
         Row(
             SUITE,
-            f"GET /api/pitches/browse req/s, anonymous (cached page 1), {n}",
+            f"GET /api/pitches/browse req/s, anonymous (ready page 1), {n}",
             ba["rps"],
             "req/s",
             bare_browse,
             bb["rps"],
+            ">= 2x",
+            ba["rps"] >= 2 * bb["rps"],
         ),
         Row(SUITE, "GET /api/pitches/browse p99, anonymous", ba["p99"], "ms", bare_browse, bb["p99"]),
         Row(
@@ -635,9 +637,18 @@ def _rows(cfg: Config, results: dict[tuple[str, str], list[dict[str, Any]]]) -> 
             "req/s",
             bare_browse,
             bb["rps"],
+            ">= 1.0x",
+            bi["rps"] >= bb["rps"],
         ),
         Row(
-            SUITE, "GET /api/pitches/browse p99, signed-in investor", bi["p99"], "ms", bare_browse, bb["p99"]
+            SUITE,
+            "GET /api/pitches/browse p99, signed-in investor",
+            bi["p99"],
+            "ms",
+            bare_browse,
+            bb["p99"],
+            "<= baseline",
+            bi["p99"] <= bb["p99"],
         ),
         Row(
             SUITE,
@@ -654,8 +665,8 @@ def _rows(cfg: Config, results: dict[tuple[str, str], list[dict[str, Any]]]) -> 
             "req/s",
             bare_like,
             bl["rps"],
-            ">= 0.7x",
-            lk["rps"] >= 0.7 * bl["rps"],
+            ">= 0.8x",
+            lk["rps"] >= 0.8 * bl["rps"],
         ),
         Row(SUITE, "POST/DELETE /api/pitches/{id}/like p99", lk["p99"], "ms", bare_like, bl["p99"]),
         Row(
