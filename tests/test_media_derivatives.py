@@ -196,6 +196,7 @@ async def test_a_poster_gets_thumbnails_served_under_its_pitchs_rules(
     ]
     assert listed["previewUrl"] is None
     assert listed["srcset"] == f"{base}.w320.webp 320w, {base}.w800.webp 800w, {base} 1200w"
+    assert (listed["width"], listed["height"]) == (1200, 1800)
     detail = (await (await client.get(f"/api/pitches/{pitch['id']}", headers=bearer(owner))).json())["data"]
     assert [m["thumbnails"] for m in detail["media"]] == [listed["thumbnails"]]
 
@@ -269,6 +270,11 @@ async def test_a_small_poster_is_never_enlarged(make_client: Any, db_conn: async
     resp = await client.get(f"/api/pitches/browse?q={tag}")
     found = next(p for p in (await resp.json())["data"] if p["id"] == pitch["id"])
     assert found["posterSrcset"] == f"{thumb[0]['url']} 320w, {mid['url']} 500w"
+    item = await media_item(client, None, pitch["id"], mid["id"])
+    assert (item["width"], item["height"], item["srcset"]) == (500, 250, found["posterSrcset"])
+    # Nothing to choose between for the tiny one: no srcset, but its size is known.
+    item = await media_item(client, None, pitch["id"], tiny["id"])
+    assert (item["width"], item["height"], item["srcset"]) == (300, 200, None)
 
 
 async def test_an_undecodable_poster_is_given_up_at_once_and_the_worker_goes_on(

@@ -124,6 +124,8 @@ def media_out(m: Media) -> MediaOut:
             if v in d
         ],
         srcset=poster_srcset(m.storage_key, d) if m.kind == "poster" else None,
+        width=d["original"]["width"] if "original" in d else None,
+        height=d["original"]["height"] if "original" in d else None,
         preview_url=derivative_url(m.storage_key, "preview") if "preview" in d else None,
     )
 

@@ -113,7 +113,8 @@ class CatalogPitchOut(PitchOut):
     poster_srcset: str | None = Field(
         None,
         description="In list answers: `srcset` for that poster (its 320 and 800 px WEBP thumbnails "
-        "and the original, by width), null until the thumbnails were rendered",
+        "and the original, by width), null until the thumbnails were rendered (and for a poster "
+        "narrower than 320 px, which has none)",
     )
 
 

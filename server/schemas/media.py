@@ -26,17 +26,17 @@ def derivative_url(storage_key: str, variant: str) -> str:
 
 def poster_srcset(storage_key: str, derivatives: Mapping[str, Mapping[str, int]]) -> str | None:
     """`srcset` for a poster: its thumbnails and the original, by width; None until the job
-    rendered them. The original must be a candidate: with width descriptors a browser picks only
-    from the set, never the `src`, so without it a small poster's 320 px thumbnail would be all a
-    large screen ever got."""
+    rendered them, and for a poster too small for any (there is nothing to choose between). The
+    original must be a candidate: with width descriptors a browser picks only from the set, never
+    the `src`, so without it a 500 px poster's 320 px thumbnail would be all a large screen got."""
     original = derivatives.get("original")
-    if original is None:
-        return None
     parts = [
         f"{derivative_url(storage_key, v)} {derivatives[v]['width']}w"
         for v in THUMBNAIL_VARIANTS
         if v in derivatives
     ]
+    if original is None or not parts:
+        return None
     parts.append(f"{media_url(storage_key)} {original['width']}w")
     return ", ".join(parts)
 
@@ -67,8 +67,15 @@ class MediaOut(Schema):
     srcset: str | None = Field(
         None,
         description="A poster's `srcset` (its thumbnails and the original, by width), as "
-        "`posterSrcset` in list answers; null until rendered, and for decks and videos",
+        "`posterSrcset` in list answers; null until rendered, for a poster narrower than 320 px, "
+        "and for decks and videos",
     )
+    width: int | None = Field(
+        None,
+        description="A poster's width in pixels as shown (EXIF orientation applied); null until the "
+        "background job read it, and for decks and videos",
+    )
+    height: int | None = Field(None, description="A poster's height, as `width`")
     preview_url: str | None = Field(
         None,
         description="A deck's first page or a video's frame as a WEBP image (800 px wide at most); "

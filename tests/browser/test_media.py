@@ -1,13 +1,15 @@
 """Media in the browser: the creator's media manager (upload with progress, cancel, NDA-only or
 public per item, delete), the deck shown in the pitch page (a same-origin frame) with a download
 link, a video with controls answered by range requests, and posters on the cards of the lists
-(never a protected one for a stranger).
+(never a protected one for a stranger), and the thumbnails the background job renders: a card's
+poster drawn from its srcset, the detail poster too, a deck's preview in the media manager.
 
 axe-core runs on each page; screenshots (desktop and phone) go to test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import struct
@@ -36,10 +38,16 @@ def _media_dir(live_server: Any) -> Path:
     return Path(live_server.node.env["PITCHEY_DATA_DIR"]) / "media"
 
 
+_DERIVATIVE = re.compile(r"\.(?:w320|w800|preview)\.webp$")
+
+
 def _files_of(live_server: Any, pitch_id: int) -> list[str]:
-    """What the local store holds for the pitch, and any half-written upload."""
+    """What the local store holds for the pitch (originals: the server's worker adds their
+    derivatives beside them in its own time), and any half-written upload."""
     root = _media_dir(live_server)
-    found = sorted(p.name for p in (root / "pitches" / str(pitch_id)).glob("*"))
+    found = sorted(
+        p.name for p in (root / "pitches" / str(pitch_id)).glob("*") if not _DERIVATIVE.search(p.name)
+    )
     return found + sorted(f".incoming/{p.name}" for p in (root / ".incoming").glob("*"))
 
 
@@ -249,3 +257,110 @@ def test_deck_video_and_posters_for_viewers(
     axe_check(page, "pitch page with deck and video")
     shot(page, "media-pitch-deck-video")
     shot_phone(page, "media-pitch-deck-video")
+
+
+def _jpeg(width: int, height: int) -> bytes:
+    """A poster with something to see: a diagonal gradient and a band, as a JPEG."""
+    from PIL import Image, ImageDraw
+
+    img = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    img = Image.merge("RGB", (img.getchannel(0), Image.new("L", (width, height), 60), img.getchannel(0)))
+    ImageDraw.Draw(img).rectangle((0, height * 2 // 5, width, height * 3 // 5), fill=(250, 200, 40))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def test_poster_thumbnails_in_srcset_and_a_deck_preview(
+    new_context, live_server, api_register, api_create_published_pitch, axe_check, shot, shot_phone
+):
+    creator = new_context()
+    api_register(creator, "creator", name="Tomas Thumb")
+    tag = uuid.uuid4().hex[:6]
+    title = f"Copper Dunes {tag}"
+    pid = api_create_published_pitch(creator, title=title)["id"]
+
+    def upload(kind: str, name: str, ctype: str, body: bytes) -> Any:
+        multipart = {"kind": kind, "file": {"name": name, "mimeType": ctype, "buffer": body}}
+        return _data(creator.request.post(f"{live_server.url}/api/pitches/{pid}/media", multipart=multipart))
+
+    poster = upload("poster", "dunes.jpg", "image/jpeg", _jpeg(1600, 1000))
+    upload("deck", "dunes-deck.pdf", "application/pdf", make_pdf(title, pad_lines=30))
+    # The server's own worker renders them (nobody calls anything).
+    deadline = time.monotonic() + 20
+    while True:
+        listed = _data(creator.request.get(f"{live_server.url}/api/pitches/{pid}/media"))
+        items = {m["kind"]: m for m in listed}
+        if items["poster"]["srcset"] and items["deck"]["previewUrl"]:
+            break
+        assert time.monotonic() < deadline, f"no derivatives yet: {items}"
+        time.sleep(0.2)
+    base = poster["url"]
+    srcset = f"{base}.w320.webp 320w, {base}.w800.webp 800w, {base} 1600w"
+    assert items["poster"]["srcset"] == srcset
+    assert [(t["width"], t["height"]) for t in items["poster"]["thumbnails"]] == [(320, 200), (800, 500)]
+
+    def loaded(page: Any, selector: str) -> dict[str, Any]:
+        """Wait for the image to be decoded; what the browser chose. (With a srcset of width
+        descriptors, naturalWidth is the chosen file's width scaled to the `sizes` slot, so the
+        file's own width is checked through its URL, whose size the API test decodes.)"""
+        page.wait_for_function(
+            "(sel) => { const i = document.querySelector(sel);"
+            " return i && i.complete && i.naturalWidth > 0; }",
+            arg=selector,
+        )
+        return dict(
+            page.eval_on_selector(
+                selector, "(i) => ({src: i.currentSrc, width: i.naturalWidth, height: i.naturalHeight})"
+            )
+        )
+
+    # A stranger's browse page: the card's poster comes from the srcset (a 300 px wide card at
+    # one device pixel per CSS pixel takes the 320 px thumbnail), the original stays the src.
+    viewer = new_context()
+    page = viewer.new_page()
+    webp_answers: list[Any] = []
+    page.on("response", lambda r: webp_answers.append(r) if r.url.endswith(".webp") else None)
+    page.goto(f"/browse?q={tag}")
+    card = page.get_by_test_id("pitch-card").filter(has_text=title)
+    img = card.get_by_role("img", name=title)
+    expect(img).to_have_attribute("src", base)
+    expect(img).to_have_attribute("srcset", srcset)
+    expect(img).to_have_attribute("sizes", re.compile(r"\(max-width: 560px\) 120px"))
+    chosen = loaded(page, f"img[src='{base}']")
+    assert chosen["src"] == f"{live_server.url}{base}.w320.webp", chosen
+    thumb = next(r for r in webp_answers if r.url.endswith(".w320.webp"))
+    assert thumb.status == 200 and thumb.header_value("content-type") == "image/webp"
+    page.wait_for_load_state("networkidle")
+    axe_check(page, "browse with poster thumbnails")
+    shot(page, "media-thumbnails-browse")
+    shot_phone(page, "media-thumbnails-browse")
+    # On a phone the card's poster is a small box: still a thumbnail, never the 1600 px original.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert loaded(page, f"img[src='{base}']")["src"].endswith(".w320.webp")
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    # The pitch page: its poster from the same set (a thumbnail or the original, by its width).
+    page.goto(f"/pitches/{pid}")
+    hero = page.get_by_role("img", name=f"Poster for {title}")
+    expect(hero).to_have_attribute("srcset", srcset)
+    chosen = loaded(page, "img[alt^='Poster for']")
+    assert chosen["src"].removeprefix(live_server.url) in (f"{base}.w800.webp", base), chosen
+    shot(page, "media-thumbnails-detail")
+    shot_phone(page, "media-thumbnails-detail")
+
+    # The creator's media manager: the poster as its small thumbnail, the deck as its first page.
+    manage = creator.new_page()
+    manage.goto(f"/creator/pitches/{pid}/edit")
+    files = manage.get_by_role("list", name="Uploaded files")
+    expect(files.get_by_role("listitem")).to_have_count(2)
+    preview = files.get_by_test_id("preview-deck")
+    expect(preview).to_have_attribute("src", items["deck"]["previewUrl"])
+    chosen = loaded(manage, "[data-testid='preview-deck']")
+    assert chosen["width"] == 800 and chosen["height"] > 800, chosen  # a portrait page, 800 px wide
+    assert loaded(manage, f"img[src='{base}.w320.webp']")["width"] == 320
+    manage.wait_for_load_state("networkidle")
+    axe_check(manage, "media manager with previews")
+    shot(manage, "media-thumbnails-manager")
+    shot_phone(manage, "media-thumbnails-manager")

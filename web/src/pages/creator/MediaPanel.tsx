@@ -131,7 +131,7 @@ function MediaRow({ item, pitchId }: { item: Media; pitchId: number }) {
         ) : item.previewUrl ? (
           // The deck's first page or the video's frame, rendered in the background.
           <img
-            className={s.thumb}
+            className={`${s.thumb} ${s.previewThumb}`}
             src={item.previewUrl}
             alt=""
             loading="lazy"

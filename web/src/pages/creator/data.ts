@@ -123,7 +123,7 @@ export function useDeletePitch(id: number) {
 // seconds while one made in the last two minutes has none (an unrenderable file never will).
 function awaitingDerivatives(m: Media): boolean {
   const fresh = Date.now() - new Date(m.createdAt).getTime() < 120_000;
-  return fresh && (m.kind === "poster" ? !m.srcset : !m.previewUrl);
+  return fresh && (m.kind === "poster" ? m.width == null : !m.previewUrl);
 }
 
 export function usePitchMedia(id: number) {
