@@ -68,6 +68,7 @@ SEED_CLIENT_ID = 1  # the server's fixed Yjs client for seeding: every node seed
 SYNOPSIS_MAX = 20_000  # as PUT /api/pitches/{id} accepts
 REMOTE_AWARENESS_TTL = 30.0  # seconds, as y-protocols' outdatedTimeout
 MAX_AWARENESS_CLIENTS = 64  # awareness clients one connection may announce
+PASSIVATION_CONCURRENCY = 4  # compactions at once when idle documents passivate
 
 
 # -- the CRDT, without I/O -------------------------------------------------------------------
@@ -638,7 +639,10 @@ class DocumentActor(AsyncioActor):
         if self.peers:
             self.docs.passivation_over(self)
             return
-        await self.save()
+        # Bounded: documents that went idle together must not take the whole pool at once
+        # (docs/benchmarks.md, finding 3). A save that fails leaves the log as it is, whole.
+        async with self.docs.passivation_slots:
+            await self.save()
         await self.docs.relay.doc_detach(self.key)
         self.docs.passivated(self)
         self.actor_ref.stop(block=False)
@@ -674,6 +678,7 @@ class DocumentHub:
         self._docs: dict[str, DocumentActor] = {}
         self._passivating: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self.passivation_slots = asyncio.Semaphore(PASSIVATION_CONCURRENCY)
         self._closing = False
 
     async def start(self) -> None:
