@@ -384,6 +384,31 @@ async def test_deleting_removes_the_derivatives_and_a_second_run_changes_nothing
     assert await keys(client) == []
 
 
+async def test_an_item_deleted_while_its_job_rendered_leaves_no_derivative(
+    make_client: Any, db_conn: asyncpg.Connection
+) -> None:
+    client = await make_client()  # the job is run here, by hand
+    _, owner = await user(client, "creator")
+    pitch = await make_pitch(client, owner)
+    item = await upload(client, owner, pitch["id"], jpeg(1000, 700), "poster")
+    key = item["url"].removeprefix("/api/media/")
+    # The row disappears between the render and the record: the record finds no row to update
+    # (a trigger drops the update, as if a delete had come first).
+    await db_conn.execute(
+        """CREATE FUNCTION test_skip_update() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RETURN NULL; END $$;
+           CREATE TRIGGER test_skip_update BEFORE UPDATE ON pitch_media
+           FOR EACH ROW EXECUTE FUNCTION test_skip_update();"""
+    )
+    try:
+        assert await derive(client.app[APP_STATE], item["id"]) == "gone"
+    finally:
+        await db_conn.execute(
+            "DROP TRIGGER test_skip_update ON pitch_media; DROP FUNCTION test_skip_update()"
+        )
+    assert await keys(client) == [key]  # what it wrote is gone again; the original untouched
+
+
 async def test_the_job_of_an_upload_that_rolled_back_never_runs(
     make_client: Any, db_conn: asyncpg.Connection
 ) -> None:
