@@ -774,6 +774,21 @@ async def test_two_nodes_on_redis_converge(fresh_database, nodes, http, tmp_path
     assert str(z.fragment) == str(y.fragment)
     for c in (y, z):
         await c.close()
+    # A collaborator connected to node b, removed through node a: closed at once all the same.
+    editor_id, editor = await rest.register(a.base, "production")
+    status, _ = await rest.call(
+        "POST",
+        f"{a.base}/api/pitches/{pid}/collaborators",
+        owner,
+        json={"userId": editor_id, "role": "editor"},
+    )
+    assert status == 201
+    status, _ = await rest.call("POST", f"{b.base}/api/pitches/{pid}/collaborators/accept", editor, json={})
+    assert status == 200
+    e = await node_doc(http, b.base, pid, editor)
+    status, _ = await rest.call("DELETE", f"{a.base}/api/pitches/{pid}/collaborators/{editor_id}", owner)
+    assert status == 200
+    assert await e.closed_with(timeout=5) == 4003
 
 
 async def test_versions_are_listed_and_restoring_one_is_a_new_update(make_client):
