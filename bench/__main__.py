@@ -4,8 +4,8 @@
     python -m bench --quick              # a smoke run: 100 subscribers, 1,000 sessions/rooms
     python -m bench --only fanout,latency
 
-Suites: fanout, latency, slow, connections, rooms, actors, roomrate, and rest, cluster and web
-where their modules exist. Servers under test and baselines run as separate processes, driven by
+Suites: fanout, latency, slow, connections, rooms, actors, roomrate, scaling, and rest, cluster
+and web where their modules exist. Servers under test and baselines run as separate processes, driven by
 bench/loadgen.py processes; see docs/benchmarks.md.
 """
 
@@ -36,6 +36,7 @@ SUITES = (
     "rooms",
     "actors",
     "roomrate",
+    "scaling",
     "rest",
     "cluster",
     "web",
@@ -44,6 +45,7 @@ SUITES = (
 # `run() -> list[Row]`); skipped with a note when the module is not there.
 EXTERNAL = {
     "roomrate": "bench.bench_roomrate",
+    "scaling": "bench.bench_scaling",
     "rest": "bench.bench_rest",
     "cluster": "bench.bench_cluster",
     "web": "bench.bench_web",
