@@ -19,6 +19,7 @@ from .jobs import enqueue
 
 DERIVE_TASK = "media.derive"
 """Render a media item's derivatives (server/tasks/media.py)."""
+DERIVE_PRIORITY = -1
 VARIANTS: tuple[str, ...] = ("w320", "w800", "preview")
 """The derivatives there may be: poster widths 320 and 800, a deck's or video's preview image."""
 
@@ -125,8 +126,11 @@ class MediaStore:
             )
             assert row is not None
             # Committed with the row: no job for an upload that rolled back, no row without its
-            # job. The lock keeps two runs for one item (a retry, a backfill) from overlapping.
-            await enqueue(conn, DERIVE_TASK, {"mediaId": row["id"]}, lock=f"media:{row['id']}")
+            # job. The lock keeps two runs for one item (a retry, a backfill) from overlapping;
+            # the lower priority lets money and notifications pass a queue of renders.
+            await enqueue(
+                conn, DERIVE_TASK, {"mediaId": row["id"]}, lock=f"media:{row['id']}", priority=DERIVE_PRIORITY
+            )
         return _media(row)
 
     async def count(self, pitch_id: int, *, include_protected: bool) -> int:

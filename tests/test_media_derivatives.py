@@ -456,12 +456,15 @@ async def test_the_migration_queues_media_uploaded_before_it(
     sql = (resources.files("pitchey.storage") / "migrations" / "0018_media_derivatives.sql").read_text()
     backfill = sql[sql.index("SELECT procrastinate_defer_jobs_v1") :]
     await db_conn.execute(backfill)
-    jobs = await db_conn.fetch("SELECT task_name, args, lock, status::text AS status FROM procrastinate_jobs")
+    jobs = await db_conn.fetch(
+        "SELECT task_name, args, lock, priority, status::text AS status FROM procrastinate_jobs"
+    )
     assert [dict(j) for j in jobs] == [
         {
             "task_name": "media.derive",
             "args": f'{{"mediaId": {item["id"]}}}',
             "lock": f"media:{item['id']}",
+            "priority": 0,
             "status": "todo",
         }
     ]

@@ -57,14 +57,12 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 # Frames decoded at most while looking for the one at one second (a stream without timestamps).
 MAX_FRAMES = 300
 POSTER_FRAME_AT = 1.0  # seconds
-COPY_CHUNK = 1024 * 1024
-
 # PDFium is not thread-safe: one render at a time in this process (jobs run concurrently).
 _pdfium_lock = threading.Lock()
 
 
 class Unrenderable(Exception):
-    """The file cannot be rendered, and never will be: the job fails without retrying."""
+    """The file cannot be rendered, and never will be: the job ends without derivatives."""
 
 
 # Blob store or database trouble is retried with growing waits (3 s, 9 s, 27 s, ...). A file that
