@@ -17,6 +17,12 @@ def pitch_tag(pitch_id: int) -> str:
     return f"pitch:{pitch_id}"
 
 
+def viewer_tag(user_id: int) -> str:
+    """Everything cached for one signed-in viewer alone (their catalog pages): what they may see
+    changes with their NDAs, so a decision or an expiry of one of theirs invalidates it."""
+    return f"viewer:{user_id}"
+
+
 class ReadCache(Protocol):
     async def invalidate_tags(self, *tags: str) -> None: ...
 

@@ -68,7 +68,7 @@ from .messages import (
     Watch,
 )
 from .metrics import RoomStats
-from .readcache import CATALOG_TAG, pitch_tag
+from .readcache import CATALOG_TAG, pitch_tag, viewer_tag
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -768,6 +768,8 @@ class UserRoom(Room):
             current = await self.hub.ndas.get(msg.nda_id)
             status = current.status if current is not None else "decided"
             raise RoomRefusal("CONFLICT", f"This NDA request was already {status}") from None
+        # What the requester may see of the catalog changed: their cached pages go (in this turn).
+        await self.hub.read_cache.invalidate_tags(viewer_tag(nda.requester_id))
         await self.publish(
             events.nda_decided(NdaEventOut.model_validate({**_nda_fields(nda), "pitch_title": title}))
         )
@@ -799,6 +801,7 @@ class UserRoom(Room):
         nda = await self.hub.ndas.expire(msg.nda_id, msg.now)
         if nda is None:
             return None
+        await self.hub.read_cache.invalidate_tags(viewer_tag(nda.requester_id))
         await self.publish(
             events.nda_expired(NdaEventOut.model_validate({**_nda_fields(nda), "pitch_title": title}))
         )

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from pitchey.rooms.readcache import CATALOG_TAG as CATALOG_TAG
 from pitchey.rooms.readcache import pitch_tag as pitch_tag
+from pitchey.rooms.readcache import viewer_tag as viewer_tag
 
 from .envelope import dumps, etag_matches, request_id, utc_now_iso
 

@@ -121,3 +121,34 @@ async def test_a_cached_browse_page_is_ready_bytes_and_never_stale(make_client: 
     await make_pitch(client, owner, title="Newest")
     assert (await body(client, path))["meta"]["pagination"]["total"] == 4
     assert set(pids) >= {listed}
+
+
+async def test_a_signed_in_browse_page_is_the_callers_own_and_follows_their_ndas(make_client: Any) -> None:
+    client = await make_client()
+    _, owner = await user(client, "creator")
+    _, holder = await user(client, "investor")
+    _, other = await user(client, "investor")
+    pid = (
+        await make_pitch(client, owner, title="Locked", requireNda=True, synopsis="Inside", budget="7.00")
+    )["id"]
+    path = "/api/pitches/browse"
+
+    def locked(page: dict[str, Any]) -> tuple[Any, ...]:
+        [p] = [p for p in page["data"] if p["id"] == pid]
+        return p["synopsis"], p["budget"], p["protected"]
+
+    for token in (holder, other, holder, other):  # both cached now, each their own
+        assert locked(await body(client, path, token)) == (None, None, True)
+    nda = (await request_nda(client, pid, holder))["data"]
+    await decide_nda(client, nda["id"], owner)
+    # The approval invalidated the holder's cached pages, and only theirs.
+    synopsis, budget, protected = locked(await body(client, path, holder))
+    assert (synopsis, protected) == ("Inside", False) and budget is not None
+    assert locked(await body(client, path, other)) == (None, None, True)
+    assert locked(await body(client, path)) == (None, None, True)
+    # The owner's own drafts (another status) are never served from a cache.
+    drafts = await body(client, "/api/pitches/browse?status=draft", owner)
+    assert drafts["data"] == []
+    draft = (await make_pitch(client, owner, title="Draft one", status="draft"))["id"]
+    drafts = await body(client, "/api/pitches/browse?status=draft", owner)
+    assert [p["id"] for p in drafts["data"]] == [draft]

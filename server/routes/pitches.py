@@ -21,7 +21,18 @@ from pitchey.storage.pitches import BrowseFilter, CatalogPage, PitchInUse, Unkno
 from pitchey.storage.saved import SavedStore
 
 from ..api import Api, Call, Reply
-from ..cache import BROWSE_TTL, CATALOG_TAG, PITCH_TTL, TRENDING_TTL, Ready, cached, pitch_tag, ready, respond
+from ..cache import (
+    BROWSE_TTL,
+    CATALOG_TAG,
+    PITCH_TTL,
+    TRENDING_TTL,
+    Ready,
+    cached,
+    pitch_tag,
+    ready,
+    respond,
+    viewer_tag,
+)
 from ..errors import Conflict, Forbidden, NotFound, PitchNotFound, ValidationFailed
 from ..schemas import Empty, PageQuery
 from ..schemas.catalog import (
@@ -80,27 +91,37 @@ async def browse_pitches(call: Call[Any, BrowseQuery]) -> Reply | web.Response:
     async def load() -> CatalogPage:
         return await pitch_store(call).browse(viewer(principal), f, limit=q.limit, offset=q.offset)
 
-    if principal is None and q.q is None:
-        # Anonymous pages are the same for every anonymous caller: cached briefly, as the bytes
-        # of the whole answer (rows, posters, pagination) with their ETag.
-        cache = read_cache(call)
-        key = "browse:anon:ready:" + q.model_dump_json(by_alias=True)
-        hit = await cache.get(key)
-        if isinstance(hit, Ready):
-            return respond(call.request, hit)
-        token = await cache.token((CATALOG_TAG,))
-        page = await load()
-        # Each row's own tag too: a poster change invalidates only its pitch, and the posters
-        # are read below (after this second token, so one changed meanwhile voids the entry).
-        rows = tuple(pitch_tag(r.pitch.id) for r in page.rows)
-        more = await cache.token(rows)
-        reply = await page_reply(call, page, q)
-        answer = ready(reply.data, reply.meta)
-        if more[0] == token[0]:
-            both = (token[0], token[1] + more[1])
-            await cache.set(key, answer, ttl=BROWSE_TTL, tags=(CATALOG_TAG, *rows), token=both)
-        return respond(call.request, answer)
-    return await page_reply(call, await load(), q)
+    if q.q is not None or (principal is not None and q.status != "published"):
+        return await page_reply(call, await load(), q)
+    # Without a search, a page is the same for every anonymous caller, and for one signed-in
+    # caller until the catalog, a listed pitch or that caller's NDAs change: cached briefly, as
+    # the bytes of the whole answer (rows, posters, pagination) with their ETag. (A signed-in
+    # caller's other statuses list their own drafts, which change without a catalog event.)
+    tags: tuple[str, ...]
+    if principal is None:
+        key, tags = "browse:anon:ready:", (CATALOG_TAG,)
+    else:
+        key, tags = f"browse:user:{principal.user_id}:ready:", (CATALOG_TAG, viewer_tag(principal.user_id))
+    key += q.model_dump_json(by_alias=True)
+    cache = read_cache(call)
+    hit = await cache.get(key)
+    if isinstance(hit, Ready):
+        return respond(call.request, hit)
+    token = await cache.token(tags)
+    page = await load()
+    # Each row's own tag too: a like, a view or a poster change invalidates only its pitch, and
+    # the posters are read below (after this second token, so one changed meanwhile voids it).
+    # A count that changed between the query and this token may stay for BROWSE_TTL at most,
+    # the bound the live counters of cached lists always had; edits, visibility and NDAs are
+    # covered by the first token (CATALOG_TAG, the viewer's tag), taken before the query.
+    rows = tuple(pitch_tag(r.pitch.id) for r in page.rows)
+    more = await cache.token(rows)
+    reply = await page_reply(call, page, q)
+    answer = ready(reply.data, reply.meta)
+    if more[0] == token[0]:
+        both = (token[0], token[1] + more[1])
+        await cache.set(key, answer, ttl=BROWSE_TTL, tags=(*tags, *rows), token=both)
+    return respond(call.request, answer)
 
 
 @api.route(
