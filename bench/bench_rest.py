@@ -13,8 +13,10 @@ Workloads (pitch ids drawn at random from the seeded, published, public, non-NDA
 * detail, investor    - the same, signed in as one of 16 investors who have all viewed every
                         pitch today already (a warm-up sweep makes sure): the cached row plus a
                         round trip through the pitch's room actor, which skips the database;
-* browse, anonymous   - `GET /api/pitches/browse` page 1: cached for anonymous callers (10 s);
-* browse, investor    - the same signed in: the catalog query runs every time;
+* browse, anonymous   - `GET /api/pitches/browse` page 1: ready bytes for anonymous callers (10 s);
+* browse, investor    - the same signed in (16 investors): each caller's page is cached for them
+                        (10 s, invalidated by catalog, pitch and their NDA changes), so the
+                        query runs once per reader and then after every invalidation;
 * like / unlike       - `POST` and `DELETE /api/pitches/{id}/like` alternating per (user, pitch)
                         so every request changes something (checked: write transactions per
                         request, from the transaction ids PostgreSQL assigned, must be 1).
@@ -632,7 +634,7 @@ def _rows(cfg: Config, results: dict[tuple[str, str], list[dict[str, Any]]]) -> 
         Row(SUITE, "GET /api/pitches/browse p99, anonymous", ba["p99"], "ms", bare_browse, bb["p99"]),
         Row(
             SUITE,
-            f"GET /api/pitches/browse req/s, signed-in investor (query each time), {n}",
+            f"GET /api/pitches/browse req/s, signed-in investor (ready page per caller), {n}",
             bi["rps"],
             "req/s",
             bare_browse,
