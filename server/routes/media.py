@@ -64,7 +64,6 @@ MAX_MEDIA_PER_PITCH = 50
 CHUNK = 256 * 1024
 SNIFF_BYTES = 64
 FIELD_MAX = 64  # bytes of a `kind` or `protected` value
-OTHER_FIELDS_BUDGET = 16 * 1024  # bytes of unknown small fields we skip before refusing
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and headers beside the file
 # Keys the server generates: pitches/<pitch id>/<uuid4 hex>.<ext>, and their derivatives
 # (server/tasks/media.py) beside them: <that key>.<variant>.webp
@@ -383,6 +382,7 @@ _UPLOAD_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["file", "kind"],
+                    "additionalProperties": False,  # another field is refused (422 naming it)
                     "properties": {
                         "file": {
                             "type": "string",
@@ -437,7 +437,6 @@ async def upload_media(call: Call[Any, Any]) -> Reply:
     kind: str | None = None
     protected_raw: str | None = None
     stored: _Stored | None = None
-    budget = OTHER_FIELDS_BUDGET
     try:
         try:
             reader = await request.multipart()
@@ -463,7 +462,14 @@ async def upload_media(call: Call[Any, Any]) -> Reply:
                 elif part.name == "protected":
                     protected_raw = await _read_field(part, FIELD_MAX)
                 else:
-                    budget -= len(await _read_field(part, budget))
+                    # Refused, never skipped, as in a JSON body (the document says
+                    # additionalProperties: false).
+                    raise ValidationFailed(
+                        f"{part.name}: unknown field (send file, kind and protected)",
+                        details=[
+                            {"field": part.name or "", "message": "unknown field", "type": "extra_forbidden"}
+                        ],
+                    )
         # HttpProcessingError: a part's headers aiohttp's parser refuses (a control byte in a name).
         except (ValueError, ClientPayloadError, ConnectionResetError, HttpProcessingError) as exc:
             raise BadRequest(f"Malformed or interrupted multipart body: {exc}"[:200]) from None
@@ -598,7 +604,8 @@ _DOWNLOAD_RESPONSES = {
     tags=("media",),
     openapi_extra=_DOWNLOAD_RESPONSES,
     errors=(NotFound, Forbidden, NdaRequired),
-    summary="Download a media file under its pitch's visibility and NDA rules",
+    summary="Download a media file (or a derivative: <key>.w320.webp, .w800.webp, .preview.webp) "
+    "under its pitch's visibility and NDA rules",
 )
 async def download_media(call: Call[Any, Any]) -> web.StreamResponse:
     key = call.request.match_info.get("key", "")

@@ -351,7 +351,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download a media file under its pitch's visibility and NDA rules */
+        /** Download a media file (or a derivative: <key>.w320.webp, .w800.webp, .preview.webp) under its pitch's visibility and NDA rules */
         get: operations["get_download_media"];
         put?: never;
         post?: never;
