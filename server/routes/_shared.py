@@ -18,7 +18,7 @@ from pitchey.storage.pitches import Access, CatalogPage, CatalogRow, Creator, Pi
 
 from ..api import Call, Reply
 from ..auth import Principal
-from ..cache import PITCH_TTL, Cache, cached, pitch_tag
+from ..cache import PITCH_TTL, Cache, cached, pitch_tag, viewer_tag
 from ..errors import Forbidden, PitchNotFound
 from ..schemas import PageQuery, pagination
 from ..schemas.catalog import CatalogPitchOut, UserSummary
@@ -120,7 +120,15 @@ async def _decided(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creator,
     access = Access(pitch.user_id, pitch.status, pitch.visibility, False, pitch.require_nda)
     me = call.principal.user_id if call.principal else 0
     if me not in (0, pitch.user_id):
-        has_nda = await pitch_store(call).has_approved_nda(pitch_id, me)
+        # Cached like the row: an NDA decision or expiry invalidates the requester's viewer tag
+        # (in their user room's turn), a deleted pitch its pitch tag (issue 16).
+        has_nda = await cached(
+            read_cache(call),
+            f"pitch:{pitch_id}:nda:{me}",
+            lambda: pitch_store(call).has_approved_nda(pitch_id, me),
+            ttl=PITCH_TTL,
+            tags=(pitch_tag(pitch_id), viewer_tag(me)),
+        )
         access = Access(pitch.user_id, pitch.status, pitch.visibility, has_nda, pitch.require_nda)
     return pitch, creator, access
 
