@@ -256,3 +256,77 @@ async def test_a_multipart_part_header_the_parser_refuses_is_400(make_client, re
         assert resp.status == 400, (path, await resp.text())
         error = (await resp.json())["error"]
         assert (error["code"], error["message"][:9]) == ("VALIDATION_ERROR", "Malformed")
+
+
+# -- the routing and HTTP rules the run relies on, pinned one by one (fast, no schemathesis) ----
+
+
+async def test_static_routes_win_for_every_method_and_405_says_allow(make_client, register, expect):
+    client = await make_client()
+    _, token = await register(client, "creator")
+    hdr = {"Authorization": f"Bearer {token}"}
+    for method, path, allow in (
+        ("PUT", "/api/pitches/browse", "GET,HEAD"),
+        ("DELETE", "/api/pitches/trending", "GET,HEAD"),
+        ("PUT", "/api/messages/send", "POST"),
+        ("DELETE", "/api/follows/followers", "GET,HEAD"),
+        ("OPTIONS", "/api/production/team/projects", "GET,HEAD"),
+    ):
+        resp = await client.request(method, path, headers=hdr, json={"title": "x"})
+        await expect(resp, 405, "METHOD_NOT_ALLOWED")
+        assert resp.headers["Allow"] == allow, (method, path, resp.headers.get("Allow"))
+
+
+async def test_a_path_id_is_ascii_digits_in_bigint_range_else_404(make_client, register, expect):
+    client = await make_client()
+    _, token = await register(client, "creator")
+    hdr = {"Authorization": f"Bearer {token}"}
+    for raw in ("abc", "0", "-1", "1.0", "%D9%A1", str(2**63), "9" * 40):
+        for method in ("GET", "PUT", "DELETE"):
+            resp = await client.request(method, f"/api/pitches/{raw}", headers=hdr, json={"title": "x"})
+            await expect(resp, 404, "NOT_FOUND")
+    resp = await client.get(f"/api/pitches/{2**63 - 1}", headers=hdr)
+    await expect(resp, 404, "NOT_FOUND")  # in range: an id that names nothing
+
+
+async def test_bodies_need_json_content_type_and_required_ones_are_not_empty(make_client, register, expect):
+    client = await make_client()
+    _, token = await register(client, "creator")
+    hdr = {"Authorization": f"Bearer {token}"}
+    for ctype in ("", "text/plain", "application/octet-stream", "application/x-www-form-urlencoded"):
+        resp = await client.post(
+            "/api/pitches", data=b'{"title": "T"}', headers={**hdr, "Content-Type": ctype}
+        )
+        await expect(resp, 415, "UNSUPPORTED_MEDIA_TYPE")
+    resp = await client.post(  # no Content-Type header at all
+        "/api/pitches", data=b'{"title": "T"}', headers=hdr, skip_auto_headers=["Content-Type"]
+    )
+    await expect(resp, 415, "UNSUPPORTED_MEDIA_TYPE")
+    resp = await client.post(
+        "/api/pitches",
+        data=b'{"title": "T"}',
+        headers={**hdr, "Content-Type": "application/json; charset=utf-8"},
+    )
+    await expect(resp, 201)
+    # Required body, none sent: 422 naming the field; a body-less write (a like) takes none.
+    resp = await client.post("/api/pitches", headers=hdr)
+    body = await expect(resp, 422, "VALIDATION_ERROR")
+    assert body["error"]["details"][0]["field"] == "title"
+    resp = await client.put(f"/api/pitches/{2**40}", headers=hdr)
+    await expect(resp, 422, "VALIDATION_ERROR")  # "send at least one field": minProperties 1
+    doc = await (await client.get("/api/openapi.json")).json()
+    assert doc["paths"]["/api/pitches"]["post"]["requestBody"]["required"] is True
+    assert doc["paths"]["/api/pitches/{id}/like"]["post"]["requestBody"]["required"] is False
+    assert doc["components"]["schemas"]["PitchUpdate"]["minProperties"] == 1
+
+
+async def test_a_repeated_follow_answers_a_declared_status(make_client, register, expect):
+    client = await make_client()
+    _, token = await register(client, "investor")
+    creator, _ = await register(client, "creator")
+    hdr = {"Authorization": f"Bearer {token}"}
+    first = await expect(await client.post("/api/follows", json={"userId": creator["id"]}, headers=hdr), 201)
+    again = await expect(await client.post("/api/follows", json={"userId": creator["id"]}, headers=hdr), 200)
+    assert (first["data"]["created"], again["data"]["created"]) == (True, False)
+    doc = await (await client.get("/api/openapi.json")).json()
+    assert {"200", "201", "403", "404"} <= set(doc["paths"]["/api/follows"]["post"]["responses"])
