@@ -577,7 +577,7 @@ def _rows(cfg: Config, results: dict[tuple[str, str], list[dict[str, Any]]]) -> 
         ),
         Row(
             SUITE,
-            "GET /api/pitches/{id} p99, anonymous (cached row)",
+            "GET /api/pitches/{id} p99, anonymous (ready answer)",
             da["p99"],
             "ms",
             bare_pk,

@@ -120,14 +120,15 @@ async def _decided(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creator,
     access = Access(pitch.user_id, pitch.status, pitch.visibility, False, pitch.require_nda)
     me = call.principal.user_id if call.principal else 0
     if me not in (0, pitch.user_id):
-        # Cached like the row: an NDA decision or expiry invalidates the requester's viewer tag
-        # (in their user room's turn), a deleted pitch its pitch tag (issue 16).
+        # Cached per reader: an NDA decision or expiry invalidates the requester's viewer tag (in
+        # their user room's turn). Not under the pitch's tag, which every like and view bumps; a
+        # deleted pitch is refused above, before its NDAs are asked about (issue 16).
         has_nda = await cached(
             read_cache(call),
             f"pitch:{pitch_id}:nda:{me}",
             lambda: pitch_store(call).has_approved_nda(pitch_id, me),
             ttl=PITCH_TTL,
-            tags=(pitch_tag(pitch_id), viewer_tag(me)),
+            tags=(viewer_tag(me),),
         )
         access = Access(pitch.user_id, pitch.status, pitch.visibility, has_nda, pitch.require_nda)
     return pitch, creator, access
