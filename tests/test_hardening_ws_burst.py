@@ -70,7 +70,9 @@ async def test_a_burst_of_500_frames_gets_its_replies_then_1008(make_client):
         await raw.read_until(b'"type":"connected"')
         # One write: a subscribe, two messages (answered by the room, later) and 497 pings.
         commands = [{"type": "subscribe", "room": room, "id": "s"}]
-        commands += [{"type": "message", "room": room, "id": f"m{i}", "data": {"text": "hi"}} for i in range(2)]
+        commands += [
+            {"type": "message", "room": room, "id": f"m{i}", "data": {"text": "hi"}} for i in range(2)
+        ]
         commands += [{"type": "ping", "id": i} for i in range(497)]
         # Padded with JSON whitespace to 4 KB each: 2 MB, more than the socket buffers hold, so
         # the client is still writing when the limit closes the connection (it reads meanwhile).

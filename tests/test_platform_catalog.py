@@ -250,14 +250,16 @@ async def test_browse_visibility_per_role(make_client):
     for name, fields in {
         "public": {},
         "investors": {"visibility": "investors_only"},
-        "private": {"visibility": "private"},
+        "private": {},  # made private below, once its NDA is approved
         "draft": {"status": "draft"},
         "archived": {"status": "archived"},
         "private_draft": {"visibility": "private", "status": "draft"},
     }.items():
         p[name] = (await make_pitch(client, owner, title=name, **fields))["id"]
+    # Requested while public (a private pitch refuses a request as its detail does).
     nda = (await request_nda(client, p["private"], holder))["data"]
     await decide_nda(client, nda["id"], owner)
+    await put(client, p["private"], owner, visibility="private")
 
     expected = {
         None: {"public"},

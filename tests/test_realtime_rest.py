@@ -4,6 +4,7 @@ changes an approved NDA brings (private room, protected fields)."""
 from __future__ import annotations
 
 from realtime_helpers import (
+    bearer,
     connect,
     decide_nda,
     get_pitch,
@@ -127,10 +128,17 @@ async def test_nda_lifecycle_live_and_access(make_client):
     owner = await connect(client, owner_token)
     inv = await connect(client, inv_token)
 
-    # Before: the private pitch is off limits to the investor, over REST and WebSocket.
+    # Before: the private pitch is off limits to the investor, over REST and WebSocket, and so is
+    # asking for its NDA (refused as its detail is: it is no way to learn its title).
     assert await inv.subscribe_error(room) == "FORBIDDEN"
     await get_pitch(client, pid, inv_token, status=403)
+    await request_nda(client, pid, inv_token, status=403)
+    assert not [f for f in owner.backlog if f["type"] == "nda_request"]
 
+    # Opened to investors (its content still NDA-protected) while they may ask, then private again.
+    visibility = f"/api/pitches/{pid}"
+    opened = await client.put(visibility, json={"visibility": "investors_only"}, headers=bearer(owner_token))
+    assert opened.status == 200
     body = await request_nda(client, pid, inv_token, message="I'd like to read it")
     nda = body["data"]
     assert nda["status"] == "pending" and nda["requesterId"] == inv_id
@@ -142,6 +150,8 @@ async def test_nda_lifecycle_live_and_access(make_client):
     assert d["message"] == "I'd like to read it" and d["requesterName"] == "Ivy Investor"
     # A second request while one is pending: conflict, and no second event.
     await request_nda(client, pid, inv_token, status=409)
+    closed = await client.put(visibility, json={"visibility": "private"}, headers=bearer(owner_token))
+    assert closed.status == 200
 
     # Only the owner decides.
     await decide_nda(client, nda["id"], inv_token, status=403)
@@ -169,7 +179,10 @@ async def test_nda_rejection_live(make_client):
     client = await make_client()
     owner_id, owner_token = await user(client, "creator")
     prod_id, prod_token = await user(client, "production")
-    pitch = await make_pitch(client, owner_token, visibility="private")
+    # Investors and production companies see it; its NDA-protected synopsis they do not.
+    pitch = await make_pitch(
+        client, owner_token, visibility="investors_only", requireNda=True, synopsis="Protected"
+    )
     prod = await connect(client, prod_token)
     owner = await connect(client, owner_token)
     nda = (await request_nda(client, pitch["id"], prod_token))["data"]
@@ -181,8 +194,9 @@ async def test_nda_rejection_live(make_client):
     assert ev["data"]["status"] == "rejected"
     await decide_nda(client, nda["id"], owner_token, status=409)
     await decide_nda(client, nda["id"], owner_token, approve=False, status=409)
-    # Still locked out; a new request is allowed after a rejection.
-    assert await prod.subscribe_error(f"pitch:{pitch['id']}") == "FORBIDDEN"
+    # Still locked out of the protected content; a new request is allowed after a rejection.
+    locked = await get_pitch(client, pitch["id"], prod_token)
+    assert locked["data"]["protected"] is True and locked["data"]["synopsis"] is None
     await request_nda(client, pitch["id"], prod_token)
     ev = await owner.expect("nda_request", f"user:{owner_id}")
     assert ev["seq"] > first["seq"] and ev["data"]["id"] != nda["id"]

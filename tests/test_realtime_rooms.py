@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 from realtime_helpers import (
+    bearer,
     connect,
     decide_nda,
     make_pitch,
@@ -265,11 +266,19 @@ async def cast_and_pitches(make_client):
     pitches = {
         "public": await make_pitch(client, owner_token, visibility="public"),
         "investors_only": await make_pitch(client, owner_token, visibility="investors_only"),
-        "private": await make_pitch(client, owner_token, visibility="private"),
+        "private": await make_pitch(client, owner_token, visibility="public"),  # private below
         "draft": await make_pitch(client, owner_token, status="draft"),
     }
+    # Requested while public (a private pitch refuses a request as its detail does), then private.
     nda = await request_nda(client, pitches["private"]["id"], people["nda"][1])
     await decide_nda(client, nda["data"]["id"], owner_token)
+    made_private = await client.put(
+        f"/api/pitches/{pitches['private']['id']}",
+        json={"visibility": "private"},
+        headers=bearer(owner_token),
+    )
+    assert made_private.status == 200
+    pitches["private"]["visibility"] = "private"
     return client, people, pitches
 
 
