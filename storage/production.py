@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from .database import Database, StorageError
+from .pitches import visible_sql
 
 STAGES = ("development", "pre_production", "production", "post_production", "distribution", "completed")
 
@@ -192,6 +193,21 @@ class InvestmentOverview:
 
 
 _PROJECT = "id, company_id, pitch_id, title, stage, budget, start_date, end_date, created_at, updated_at"
+# The company may see the linked pitch `p` now (`visible_sql`, the list form of rooms.access.decide,
+# with the company as the viewer): a pitch that became private or unpublished since it was linked
+# is not named by the project (its pitchId reads null) nor in the investment overview.
+_COMPANY_SEES = visible_sql(
+    "pr.company_id",
+    "'production'",
+    has_nda="""EXISTS (SELECT 1 FROM nda_requests a WHERE a.pitch_id = p.id
+                              AND a.requester_id = pr.company_id AND a.status = 'approved')""",
+)
+# A project as its company reads it: the link only to a pitch it may see.
+_PROJECT_READ = (
+    "pr.id, pr.company_id, CASE WHEN " + _COMPANY_SEES + " THEN pr.pitch_id END AS pitch_id, pr.title, "
+    "pr.stage, pr.budget, pr.start_date, pr.end_date, pr.created_at, pr.updated_at"
+)
+_PROJECT_FROM = "production_projects pr LEFT JOIN pitches p ON p.id = pr.pitch_id"
 _LINE = "id, project_id, category, allocated, spent, created_at"
 _MILESTONE = "id, project_id, title, due_date, done, done_at, created_at"
 _EXPENSE = "id, project_id, budget_line_id, kind, amount, note, spent_at, created_by, created_at"
@@ -243,7 +259,7 @@ class ProductionStore:
 
     async def _get(self, conn: asyncpg.Connection, company_id: int, project_id: int) -> Project | None:
         row = await conn.fetchrow(
-            f"SELECT {_PROJECT} FROM production_projects WHERE id = $1 AND company_id = $2",
+            f"SELECT {_PROJECT_READ} FROM {_PROJECT_FROM} WHERE pr.id = $1 AND pr.company_id = $2",
             project_id,
             company_id,
         )
@@ -263,9 +279,9 @@ class ProductionStore:
                 stage,
             )
             rows = await conn.fetch(
-                f"""SELECT {_PROJECT} FROM production_projects
-                    WHERE company_id = $1 AND ($2::text IS NULL OR stage = $2)
-                    ORDER BY id DESC LIMIT $3 OFFSET $4""",
+                f"""SELECT {_PROJECT_READ} FROM {_PROJECT_FROM}
+                    WHERE pr.company_id = $1 AND ($2::text IS NULL OR pr.stage = $2)
+                    ORDER BY pr.id DESC LIMIT $3 OFFSET $4""",
                 company_id,
                 stage,
                 limit,
@@ -584,7 +600,7 @@ class ProductionStore:
                                count(DISTINCT investor_id) AS investors
                         FROM investments WHERE pitch_id = p.id AND {LIVE_INVESTMENT}
                     ) i ON true
-                    WHERE pr.company_id = $1
+                    WHERE pr.company_id = $1 AND {_COMPANY_SEES}
                     ORDER BY pr.id DESC""",
                 company_id,
             )
@@ -598,13 +614,15 @@ class ProductionStore:
                            count(DISTINCT pitch_id) AS pitches
                     FROM investments
                     WHERE {LIVE_INVESTMENT} AND pitch_id IN (
-                        SELECT pitch_id FROM production_projects
-                        WHERE company_id = $1 AND pitch_id IS NOT NULL)""",
+                        SELECT pr.pitch_id FROM production_projects pr
+                        JOIN pitches p ON p.id = pr.pitch_id
+                        WHERE pr.company_id = $1 AND {_COMPANY_SEES})""",
                 company_id,
             )
             linked = await conn.fetchval(
-                """SELECT count(DISTINCT pitch_id) FROM production_projects
-                   WHERE company_id = $1 AND pitch_id IS NOT NULL""",
+                f"""SELECT count(DISTINCT pr.pitch_id) FROM production_projects pr
+                    JOIN pitches p ON p.id = pr.pitch_id
+                    WHERE pr.company_id = $1 AND {_COMPANY_SEES}""",
                 company_id,
             )
             budget = await conn.fetchrow(

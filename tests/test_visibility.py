@@ -134,3 +134,35 @@ async def test_an_approved_nda_keeps_a_private_pitch_visible_to_its_holder(make_
         "data"
     ]
     assert [n["pitchTitle"] for n in outgoing] == ["Shared under NDA"]
+
+
+async def test_a_project_stops_naming_a_pitch_its_company_may_no_longer_see(make_client, expect):
+    client = await make_client()
+    _, owner = await user(client, "creator")
+    _, company = await user(client, "production")
+    pid = (await make_pitch(client, owner, title="Linked then hidden"))["id"]
+    shown = (await make_pitch(client, owner, title="Linked and shown"))["id"]
+    projects = []
+    for p in (pid, shown):
+        r = await client.post(
+            "/api/production/projects",
+            json={"title": f"Film {p}", "pitchId": p, "budget": "1000.00"},
+            headers=bearer(company),
+        )
+        projects.append((await expect(r, 201))["data"]["id"])
+    await _hide(client, owner, pid, visibility="private")
+    one = (
+        await expect(
+            await client.get(f"/api/production/projects/{projects[0]}", headers=bearer(company)), 200
+        )
+    )["data"]
+    assert one["pitchId"] is None
+    listed = (await expect(await client.get("/api/production/projects", headers=bearer(company)), 200))[
+        "data"
+    ]
+    assert {p["id"]: p["pitchId"] for p in listed} == {projects[0]: None, projects[1]: shown}
+    overview = (
+        await expect(await client.get("/api/production/investments/overview", headers=bearer(company)), 200)
+    )["data"]
+    assert "Linked then hidden" not in str(overview)
+    assert [p["pitchId"] for p in overview["projects"]] == [shown]
