@@ -143,3 +143,20 @@ async def test_only_declines_keep_their_reservation(make_client, expect):
     # The budget of declines is whole.
     replies = await _charges([client], token, DECLINED, 11)
     assert Counter(r.status for r in replies) == {402: 10, 429: 1}
+
+
+async def test_the_limit_holds_on_one_node_while_redis_is_away(make_client, tmp_path, expect):
+    from redis_helpers import RedisProcess
+
+    redis = RedisProcess(tmp_path)
+    redis.start()
+    try:
+        node = await make_client(redis_url=redis.url, login_failure_limit="10/15minutes")
+        email = "redis-away@example.com"
+        assert (await node.post(REGISTER, json={"email": email, "password": RIGHT})).status == 201
+        redis.kill()
+        # Reservations count in this node's memory meanwhile: no 500, and still at most 10.
+        replies = await _logins([node], email, 30)
+        assert Counter(r.status for r in replies) == {401: 10, 429: 20}
+    finally:
+        redis.kill()
