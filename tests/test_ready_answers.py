@@ -152,3 +152,25 @@ async def test_a_signed_in_browse_page_is_the_callers_own_and_follows_their_ndas
     draft = (await make_pitch(client, owner, title="Draft one", status="draft"))["id"]
     drafts = await body(client, "/api/pitches/browse?status=draft", owner)
     assert [p["id"] for p in drafts["data"]] == [draft]
+
+
+async def test_a_like_is_refused_at_once_after_the_pitch_is_hidden(make_client: Any) -> None:
+    """Likes check access from a cached summary that likes do not invalidate; an edit does."""
+    client = await make_client()
+    _, owner = await user(client, "creator")
+    _, fan = await user(client, "investor")
+    pid = (await make_pitch(client, owner, title="Likeable"))["id"]
+    for _ in range(2):
+        await like(client, pid, fan)
+    resp = await client.delete(f"/api/pitches/{pid}/like", headers=hdr(fan))
+    assert (await expect_envelope(resp, 200))["data"]["likeCount"] == 0
+    resp = await client.put(f"/api/pitches/{pid}", json={"visibility": "private"}, headers=hdr(owner))
+    await expect_envelope(resp, 200)
+    resp = await client.post(f"/api/pitches/{pid}/like", json={}, headers=hdr(fan))
+    assert resp.status in (403, 404), await resp.text()
+    resp = await client.put(f"/api/pitches/{pid}", json={"visibility": "public"}, headers=hdr(owner))
+    await expect_envelope(resp, 200)
+    resp = await client.delete(f"/api/pitches/{pid}", headers=hdr(owner))
+    await expect_envelope(resp, 200)
+    resp = await client.post(f"/api/pitches/{pid}/like", json={}, headers=hdr(fan))
+    assert resp.status == 404, await resp.text()

@@ -18,7 +18,7 @@ from pitchey.storage.pitches import Access, CatalogPage, CatalogRow, Creator, Pi
 
 from ..api import Call, Reply
 from ..auth import Principal
-from ..cache import PITCH_TTL, Cache, cached, pitch_tag, viewer_tag
+from ..cache import CATALOG_TAG, PITCH_TTL, Cache, cached, pitch_tag, viewer_tag
 from ..errors import Forbidden, PitchNotFound
 from ..schemas import PageQuery, pagination
 from ..schemas.catalog import CatalogPitchOut, UserSummary
@@ -120,18 +120,43 @@ async def _decided(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creator,
     access = Access(pitch.user_id, pitch.status, pitch.visibility, False, pitch.require_nda)
     me = call.principal.user_id if call.principal else 0
     if me not in (0, pitch.user_id):
-        # Cached per reader: an NDA decision or expiry invalidates the requester's viewer tag (in
-        # their user room's turn). Not under the pitch's tag, which every like and view bumps; a
-        # deleted pitch is refused above, before its NDAs are asked about (issue 16).
-        has_nda = await cached(
-            read_cache(call),
-            f"pitch:{pitch_id}:nda:{me}",
-            lambda: pitch_store(call).has_approved_nda(pitch_id, me),
-            ttl=PITCH_TTL,
-            tags=(viewer_tag(me),),
-        )
+        has_nda = await _has_nda(call, pitch_id, me)
         access = Access(pitch.user_id, pitch.status, pitch.visibility, has_nda, pitch.require_nda)
     return pitch, creator, access
+
+
+async def _has_nda(call: Call[Any, Any], pitch_id: int, user_id: int) -> bool:
+    """Cached per reader: an NDA decision or expiry invalidates the requester's viewer tag (in
+    their user room's turn). Not under the pitch's tag, which every like and view bumps; a deleted
+    pitch is refused before its NDAs are asked about (issue 16)."""
+    return await cached(
+        read_cache(call),
+        f"pitch:{pitch_id}:nda:{user_id}",
+        lambda: pitch_store(call).has_approved_nda(pitch_id, user_id),
+        ttl=PITCH_TTL,
+        tags=(viewer_tag(user_id),),
+    )
+
+
+async def check_visible(call: Call[Any, Any], pitch_id: int) -> None:
+    """`visible_pitch`'s refusal alone, for a write that needs no row (a like): decided from the
+    pitch's owner, status, visibility and NDA requirement, cached under the catalog tag, which
+    every edit and deletion invalidates in the pitch room's turn; likes and views, which bump the
+    pitch's own tag, leave it alone, so a stream of likes does not re-read the row each time."""
+    base = await cached(
+        read_cache(call),
+        f"pitch:{pitch_id}:access",
+        lambda: pitch_store(call).access(pitch_id, 0),
+        ttl=PITCH_TTL,
+        tags=(CATALOG_TAG,),
+    )
+    if base is None:
+        raise PitchNotFound()
+    me = call.principal.user_id if call.principal else 0
+    if me not in (0, base.owner_id):
+        has_nda = await _has_nda(call, pitch_id, me)
+        base = Access(base.owner_id, base.status, base.visibility, has_nda, base.require_nda)
+    refuse(decide(base, viewer(call.principal)))
 
 
 async def visible_pitch(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creator, Decision]:

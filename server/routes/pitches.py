@@ -45,6 +45,7 @@ from ..schemas.catalog import (
     PitchUpdate,
 )
 from ._shared import (
+    check_visible,
     owned_pitch,
     page_reply,
     pitch_out,
@@ -324,7 +325,7 @@ async def delete_pitch(call: Call[Any, Any]) -> PitchDeleted:
 
 async def _like(call: Call[Any, Any], liked: bool) -> LikeOut:
     pitch_id = call.path_id()
-    await visible_pitch(call, pitch_id)
+    await check_visible(call, pitch_id)
     result = await realtime_hub(call).ask(RoomName.pitch(pitch_id), SetLike(call.user.user_id, liked))
     return LikeOut(liked=liked, like_count=result.likes)
 
