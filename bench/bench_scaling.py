@@ -82,14 +82,15 @@ def _chart(curves: dict[int, dict[str, dict[str, Any]]], path: Path) -> str:
     except ImportError:
         return "scaling: matplotlib is not installed; no chart written"
     sizes = sorted(curves)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for ax, key, label in (
-        (axes[0], "fps", "delivered frames/s"),
-        (axes[1], "us_per_frame", "server CPU-us per delivered frame"),
-        (axes[2], "p99", "p99 delivery latency (ms), paced"),
+    fig, axes = plt.subplots(1, 4, figsize=(19, 4.2))
+    for ax, key, label, scale in (
+        (axes[0], "fps", "delivered frames/s", 1.0),
+        (axes[1], "us_per_frame", "server CPU-us per delivered frame", 1.0),
+        (axes[2], "p99", "p99 delivery latency (ms), paced", 1.0),
+        (axes[3], "rss", "server RSS (MB)", 1e-6),
     ):
         for proto in PROTOS:
-            ax.plot(sizes, [curves[n][proto][key] for n in sizes], marker="o", label=proto)
+            ax.plot(sizes, [curves[n][proto][key] * scale for n in sizes], marker="o", label=proto)
         ax.set_xscale("log")
         ax.set_xlabel("subscribers of one room")
         ax.set_title(label)
