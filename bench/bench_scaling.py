@@ -16,8 +16,11 @@ Rows give each N's figures against the baseline's at the same N; the notes give 
 with matplotlib installed (`pip install matplotlib`) a PNG chart is written to
 `docs/bench-scaling.png` (`BENCH_SCALING_PNG` overrides the path).
 
-Not yet measured here (open in issue 16): many rooms of 10 subscribers, and REST as the pitch
-table grows.
+Then the catalog as the pitch table grows, 1,000 to 100,000 pitches (bench/bench_catalog.py:
+browse, search and trending latency through `PitchStore`, and their query plans).
+
+Not yet measured here (open in issue 16): many rooms of 10 subscribers each, and REST req/s (not
+only query latency) as the table grows.
 
     python -m bench --only scaling
     python -m bench.bench_scaling [--quick]
@@ -174,6 +177,9 @@ def run(quick: bool = False, notes: list[str] | None = None) -> list[Row]:
     )
     if curves:
         cfg.notes.append(_chart(curves, png))
+    from bench import bench_catalog
+
+    rows += bench_catalog.run(quick, cfg.notes)
     return rows
 
 
