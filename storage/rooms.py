@@ -47,6 +47,8 @@ class RoomStore:
         post by its position)."""
         if not posts:
             return []
+        if len(posts) == 1:  # a quiet room's turn: the plain single-row statement
+            return [await self.add_message(pitch_id, *posts[0])]
         rows = await self.db.fetch(
             """INSERT INTO room_messages (pitch_id, user_id, body)
                SELECT $1, t.user_id, t.body
