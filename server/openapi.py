@@ -178,6 +178,9 @@ def build_openapi(
             "content": {"application/json": {"schema": _envelope(data)}},
         }
         op["responses"] = {str(status): success for status in (ep.status, *ep.also)}
+        if ep.method == "GET" and ep.status == 200 and ep.response is not None:
+            # Every JSON GET carries an ETag over its data (server/envelope.py).
+            op["responses"]["304"] = {"description": "Not modified: If-None-Match named the current ETag"}
         for err in _errors(ep, bool(params)):
             op["responses"].setdefault(
                 str(err.status),

@@ -387,6 +387,7 @@ _UPLOAD_BODY = {
                         "file": {
                             "type": "string",
                             "format": "binary",
+                            "minLength": 1,  # an empty file is refused (422)
                             "contentMediaType": "application/octet-stream",
                             "description": "poster: JPEG/PNG/WebP; deck: PDF; video: MP4/MOV/WebM "
                             "(checked by content, not by name or type)",

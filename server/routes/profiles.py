@@ -147,6 +147,7 @@ _AVATAR_BODY = {
                         "file": {
                             "type": "string",
                             "format": "binary",
+                            "minLength": 1,  # an empty file is refused (422)
                             "contentMediaType": "application/octet-stream",
                         }
                     },

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, EmailStr, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from . import Input, Schema, exactly_one
+from .accounts import Email
 
 # A user id as a strict BIGINT: a huge number is a 422 naming the field, never a 500.
 UserId = Annotated[int, Field(ge=1, le=2**63 - 1, strict=True)]
@@ -20,7 +21,7 @@ class CollaboratorInvite(Input):
     model_config = ConfigDict(json_schema_extra=exactly_one("user_id", "email"))
 
     user_id: UserId | None = None
-    email: EmailStr | None = Field(None, max_length=254)
+    email: Email | None = None
     role: Role
 
     @model_validator(mode="after")

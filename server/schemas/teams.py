@@ -7,9 +7,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import ConfigDict, EmailStr, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from . import Input, Schema, not_null
+from .accounts import Email
 from .fields import Day, DayCostIn, Flag, Id, Line, Para, QueryId
 from .platform import Money, ProductionAnalyticsOut
 
@@ -33,7 +34,7 @@ def _end_after_start(v: date | None, info: ValidationInfo) -> date | None:
 
 
 class InviteBody(Input):
-    email: EmailStr = Field(max_length=254)
+    email: Email
     role: Role
 
 

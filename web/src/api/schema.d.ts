@@ -4964,6 +4964,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -5053,6 +5060,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -5145,6 +5159,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -5243,6 +5264,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -5321,6 +5349,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -5492,6 +5527,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -5814,6 +5856,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -5883,6 +5932,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -6128,6 +6184,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -6209,6 +6272,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -6390,6 +6460,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -6633,6 +6710,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -6720,6 +6804,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -6902,6 +6993,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -7384,6 +7482,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -7483,6 +7588,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -7692,6 +7804,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -8022,6 +8141,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -8114,6 +8240,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -8204,6 +8337,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -8296,6 +8436,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -8898,6 +9045,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -9282,6 +9436,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -9363,6 +9524,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -9452,6 +9620,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -9521,6 +9696,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -9603,6 +9785,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -9855,6 +10044,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -9942,6 +10138,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -10324,6 +10527,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -10669,6 +10879,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -10759,6 +10976,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -10852,6 +11076,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -10943,6 +11174,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -11032,6 +11270,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -11360,6 +11605,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -11950,6 +12202,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -12040,6 +12299,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -12494,6 +12760,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -12975,6 +13248,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -13064,6 +13344,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -13399,6 +13686,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -13487,6 +13781,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -13569,6 +13870,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -13787,6 +14095,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -14258,6 +14573,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -14487,6 +14809,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -14707,6 +15036,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -15423,6 +15759,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -15917,6 +16260,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -16228,6 +16578,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -16527,6 +16884,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -16715,6 +17079,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
@@ -16919,6 +17290,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -17082,6 +17460,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -17152,6 +17537,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
                 headers: {
@@ -17203,6 +17595,13 @@ export interface operations {
                         success: true;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The HTTP parser refused the request (BAD_REQUEST), or the body is not JSON (INVALID_JSON) */
             400: {
