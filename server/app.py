@@ -19,7 +19,6 @@ from .auth import Passwords, RevocationCache, TokenService
 from .cache import setup_cache
 from .jobs import setup_jobs
 from .middleware import cors, request_context
-from .nda_expiry import setup_nda_expiry
 from .observability import setup_sentry
 from .openapi import build_openapi
 from .ratelimit import AttemptLimiter, AuthLimiter, WriteLimiter

@@ -9,27 +9,23 @@ that let them see the pitch (a private one); on a pitch they still see, the `nda
 makes their page reload it, locked. Access is decided per request from the NDA's status
 (rooms/access.py), so the protected fields are locked for REST the moment the UPDATE commits.
 
-`run_nda_expiry` calls it every `interval` seconds with the wall clock; `setup_nda_expiry`
-starts it with the app (after the hub) and stops it first on shutdown.
+The server runs it as the `ndas.expire` periodic job (server/tasks/maintenance.py: every minute,
+once across all nodes, with the clock of its period). `run_nda_expiry` is the same sweep as a
+plain loop with an injectable clock, for a process without job workers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
-
-from aiohttp import web
 
 from pitchey.protocol import RoomName
 from pitchey.rooms.hub import Hub
 from pitchey.rooms.messages import ExpireNda, RecheckAccess
 from pitchey.storage.database import StorageError
 from pitchey.storage.ndas import Nda
-
-from .state import APP_STATE
 
 log = logging.getLogger("pitchey.nda_expiry")
 
@@ -79,19 +75,3 @@ async def run_nda_expiry(
         except Exception:  # the next sweep retries; the runner must outlive a bad minute
             log.warning("NDA expiry sweep failed", exc_info=True)
         await asyncio.sleep(interval)
-
-
-def setup_nda_expiry(app: web.Application, interval: float = SWEEP_SECONDS) -> None:
-    """Run the sweep while the app runs. Appended after the realtime context: it needs the hub,
-    and cleanup runs in reverse, so it stops before the hub does."""
-    state = app[APP_STATE]
-
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        assert state.live is not None, "setup_nda_expiry must come after setup_realtime"
-        task = asyncio.create_task(run_nda_expiry(state.live.hub, interval=interval))
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    app.cleanup_ctx.append(context)

@@ -1,0 +1,1 @@
+import{a as e,i as t}from"./ui-B0_YQLnf.js";import{t as n}from"./jsx-runtime-LKYXHABd.js";var r=n();function i(){return(0,r.jsxs)(e,{children:[(0,r.jsx)(`h1`,{children:`Page not found`}),(0,r.jsx)(`p`,{children:`There is nothing at this address.`}),(0,r.jsx)(t,{to:`/`,children:`Go to the home page`})]})}export{i as default};

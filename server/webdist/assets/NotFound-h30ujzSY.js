@@ -1,1 +1,0 @@
-import{a as e,i as t}from"./ui-CGXC1VbZ.js";import{t as n}from"./jsx-runtime-Wy9s6hX0.js";var r=n();function i(){return(0,r.jsxs)(e,{children:[(0,r.jsx)(`h1`,{children:`Page not found`}),(0,r.jsx)(`p`,{children:`There is nothing at this address.`}),(0,r.jsx)(t,{to:`/`,children:`Go to the home page`})]})}export{i as default};

@@ -1,1 +1,0 @@
-import{c as e,t}from"./useBaseQuery-D3Pf6sxs.js";function n(n,r){return t(n,e,r)}export{n as t};
