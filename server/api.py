@@ -377,7 +377,8 @@ def _validate(model: type[B], data: dict[str, Any]) -> B:
         details = [
             {
                 "field": ".".join(str(p) for p in err["loc"]),
-                "message": err["msg"],
+                # pydantic prefixes a validator's own words with "Value error, ": people see the words.
+                "message": err["msg"].removeprefix("Value error, "),
                 "type": err["type"],
             }
             for err in exc.errors(include_url=False, include_input=False)

@@ -179,7 +179,9 @@ def test_creator_journey(new_context, live_server, api_register, axe_check, shot
     assert sent.value.status == 422
     expect(budget).to_have_attribute("aria-invalid", "true")
     expect(budget).to_be_focused()
-    expect(page.locator(f"#{budget.get_attribute('id')}-error")).to_contain_text("12 digits")
+    expect(page.locator(f"#{budget.get_attribute('id')}-error")).to_contain_text(
+        "must be at most 999999999999.99"
+    )
     # Nothing typed was lost.
     expect(page.get_by_label("Title", exact=True)).to_have_value(title)
     expect(page.get_by_label("Genre", exact=True)).to_have_value("Thriller")
@@ -240,11 +242,12 @@ def test_creator_journey(new_context, live_server, api_register, axe_check, shot
     expect(files).to_contain_text("night-train-deck.pdf")
     # The deck of an NDA pitch is protected by default, the poster is not.
     expect(files.get_by_role("checkbox", name="NDA only: night-train-deck.pdf")).to_be_checked()
-    thumb = files.locator("img")
+    # The poster's own image (the deck gets a first-page preview image of its own, a job later).
+    thumb = files.get_by_role("listitem").filter(has_text="poster.png").locator("img")
     expect(thumb).to_have_count(1)
     page.wait_for_function(
-        "() => { const i = document.querySelector('ul[aria-label=\"Uploaded files\"] img');"
-        " return i && i.complete && i.naturalWidth === 96; }"
+        "() => [...document.querySelectorAll('ul[aria-label=\"Uploaded files\"] img')]"
+        ".some(i => i.complete && i.naturalWidth === 96)"
     )
 
     # A PNG sent as the deck is refused, in words.

@@ -146,7 +146,7 @@ def test_investor_journey(
     # Over the API's cap: the server's VALIDATION_ERROR lands on the field, in its words.
     amount.fill("1000000001")
     invest.click()
-    expect(page.get_by_text("amount must be at most 1000000000.00")).to_be_visible()
+    expect(page.get_by_text("must be at most 1000000000.00")).to_be_visible()
     expect(amount).to_have_attribute("aria-invalid", "true")
     expect(amount).to_have_value("1000000001")
     amount.fill("2500.5")

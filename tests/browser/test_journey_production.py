@@ -128,7 +128,9 @@ def test_production_company_journey(
         page.get_by_role("button", name="Create project").click()
     assert sent.value.status == 422
     expect(line2).to_have_attribute("aria-invalid", "true")
-    expect(page.locator(f"#{line2.get_attribute('id')}-error")).to_contain_text("12 digits")
+    expect(page.locator(f"#{line2.get_attribute('id')}-error")).to_contain_text(
+        "must be at most 999999999999.99"
+    )
     expect(page.get_by_label("Allocated, line 1")).not_to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Milestone 2", exact=True)).to_have_value("Picture lock")
 

@@ -162,6 +162,7 @@ const DECLINE_WORDS: Record<string, string> = {
   insufficient_funds: "the card has insufficient funds",
   test_mode_live_card: "this is test mode, which refuses real cards: use one of the test cards",
   expired_card: "the card has expired",
+  incorrect_number: "the card number is not valid",
   incorrect_cvc: "the security code is wrong",
 };
 
