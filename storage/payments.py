@@ -325,8 +325,11 @@ class PaymentStore:
             elif plan is not None:
                 sub = await conn.fetchrow(
                     f"""INSERT INTO subscriptions AS s (user_id, plan, status,
-                            current_period_start, current_period_end, last_payment_id)
-                        VALUES ($1, $2, 'active', now(), now() + make_interval(months => $3), $4)
+                            current_period_start, current_period_end, last_payment_id,
+                            payment_method, card_brand, card_last4)
+                        VALUES ($1, $2, 'active', now(), now() + make_interval(months => $3), $4,
+                                $5::text, CASE WHEN $5::text IS NULL THEN NULL ELSE $6 END,
+                                CASE WHEN $5::text IS NULL THEN NULL ELSE $7 END)
                         ON CONFLICT (user_id) DO UPDATE SET
                             plan = EXCLUDED.plan,
                             status = 'active',
@@ -338,9 +341,9 @@ class PaymentStore:
                                 THEN s.current_period_end + make_interval(months => $3)
                                 ELSE now() + make_interval(months => $3) END,
                             last_payment_id = EXCLUDED.last_payment_id,
-                            payment_method = coalesce($5, s.payment_method),
-                            card_brand = CASE WHEN $5 IS NULL THEN s.card_brand ELSE $6 END,
-                            card_last4 = CASE WHEN $5 IS NULL THEN s.card_last4 ELSE $7 END,
+                            payment_method = coalesce(EXCLUDED.payment_method, s.payment_method),
+                            card_brand = coalesce(EXCLUDED.card_brand, s.card_brand),
+                            card_last4 = coalesce(EXCLUDED.card_last4, s.card_last4),
                             renewal_failures = 0,
                             updated_at = now()
                         RETURNING {_SUB}""",
@@ -354,16 +357,6 @@ class PaymentStore:
                 )
                 assert sub is not None
                 subscription = _subscription(sub)
-                if payment_method is not None:
-                    # A new subscription's first row has no saved method yet: set it.
-                    await conn.execute(
-                        """UPDATE subscriptions SET payment_method = $2, card_brand = $3,
-                               card_last4 = $4 WHERE user_id = $1""",
-                        payment.user_id,
-                        payment_method,
-                        payment.card_brand,
-                        payment.card_last4,
-                    )
             if subscription is not None:
                 # The period's end is when it renews: that job commits with the payment.
                 await enqueue(
