@@ -4,8 +4,8 @@
     python -m bench --quick              # a smoke run: 100 subscribers, 1,000 sessions/rooms
     python -m bench --only fanout,latency
 
-Suites: fanout, latency, slow, connections, rooms, actors, roomrate, scaling, and rest, cluster
-and web where their modules exist. Servers under test and baselines run as separate processes, driven by
+Suites: fanout, latency, slow, connections, rooms, actors, roomrate, scaling, and rest, cluster,
+web and coedit where their modules exist. Servers under test and baselines run as separate processes, driven by
 bench/loadgen.py processes; see docs/benchmarks.md.
 """
 
@@ -40,6 +40,7 @@ SUITES = (
     "rest",
     "cluster",
     "web",
+    "coedit",
 )
 # Suites kept in their own modules by their owners: `run(quick, notes) -> list[Row]` (actors:
 # `run() -> list[Row]`); skipped with a note when the module is not there.
@@ -49,6 +50,7 @@ EXTERNAL = {
     "rest": "bench.bench_rest",
     "cluster": "bench.bench_cluster",
     "web": "bench.bench_web",
+    "coedit": "bench.bench_coedit",
 }
 
 
