@@ -63,8 +63,12 @@ class Hub:
         idle_timeout: float = 60.0,
         metrics: NodeMetrics | None = None,
         read_cache: ReadCache | None = None,
+        post_batch: int = 256,
     ) -> None:
         self.backplane = backplane
+        # Most posts a pitch room stores in one commit (1: a commit per post, the un-coalesced
+        # path the roomrate bench keeps as its baseline); PITCHEY_ROOM_POST_BATCH in the settings.
+        self.post_batch = post_batch
         # The three seams of the backplane (rooms/backplane.py), named for what rooms use them for.
         self.broker: Broker = backplane
         self.presence_manager: PresenceManager = backplane

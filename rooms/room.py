@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime
 import inspect
 import logging
-import os
 import time
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from pitchey.actors import AsyncioActor
 from pitchey.protocol import ErrorCode, RoomName, events
@@ -104,21 +103,6 @@ def refusal_of(exc: BaseException) -> tuple[str, str] | None:
     if isinstance(sqlstate, str) and sqlstate[:2] in ("22", "23"):
         return ErrorCode.BAD_FRAME, "The database refused this command's data"
     return None
-
-
-def _post_batch_limit() -> int:
-    """`PITCHEY_ROOM_POST_BATCH`: most posts a pitch room stores per commit (default 256; 1 turns
-    coalescing off, which the bench uses as the un-coalesced baseline of the same build)."""
-    raw = os.environ.get("PITCHEY_ROOM_POST_BATCH", "")
-    try:
-        value = int(raw) if raw.strip() else 256
-    except ValueError:
-        log.warning("PITCHEY_ROOM_POST_BATCH=%r is not a whole number; using 256", raw)
-        return 256
-    return min(max(value, 1), 10_000)
-
-
-POST_BATCH = _post_batch_limit()
 
 
 def _error_frame(code: str, message: str, **kw: Any) -> bytes:
@@ -478,9 +462,6 @@ class Room(AsyncioActor):
 class PitchRoom(Room):
     """`pitch:<id>`: presence, messages and live views/likes of one pitch."""
 
-    post_batch: ClassVar[int] = POST_BATCH
-    """Most posts one turn stores in one commit (1: a commit per post, the un-coalesced path)."""
-
     async def load(self) -> None:
         self.pitch_id = self.room.id
         # Who was already counted today: a repeat view needs no database round trip.
@@ -536,7 +517,7 @@ class PitchRoom(Room):
         (a Leave or any other message queued between two posts still runs between them), asks
         stay where they are, and a stopping room takes nothing. The inbox is the actor's own
         (AsyncioActor keeps it on this loop), so reading its deque here is race-free."""
-        limit = self.post_batch - 1
+        limit = self.hub.post_batch - 1
         queue = self.actor_inbox._queue
         if limit <= 0 or not queue or self.actor_stopped._set:
             return []

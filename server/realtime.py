@@ -112,6 +112,7 @@ def setup_realtime(app: web.Application, backplane: Backplane | None = None) -> 
             idle_timeout=settings.room_idle_timeout,
             metrics=NodeMetrics(),
             read_cache=state.cache,
+            post_batch=settings.room_post_batch,
         )
         if redis_plane is not None:
             redis_plane.on_resync = hub.rebase

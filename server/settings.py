@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     doc_update_rate: float = Field(50.0, gt=0, validation_alias=_env("PITCHEY_DOC_UPDATE_RATE"))
     doc_update_burst: int = Field(200, ge=1, validation_alias=_env("PITCHEY_DOC_UPDATE_BURST"))
     doc_compact_every: int = Field(100, ge=1, validation_alias=_env("PITCHEY_DOC_COMPACT_EVERY"))
+    # Most posts a pitch room stores per commit behind its output gate (1 turns coalescing off:
+    # the roomrate bench's un-coalesced baseline of the same build).
+    room_post_batch: int = Field(256, ge=1, le=10_000, validation_alias=_env("PITCHEY_ROOM_POST_BATCH"))
     room_history_size: int = Field(1000, ge=0, validation_alias=_env("PITCHEY_ROOM_HISTORY_SIZE"))
     room_history_seconds: float = Field(600.0, ge=0, validation_alias=_env("PITCHEY_ROOM_HISTORY_SECONDS"))
     metrics_token: SecretStr | None = Field(None, validation_alias=_env("PITCHEY_METRICS_TOKEN"))
