@@ -13,12 +13,13 @@ model be read straight off a storage dataclass (`NdaOut.model_validate(nda)`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "NOTIFICATION_KINDS",
     "AckData",
     "ConnectedData",
     "DirectMessageOut",
@@ -31,6 +32,7 @@ __all__ = [
     "NdaEventOut",
     "NdaOut",
     "NdaRequestEventOut",
+    "NotificationKind",
     "NotificationOut",
     "OpsFigures",
     "OpsMetricsData",
@@ -92,6 +94,38 @@ class MessageOut(WireModel):
     content: str
     created_at: datetime
     read_at: datetime | None
+
+
+# Every kind of notification the server stores: each can be switched per channel in
+# /api/user/preferences (live, email digest). One list, so a new kind cannot be stored without
+# being switchable: rooms and routes take a `NotificationKind`, which mypy checks at each call.
+NotificationKind = Literal[
+    # pitches and NDAs
+    "nda_request",
+    "nda_approved",
+    "nda_rejected",
+    "nda_expired",
+    "collaborator_invite",
+    "collaborator_accepted",
+    "collaborator_declined",
+    "collaborator_removed",
+    # people and messages
+    "new_follower",
+    "new_message",
+    # money
+    "new_investment",
+    "investment_completed",
+    "investment_failed",
+    "subscription_renewed",
+    "subscription_past_due",
+    "subscription_expired",
+    # production teams
+    "team_invitation",
+    "team_invitation_accepted",
+    "team_invitation_declined",
+    "team_removed",
+]
+NOTIFICATION_KINDS: tuple[NotificationKind, ...] = get_args(NotificationKind)
 
 
 class NotificationOut(WireModel):

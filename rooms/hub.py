@@ -19,6 +19,7 @@ import pykka
 
 from pitchey.actors import ask as actor_ask
 from pitchey.protocol import RoomName
+from pitchey.protocol.models import NotificationKind
 from pitchey.storage.database import Database
 from pitchey.storage.messages import MessageStore
 from pitchey.storage.ndas import NdaStore
@@ -160,7 +161,7 @@ class Hub:
     async def notify(
         self,
         user_id: int,
-        kind: str,
+        kind: NotificationKind,
         title: str,
         body: str | None = None,
         data: dict[str, object] | None = None,

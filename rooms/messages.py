@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from pitchey.protocol import RoomName
+from pitchey.protocol.models import NotificationKind
 from pitchey.storage.messages import DirectMessage as StoredDirectMessage
 from pitchey.storage.ndas import Acceptance, Nda
 from pitchey.storage.notifications import Notification
@@ -182,7 +183,7 @@ class RecheckAccess(Ask[int]):
 class Notify(Ask[Notification]):
     """A notification for the user of a `user:` room."""
 
-    kind: str
+    kind: NotificationKind
     title: str
     body: str | None = None
     data: dict[str, object] | None = None

@@ -757,7 +757,7 @@ class UserRoom(Room):
         verdict = nda.status
         await self._notify_quietly(
             Notify(
-                f"nda_{verdict}",
+                "nda_approved" if verdict == "approved" else "nda_rejected",
                 f"Your NDA request for \u201c{title}\u201d was {verdict}",
                 None,
                 {

@@ -386,6 +386,65 @@ async def test_a_kind_switched_off_for_live_is_stored_but_not_pushed(make_client
     await ws.close()
 
 
+async def test_every_kind_the_server_stores_can_be_switched(make_client, db_conn):
+    """The preferences list every kind of NotificationKind (one list: rooms and routes are typed
+    with it), and a kind that once had no switch (a co-editing invitation) obeys its switch."""
+    from pitchey.protocol.models import NOTIFICATION_KINDS
+
+    client = await make_client()
+    owner, o = await user(client, "creator")
+    invitee, i = await user(client, "investor")
+    prefs = (await call(client, "GET", "/api/user/preferences", i, 200))["data"]
+    assert list(prefs["notifications"]) == list(NOTIFICATION_KINDS)
+    assert {"nda_expired", "collaborator_invite", "investment_failed", "team_removed"} <= set(
+        prefs["notifications"]
+    )
+
+    ws = await connect(client, i)
+    quiet = await make_pitch(client, o, title="Invited quietly")
+    loud = await make_pitch(client, o, title="Invited aloud")
+    await call(
+        client,
+        "PUT",
+        "/api/user/preferences",
+        i,
+        200,
+        json={"notifications": {"collaborator_invite": {"live": False}}},
+    )
+    await call(
+        client,
+        "POST",
+        f"/api/pitches/{quiet['id']}/collaborators",
+        o,
+        201,
+        json={"userId": invitee, "role": "editor"},
+    )
+    await call(
+        client,
+        "PUT",
+        "/api/user/preferences",
+        i,
+        200,
+        json={"notifications": {"collaborator_invite": {"live": True}}},
+    )
+    await call(
+        client,
+        "POST",
+        f"/api/pitches/{loud['id']}/collaborators",
+        o,
+        201,
+        json={"userId": invitee, "role": "viewer"},
+    )
+    note = await ws.expect("notification", f"user:{invitee}")
+    assert (note["data"]["kind"], note["data"]["data"]["pitchId"]) == ("collaborator_invite", loud["id"])
+    assert ws.discard(f"user:{invitee}") == []
+    stored = await db_conn.fetchval(
+        "SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = 'collaborator_invite'", invitee
+    )
+    assert stored == 2
+    await ws.close()
+
+
 # -- saved pitches ------------------------------------------------------------------------------
 
 

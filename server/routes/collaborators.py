@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pitchey.protocol.models import NotificationKind
 from pitchey.rooms.docs import DocDenied, DocRestore, DocRole, document_role
 from pitchey.storage.collaborators import Collaborator, CollaboratorStore
 from pitchey.storage.database import StorageError
@@ -79,7 +80,9 @@ def _store(call: Call[Any, Any]) -> CollaboratorStore:
     return CollaboratorStore(call.state.database)
 
 
-async def _notify(call: Call[Any, Any], user_id: int, kind: str, title: str, data: dict[str, object]) -> None:
+async def _notify(
+    call: Call[Any, Any], user_id: int, kind: NotificationKind, title: str, data: dict[str, object]
+) -> None:
     """A notification after a committed change; failing to store it is logged, not an error for
     a change that happened."""
     try:
@@ -181,7 +184,7 @@ async def _respond(call: Call[Any, Any], accept: bool) -> CollaboratorOut:
         await _notify(
             call,
             pitch.user_id,
-            f"collaborator_{verb}",
+            "collaborator_accepted" if accept else "collaborator_declined",
             f"{answered.name} {verb} your invitation to “{pitch.title}”",
             {"pitchId": pitch_id, "userId": call.user.user_id, "role": answered.role},
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pitchey.protocol.models import NotificationKind
 from pitchey.storage.database import StorageError
 from pitchey.storage.teams import AlreadyMember, Member, Membership, UnknownInvitee
 
@@ -50,7 +51,9 @@ def membership_out(m: Membership) -> MembershipOut:
     return MembershipOut.model_validate(m)
 
 
-async def _notify(call: Call[Any, Any], user_id: int, kind: str, title: str, data: dict[str, object]) -> None:
+async def _notify(
+    call: Call[Any, Any], user_id: int, kind: NotificationKind, title: str, data: dict[str, object]
+) -> None:
     """A notification after a committed team change; failing to store it is logged, not an
     error for a change that happened."""
     try:
@@ -164,7 +167,7 @@ async def _respond(call: Call[Any, Any], accept: bool) -> MembershipOut:
     await _notify(
         call,
         found.company_id,
-        f"team_invitation_{verb}",
+        "team_invitation_accepted" if accept else "team_invitation_declined",
         f"{who} {verb} your team invitation",
         {"memberId": found.id, "userId": me, "role": found.role},
     )

@@ -8,6 +8,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
+# Notification kinds a person can switch per channel: every kind the server stores (one list, in
+# the protocol package, with which rooms and routes type the notifications they send).
+from pitchey.protocol.models import NOTIFICATION_KINDS as NOTIFICATION_KINDS
+from pitchey.protocol.models import NotificationKind as NotificationKind
+
 from ..payments import Money
 from . import Input, Schema, not_null
 from .accounts import ProfileCompleteness, Username
@@ -15,19 +20,6 @@ from .catalog import CatalogPitchOut
 from .fields import Flag, MoneyIn, check_line
 from .fields import Line as Line  # re-exported: other areas import the text types from here
 from .fields import Para as Para
-
-# Notification kinds a person can switch per channel (the kinds the server stores today).
-NOTIFICATION_KINDS: tuple[str, ...] = (
-    "new_follower",
-    "new_message",
-    "nda_request",
-    "nda_approved",
-    "nda_rejected",
-    "new_investment",
-)
-NotificationKind = Literal[
-    "new_follower", "new_message", "nda_request", "nda_approved", "nda_rejected", "new_investment"
-]
 
 # Text is the shared `Line`/`Para` (protocol/text.py): no NUL, no control characters.
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from procrastinate import JobContext, RetryStrategy
 
+from pitchey.protocol.models import NOTIFICATION_KINDS
 from pitchey.storage.jobs import NOTIFY_TASK, QUEUE
 
 from ..jobs import state, tasks
@@ -21,5 +22,9 @@ async def send(
     body: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> int:
+    # The kind comes back from the queue as JSON: one the preferences cannot switch off would be a
+    # bug of the enqueueing write, so the job fails (visible in `pitchey jobs`) rather than store it.
+    if kind not in NOTIFICATION_KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
     note = await state(context).realtime.hub.notify(userId, kind, title, body, data)
     return note.id

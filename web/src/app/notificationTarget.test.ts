@@ -34,4 +34,11 @@ describe("notificationTarget", () => {
     expect(notificationTarget("new_follower", {}, "production")).toBe("/production");
     expect(notificationTarget("something_new", { pitchId: "x" }, "creator")).toBeNull();
   });
+
+  it("leads money and expiry notices to where they can be acted on", () => {
+    expect(notificationTarget("nda_expired", { ndaId: 2, pitchId: 5 }, "investor")).toBe("/pitches/5");
+    expect(notificationTarget("investment_failed", { pitchId: 5 }, "investor")).toBe("/investor/portfolio");
+    expect(notificationTarget("investment_completed", { pitchId: 5 }, "creator")).toBe("/pitches/5");
+    expect(notificationTarget("subscription_past_due", { userId: 1 }, "production")).toBe("/settings/billing");
+  });
 });

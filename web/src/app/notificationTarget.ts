@@ -14,6 +14,7 @@ export function notificationTarget(kind: string, data: Record<string, unknown>, 
       return portal === "creator" ? "/creator/ndas" : pitch;
     case "nda_approved":
     case "nda_rejected":
+    case "nda_expired":
       return pitch ?? (portal === "creator" ? "/creator/ndas" : `/${portal}/ndas`);
     case "new_message": {
       // The conversation with the sender, where the message is.
@@ -22,6 +23,14 @@ export function notificationTarget(kind: string, data: Record<string, unknown>, 
     }
     case "new_investment":
       return pitch ?? `/${portal}`;
+    case "investment_completed":
+    case "investment_failed":
+      // The investor's holdings; the creator's pitch.
+      return portal === "investor" ? "/investor/portfolio" : (pitch ?? `/${portal}`);
+    case "subscription_renewed":
+    case "subscription_past_due":
+    case "subscription_expired":
+      return "/settings/billing";
     case "new_follower": {
       // The follower's public profile.
       const follower = num(data.followerId);

@@ -9,6 +9,7 @@ import { PORTAL_LABEL, useLogout } from "../../auth/session";
 import { Alert, Button, Card, ErrorState, layout, Loading, PageHeader, RequestRef, TextArea, TextField } from "../../ui";
 import { AVATAR_TYPES, uploadAvatar, type AvatarUpload } from "./avatar";
 import { Avatar, missingInWords } from "./parts";
+import { KIND_GROUPS, kindInfo } from "../../lib/notificationKinds";
 import {
   profileChanged,
   usePreferences,
@@ -217,14 +218,6 @@ function ProfileForm({ profile }: { profile: Profile }) {
 
 // -- preferences -------------------------------------------------------------------------------
 
-const KIND_LABEL: Record<string, string> = {
-  new_follower: "New followers",
-  new_message: "Messages",
-  nda_request: "NDA requests",
-  nda_approved: "NDAs approved",
-  nda_rejected: "NDAs declined",
-  new_investment: "Investments in your pitches",
-};
 
 function PreferencesSection({ investor }: { investor: boolean }) {
   const prefs = usePreferences();
@@ -279,8 +272,8 @@ function PreferencesForm({ prefs, investor }: { prefs: Preferences; investor: bo
       <Card aria-labelledby="notif-title">
         <h2 id="notif-title">Notifications</h2>
         <p className={s.muted}>
-          Live notifications arrive while Pitchey is open. Everything is still kept in your notifications list. Email
-          digests are stored for later: none are sent yet.
+          Live notifications arrive while Pitchey is open. Everything is still kept in your notifications list. The
+          email digest gathers the kinds you tick into one email a day, with what you have not read yet.
         </p>
         <div className={layout.tableWrap}>
           <table className={s.prefs}>
@@ -292,29 +285,43 @@ function PreferencesForm({ prefs, investor }: { prefs: Preferences; investor: bo
                 <th scope="col">Email digest</th>
               </tr>
             </thead>
-            <tbody>
-              {kinds.map((k) => (
-                <tr key={k}>
-                  <th scope="row">{KIND_LABEL[k] ?? k}</th>
-                  <td>
-                    <input
-                      type="checkbox"
-                      aria-label={`${KIND_LABEL[k] ?? k}: live`}
-                      checked={channels[k]?.live ?? true}
-                      onChange={(e) => toggle(k, "live", e.currentTarget.checked)}
-                    />
-                  </td>
-                  <td>
-                    <input
-                      type="checkbox"
-                      aria-label={`${KIND_LABEL[k] ?? k}: email digest`}
-                      checked={channels[k]?.emailDigest ?? false}
-                      onChange={(e) => toggle(k, "emailDigest", e.currentTarget.checked)}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
+            {KIND_GROUPS.map((group) => {
+              const rows = kinds.filter((k) => kindInfo(k).group === group);
+              if (rows.length === 0) return null;
+              return (
+                <tbody key={group}>
+                  <tr>
+                    <th scope="colgroup" colSpan={3} className={s.prefsGroup}>
+                      {group}
+                    </th>
+                  </tr>
+                  {rows.map((k) => {
+                    const label = kindInfo(k).many;
+                    return (
+                      <tr key={k}>
+                        <th scope="row">{label}</th>
+                        <td>
+                          <input
+                            type="checkbox"
+                            aria-label={`${label}: live`}
+                            checked={channels[k]?.live ?? true}
+                            onChange={(e) => toggle(k, "live", e.currentTarget.checked)}
+                          />
+                        </td>
+                        <td>
+                          <input
+                            type="checkbox"
+                            aria-label={`${label}: email digest`}
+                            checked={channels[k]?.emailDigest ?? false}
+                            onChange={(e) => toggle(k, "emailDigest", e.currentTarget.checked)}
+                          />
+                        </td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              );
+            })}
           </table>
         </div>
       </Card>

@@ -10,6 +10,7 @@ import { keys } from "../../api/keys";
 import { notificationTarget } from "../../app/notificationTarget";
 import { useSession, type Portal } from "../../auth/session";
 import { formatCount, formatDateTime } from "../../lib/format";
+import { kindInfo } from "../../lib/notificationKinds";
 import { Alert, Badge, Button, Card, Empty, ErrorState, Loading, PageHeader } from "../../ui";
 import { metaNumber, nextPage, unwrapPage, type Notification, type Page } from "./data";
 import s from "./shared.module.css";
@@ -17,18 +18,6 @@ import s from "./shared.module.css";
 const LIMIT = 20;
 type Pages = InfiniteData<Page<Notification>>;
 
-const KIND_LABEL: Record<string, string> = {
-  nda_request: "NDA request",
-  nda_approved: "NDA approved",
-  nda_rejected: "NDA rejected",
-  new_message: "Message",
-  new_investment: "Investment",
-  new_follower: "Follower",
-  team_invitation: "Team invitation",
-  team_invitation_accepted: "Team",
-  team_invitation_declined: "Team",
-  team_removed: "Team",
-};
 
 function useNotificationPages(unreadOnly: boolean) {
   return useInfiniteQuery({
@@ -181,7 +170,7 @@ function NotificationItem({
   onMark: () => void;
 }) {
   const to = portal ? notificationTarget(n.kind, n.data, portal) : null;
-  const kind = KIND_LABEL[n.kind];
+  const kind = kindInfo(n.kind).one;
   return (
     <li data-notification-id={n.id}>
       <Card className={n.readAt ? s.note : `${s.note} ${s.noteUnread}`}>
