@@ -228,6 +228,11 @@ async def test_notifications_list_read_and_read_all(make_client, db_conn):
     assert a_notes["meta"]["unreadCount"] == 1 and a_notes["data"][0]["readAt"] is None
 
     await get(client, "/api/notifications?unreadOnly=maybe", b, status=422)
+    # One spelling per value: `1`, `yes`, `on` would make two URLs of one answer.
+    for spelling in ("1", "0", "yes", "on", "True", "FALSE"):
+        await get(client, f"/api/notifications?unreadOnly={spelling}", b, status=422)
+    every = await get(client, "/api/notifications?unreadOnly=false&limit=1", b)
+    assert every["meta"]["pagination"]["total"] >= 1
     await get(client, "/api/notifications?page=0", b, status=422)
     resp = await client.get("/api/notifications")
     await expect_envelope(resp, 401, "UNAUTHORIZED")

@@ -39,6 +39,7 @@ __all__ = [
     "MoneyIn",
     "Para",
     "PositiveAmountIn",
+    "QueryFlag",
     "QueryId",
     "QueryInt",
     "check_line",
@@ -62,6 +63,16 @@ def _query_int(v: Any) -> Any:
     return v
 
 
+def _query_flag(v: Any) -> Any:
+    # `true` / `false` as a client's URL builder writes them; pydantic alone would also take
+    # `1`, `yes`, `on`, `T`..., so two spellings of one URL would be two cache entries.
+    if isinstance(v, str) and v not in ("true", "false"):
+        raise ValueError("must be true or false")
+    return v
+
+
+QueryFlag = Annotated[bool, BeforeValidator(_query_flag)]
+"""A boolean in a query string: `true` or `false` only."""
 QueryInt = Annotated[int, BeforeValidator(_query_int)]
 """A whole number in a query string (bounds at the use site)."""
 QueryId = Annotated[int, Field(ge=1, le=MAX_BIGINT), BeforeValidator(_query_int)]

@@ -14,7 +14,7 @@ from pitchey.protocol.models import NotificationOut as NotificationOut
 
 from . import Input, PageQuery, Schema, at_least_one, exactly_one, not_null
 from .fields import AmountIn as AmountIn
-from .fields import Day, Flag, Id, Line, Moment, Para, PositiveAmountIn
+from .fields import Day, Flag, Id, Line, Moment, Para, PositiveAmountIn, QueryFlag
 
 _CENT = Decimal("0.01")
 
@@ -307,7 +307,7 @@ class ConversationReadOut(Schema):
 
 
 class NotificationQuery(PageQuery):
-    unread_only: bool = False
+    unread_only: QueryFlag = False
 
 
 class ReadAllOut(Schema):
