@@ -1,11 +1,13 @@
 """Co-edited documents: one actor per open document (a pitch's `synopsis`, `treatment`, `notes`).
 
 A `DocumentActor` holds the document as a pycrdt (Yrs) `Doc`, its connections and their awareness
-states. It handles one message at a time (the input gate), and each incoming update is one turn:
-decoded and checked on a scratch document, appended to PostgreSQL in the statement that also
-checks the author's role *now* (storage/documents.py), and only then applied, relayed to the other
-connections and to the other nodes (the output gate). A sync step 1 is answered in its own turn,
-after every earlier message of that connection: its step 2 acknowledges them as stored.
+states. It handles one message at a time (the input gate). An update's turn takes every update
+queued right behind it (from other connections: each connection has one message in flight),
+checks each on a scratch document, appends them all to PostgreSQL in one statement, one commit,
+that also checks each author's role *now* (storage/documents.py: the group commit), and only then
+applies, relays (to the other connections and the other nodes) and answers each in order (the
+output gate). A sync step 1 is answered in its own turn, after every earlier message of that
+connection: its step 2 acknowledges them as stored.
 
 The actors are kept by a `DocumentHub` beside the room `Hub`: activated on first use, passivated
 (compacted, the synopsis written back) after the rooms' idle timeout without connections. A pitch
@@ -18,15 +20,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pykka
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pycrdt import Doc as _Doc
-from pycrdt import XmlElement, XmlFragment, XmlText
+from pycrdt import XmlElement, XmlFragment, XmlText, merge_updates
 
 from pitchey.actors import AsyncioActor
 from pitchey.actors import ask as actor_ask
@@ -58,6 +62,9 @@ from pitchey.storage.pitches import Pitch, PitchStore
 from .access import Verdict, Viewer, decide
 from .backplane import DocRelay, InProcessBackplane
 from .messages import UpdatePitch
+
+if TYPE_CHECKING:
+    from .hub import Hub
 
 log = logging.getLogger("pitchey.docs")
 
@@ -273,9 +280,16 @@ class DocRestore:
 
 @dataclass(frozen=True, slots=True)
 class DocRecheck:
-    """A user's role changed (removed): close their connections that may no longer read."""
+    """A user's role changed (removed, an NDA ended): close their connections that may no longer
+    read, with `reason` as the close reason."""
 
     user_id: int
+    reason: str = "Access removed"
+
+
+@dataclass(frozen=True, slots=True)
+class DocPitchDeleted:
+    """The pitch was deleted: every connection closes at once (4004)."""
 
 
 # -- the actor -------------------------------------------------------------------------------
@@ -291,8 +305,17 @@ class DocMetrics:
         self.updates = Counter("pitchey_doc_updates", "Document updates stored", registry=r)
         self.update_seconds = Histogram(
             "pitchey_doc_update_seconds",
-            "One update's turn: checked, stored in PostgreSQL, applied and relayed",
+            "One turn of updates: checked, stored in PostgreSQL in one commit, applied and relayed",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+            registry=r,
+        )
+        self.commits = Counter(
+            "pitchey_doc_update_commits", "Commits that stored document updates (one per turn)", registry=r
+        )
+        self.batch = Histogram(
+            "pitchey_doc_update_batch",
+            "Updates one turn stored in one commit",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
             registry=r,
         )
         self.refusals = Counter(
@@ -305,6 +328,11 @@ class DocMetrics:
 class DocLimits:
     max_bytes: int = 8 * 1024**2
     compact_every: int = 100
+    batch: int = 256  # most updates one turn stores in one commit (1: a commit per update)
+    batch_bytes: int = 4 * 1024**2  # ... and most bytes (one update may be 1 MiB)
+
+
+_Reply = pykka.Future[Any] | None  # the asker waiting for a queued update's turn (None: a tell)
 
 
 @dataclass(slots=True)
@@ -313,6 +341,22 @@ class _AwarenessState:
     state: str
     peer: DocPeer | None  # None: a client on another node
     seen: float = field(default_factory=time.monotonic)
+
+
+def _answer(reply: _Reply, exc: BaseException | None = None) -> None:
+    """Answer the asker of an update taken into a batch (at most once; later calls do nothing)."""
+    if reply is None:
+        return
+    try:
+        if exc is None:
+            reply.set(None)
+        elif isinstance(exc, Exception):
+            reply.set_exception((type(exc), exc, exc.__traceback__))
+        else:  # cancelled: the document is going away, as for a message it never handled
+            dead = pykka.ActorDeadError("document stopped before storing the update")
+            reply.set_exception((pykka.ActorDeadError, dead, None))
+    except queue.Full:
+        pass
 
 
 class DocumentActor(AsyncioActor):
@@ -370,7 +414,7 @@ class DocumentActor(AsyncioActor):
             self.last_active = time.monotonic()
         match message:
             case DocIncoming():
-                return self.incoming(message.peer, message.message)
+                return self.incoming(message)
             case DocOpen(peer=peer):
                 return self.open(peer)
             case DocClose(peer=peer):
@@ -383,8 +427,10 @@ class DocumentActor(AsyncioActor):
                 return self.passivate()
             case DocRestore():
                 return self.restore(message)
-            case DocRecheck(user_id=user_id):
-                return self.recheck(user_id)
+            case DocRecheck(user_id=user_id, reason=reason):
+                return self.recheck(user_id, reason)
+            case DocPitchDeleted():
+                return self.pitch_deleted()
         log.warning("document %s got an unexpected message %r", self.key, type(message).__name__)
         return None
 
@@ -438,7 +484,8 @@ class DocumentActor(AsyncioActor):
 
     # -- messages of a connection ----------------------------------------------------------
 
-    async def incoming(self, peer: DocPeer, message: YMessage) -> None:
+    async def incoming(self, incoming: DocIncoming) -> None:
+        peer, message = incoming.peer, incoming.message
         if peer not in self.peers:
             return  # closed meanwhile
         match message:
@@ -450,7 +497,8 @@ class DocumentActor(AsyncioActor):
                     return
                 peer.deliver(binary_frame(sync_step2_message(missing)))
             case SyncStep2(update=update) | SyncUpdate(update=update):
-                await self.update(peer, update)
+                if update != EMPTY_UPDATE:  # "nothing you lack": what every up-to-date peer sends
+                    await self.updates(incoming, len(update))
             case Awareness(payload=payload):
                 await self.aware(peer, payload)
             case QueryAwareness():
@@ -463,38 +511,109 @@ class DocumentActor(AsyncioActor):
         self.docs.metrics.refusals.labels(str(int(code))).inc()
         peer.close_soon(code, reason)
 
-    async def update(self, peer: DocPeer, update: bytes) -> None:
-        if update == EMPTY_UPDATE:
-            return  # "nothing you lack": what every up-to-date peer (a reader too) answers
+    def _queued_updates(self, size: int) -> list[tuple[DocIncoming, _Reply]]:
+        """The updates waiting at the head of the inbox, taken out to share this turn's commit.
+
+        Only the unbroken run of update messages right behind the current one (a sync step 1,
+        an awareness message or anything else stays where it is and keeps its place after
+        them), at most `limits.batch` updates and `limits.batch_bytes` bytes in all. Their askers
+        (each connection awaits its message's turn) are answered here, by `updates`. The inbox is
+        the actor's own, on this loop, so reading its deque is race-free (as PitchRoom does)."""
+        limits = self.docs.limits
+        inbox = self.actor_inbox._queue
+        if limits.batch <= 1 or not inbox or self.actor_stopped._set:
+            return []
+        taken: list[tuple[DocIncoming, _Reply]] = []
+        while inbox and len(taken) < limits.batch - 1:
+            envelope = inbox[0]
+            message = envelope.message
+            if type(message) is not DocIncoming or not isinstance(message.message, (SyncStep2, SyncUpdate)):
+                break
+            size += len(message.message.update)
+            if size > limits.batch_bytes:
+                break
+            inbox.popleft()
+            taken.append((message, envelope.reply_to))
+        return taken
+
+    async def updates(self, first: DocIncoming, size: int) -> None:
+        """Store the update of `first` and every update queued behind it in one commit (the
+        group commit), then apply, relay and answer each in order: none is applied, relayed or
+        answered before the commit that stored it. A refused update (malformed, beyond the
+        size cap, its author no longer a writer) closes only its own connection."""
+        batch = [(first, None), *self._queued_updates(size)]
+        try:
+            await self._update_batch(batch)
+        except BaseException as exc:
+            # A bug (or the loop closing): `first` is answered by the actor (which then fails and
+            # closes every connection, 1011); the askers of the others must not wait for ever.
+            for _, reply in batch:
+                _answer(reply, exc)
+            raise
+
+    async def _update_batch(self, batch: list[tuple[DocIncoming, _Reply]]) -> None:
         started = time.perf_counter()
+        accepted: list[tuple[DocPeer, bytes, _Reply]] = []
+        size = self.size
+        for incoming, reply in batch:
+            peer, message = incoming.peer, incoming.message
+            assert isinstance(message, (SyncStep2, SyncUpdate))
+            update = message.update
+            if peer not in self.peers or update == EMPTY_UPDATE:
+                _answer(reply)  # closed meanwhile; or nothing to store
+                continue
+            try:
+                check_update(update)
+            except BadUpdate:
+                self._refuse(peer, DocCloseCode.MALFORMED, "Malformed update")
+                _answer(reply)
+                continue
+            if size + len(update) > self.docs.limits.max_bytes:
+                self._refuse(peer, DocCloseCode.DOCUMENT_TOO_LARGE, "Document too large")
+                _answer(reply)
+                continue
+            size += len(update)
+            accepted.append((peer, update, reply))
+        if not accepted:
+            return
         try:
-            check_update(update)
-        except BadUpdate:
-            self._refuse(peer, DocCloseCode.MALFORMED, "Malformed update")
+            stored = await self.store.append_many(
+                self.document_id, self.pitch_id, [(peer.user_id, update) for peer, update, _ in accepted]
+            )
+        except (DocumentGone, StorageError) as exc:
+            # Nothing was stored, so nothing is applied: each client keeps its updates and sends
+            # them again on reconnect (its provider's sync step 2).
+            gone = isinstance(exc, DocumentGone)
+            for peer, _, reply in accepted:
+                if gone:
+                    self._refuse(peer, DocCloseCode.NOT_FOUND, "Pitch not found")
+                else:
+                    self._refuse(peer, DocCloseCode.TRY_AGAIN_LATER, "Try again later")
+                _answer(reply)
             return
-        if self.size + len(update) > self.docs.limits.max_bytes:
-            self._refuse(peer, DocCloseCode.DOCUMENT_TOO_LARGE, "Document too large")
+        # Committed: now, and only now, apply, relay and answer, in the order stored.
+        relayed: list[bytes] = []
+        for (peer, update, reply), ok in zip(accepted, stored, strict=True):
+            if not ok:
+                await self._refused_writer(peer)
+                _answer(reply)
+                continue
+            self.doc.apply_update(update)
+            self.size += len(update)
+            self._broadcast(binary_frame(update_message(update)), peer)
+            relayed.append(update)
+            _answer(reply)
+        if not relayed:
             return
-        try:
-            stored = await self.store.append(self.document_id, self.pitch_id, peer.user_id, update)
-        except DocumentGone:
-            self._refuse(peer, DocCloseCode.NOT_FOUND, "Pitch not found")
-            return
-        except StorageError:
-            # Not stored, so not applied: the client keeps it and sends it again on reconnect.
-            self._refuse(peer, DocCloseCode.TRY_AGAIN_LATER, "Try again later")
-            return
-        if stored is None:
-            await self._refused_writer(peer)
-            return
-        self.doc.apply_update(update)
-        self.size += len(update)
         self.dirty = True
-        self._broadcast(binary_frame(update_message(update)), peer)
-        await self._publish(b"u", update)
-        self.docs.metrics.updates.inc()
-        self.docs.metrics.update_seconds.observe(time.perf_counter() - started)
-        self.since_compaction += 1
+        # One message to the other nodes per turn: the batch merged into one update.
+        await self._publish(b"u", relayed[0] if len(relayed) == 1 else merge_updates(*relayed))
+        metrics = self.docs.metrics
+        metrics.updates.inc(len(relayed))
+        metrics.commits.inc()
+        metrics.batch.observe(len(accepted))
+        metrics.update_seconds.observe(time.perf_counter() - started)
+        self.since_compaction += len(relayed)
         if self.since_compaction >= self.docs.limits.compact_every:
             self.since_compaction = 0
             self.actor_ref.tell(DocSave())
@@ -548,6 +667,11 @@ class DocumentActor(AsyncioActor):
             await self.catch_up()
         elif message.kind == b"k":
             await self.recheck(int(message.payload.decode() or 0))
+        elif message.kind == b"K":
+            user_id, _, reason = message.payload.decode().partition("\n")
+            await self.recheck(int(user_id or 0), reason or "Access removed")
+        elif message.kind == b"d":
+            self.pitch_deleted()
         elif message.kind == b"u":
             try:
                 self.doc.apply_update(message.payload)
@@ -580,14 +704,30 @@ class DocumentActor(AsyncioActor):
         await self._publish(b"u", update)
         return True
 
-    async def recheck(self, user_id: int) -> None:
+    async def recheck(self, user_id: int, reason: str = "Access removed") -> None:
         for peer in [p for p in self.peers if p.user_id == user_id]:
             try:
                 await document_role(self.docs.db, self.pitch_id, peer.user_id, peer.user_type)
-            except DocDenied:
-                self._refuse(peer, DocCloseCode.FORBIDDEN, "Access removed")
+            except DocDenied as denied:
+                if denied.code == DocCloseCode.NOT_FOUND and await self._pitch_gone():
+                    self._refuse(peer, DocCloseCode.NOT_FOUND, "Pitch deleted")
+                else:
+                    self._refuse(peer, DocCloseCode.FORBIDDEN, reason)
             except StorageError:
                 log.warning("document %s: could not recheck user %s", self.key, user_id, exc_info=True)
+
+    async def _pitch_gone(self) -> bool:
+        try:
+            return await self.docs.pitches.access(self.pitch_id, 0) is None
+        except StorageError:
+            return False
+
+    def pitch_deleted(self) -> None:
+        """Every connection goes now, with the reason; what they were sending is refused by the
+        database anyway (the document's rows went with the pitch)."""
+        self.dirty = False  # nothing to write back to a pitch that is gone
+        for peer in list(self.peers):
+            self._refuse(peer, DocCloseCode.NOT_FOUND, "Pitch deleted")
 
     async def catch_up(self) -> None:
         """Relayed messages may have been lost (Redis was away): take what the log holds that
@@ -650,6 +790,36 @@ class DocumentActor(AsyncioActor):
 
 # -- the registry ----------------------------------------------------------------------------
 
+# The DocumentHub beside each room Hub (one of each per node). What narrows access to a pitch's
+# documents happens in a room's turn or in a job, which hold the room Hub and nothing else: this
+# lets them tell the documents (`pitch_deleted`, `access_lost`) without the Hub knowing of them.
+_BESIDE: weakref.WeakKeyDictionary[Hub, DocumentHub] = weakref.WeakKeyDictionary()
+
+
+async def pitch_deleted(rooms: Hub, pitch_id: int) -> None:
+    """The pitch was deleted (its deletion committed): close its documents' connections on every
+    node now. Never raises: the deletion stands, and a connection left open is refused at its
+    next update by the database anyway."""
+    docs = _BESIDE.get(rooms)
+    if docs is None:
+        return
+    try:
+        await docs.pitch_deleted(pitch_id)
+    except Exception:
+        log.warning("could not close the documents of deleted pitch %s", pitch_id, exc_info=True)
+
+
+async def access_lost(rooms: Hub, pitch_id: int, user_id: int, reason: str) -> None:
+    """`user_id` may have lost access to the pitch (an NDA ended): their document connections
+    that may no longer read close now (4003, `reason`) on every node. Never raises."""
+    docs = _BESIDE.get(rooms)
+    if docs is None:
+        return
+    try:
+        await docs.recheck(pitch_id, user_id, reason)
+    except Exception:
+        log.warning("could not recheck user %s on pitch %s", user_id, pitch_id, exc_info=True)
+
 
 HubAsk = Callable[[RoomName, UpdatePitch], Awaitable[Pitch | None]]
 
@@ -666,6 +836,7 @@ class DocumentHub:
         limits: DocLimits | None = None,
         idle_timeout: float = 60.0,
         metrics: DocMetrics | None = None,
+        rooms: Hub | None = None,
     ) -> None:
         self.db = db
         self.hub_ask = hub_ask
@@ -680,6 +851,8 @@ class DocumentHub:
         self._sweeper: asyncio.Task[None] | None = None
         self.passivation_slots = asyncio.Semaphore(PASSIVATION_CONCURRENCY)
         self._closing = False
+        if rooms is not None:
+            _BESIDE[rooms] = self
 
     async def start(self) -> None:
         self._sweeper = asyncio.create_task(self._sweep(), name="docs-sweeper")
@@ -687,6 +860,9 @@ class DocumentHub:
     async def stop(self) -> None:
         """Passivate every document (compacted, synopsis written back)."""
         self._closing = True
+        for rooms, docs in list(_BESIDE.items()):
+            if docs is self:
+                del _BESIDE[rooms]
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -718,12 +894,20 @@ class DocumentHub:
             self._docs.pop(f"{pitch_id}:{name}", None)
             return await actor_ask(self.ref(pitch_id, name), message, timeout=timeout)
 
-    async def recheck(self, pitch_id: int, user_id: int) -> None:
+    async def recheck(self, pitch_id: int, user_id: int, reason: str = "Access removed") -> None:
         """A user lost (or may have lost) access to a pitch: their open connections to its
-        documents are checked again now, on this node and, through the relay, on the others."""
+        documents are checked again now, on this node and, through the relay, on the others;
+        those that may no longer read close with 4003 and `reason`."""
         for name in NAMES:
-            self.tell(pitch_id, name, DocRecheck(user_id))
-            await self.relay.doc_publish(f"{pitch_id}:{name}", b"k", str(user_id).encode())
+            self.tell(pitch_id, name, DocRecheck(user_id, reason))
+            await self.relay.doc_publish(f"{pitch_id}:{name}", b"K", f"{user_id}\n{reason}".encode())
+
+    async def pitch_deleted(self, pitch_id: int) -> None:
+        """The pitch is gone: its documents' connections close now (4004 "Pitch deleted"), on
+        this node and, through the relay, on the others."""
+        for name in NAMES:
+            self.tell(pitch_id, name, DocPitchDeleted())
+            await self.relay.doc_publish(f"{pitch_id}:{name}", b"d", b"")
 
     def tell(self, pitch_id: int, name: str, message: object) -> None:
         live = self._docs.get(f"{pitch_id}:{name}")
@@ -790,6 +974,7 @@ __all__ = [
     "DocMetrics",
     "DocOpen",
     "DocPeer",
+    "DocPitchDeleted",
     "DocRecheck",
     "DocRelay",
     "DocRestore",
@@ -797,10 +982,12 @@ __all__ = [
     "DocumentActor",
     "DocumentHub",
     "StorageUnavailable",
+    "access_lost",
     "check_update",
     "document_role",
     "load_doc",
     "merge",
+    "pitch_deleted",
     "plain_text",
     "restore_update",
     "seed_update",

@@ -241,9 +241,15 @@ def setup_docs(app: web.Application) -> None:
             state.database,
             hub.ask,
             state.realtime.backplane,  # its DocRelay seam: Redis pub/sub across nodes
-            limits=DocLimits(max_bytes=settings.doc_max_bytes, compact_every=settings.doc_compact_every),
+            limits=DocLimits(
+                max_bytes=settings.doc_max_bytes,
+                compact_every=settings.doc_compact_every,
+                # The rooms' group-commit bound serves documents too (1: a commit per update).
+                batch=settings.room_post_batch,
+            ),
             idle_timeout=settings.room_idle_timeout,
             metrics=DocMetrics(hub.metrics.registry),
+            rooms=hub,  # so a pitch's deletion or an NDA's end reaches its documents at once
         )
         await docs.start()
         holder.hub = docs

@@ -6,6 +6,8 @@ merge a compaction needs is passed in by the caller, rooms/docs.py). Two stateme
 - `append` stores one update only if its author may write the document *now* (the pitch's owner
   or an accepted editor), in the same statement: the role check and the output gate are one round
   trip, and a removed editor's next update is refused by the database itself.
+- `append_many` is the same for a batch of updates from several authors: one statement, one
+  commit, each row checked against its own author, so a refused author costs only their rows.
 - `compact` folds the tail into a new snapshot under a row lock on the document (which also holds
   back concurrent appends of it for that moment, through their foreign key) and deletes exactly
   the rows it folded.
@@ -14,7 +16,7 @@ merge a compaction needs is passed in by the caller, rooms/docs.py). Two stateme
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -132,6 +134,47 @@ class DocumentStore:
         except asyncpg.ForeignKeyViolationError as exc:
             raise DocumentGone(f"document {document_id} is gone") from exc
         return new_id
+
+    async def append_many(
+        self, document_id: int, pitch_id: int, updates: Sequence[tuple[int, bytes]]
+    ) -> builtins.list[bool]:
+        """Store a batch of updates, each only if its author may write the document now, in one
+        statement and so one commit (the group commit of a document's turn: rooms/docs.py).
+        Answers, per update in the order given, whether it was stored; the stored ones get ids in
+        that order. A refused author refuses only their own updates, never the batch."""
+        if not updates:
+            return []
+        try:
+            stored: builtins.list[int] | None = await self.db.fetchval(
+                """WITH u AS (
+                        SELECT * FROM unnest($3::bigint[], $4::bytea[]) WITH ORDINALITY
+                                      AS u(user_id, data, ord)
+                    ), ok AS (
+                        SELECT u.* FROM u
+                        WHERE EXISTS (SELECT 1 FROM pitches p
+                                      WHERE p.id = $2::bigint AND p.user_id = u.user_id)
+                           OR EXISTS (SELECT 1 FROM pitch_collaborators c
+                                      WHERE c.pitch_id = $2::bigint AND c.user_id = u.user_id
+                                        AND c.status = 'accepted' AND c.role = 'editor')
+                    ), ins AS (
+                        INSERT INTO document_updates (document_id, user_id, data)
+                        SELECT $1::bigint, ok.user_id, ok.data FROM ok ORDER BY ok.ord
+                        RETURNING id
+                    ), bump AS (
+                        UPDATE pitch_documents
+                        SET size = size + (SELECT sum(length(ok.data)) FROM ok), updated_at = now()
+                        WHERE id = $1 AND EXISTS (SELECT 1 FROM ins)
+                    )
+                    SELECT array_agg(ord ORDER BY ord) FROM ok""",
+                document_id,
+                pitch_id,
+                [user_id for user_id, _ in updates],
+                [data for _, data in updates],
+            )
+        except asyncpg.ForeignKeyViolationError as exc:
+            raise DocumentGone(f"document {document_id} is gone") from exc
+        kept = set(stored or ())
+        return [i in kept for i in range(1, len(updates) + 1)]
 
     async def compact(self, document_id: int, merge: Merge) -> Compacted | None:
         """Fold the tail into the snapshot (and keep the snapshot as a version). None: no tail."""
