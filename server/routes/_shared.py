@@ -100,7 +100,7 @@ async def rows_out(call: Call[Any, Any], rows: Sequence[CatalogRow]) -> list[Cat
 
 
 async def page_reply(call: Call[Any, Any], page: CatalogPage, q: PageQuery) -> Reply:
-    return Reply(await rows_out(call, page.rows), meta=pagination(q, page.total))
+    return Reply(await rows_out(call, page.rows), meta=pagination(q, page.total, capped=page.capped))
 
 
 async def _decided(call: Call[Any, Any], pitch_id: int) -> tuple[Pitch, Creator, Access]:

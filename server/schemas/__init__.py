@@ -101,14 +101,17 @@ class PageQuery(Input):
         return (self.page - 1) * self.limit
 
 
-def pagination(q: PageQuery, total: int, **extra: Any) -> dict[str, Any]:
-    """The `meta` of a page: `{pagination: {page, limit, total, hasMore}}` plus any extra keys."""
-    return {
-        "pagination": {
-            "page": q.page,
-            "limit": q.limit,
-            "total": total,
-            "hasMore": q.offset + q.limit < total,
-        },
-        **extra,
+def pagination(q: PageQuery, total: int, *, capped: bool = False, **extra: Any) -> dict[str, Any]:
+    """The `meta` of a page: `{pagination: {page, limit, total, hasMore}}` plus any extra keys.
+
+    `capped`: `total` is a lower bound (a catalog list stops counting at a cap, storage/pitches.py
+    TOTAL_CAP, and says so with `totalIsCapped: true`; `hasMore` stays exact)."""
+    page = {
+        "page": q.page,
+        "limit": q.limit,
+        "total": total,
+        "hasMore": q.offset + q.limit < total,
     }
+    if capped:
+        page["totalIsCapped"] = True
+    return {"pagination": page, **extra}
