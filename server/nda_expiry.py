@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pitchey.protocol import RoomName
+from pitchey.rooms.docs import access_lost
 from pitchey.rooms.hub import Hub
 from pitchey.rooms.messages import ExpireNda, RecheckAccess
 from pitchey.storage.database import StorageError
@@ -57,6 +58,8 @@ async def expire_ndas(hub: Hub, now: datetime) -> list[Nda]:
             pitch_room = RoomName.pitch(done.pitch_id)
             if hub.is_active(str(pitch_room)):
                 await hub.ask(pitch_room, RecheckAccess(done.requester_id))
+            # ... and their co-edited document connections, if only the NDA let them read.
+            await access_lost(hub, done.pitch_id, done.requester_id, "NDA expired")
         # A full batch that all flipped may have more behind it; anything else was the last.
         if len(due) < 500 or not flipped_any:
             return expired

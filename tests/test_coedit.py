@@ -151,7 +151,13 @@ class YClient:
 
     async def _read(self) -> None:
         try:
-            async for msg in self.ws:
+            while True:
+                msg = await self.ws.receive()
+                if msg.type == aiohttp.WSMsgType.CLOSE:
+                    self.close_reason = str(msg.extra or "")
+                    break
+                if msg.type in (aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                    break
                 if msg.type != aiohttp.WSMsgType.BINARY:
                     continue
                 m = decode_message(msg.data)
@@ -173,7 +179,6 @@ class YClient:
                     self.changed.set()
         finally:
             self.close_code = self.ws.close_code
-            self.close_reason = str(getattr(self.ws, "_close_message", "") or "")
             self.closed.set()
             self.changed.set()
 

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from pitchey.protocol import RoomName
+from pitchey.rooms.docs import pitch_deleted
 from pitchey.rooms.messages import DeletePitch, RecordView, SetLike, UpdatePitch
 from pitchey.storage.pitches import BrowseFilter, CatalogPage, PitchInUse, UnknownNdaTemplate
 from pitchey.storage.saved import SavedStore
@@ -240,6 +241,14 @@ async def create_pitch(call: Call[PitchCreate, Any]) -> Reply:
 async def get_pitch(call: Call[Any, Any]) -> CatalogPitchOut | web.Response:
     pitch_id = call.path_id()
     cache = read_cache(call)
+    # An anonymous caller's answer depends on the stored row alone (its access decision too: no
+    # NDA, no ownership), and is kept under the pitch's tag like the row: whatever changes the
+    # row (an edit, a deletion, a like, a view) drops it, so a hit needs no decision.
+    anonymous = call.principal is None
+    if anonymous:
+        hit = await cache.get(f"pitch:{pitch_id}:ready:anon")
+        if isinstance(hit, Ready):
+            return respond(call.request, hit)
     tags = (pitch_tag(pitch_id),)
     # Taken before anything is read: an edit that lands while this answer is built voids it.
     token = await cache.token(tags)
@@ -262,6 +271,8 @@ async def get_pitch(call: Call[Any, Any]) -> CatalogPitchOut | web.Response:
     if not owner and counted is None:
         hit = await cache.get(key)
         if isinstance(hit, Ready):
+            if anonymous:
+                await cache.set(f"pitch:{pitch_id}:ready:anon", hit, ttl=PITCH_TTL, tags=tags, token=token)
             return respond(call.request, hit)
     out = pitch_out(pitch, creator=creator, show_protected=show)
     out.view_count = views
@@ -272,6 +283,8 @@ async def get_pitch(call: Call[Any, Any]) -> CatalogPitchOut | web.Response:
     answer = ready(out)
     if counted is None:
         await cache.set(key, answer, ttl=PITCH_TTL, tags=tags, token=token)
+        if anonymous:
+            await cache.set(f"pitch:{pitch_id}:ready:anon", answer, ttl=PITCH_TTL, tags=tags, token=token)
     return respond(call.request, answer)
 
 
@@ -319,6 +332,7 @@ async def delete_pitch(call: Call[Any, Any]) -> PitchDeleted:
         raise Conflict("This pitch has investments and cannot be deleted; archive it instead") from None
     if deleted is None:
         raise PitchNotFound()
+    await pitch_deleted(realtime_hub(call), pitch_id)  # its co-edited documents close now (4004)
     await delete_objects(call.state, deleted.media_keys)
     return PitchDeleted(id=pitch_id, deleted=True)
 
