@@ -15,20 +15,32 @@ Each is run 5 times to warm up, then 50 times: median and p99 in ms. The query p
 its own arguments on the biggest table) is kept in the notes, with whether it scans `pitches`
 sequentially.
 
+Then the same three reads through the real server (REST as the table grows): `pitchey serve` on
+that database, started through bench/pitchey_cold.py so the read cache never answers (the ready
+answers would serve a signed-in browse page from memory for 10 s and hide the query; search and
+signed-in trending are not cached anyway), driven by `wrk` (64 connections, 2 threads, the Lua
+script of bench/bench_rest.py) as 16 signed-in investors: requests/s and p99 per size, after a
+warm-up, with the CPU of the server, PostgreSQL, wrk and other users' processes in the notes.
+
     python -m bench.bench_catalog [--quick]
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from bench import bench_rest as rest
 from bench import harness as h
 from bench.baseline_rest import _Recorder
 from bench.common import Row
@@ -113,9 +125,16 @@ async def _plans(conn: asyncpg.Connection, viewer: Viewer) -> dict[str, str]:
     return plans
 
 
-async def _measure(pg: h.Postgres, sizes: tuple[int, ...], notes: list[str]) -> list[Row]:
+async def _measure(
+    pg: h.Postgres, sizes: tuple[int, ...], notes: list[str], quick: bool = False
+) -> list[Row]:
     rows: list[Row] = []
     first: dict[str, float] = {}
+    rest_curves: dict[int, dict[str, Any]] = {}
+    workdir = Path(tempfile.mkdtemp(prefix="pitchey-bench-catalog-"))
+    with_rest = rest.WRK is not None
+    if not with_rest:
+        notes.append("catalog REST: wrk is not installed (Debian package `wrk`); REST figures skipped")
     for n in sizes:
         dsn = pg.create_database()
         db = await Database.connect(dsn, max_size=2)
@@ -151,6 +170,94 @@ async def _measure(pg: h.Postgres, sizes: tuple[int, ...], notes: list[str]) -> 
                         )
         finally:
             await db.close()
+        if with_rest:
+            seconds = 3.0 if quick else 5.0
+            rest_curves[n] = await asyncio.to_thread(_rest, pg, dsn, n, seconds, workdir, notes)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return rows + _rest_rows(rest_curves)
+
+
+REST_READS = {
+    "browse": "/api/pitches/browse",
+    "search": f"/api/pitches/browse?q={WORD}&sort=relevance",
+    "trending": "/api/pitches/trending",
+}
+REST_READERS = 16
+
+
+def _rest(
+    pg: h.Postgres, dsn: str, n: int, seconds: float, workdir: Path, notes: list[str]
+) -> dict[str, Any]:
+    """req/s and p99 of the three reads through `pitchey serve` (read cache bypassed) on `dsn`."""
+    env = {"DATABASE_URL": dsn, "BENCH_PITCHEY_MODULE": "bench.pitchey_cold"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # start_pitchey reads the entry module from the environment
+    try:
+        server = h.start_pitchey(pg, workdir, DATABASE_URL=dsn)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    out: dict[str, Any] = {}
+    try:
+        api = h.Rest(server.port)
+        try:
+            tokens = [api.register("investor")[1] for _ in range(REST_READERS)]
+        finally:
+            api.close()
+        script = workdir / "catalog.lua"
+        script.write_text(rest.WRK_LUA)
+        pids = {"server": [server.pid]}
+        follow = {"postgres": lambda: rest.pg_pids(pg)}
+        for name, path in REST_READS.items():
+            w = rest.Workload(f"catalog {name}", "pitchey", [path], "random", tokens, "bearer")
+            rest._run_wrk(server.port, script, w, 1.0)  # warm-up: connections, plans, tokens
+            h.wait_quiet(max_wait=5.0)
+            r = rest._run_wrk(server.port, script, w, seconds, pids, follow)
+            out[name] = r
+            cpu = r["cpu"]
+            per_req = 10_000 * cpu["server"] / max(1.0, r["rps"])
+            notes.append(
+                f"catalog REST {name} at {n:,} pitches: {r['rps']:,.0f} req/s, "
+                f"p50 {r['p50_us'] / 1000:.1f} ms, p99 {r['p99_us'] / 1000:.1f} ms; server "
+                f"{cpu['server']:.0f}% ({per_req:.0f} us/request), postgres {cpu.get('postgres', 0):.0f}%, "
+                f"wrk {cpu.get('wrk', 0):.0f}%, other users' processes {cpu['others']:.0f}% (of 200%)"
+            )
+    finally:
+        server.stop()
+    return out
+
+
+def _rest_rows(curves: dict[int, dict[str, Any]]) -> list[Row]:
+    rows: list[Row] = []
+    sizes = sorted(curves)
+    first = sizes[0]
+    for name in REST_READS:
+        for n in sizes:
+            r, b = curves[n][name], curves[first][name]
+            base = f"same at {first:,} pitches"
+            rows.append(
+                Row(
+                    "scaling",
+                    f"REST {name} req/s, signed-in, cache bypassed, 64 conns, {n:,} pitches",
+                    r["rps"],
+                    "req/s",
+                    base,
+                    b["rps"],
+                )
+            )
+            rows.append(
+                Row(
+                    "scaling",
+                    f"REST {name} p99, {n:,} pitches",
+                    r["p99_us"] / 1000,
+                    "ms",
+                    base,
+                    b["p99_us"] / 1000,
+                )
+            )
     return rows
 
 
@@ -158,7 +265,7 @@ def run(quick: bool = False, notes: list[str] | None = None) -> list[Row]:
     notes = notes if notes is not None else []
     pg = h.Postgres()
     try:
-        return asyncio.run(_measure(pg, QUICK_SIZES if quick else SIZES, notes))
+        return asyncio.run(_measure(pg, QUICK_SIZES if quick else SIZES, notes, quick))
     finally:
         pg.close()
 

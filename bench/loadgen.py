@@ -6,7 +6,15 @@ to be a subscriber or a publisher of a room:
 * ``pitchey``  - ``/ws`` with the ``pitchey.v1`` + ``bearer.<jwt>`` subprotocols, then
                  ``subscribe`` to a pitch room (or only the automatic user room);
 * ``aiohttp``  - the bare baseline (bench/baseline_aiohttp.py): every socket is a subscriber;
-* ``socketio`` - Engine.IO v4 over a WebSocket, namespace ``/``, ``join`` event with an ack.
+* ``socketio`` - Engine.IO v4 over a WebSocket, namespace ``/``, ``join`` event with an ack;
+* ``rooms``    - the bare baseline with rooms (bench/baseline_aiohttp_rooms.py): ``subscribe``
+                 to named rooms, each answered ``subscribed``; a published event names its room.
+
+With ``rooms`` (a list of room names) and ``per_conn`` in the configuration, each connection
+subscribes to ``per_conn`` of them instead of one room: connection number g (counted across
+processes from ``token_offset``) takes rooms g, g + s, g + 2s, ... (mod the number of rooms, s =
+rooms // per_conn), so with as many connections as rooms every room has exactly ``per_conn``
+subscribers. A publisher configured so (``per_conn`` = every room) publishes to the rooms in turn.
 
 The same receive path serves all three servers so their figures are comparable: a minimal RFC 6455
 frame parser counts the *event* text frames (those starting with the protocol's event prefix)
@@ -54,11 +62,13 @@ EVENT_PREFIX = {
     "pitchey": b'{"type":"message"',
     "aiohttp": b'{"type":"message"',
     "socketio": b'42["message"',
+    "rooms": b'{"type":"message"',
 }
 PATHS = {
     "pitchey": "/ws",
     "aiohttp": "/ws",
     "socketio": "/socket.io/?EIO=4&transport=websocket",
+    "rooms": "/ws",
 }
 ROOM = "bench"  # socket.io room name (pitchey uses the configured pitch room)
 
@@ -88,16 +98,20 @@ class Conn:
         "fd",
         "idx",
         "out",
+        "rooms",
         "sock",
         "stage",
         "stall_bytes",
         "stalled",
         "token",
+        "unconfirmed",
     )
 
-    def __init__(self, idx: int, token: str | None) -> None:
+    def __init__(self, idx: int, token: str | None, rooms: list[str] | None = None) -> None:
         self.idx = idx
         self.token = token
+        self.rooms = rooms or []  # many-rooms mode: the rooms this connection subscribes to
+        self.unconfirmed = len(self.rooms)
         self.sock: socket.socket | None = None
         self.fd = -1
         self.buf = b""
@@ -119,7 +133,21 @@ class LoadGen:
         self.n: int = cfg.get("n", 1)
         self.concurrency: int = cfg.get("concurrency", 100)
         tokens = cfg.get("tokens") or [None]
-        self.conns = [Conn(i, tokens[(cfg.get("token_offset", 0) + i) % len(tokens)]) for i in range(self.n)]
+        offset = cfg.get("token_offset", 0)
+        self.all_rooms: list[str] = cfg.get("rooms") or []
+        per_conn: int = cfg.get("per_conn", 0)
+
+        def rooms_of(g: int) -> list[str] | None:
+            if not self.all_rooms or not per_conn:
+                return None
+            n_rooms = len(self.all_rooms)
+            stride = max(1, n_rooms // per_conn)
+            return [self.all_rooms[(g + k * stride) % n_rooms] for k in range(min(per_conn, n_rooms))]
+
+        self.conns = [
+            Conn(i, tokens[(offset + i) % len(tokens)], rooms_of(offset + i)) for i in range(self.n)
+        ]
+        self.pub_turn = 0  # many-rooms publisher: the next room in turn
         self.prefix = EVENT_PREFIX[self.proto]
         self.ep = select.epoll()
         self.by_fd: dict[int, Conn] = {}
@@ -236,7 +264,10 @@ class LoadGen:
             self.fail(c, "http:" + status.decode(errors="replace")[9:12])
             return
         c.stage = SETUP
-        if self.proto == "pitchey" and self.room:
+        if c.rooms and self.proto in ("pitchey", "rooms"):
+            for room in c.rooms:
+                self.send_text(c, json.dumps({"type": "subscribe", "room": room, "id": "s"}).encode())
+        elif self.proto == "pitchey" and self.room:
             self.send_text(c, json.dumps({"type": "subscribe", "room": self.room, "id": "s"}).encode())
         if c.buf:
             data, c.buf = c.buf, b""
@@ -251,13 +282,23 @@ class LoadGen:
                 self.pitchey_user_id = ev["data"]["userId"]
             elif kind == "subscribed":
                 room = ev.get("room", "")
-                if (self.room and room == self.room) or (not self.room and room.startswith("user:")):
+                if c.rooms:
+                    if not room.startswith("user:"):
+                        c.unconfirmed -= 1
+                        if c.unconfirmed == 0:
+                            self.mark_ready(c)
+                elif (self.room and room == self.room) or (not self.room and room.startswith("user:")):
                     self.mark_ready(c)
             elif kind == "error":
                 self.fail(c, "error:" + ev.get("data", {}).get("code", "?"))
         elif self.proto == "aiohttp":
             if payload.startswith(b'{"type":"subscribed"'):
                 self.mark_ready(c)
+        elif self.proto == "rooms":
+            if payload.startswith(b'{"type":"subscribed"'):
+                c.unconfirmed -= 1
+                if c.unconfirmed == 0:
+                    self.mark_ready(c)
         else:  # socket.io
             if payload.startswith(b"0{"):
                 self.send_text(c, b"40")
@@ -494,13 +535,17 @@ class LoadGen:
     def message(self) -> bytes:
         self.seq += 1
         stamp = f"@{time.time_ns()}@" + "x" * (self.pub or {}).get("pad", 0)
+        room = self.room
+        if self.all_rooms and self.conns and self.conns[0].rooms:  # many rooms: each in turn
+            room = self.all_rooms[self.pub_turn % len(self.all_rooms)]
+            self.pub_turn += 1
         if self.proto == "pitchey":
-            return (
-                f'{{"type":"message","room":"{self.room}","id":{self.seq},"data":{{"text":"{stamp}"}}}}'
-            ).encode()
-        # The bare and socket.io baselines broadcast an event shaped (and sized) like pitchey's.
+            text = f'{{"text":"{stamp}"}}'
+            return f'{{"type":"message","room":"{room}","id":{self.seq},"data":{text}}}'.encode()
+        # The bare and socket.io baselines broadcast an event shaped (and sized) like pitchey's
+        # (the rooms baseline routes it by its "room").
         event = (
-            f'{{"type":"message","room":"pitch:1","seq":{self.seq},'
+            f'{{"type":"message","room":"{room if self.proto == "rooms" else "pitch:1"}","seq":{self.seq},'
             f'"timestamp":"{iso_now(3)}","data":{{"id":{self.seq},"pitchId":1,"userId":2,'
             f'"userType":"creator","text":"{stamp}","createdAt":"{iso_now(6)}"}}}}'
         )

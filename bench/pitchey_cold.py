@@ -1,0 +1,33 @@
+"""`pitchey` with a read cache that never answers: every catalog read runs its query.
+
+For the catalog-at-scale REST figures (bench/bench_catalog.py): the ready answers would otherwise
+serve a signed-in browse page from memory for 10 s, hiding the query this suite is about. Only
+the read cache (server/cache.py `TtlCache`, the state's `cache`) is bypassed: remembered tokens,
+the pools and every middleware are the shipped ones. The harness starts it in place of
+`pitchey.server.cli` through BENCH_PITCHEY_MODULE.
+
+    BENCH_PITCHEY_MODULE=bench.pitchey_cold python -m bench.bench_catalog
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pitchey.server import cache
+
+
+async def _miss(self: cache.TtlCache, key: str) -> Any | None:
+    return None
+
+
+async def _keep_nothing(self: cache.TtlCache, key: str, value: Any, **kwargs: Any) -> bool:
+    return False
+
+
+cache.TtlCache.get = _miss  # type: ignore[method-assign]
+cache.TtlCache.set = _keep_nothing  # type: ignore[method-assign]
+
+if __name__ == "__main__":
+    from pitchey.server.cli import main
+
+    raise SystemExit(main())
