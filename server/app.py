@@ -18,7 +18,7 @@ from .api import Api
 from .auth import Passwords, RevocationCache, TokenService
 from .cache import setup_cache
 from .jobs import setup_jobs
-from .middleware import cors, request_context
+from .middleware import edge
 from .observability import setup_sentry
 from .openapi import build_openapi
 from .ratelimit import AttemptLimiter, AuthLimiter, WriteLimiter
@@ -116,7 +116,7 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
         attempts=attempts,
     )
     app = web.Application(
-        middlewares=[request_context, cors],
+        middlewares=[edge],
         client_max_size=settings.max_body_bytes,
         # Different limits, so a parser refusal says which it hit: the request line (414) or a
         # header (431); server/httpserver.py answers both in the envelope.

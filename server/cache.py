@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar, cast
 
 from aiohttp import web
@@ -25,7 +26,7 @@ from pitchey.rooms.readcache import CATALOG_TAG as CATALOG_TAG
 from pitchey.rooms.readcache import pitch_tag as pitch_tag
 from pitchey.rooms.readcache import viewer_tag as viewer_tag
 
-from .envelope import dumps, etag_matches, request_id, utc_now_iso
+from .envelope import dumps, etag_matches, request_id
 
 T = TypeVar("T")
 
@@ -186,11 +187,13 @@ class Ready:
     """A GET answer serialised once: its `data` as JSON bytes, the meta extras (pagination) as
     JSON bytes, and the ETag `envelope.success` would give it. A cache hit is answered from these
     bytes (`respond`) with no model building and no re-serialisation; only the per-request id and
-    time are written per hit."""
+    time are written per hit, between `head` (the envelope up to the request id) and `tail`."""
 
     data: bytes
     meta_extra: bytes
     etag: str
+    head: bytes
+    tail: bytes
 
 
 def ready(data: Any, meta_extra: dict[str, Any] | None = None) -> Ready:
@@ -200,7 +203,33 @@ def ready(data: Any, meta_extra: dict[str, Any] | None = None) -> Ready:
     if meta_extra:
         extra = dumps(meta_extra)
         digest.update(extra)
-    return Ready(data_bytes, extra, f'"{digest.hexdigest()}"')
+    head = b'{"success":true,"data":' + data_bytes + b',"meta":{"requestId":'
+    tail = (b"," + extra[1:-1] if extra else b"") + b"}}"
+    return Ready(data_bytes, extra, f'"{digest.hexdigest()}"', head, tail)
+
+
+_ANSWER_HEADERS = (("Content-Type", "application/json"), ("Cache-Control", "private, no-cache"))
+
+
+class _Clock:
+    """`envelope.utc_now_iso()` as JSON bytes, its date and time formatted once a second."""
+
+    __slots__ = ("prefix", "second")
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.prefix = b""
+
+    def now(self) -> bytes:
+        t = time.time()
+        second = int(t)
+        if second != self.second:
+            stamp = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self.prefix, self.second = b'"' + stamp.encode() + b".", second
+        return self.prefix + b'%03dZ"' % int((t - second) * 1000)
+
+
+_clock = _Clock()
 
 
 def respond(request: web.Request, answer: Ready) -> web.Response:
@@ -208,15 +237,22 @@ def respond(request: web.Request, answer: Ready) -> web.Response:
     bytes, headers and ETag as `envelope.success` makes for the same data."""
     if etag_matches(request.headers.get("If-None-Match"), answer.etag):
         return web.Response(status=304, headers={"ETag": answer.etag, "Cache-Control": "private, no-cache"})
-    meta = dumps({"requestId": request_id(request), "timestamp": utc_now_iso()})[:-1]  # left open
-    if answer.meta_extra:
-        meta += b"," + answer.meta_extra[1:-1]
-    body = b'{"success":true,"data":' + answer.data + b',"meta":' + meta + b"}}"
-    return web.Response(
-        body=body,
-        content_type="application/json",
-        headers={"ETag": answer.etag, "Cache-Control": "private, no-cache"},
-    )
+    # Request ids are ASCII letters, digits and ._- (server/middleware.py), so they need no escaping;
+    # orjson writes anything else.
+    rid = request_id(request)
+    plain = (rid.isascii() and rid.isalnum()) or _plain(rid)
+    rid_json = b'"' + rid.encode() + b'"' if plain else dumps(rid)
+    body = b"".join((answer.head, rid_json, b',"timestamp":', _clock.now(), answer.tail))
+    response = web.Response(body=body, headers=_ANSWER_HEADERS)
+    response.headers["ETag"] = answer.etag
+    return response
+
+
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def _plain(text: str) -> bool:
+    return all(c in _PLAIN for c in text)
 
 
 def setup_cache(app: web.Application, cache: Cache | None = None) -> None:

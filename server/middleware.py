@@ -1,8 +1,17 @@
-"""Request middleware: request ids, the one access line per request, errors -> envelope, CORS."""
+"""Request middleware: request ids, the one access line per request, errors -> envelope, CORS.
+
+One middleware (`edge`) does all of it: every layer aiohttp runs costs a coroutine and a call per
+request, and a cached read spends most of its time in such framework work (issue 16). The order
+of the former layers is kept: the handler's answer (or its error, as the envelope) gets the
+request id, compression when asked for, and the CORS headers of an allowed origin, then one
+access line.
+"""
 
 from __future__ import annotations
 
 import logging
+import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -20,6 +29,20 @@ access = logging.getLogger("pitchey.access")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# A caller's own id is kept when well formed (tracing across services); `fullmatch`, so not even
+# a trailing newline gets through (the id is written into answers as it is).
+_INCOMING_ID = re.compile(r"[A-Za-z0-9._\-]{8,64}")
+# Minted ids only need to be unique enough to find a request in the logs, not unguessable: the
+# process' Mersenne Twister instead of an os.urandom system call per request.
+_bits = random.Random().getrandbits  # noqa: S311 - an id, not a secret
+
+
+def request_id_for(incoming: str | None) -> str:
+    """The caller's well-formed X-Request-Id, else a fresh 16-hex-digit one."""
+    if incoming is not None and _INCOMING_ID.fullmatch(incoming):
+        return incoming
+    return f"{_bits(64):016x}"
+
 
 def _error_response(request: web.Request, err: ApiError) -> web.Response:
     return envelope.failure(
@@ -27,15 +50,38 @@ def _error_response(request: web.Request, err: ApiError) -> web.Response:
     )
 
 
+_PREFLIGHT_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": (
+        "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id"
+    ),
+    "Access-Control-Max-Age": "600",
+}
+
+
 @web.middleware
-async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Outermost: every answer, even a crash, is the envelope, carries X-Request-Id and is logged."""
-    rid = envelope.new_request_id(request.headers.get("X-Request-Id"))
+async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every answer, even a crash, is the envelope, carries X-Request-Id, CORS headers for the
+    configured front-end origins only (credentials allowed, so never '*'), and is logged."""
+    headers = request.headers
+    rid = request_id_for(headers.get("X-Request-Id"))
     request[envelope.REQUEST_ID_KEY] = rid
     started = time.perf_counter()
+    origin = headers.get("Origin")
+    allowed: str | None = None
+    if origin:
+        origin = origin.rstrip("/")
+        if origin and origin in request.app[APP_STATE].settings.cors_origins:
+            allowed = origin
     response: web.StreamResponse
     try:
-        response = await handler(request)
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in headers:
+            if allowed is None:
+                response = envelope.failure(request, 403, "FORBIDDEN", "Origin not allowed")
+            else:
+                response = web.Response(status=204, headers=_PREFLIGHT_HEADERS)
+        else:
+            response = await handler(request)
     except ApiError as err:
         response = _error_response(request, err)
     except StorageUnavailable as exc:
@@ -49,43 +95,47 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         report_request_error(exc, request)
         response = envelope.failure(request, 500, "INTERNAL", "Internal server error")
     if not response.prepared:
-        response.headers["X-Request-Id"] = rid
-        _maybe_compress(request, response)
-        if "Access-Control-Allow-Origin" not in response.headers:
-            # Errors raised past `cors` became responses only here: they need CORS too, or a
-            # browser front-end could not read the error code.
-            _cors_headers(request, response)
-    duration_ms = (time.perf_counter() - started) * 1000
-    access.info(
-        "%s %s %s %d %.1fms",
-        rid,
-        request.method,
-        request.path,
-        response.status,
-        duration_ms,
-        extra={
-            "request_id": rid,
-            "method": request.method,
-            "path": request.path,
-            "status": response.status,
-            "duration_ms": round(duration_ms, 2),
-        },
-    )
+        out = response.headers
+        out["X-Request-Id"] = rid
+        if headers.get("Accept-Encoding"):
+            _maybe_compress(response)
+        if allowed is not None and "Access-Control-Allow-Origin" not in out:
+            out["Access-Control-Allow-Origin"] = allowed
+            out["Access-Control-Allow-Credentials"] = "true"
+            out["Access-Control-Expose-Headers"] = "X-Request-Id, Retry-After, ETag"
+            out.add("Vary", "Origin")
+    if access.isEnabledFor(logging.INFO):
+        duration_ms = (time.perf_counter() - started) * 1000
+        access.info(
+            "%s %s %s %d %.1fms",
+            rid,
+            request.method,
+            request.path,
+            response.status,
+            duration_ms,
+            extra={
+                "request_id": rid,
+                "method": request.method,
+                "path": request.path,
+                "status": response.status,
+                "duration_ms": round(duration_ms, 2),
+            },
+        )
     return response
 
 
 COMPRESS_MIN_BYTES = 1024
 
 
-def _maybe_compress(request: web.Request, response: web.StreamResponse) -> None:
-    """gzip/deflate JSON answers worth it, per Accept-Encoding (the seed's "Compression")."""
+def _maybe_compress(response: web.StreamResponse) -> None:
+    """gzip/deflate JSON answers worth it, per Accept-Encoding (the seed's "Compression"); only
+    called when the request sent one."""
     if (
         isinstance(response, web.Response)
-        and response.content_type == "application/json"
         and isinstance(response.body, bytes)
         and len(response.body) >= COMPRESS_MIN_BYTES
+        and response.content_type == "application/json"
         and "Content-Encoding" not in response.headers
-        and request.headers.get("Accept-Encoding")
     ):
         response.enable_compression()
 
@@ -104,37 +154,3 @@ def _http_exception(request: web.Request, exc: web.HTTPException) -> web.StreamR
     if exc.status < 400:
         return exc  # redirects and the like pass through untouched
     return envelope.failure(request, exc.status, "HTTP_ERROR", exc.reason)
-
-
-@web.middleware
-async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """CORS for the configured front-end origins only (credentials allowed, so never '*')."""
-    origins = request.app[APP_STATE].settings.cors_origins
-    origin = request.headers.get("Origin", "").rstrip("/")
-    allowed = bool(origin) and origin in origins
-    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-        if not allowed:
-            return envelope.failure(request, 403, "FORBIDDEN", "Origin not allowed")
-        response: web.StreamResponse = web.Response(status=204)
-        response.headers.update(
-            {
-                "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
-                "Access-Control-Allow-Headers": (
-                    "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id"
-                ),
-                "Access-Control-Max-Age": "600",
-            }
-        )
-    else:
-        response = await handler(request)
-    _cors_headers(request, response)
-    return response
-
-
-def _cors_headers(request: web.Request, response: web.StreamResponse) -> None:
-    origin = request.headers.get("Origin", "").rstrip("/")
-    if origin and origin in request.app[APP_STATE].settings.cors_origins and not response.prepared:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Credentials"] = "true"
-        response.headers["Access-Control-Expose-Headers"] = "X-Request-Id, Retry-After, ETag"
-        response.headers.add("Vary", "Origin")
