@@ -39,6 +39,44 @@ async def _commits(dsn: str, pitch_id: int, name: str) -> tuple[int, int]:
     return row["n"], row["commits"]
 
 
+class Held:
+    """The document's row locked from outside (FOR UPDATE): a turn storing updates waits for it
+    (its inserts need a key-share lock on the row), and the updates sent meanwhile queue behind
+    that turn in the actor's inbox; leaving the block releases it, and the next turn takes them."""
+
+    def __init__(self, client: Any, dsn: str, pitch_id: int, name: str) -> None:
+        self.client, self.dsn, self.pitch_id, self.name = client, dsn, pitch_id, name
+
+    async def __aenter__(self) -> Held:
+        hub = self.client.server.app[DOCUMENTS].hub
+        assert hub is not None
+        self.actor = hub._docs[f"{self.pitch_id}:{self.name}"]  # to watch its inbox
+        self.conn = await asyncpg.connect(self.dsn)
+        self.tx = self.conn.transaction()
+        await self.tx.start()
+        await self.conn.execute(
+            "SELECT 1 FROM pitch_documents WHERE pitch_id = $1 AND name = $2 FOR UPDATE",
+            self.pitch_id,
+            self.name,
+        )
+        return self
+
+    async def until_blocked(self) -> None:
+        async def blocked() -> bool:
+            return bool(await self.conn.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+
+        await wait_until(blocked, timeout=5, what="a turn waiting for the lock")
+
+    async def until_queued(self, n: int) -> None:
+        await wait_until(lambda: len(self.actor.actor_inbox) >= n, timeout=5, what=f"{n} queued")
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            await self.tx.rollback()
+        finally:
+            await self.conn.close()
+
+
 def _paragraph(marker: str) -> Any:
     def change(f: XmlFragment) -> None:
         f.children.append(XmlElement("paragraph", contents=[XmlText(marker)]))
@@ -113,30 +151,17 @@ async def test_one_bad_update_in_a_batch_harms_only_its_sender(make_client, clea
     await o.edit(_paragraph("before"))
     await o.checkpoint()
 
-    hub = client.server.app[DOCUMENTS].hub  # the node's documents, to watch the actor's inbox
-    assert hub is not None
-    actor = hub._docs[f"{pid}:treatment"]
-    lock = await asyncpg.connect(clean_db)
-    try:
-        tx = lock.transaction()
-        await tx.start()
-        await lock.execute(
-            "SELECT 1 FROM pitch_documents WHERE pitch_id = $1 AND name = 'treatment' FOR UPDATE", pid
-        )
+    async with Held(client, clean_db, pid, "treatment") as held:
         await o.edit(_paragraph("first"))  # its turn now waits for the lock
-
-        async def blocked() -> bool:
-            return bool(await lock.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"))
-
-        await wait_until(blocked, timeout=5, what="the first turn waiting for the lock")
+        await held.until_blocked()
         await e.edit(_paragraph("from the editor"))
         await v.edit(_paragraph("from the viewer"))
         await bad.ws.send_bytes(update_message(b"\x01\x05garbage-not-an-update"))
         await e2.edit(_paragraph("from the editor's other tab"))
-        await wait_until(lambda: len(actor.actor_inbox) >= 4, timeout=5, what="four queued updates")
-        await tx.rollback()
-    finally:
-        await lock.close()
+        await held.until_queued(4)
+        # Nothing is relayed before its commit: nobody has seen any of them yet.
+        await asyncio.sleep(0.2)
+        assert "first" not in e.text and "editor" not in o.text
 
     # Only the two offenders are closed, each with its own reason.
     assert await v.closed_with() == 4005
@@ -186,3 +211,66 @@ async def test_a_batch_of_one_is_the_setting_1(make_client, clean_db):
     assert await _commits(clean_db, pid, "notes") == (40, 40)
     for w in writers:
         await w.close()
+
+
+async def test_an_update_beyond_the_size_cap_in_a_batch_harms_only_its_sender(make_client, clean_db):
+    """The cap counts the updates of the batch before it: the one that would cross it is refused
+    (4014), though alone it would fit, and the others are stored."""
+    client = await make_client(doc_compact_every=NO_COMPACTION, doc_max_bytes=4096)
+    _, owner = await person(client)
+    pid = (await make_pitch(client, owner))["id"]
+    a, b, z, c = [await open_doc(client, pid, owner, "notes") for _ in range(4)]
+    await a.edit(_paragraph("x" * 1000))
+    await a.checkpoint()
+    async with Held(client, clean_db, pid, "notes") as held:
+        await a.edit(_paragraph("first"))
+        await held.until_blocked()
+        await b.edit(_paragraph("y" * 2000))
+        await z.edit(_paragraph("z" * 1500))  # 1,000 + 1,500 fits; 1,000 + 2,000 + 1,500 does not
+        await c.edit(_paragraph("small"))
+        await held.until_queued(3)
+    assert await z.closed_with() == 4014
+    assert z.close_reason == "Document too large"
+    for x in (a, b, c):
+        await x.checkpoint()
+        assert not x.closed.is_set()
+    await a.until(lambda: "small" in a.text and "y" * 2000 in a.text)
+    assert "z" not in a.text
+    again = await open_doc(client, pid, owner, "notes")
+    assert str(again.fragment) == str(a.fragment)
+    for x in (a, b, c, again):
+        await x.close()
+
+
+async def test_compaction_every_n_updates_still_runs_under_batches(make_client, clean_db):
+    client = await make_client(doc_compact_every=10)
+    _, owner = await person(client)
+    pid = (await make_pitch(client, owner))["id"]
+    writers = [await open_doc(client, pid, owner, "notes") for _ in range(5)]
+
+    async def burst(i: int, w: YClient) -> None:
+        for n in range(20):
+            await w.edit(_paragraph(f"<{i}.{n}>"))
+
+    await asyncio.gather(*(burst(i, w) for i, w in enumerate(writers)))
+    for w in writers:
+        await w.checkpoint()
+    expected = str(writers[0].fragment)
+    stored, _ = await _commits(clean_db, pid, "notes")
+    conn = await asyncpg.connect(clean_db)
+    try:
+        versions = await conn.fetchval(
+            """SELECT count(*) FROM document_versions v JOIN pitch_documents d ON d.id = v.document_id
+               WHERE d.pitch_id = $1 AND d.name = 'notes'""",
+            pid,
+        )
+    finally:
+        await conn.close()
+    # Compacted as it went (still connected: no compaction on leaving yet), so the tail is short.
+    assert versions >= 2 and stored < 100, (versions, stored)
+    for w in writers:
+        await w.close()
+    other = await make_client()
+    reloaded = await open_doc(other, pid, owner, "notes")
+    assert str(reloaded.fragment) == expected
+    await reloaded.close()
