@@ -585,8 +585,8 @@ class DocumentActor(AsyncioActor):
             # them again on reconnect (its provider's sync step 2).
             gone = isinstance(exc, DocumentGone)
             for peer, _, reply in accepted:
-                if gone:
-                    self._refuse(peer, DocCloseCode.NOT_FOUND, "Pitch not found")
+                if gone:  # the document's row went with its pitch
+                    self._refuse(peer, DocCloseCode.NOT_FOUND, "Pitch deleted")
                 else:
                     self._refuse(peer, DocCloseCode.TRY_AGAIN_LATER, "Try again later")
                 _answer(reply)
