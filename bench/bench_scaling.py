@@ -218,6 +218,7 @@ class RoomsRig:
             "fps": frames / seconds,
             "sent": published["sent"],
             "errors": published["errors"],
+            "error_codes": published.get("error_codes", {}),
             "cpu": cpu,
             "rss": max(rss),
             "rss0": self.rss0,
@@ -272,6 +273,8 @@ def _many_rooms(
             "others": w["cpu"]["others"],
             "sent": w["sent"] / (seconds + cfg.warmup + 0.25),
             "errors": w["errors"],
+            "error_codes": w["error_codes"],
+            "publisher_cpu": w["cpu"]["publisher"],
             "setup_s": rig.setup_s,
         }
     return out
@@ -340,7 +343,9 @@ def _rooms_rows(cfg: Config, curves: dict[int, dict[str, dict[str, Any]]]) -> li
                 f"scaling rooms {proto} {n:,} rooms ({n:,} sockets x 10 rooms, "
                 f"{x['expected']:,} frames/s asked): "
                 f"{x['fps']:,.0f} frames/s delivered, publisher sent {x['sent']:,.0f} events/s "
-                f"(errors {x['errors']}); server {x['server_cpu']:.0f}% ({x['us_per_frame']:.2f} us/frame), "
+                f"(error frames {x['errors']} {x['error_codes'] or ''}, publisher CPU "
+                f"{x['publisher_cpu']:.0f}%); server {x['server_cpu']:.0f}% "
+                f"({x['us_per_frame']:.2f} us/frame), "
                 f"postgres {x['postgres_cpu']:.0f}%, subscriber load generators {x['clients_cpu']:.0f}%; "
                 f"p50 {x['p50']:.2f} ms p99 {x['p99']:.2f} ms; RSS {x['rss'] / 1e6:.1f} MB "
                 f"({x['rss_subs'] / 1e6:.1f} MB above the idle server); set-up {x['setup_s']:.0f} s; "

@@ -171,6 +171,7 @@ class LoadGen:
         self.acked = 0
         self.pace_on_ack = False
         self.errors = 0
+        self.error_codes: dict[str, int] = {}
         self.inflight = 0
         self.next_send = 0.0
         self.seq = 0
@@ -417,6 +418,9 @@ class LoadGen:
                             self.inflight -= 1
                     elif pub and data.startswith(b'{"type":"error"', i + h):
                         self.errors += 1
+                        k = data.find(b'"code":"', i + h, end)
+                        code = data[k + 8 : data.find(b'"', k + 8, end)].decode() if k >= 0 else "?"
+                        self.error_codes[code] = self.error_codes.get(code, 0) + 1
                     elif self.proto == "socketio" and end - i - h == 1 and data[i + h] == 0x32:
                         self.send_text(c, b"3")  # engine.io ping -> pong
                 else:
@@ -481,6 +485,7 @@ class LoadGen:
         elif kind == "publish":
             self.pub = cmd
             self.sent = self.echoed = self.acked = self.errors = self.inflight = 0
+            self.error_codes = {}
             self.pace_on_ack = cmd.get("pace") == "ack"
             self.next_send = cmd["start"]
         elif kind == "stall":
@@ -567,6 +572,7 @@ class LoadGen:
                     "echoed": self.echoed,
                     "acked": self.acked,
                     "errors": self.errors,
+                    "error_codes": self.error_codes,
                 }
             )
             self.pub = None

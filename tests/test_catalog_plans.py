@@ -259,3 +259,34 @@ async def test_totals_are_exact_up_to_the_cap_then_a_flagged_bound(catalog: Cata
     # Budget and relevance orders read every match anyway: their totals are exact.
     by_budget = await store.browse(inv, BrowseFilter(sort="budget"), limit=20, offset=0)
     assert not by_budget.capped and by_budget.total > TOTAL_CAP
+
+
+async def test_the_api_flags_a_capped_total_and_keeps_has_more_exact(
+    client: Any, db_conn: asyncpg.Connection
+) -> None:
+    owner = await db_conn.fetchval(
+        """INSERT INTO users (email, username, user_type, password_hash)
+           VALUES ('owner@plans.example', 'owner', 'creator', 'x') RETURNING id"""
+    )
+    await db_conn.execute(
+        """INSERT INTO pitches (user_id, title, status, published_at)
+           SELECT $1, 'Pitch ' || g, 'published', now() - (g || ' minutes')::interval
+           FROM generate_series(1, 1100) g""",
+        owner,
+    )
+
+    async def page(n: int) -> dict[str, Any]:
+        resp = await client.get("/api/pitches/browse", params={"page": n, "limit": 20})
+        assert resp.status == 200
+        body = await resp.json()
+        assert len(body["data"]) == min(20, 1100 - (n - 1) * 20)
+        return dict(body["meta"]["pagination"])
+
+    for path in ("/api/pitches/browse", "/api/pitches/trending"):
+        resp = await client.get(path)
+        first = (await resp.json())["meta"]["pagination"]
+        assert first == {"page": 1, "limit": 20, "total": TOTAL_CAP, "hasMore": True, "totalIsCapped": True}
+    # Past the cap the total stays above the page's end, so "next" is offered while rows remain.
+    assert await page(53) == {"page": 53, "limit": 20, "total": 1061, "hasMore": True, "totalIsCapped": True}
+    # The count reached the end: exact, and no flag.
+    assert await page(55) == {"page": 55, "limit": 20, "total": 1100, "hasMore": False}

@@ -229,7 +229,7 @@ export default function Browse() {
             </h2>
             <p aria-live="polite" data-testid="result-count">
               {results.isSuccess &&
-                `${formatCount(results.data.pagination.total)} ${results.data.pagination.total === 1 ? "pitch" : "pitches"} found`}
+                `${formatCount(results.data.pagination.total)}${results.data.pagination.totalIsCapped ? "+" : ""} ${results.data.pagination.total === 1 ? "pitch" : "pitches"} found`}
             </p>
           </div>
           {results.isPending ? (
@@ -262,6 +262,7 @@ export default function Browse() {
                   )}
                   <span aria-current="page">
                     Page {page} of {totalPages}
+                    {pagination?.totalIsCapped ? "+" : ""}
                   </span>
                   {pagination?.hasMore ? (
                     <ButtonLink to={pageLink(page + 1)} variant="secondary" small>

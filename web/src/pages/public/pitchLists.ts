@@ -10,6 +10,8 @@ export interface Pagination {
   limit: number;
   total: number;
   hasMore: boolean;
+  /** `total` is a lower bound: the catalog stops counting at 1,000 (docs/api-catalog.md). */
+  totalIsCapped: boolean;
 }
 
 export interface PitchPage {
@@ -39,6 +41,7 @@ async function withPagination(call: Promise<ListResult>, page: number, limit: nu
       limit: p?.limit ?? limit,
       total: p?.total ?? items.length,
       hasMore: p?.hasMore ?? false,
+      totalIsCapped: p?.totalIsCapped ?? false,
     },
   };
 }
