@@ -12,6 +12,9 @@ whole run and their windows alternate, so a burst of unrelated load hits both al
 * latency: 50 events/s with the publisher's send time (ns) in the text; every delivery's latency,
   p50/p99 over all subscribers (both nodes); and the same recorded while the publisher saturates
   the room, per node (the publisher's node A against node B);
+* the wait inside each node: its `pitchey_fanout_seconds` histogram (from the moment the node has
+  the event, off its Redis subscription or from the publishing turn in process, to the moment the
+  last local subscriber has the frame queued), read from /metrics before and after each window;
 * Redis cost: INFO commandstats read at the window's start and end (the room's seq, read in the
   same pipeline, counts the events published meanwhile exactly). Commands run inside Lua scripts
   count one each, as Redis counts them; EVALSHA calls are the client round trips of publishing.
@@ -30,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,6 +154,44 @@ def command_delta(c0: dict[str, int], c1: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in d.items() if v > 0}
 
 
+# -- what each node says about its own fan-out --------------------------------------------------
+
+FANOUT_METRIC = "pitchey_fanout_seconds"
+
+
+def fanout_histogram(port: int) -> dict[str, float]:
+    """The node's fan-out histogram from /metrics: cumulative bucket counts by upper bound (as
+    text, "+Inf" included), with "sum" and "count"."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line.startswith(FANOUT_METRIC):
+            continue
+        name, _, value = line.rpartition(" ")
+        if name.startswith(f"{FANOUT_METRIC}_bucket"):
+            out[name.split('le="', 1)[1].split('"', 1)[0]] = float(value)
+        elif name == f"{FANOUT_METRIC}_sum":
+            out["sum"] = float(value)
+        elif name == f"{FANOUT_METRIC}_count":
+            out["count"] = float(value)
+    return out
+
+
+def fanout_delta(h0: dict[str, float], h1: dict[str, float]) -> dict[str, float]:
+    return {k: v - h0.get(k, 0.0) for k, v in h1.items()}
+
+
+def fanout_summary(d: dict[str, float]) -> str:
+    """Mean and the bucket holding the median of one node's fan-out waits over some windows."""
+    n = d.get("count", 0.0)
+    if n <= 0:
+        return "no events"
+    bounds = sorted((float(k), v) for k, v in d.items() if k not in ("sum", "count"))
+    median = next((b for b, c in bounds if c >= n / 2), float("inf"))
+    return f"mean {d['sum'] / n * 1e3:.2f} ms, median <= {median * 1e3:g} ms over {n:,.0f} events"
+
+
 # -- a rig: nodes, subscribers, a publisher ------------------------------------------------------
 
 
@@ -235,13 +277,16 @@ class Rig:
         meter = CpuMeter(self.pids(), {"postgres": lambda: pg_pids(self.pg)})
         per_client = [CpuMeter({"c": [c.pid]}) for c in self.subs]
         meta_key = f"pitchey:{{{self.room}}}:m"
+        ports = sorted({n.port for n in self.nodes}, key=[n.port for n in self.nodes].index)
         time.sleep(max(0.0, t0 - time.time()))
         r0 = self.redis.sample(meta_key) if self.redis else None
+        f0 = [fanout_histogram(p) for p in ports]
         meter.start()
         for m in per_client:
             m.start()
         time.sleep(max(0.0, t1 - time.time()))
         r1 = self.redis.sample(meta_key) if self.redis else None
+        f1 = [fanout_histogram(p) for p in ports]
         cpu = meter.stop()
         cpu["max_client"] = max(m.stop()["c"] for m in per_client)
         results = [c.wait("window") for c in self.subs]
@@ -257,6 +302,7 @@ class Rig:
             "errors": published["errors"],
             "cpu": cpu,
             "load": h.loadavg(),
+            "fanout": [fanout_delta(a, b) for a, b in zip(f0, f1, strict=True)],
         }
         if r0 is not None and r1 is not None:
             out["commands"] = command_delta(r0[0], r1[0])
@@ -371,18 +417,33 @@ def _measure(cfg: Config, cluster: Rig, single: Rig) -> list[Row]:
             "max": s[-1] / 1e6 if s else float("nan"),
         }
     busy_p50: dict[str, list[float]] = {}
+    busy_p99: dict[str, list[float]] = {}
     for k, ws in busy.items():
-        busy_p50[k] = []
+        busy_p50[k], busy_p99[k] = [], []
         for i in range(len(ws[0]["lat_by_proc"])):
             s = sorted(x for w in ws for x in w["lat_by_proc"][i])
             busy_p50[k].append(pct(s, 0.5) / 1e6)
+            busy_p99[k].append(pct(s, 0.99) / 1e6)
             where = f"node {'AB'[i]}" if k == "cluster" else f"client process {i + 1}"
             cfg.notes.append(
                 f"cluster latency with a saturating publisher, {k}, {where}: p50 "
                 f"{pct(s, 0.5) / 1e6:.1f} ms, p99 {pct(s, 0.99) / 1e6:.1f} ms "
-                f"({statistics.median(w['events'] / w['seconds'] for w in ws):,.0f} events/s)"
+                f"({statistics.median(w['events'] / w['seconds'] for w in ws):,.0f} events/s); "
+                "other processes (% of one core) per window "
+                + ", ".join(f"{w['cpu']['others']:.0f}" for w in ws)
+            )
+        for j in range(len(ws[0]["fanout"])):
+            total: dict[str, float] = {}
+            for w in ws:
+                for key, v in w["fanout"][j].items():
+                    total[key] = total.get(key, 0.0) + v
+            where = f"node {'AB'[j]}" if k == "cluster" else "the node"
+            cfg.notes.append(
+                f"cluster wait inside {where} ({k}, saturating publisher), from having the event "
+                f"to the last local subscriber queued: {fanout_summary(total)}"
             )
     busy_single = statistics.median(busy_p50["single"])
+    busy_single99 = statistics.median(busy_p99["single"])
     # Redis cost per event: over every cluster window (throughput and latency alike).
     cmds_thr = _redis_cost(thr["cluster"])
     cmds_lat = _redis_cost(lat["cluster"])
@@ -484,6 +545,33 @@ def _measure(cfg: Config, cluster: Rig, single: Rig) -> list[Row]:
             "ms",
             one,
             busy_single,
+        ),
+        Row(
+            SUITE,
+            "delivery latency p99, saturating publisher: subscribers on the publisher's node (A)",
+            busy_p99["cluster"][0],
+            "ms",
+            one,
+            busy_single99,
+        ),
+        Row(
+            SUITE,
+            "delivery latency p99, saturating publisher: subscribers on the other node (B)",
+            busy_p99["cluster"][1],
+            "ms",
+            one,
+            busy_single99,
+        ),
+        # Issue 16: the publisher's node no slower than the other (same windows, same events).
+        Row(
+            SUITE,
+            "delivery latency p50, saturating publisher: publisher's node (A) against the other (B)",
+            busy_p50["cluster"][0],
+            "ms",
+            "node B, same windows",
+            busy_p50["cluster"][1],
+            "<= 1.0x",
+            busy_p50["cluster"][0] <= busy_p50["cluster"][1],
         ),
         Row(
             SUITE,
