@@ -20,7 +20,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -56,20 +56,26 @@ Listener = Callable[[Publication], None]
 
 
 class Broker(Protocol):
-    delivers_inline: bool
-    """True when `publish` calls the listeners itself, on the publishing room's turn (one
-    process); False when publications come back later from elsewhere (a subscription), in which
-    case the hub hands each to its room as a message."""
-
     def listen(self, listener: Listener) -> None:
-        """Register the node's delivery callback (called on the event loop, in seq order)."""
+        """Register the node's delivery callback: called on the event loop with every
+        publication of the rooms this node is attached to, in each room's seq order. In process
+        that is inside `publish` (the publishing room's turn); with Redis, from the subscription
+        reader, for the publishing node too (one order on every node). The hub fans out from
+        the callback itself, so a listener must not await (rooms/room.py: Room.fan_out)."""
 
     async def publish(self, room: str, event: Event) -> Publication: ...
+
+    async def publish_many(self, room: str, batch: Sequence[Event]) -> list[Publication]:
+        """Publish several events of one room, in order and with consecutive seqs, as one step
+        (with Redis: one script call, one round trip): what a room turn that stored a batch of
+        posts in one commit announces."""
 
     async def recover(self, room: str, since: int | None, epoch: str | None) -> Recovery: ...
 
     async def attach(self, room: str) -> None:
-        """This node now has subscribers in `room` (a Redis backplane subscribes to it)."""
+        """This node now has subscribers in `room` (a Redis backplane subscribes to it). When it
+        returns, every publication after it reaches the listener: a position `recover` reads
+        afterwards is one the listener continues from without a gap."""
 
     async def detach(self, room: str) -> None: ...
 
@@ -149,8 +155,6 @@ def new_epoch() -> str:
 class InProcessBackplane:
     """Single-node backplane: streams live in this process, delivery is a direct call."""
 
-    delivers_inline = True
-
     def __init__(self, limits: HistoryLimits | None = None, clock: Callable[[], float] = time.time) -> None:
         self.limits = limits or HistoryLimits()
         self._clock = clock
@@ -191,6 +195,9 @@ class InProcessBackplane:
         for listener in self._listeners:
             listener(pub)
         return pub
+
+    async def publish_many(self, room: str, batch: Sequence[Event]) -> list[Publication]:
+        return [await self.publish(room, event) for event in batch]
 
     async def recover(self, room: str, since: int | None, epoch: str | None) -> Recovery:
         stream = self._stream(room)

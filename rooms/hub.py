@@ -1,8 +1,9 @@
 """The Hub: this node's registry of live room actors.
 
 It activates a room on first use, passivates it after an idle period (the Durable Objects
-hibernation analogue), restarts one that failed and hands its sessions over, feeds publications
-from the backplane to the room that fans them out, and ticks room metrics once a second.
+hibernation analogue), restarts one that failed and hands its sessions over, hands publications
+from the backplane straight to the room's fan-out (no message: an event never waits behind the
+commands in the room's inbox), and ticks room metrics once a second.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from pitchey.storage.rooms import RoomStore
 from .backplane import Backplane, Broker, ClusterMetrics, PresenceManager, Publication
 from .messages import (
     Ask,
-    Deliver,
     EmitMetrics,
     EvictUser,
     InvestmentSettled,
@@ -87,8 +87,6 @@ class Hub:
         self._passivating: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
-        # Declared by the backplane, not guessed from its class: see Broker.delivers_inline.
-        self.direct_fanout = backplane.delivers_inline
         self.passivation_slots = asyncio.Semaphore(PASSIVATION_CONCURRENCY)
         # Told of every failed room (its name, the exception) before it is replaced: the server
         # installs error reporting here (server/observability.py), so rooms import none of it.
@@ -204,17 +202,15 @@ class Hub:
         }
 
     def _on_publication(self, pub: Publication) -> None:
+        """Every room event reaching this node, in each room's seq order, on the loop: from the
+        publishing room's turn in process, from the subscription reader with Redis. Fanned out
+        here and now, outside the room's turns (Room.fan_out says what that may touch): with Redis
+        the publishing node used to queue it behind the room's pending posts, and its subscribers
+        waited longer than the other node's (docs/benchmarks.md, issue 16)."""
         self.metrics.events.inc()  # every room event reaching this node, whoever published it
         room = self._rooms.get(pub.room)
-        if room is None:
-            return
-        if self.direct_fanout:
-            # In-process, a room's events are published only from that room's own handler, on
-            # this loop: fanning out right here is still inside the actor's turn, and the event
-            # does not wait behind the commands queued in its inbox.
+        if room is not None:
             room.fan_out(pub)
-        else:
-            room.actor_ref.tell(Deliver(pub))
 
     # -- called by rooms (on the loop, from inside their handlers) -------------------------
 
@@ -259,7 +255,9 @@ class Hub:
     def rebase(self, name: str) -> None:
         """The backplane switched streams for a room (Redis lost or back): resync its sessions."""
         room = self._rooms.get(name)
-        if room is not None and room.subscribers:
+        # Synchronously, before the new stream's first publication can be fanned out: from here
+        # the room holds its events until the Rebase turn has told its sessions the new position.
+        if room is not None and room.stream_switched():
             with contextlib.suppress(pykka.ActorDeadError):
                 room.actor_ref.tell(Rebase())
 

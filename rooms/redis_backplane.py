@@ -17,7 +17,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +99,20 @@ _PUBLISH = (
     _PUBLISH_FN
     + """
 return publish(KEYS[1], KEYS[2], publish_args(1), ARGV[7], ARGV[8], ARGV[9])
+"""
+)
+
+# KEYS: meta, stream. ARGV: PublishManyCall.argv(): the publish arguments, then type, timestamp
+# and data of each event. Atomic, so the batch's seqs are consecutive; returns the last seq.
+_PUBLISH_MANY = (
+    _PUBLISH_FN
+    + """
+local p = publish_args(1)
+local r
+for i = 7, #ARGV, 3 do
+  r = publish(KEYS[1], KEYS[2], p, ARGV[i], ARGV[i + 1], ARGV[i + 2])
+end
+return r
 """
 )
 
@@ -221,6 +235,17 @@ class PublishCall:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishManyCall:
+    """ARGV of _PUBLISH_MANY: the publish arguments, then (type, timestamp, data) per event."""
+
+    publish: PublishArgs
+    events: Sequence[tuple[str, str, bytes]]
+
+    def argv(self) -> list[str | int | bytes]:
+        return [*self.publish.argv(), *(part for event in self.events for part in event)]
+
+
+@dataclass(frozen=True, slots=True)
 class PresenceCall:
     """ARGV of _PRESENCE. `tabs` 0 means the user's last tab on this node went."""
 
@@ -267,6 +292,7 @@ class KeepaliveCall:
 
 
 PRESENCE_TTL = 20  # seconds a node's presence lives without renewal (renewed every 5 s)
+SUBSCRIBE_TIMEOUT = 2.0  # seconds attach() waits for Redis to confirm a SUBSCRIBE
 
 
 def presence_keys(room: str, node: str) -> list[str]:
@@ -302,9 +328,7 @@ class RedisBackplane:
     """Backplane over Redis (pub/sub for delivery, a stream per room for history)."""
 
     # Even the publishing node delivers from its subscription (one order on every node); only
-    # the local fallback stream, used while Redis is away, calls back inline, and the hub's
-    # Deliver message handles that too.
-    delivers_inline = False
+    # the local fallback stream, used while Redis is away, calls the listener inline.
 
     def __init__(
         self, url: str, limits: HistoryLimits | None = None, *, clock: Callable[[], float] = time.time
@@ -322,6 +346,7 @@ class RedisBackplane:
             retry_on_error=[RedisConnectionError],
         )
         self._publish = self.redis.register_script(_PUBLISH)
+        self._publish_many = self.redis.register_script(_PUBLISH_MANY)
         self._presence = self.redis.register_script(_PRESENCE)
         self._keepalive = self.redis.register_script(_KEEPALIVE)
         self.node_id = secrets.token_hex(6)
@@ -330,6 +355,8 @@ class RedisBackplane:
         self._listeners: list[Listener] = []
         self._rooms: set[str] = set()
         self._docs: dict[str, DocDeliver] = {}  # open co-edited documents, by channel
+        # attach() calls waiting for Redis to confirm their SUBSCRIBE, by channel.
+        self._subscribing: dict[str, list[asyncio.Future[None]]] = {}
         self._pubsub: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._fallback = InProcessBackplane(self.limits, clock)
@@ -388,6 +415,32 @@ class RedisBackplane:
         # Delivery happens when the PUBLISH comes back through the subscription, on every node
         # alike (this one included), so all nodes see one order.
         return Publication(room, int(seq), _s(epoch), event.type, frame, time.monotonic())
+
+    async def publish_many(self, room: str, batch: Sequence[Event]) -> list[Publication]:
+        if not batch:
+            return []
+        if not self.healthy:
+            return await self._fallback.publish_many(room, batch)
+        timestamp = utc_timestamp()
+        parts = [(event.type, timestamp, encode_data(event.data)) for event in batch]
+        call = PublishManyCall(self._publish_args(room), parts)
+        try:
+            last, epoch = await self._publish_many(keys=[meta_key(room), stream_key(room)], args=call.argv())
+        except (RedisError, OSError) as exc:
+            self._mark_unhealthy(exc)
+            return await self._fallback.publish_many(room, batch)
+        first, now = int(last) - len(parts) + 1, time.monotonic()
+        return [
+            Publication(
+                room,
+                first + i,
+                _s(epoch),
+                kind,
+                text_frame(encode_sequenced(kind, room, first + i, ts, data)),
+                now,
+            )
+            for i, (kind, ts, data) in enumerate(parts)
+        ]
 
     async def recover(self, room: str, since: int | None, epoch: str | None) -> Recovery:
         if not self.healthy:
@@ -533,11 +586,32 @@ class RedisBackplane:
 
     async def attach(self, room: str) -> None:
         self._rooms.add(room)
-        if self._pubsub is not None and self.healthy:
-            try:
-                await self._pubsub.subscribe(channel(room))
-            except (RedisError, OSError) as exc:
-                self._mark_unhealthy(exc)
+        if self._pubsub is None or not self.healthy:
+            return
+        # SUBSCRIBE only sends the command: the subscription is in effect when Redis confirms
+        # it, and only from then on is every PUBLISH on its way here. A position read before
+        # that (the joining session's recover, right after this) could fall between, and the
+        # events published in between would never reach this node: a gap.
+        chan = channel(room)
+        confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiting = self._subscribing.setdefault(chan, [])
+        waiting.append(confirmed)
+        try:
+            await self._pubsub.subscribe(chan)
+            await asyncio.wait_for(asyncio.shield(confirmed), SUBSCRIBE_TIMEOUT)
+        except (RedisError, OSError) as exc:
+            self._mark_unhealthy(exc)
+        except TimeoutError:
+            log.warning("Redis did not confirm the subscription to %s within %s s", chan, SUBSCRIBE_TIMEOUT)
+        finally:
+            waiting.remove(confirmed)
+            if not waiting:
+                self._subscribing.pop(chan, None)
+
+    def _subscribed(self, chan: str) -> None:
+        for confirmed in self._subscribing.get(chan, ()):
+            if not confirmed.done():
+                confirmed.set_result(None)
 
     async def detach(self, room: str) -> None:
         self._rooms.discard(room)
@@ -604,7 +678,8 @@ class RedisBackplane:
         delay = 0.2
         while True:
             try:
-                self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+                # Subscribe confirmations are read too: attach() waits for them.
+                self._pubsub = self.redis.pubsub(ignore_subscribe_messages=False)
                 await self._pubsub.subscribe(f"{PREFIX}:ch:__node__")
                 await self._recover_health()
                 delay = 0.2
@@ -614,7 +689,11 @@ class RedisBackplane:
                     message = await self._pubsub.get_message(timeout=0.5)
                     if message is None:
                         continue
-                    if message.get("type") != "message":
+                    kind = message.get("type")
+                    if kind == "subscribe":
+                        self._subscribed(_s(message["channel"]))
+                        continue
+                    if kind != "message":
                         continue
                     chan = _s(message["channel"])
                     if chan.startswith(DOC_CHANNEL):

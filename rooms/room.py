@@ -39,7 +39,6 @@ from .backplane import Publication, Recovery
 from .messages import (
     DecideNda,
     DeletePitch,
-    Deliver,
     DirectMessage,
     EmitMetrics,
     EvictUser,
@@ -110,6 +109,53 @@ def _error_frame(code: str, message: str, **kw: Any) -> bytes:
     return text_frame(error_frame(code, message, **kw))
 
 
+class Hold:
+    """Publications that reached the room while a turn was establishing sessions' position
+    (join-time buffering).
+
+    Fan-out runs outside the room's turns (from the backplane's listener: the Redis reader, or the
+    publishing turn in process), so a turn that reads the stream's position and then awaits
+    anything could miss an event that arrives in between, or send one twice. Such a turn opens a
+    hold *before* it reads the position; every publication reaching the room meanwhile is kept
+    here, and the turn replays those after the position, in order, once. Bounded: past `limit`
+    bytes the frames are dropped and only the last publication is remembered, which moves the
+    session's position there (it reloads, `recovered: false`) instead of queueing what it could
+    not take."""
+
+    __slots__ = ("frames", "last", "limit", "size")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.frames: list[Publication] | None = []
+        self.last: Publication | None = None
+
+    def add(self, pub: Publication) -> None:
+        self.last = pub
+        if self.frames is not None:
+            self.size += len(pub.frame)
+            if self.size > self.limit:
+                self.frames = None
+            else:
+                self.frames.append(pub)
+
+    def after(self, seq: int, epoch: str) -> tuple[int, list[bytes], bool]:
+        """What follows position `seq` of stream `epoch`: (the position reached, the frames to send
+        after it, whether they are all of them). Publications of another stream are not this
+        position's: a stream switch sends its own resync."""
+        last = self.last
+        if last is None or last.epoch != epoch or last.seq <= seq:
+            return seq, [], True
+        if self.frames is None:
+            return last.seq, [], False
+        frames = [p.frame for p in self.frames if p.epoch == epoch and p.seq > seq]
+        return last.seq, frames, True
+
+
+#: Bytes a stream switch (Rebase) holds for the room's subscribers before it moves their position.
+REBASE_HOLD_BYTES = 1 << 20
+
+
 class Room(AsyncioActor):
     """State and behaviour common to every room."""
 
@@ -125,6 +171,13 @@ class Room(AsyncioActor):
         self.stats = RoomStats()
         self.last_active = time.monotonic()
         self.attached = False
+        # Turns establishing sessions' position (join, resync, rebase) hold what arrives meanwhile.
+        self.holds: list[Hold] = []
+        # Stream switches announced (hub.rebase) whose Rebase turn has not finished: while any
+        # is pending, nothing is delivered live (the subscribers' positions belong to the old
+        # stream); the last Rebase tells them the new position and replays what was held.
+        self.rebases = 0
+        self.rebase_hold: Hold | None = None
         hub.adopt(self)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -186,8 +239,6 @@ class Room(AsyncioActor):
 
     def dispatch(self, message: Any) -> Any:
         match message:
-            case Deliver(publication=pub):
-                return self.fan_out(pub)
             case Join():
                 return self.join(message)
             case Leave():
@@ -219,7 +270,25 @@ class Room(AsyncioActor):
         """Publish an event of this room. Call only after the write it announces committed."""
         return await self.hub.broker.publish(self.name, event)
 
+    async def publish_many(self, batch: list[Event]) -> list[Publication]:
+        """Publish events of this room in order, as one step of the backplane (one Redis round
+        trip for a turn's whole batch of posts, not one per post). Only after their commit."""
+        if len(batch) <= 1:
+            return [await self.hub.broker.publish(self.name, event) for event in batch]
+        return await self.hub.broker.publish_many(self.name, batch)
+
     def fan_out(self, pub: Publication) -> None:
+        """Queue one publication to every subscriber that does not have it yet.
+
+        Called by the hub straight from the backplane's listener, not as a message: in process
+        inside the publishing turn, with Redis from the subscription reader, in seq order either
+        way, so an event never waits behind the commands queued in the room's inbox. Only what
+        is read here is shared with the turns (all on the loop thread, no await in between): the
+        subscribers and their positions, and the holds of turns establishing a position."""
+        for hold in self.holds:
+            hold.add(pub)
+        if self.rebases:
+            return
         frame, seq = pub.frame, pub.seq
         delivered = dropped = 0
         for session, have in self.subscribers.items():
@@ -256,7 +325,26 @@ class Room(AsyncioActor):
             await self.hub.broker.attach(self.name)
             self.attached = True
 
+    def _open_hold(self, limit: int) -> Hold:
+        hold = Hold(limit)
+        self.holds.append(hold)
+        return hold
+
+    def _close_hold(self, hold: Hold) -> None:
+        if hold in self.holds:
+            self.holds.remove(hold)
+
     async def join(self, msg: Join) -> None:
+        session = msg.session
+        # Opened before the position is read: whatever arrives from here on is replayed once
+        # after it (join-time buffering), however long the reads below take.
+        hold = self._open_hold(session.max_buffer // 2)
+        try:
+            await self._join(msg, hold)
+        finally:
+            self._close_hold(hold)
+
+    async def _join(self, msg: Join, hold: Hold) -> None:
         session = msg.session
         await self._attach()
         # Decided before a re-subscribe drops the tab: a user already here is not announced again.
@@ -270,23 +358,31 @@ class Room(AsyncioActor):
             # A replay the session could not even queue would close it as a slow consumer, and
             # every reconnect would replay it again. Never partial: the client reloads instead.
             recovery = Recovery(recovery.seq, recovery.epoch, False, [])
-        self.hub.metrics.record_recovery(msg.since, recovery.recovered)  # for /ops and alerts
         self.presence.setdefault(session.user_id, []).append(session)
+        presence = await self.presence_view()
+        # No await from here until the session is a subscriber: nothing can slip in between.
+        seq, held, complete = hold.after(recovery.seq, recovery.epoch)
+        if not complete:
+            # More arrived meanwhile than the session could queue: it starts after all of it.
+            recovery = Recovery(recovery.seq, recovery.epoch, False, [])
+        self.hub.metrics.record_recovery(msg.since, recovery.recovered)  # for /ops and alerts
         session.deliver(
             text_frame(
                 events.subscribed(
                     self.name,
                     id=msg.id,
-                    seq=recovery.seq,
+                    seq=recovery.seq if complete else seq,
                     epoch=recovery.epoch,
                     recovered=recovery.recovered,
-                    presence=await self.presence_view(),
+                    presence=presence,
                 )
             )
         )
         for frame in recovery.frames:
             session.deliver(frame)
-        self.subscribers[session] = recovery.seq
+        for frame in held:
+            session.deliver(frame)
+        self.subscribers[session] = seq
         if first_tab:
             await self.presence_changed(session)
 
@@ -389,38 +485,70 @@ class Room(AsyncioActor):
 
         Clients whose last seen seq is behind re-subscribe with `since` and recover the gap.
         """
-        await self._attach()
-        recovery = await self.hub.broker.recover(self.name, None, None)
+        limit = min((s.max_buffer // 2 for s in msg.subscribers), default=REBASE_HOLD_BYTES)
+        hold = self._open_hold(limit)
+        try:
+            await self._attach()
+            recovery = await self.hub.broker.recover(self.name, None, None)
+        finally:
+            self._close_hold(hold)
+        seq, held, _ = hold.after(recovery.seq, recovery.epoch)
         for session in msg.subscribers:
-            self.subscribers[session] = recovery.seq
+            self.subscribers[session] = seq
             self.presence.setdefault(session.user_id, []).append(session)
-        frame = self._resync_frame(recovery)
+        frame = self._resync_frame(recovery.epoch, seq)
         for session in msg.subscribers:
             session.deliver(frame)
+            for f in held:
+                session.deliver(f)
         for w in msg.watchers:
             if self.watchers is None:
                 self.watchers = set()
             self.watchers.add(w)
             self.hub.watched(self.name, True)
 
-    def _resync_frame(self, recovery: Recovery) -> bytes:
+    def _resync_frame(self, epoch: str, seq: int) -> bytes:
         return text_frame(
             events.subscribed(
                 self.name,
-                seq=recovery.seq,
-                epoch=recovery.epoch,
+                seq=seq,
+                epoch=epoch,
                 recovered=False,
                 presence=self.presence_list(),
                 resync=True,
             )
         )
 
+    def stream_switched(self) -> bool:
+        """The backplane moved this room to another stream (Redis lost, or back). Called by the
+        hub at that moment, before any publication of the new stream can reach the room: from
+        now until the Rebase turn, live delivery stops and what arrives is held. True when a
+        Rebase must follow (someone is subscribed or joining)."""
+        if not self.subscribers and not self.holds:
+            return False
+        self.rebases += 1
+        if self.rebase_hold is None:
+            self.rebase_hold = self._open_hold(REBASE_HOLD_BYTES)
+        return True
+
     async def rebase(self) -> None:
-        recovery = await self.hub.broker.recover(self.name, None, None)
-        frame = self._resync_frame(recovery)
-        for session in list(self.subscribers):
-            self.subscribers[session] = recovery.seq
-            session.deliver(frame)
+        try:
+            if self.rebases > 1:
+                return  # another switch came since: its Rebase, queued behind, tells the sessions
+            recovery = await self.hub.broker.recover(self.name, None, None)
+            hold = self.rebase_hold
+            seq, held, _ = hold.after(recovery.seq, recovery.epoch) if hold else (recovery.seq, [], True)
+            frame = self._resync_frame(recovery.epoch, seq)
+            for session in list(self.subscribers):
+                self.subscribers[session] = seq
+                session.deliver(frame)
+                for f in held:
+                    session.deliver(f)
+        finally:
+            self.rebases = max(0, self.rebases - 1)
+            if not self.rebases and self.rebase_hold is not None:
+                self._close_hold(self.rebase_hold)
+                self.rebase_hold = None
 
     async def passivate(self) -> None:
         """Sleep if still idle: save what must survive, free the memory, leave the hub's map."""
@@ -610,24 +738,25 @@ class PitchRoom(Room):
                 else:
                     stored.append(one)
         # Committed: now, and only now, announce and acknowledge, in the order stored.
-        for (i, post), message in zip(posts, stored, strict=True):
-            if message is None:
-                continue
-            session = post.session
-            pub = await self.publish(
+        done = [(i, post, message) for (i, post), message in zip(posts, stored, strict=True) if message]
+        pubs = await self.publish_many(
+            [
                 events.room_message(
                     RoomMessageOut(
                         id=message.id,
                         pitch_id=self.pitch_id,
-                        user_id=session.user_id,
-                        user_type=session.user_type,
+                        user_id=post.session.user_id,
+                        user_type=post.session.user_type,
                         text=message.body,
                         created_at=message.created_at,
                     )
                 )
-            )
+                for _, post, message in done
+            ]
+        )
+        for (i, post, message), pub in zip(done, pubs, strict=True):
             answered.add(i)
-            session.deliver(
+            post.session.deliver(
                 text_frame(ack(post.id, room=self.name, seq=pub.seq, data={"messageId": message.id}))
             )
 
