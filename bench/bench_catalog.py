@@ -21,6 +21,9 @@ answers would serve a signed-in browse page from memory for 10 s and hide the qu
 signed-in trending are not cached anyway), driven by `wrk` (64 connections, 2 threads, the Lua
 script of bench/bench_rest.py) as 16 signed-in investors: requests/s and p99 per size, after a
 warm-up, with the CPU of the server, PostgreSQL, wrk and other users' processes in the notes.
+With BENCH_CATALOG_BEFORE=<git revision>, that revision's server runs too, on the same catalog
+in a database of its own (without this build's migration 0019), windows interleaved: the REST
+rows then compare with it at the same size instead of with the smallest size.
 
     python -m bench.bench_catalog [--quick]
 """
@@ -31,6 +34,7 @@ import asyncio
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -133,6 +137,10 @@ async def _measure(
     rest_curves: dict[int, dict[str, Any]] = {}
     workdir = Path(tempfile.mkdtemp(prefix="pitchey-bench-catalog-"))
     with_rest = rest.WRK is not None
+    # BENCH_CATALOG_BEFORE=<git revision>: also run that revision's server on the same catalog,
+    # windows interleaved, as the REST rows' baseline (before/after a change).
+    before = os.environ.get("BENCH_CATALOG_BEFORE")
+    before_tree = _before_tree(before, workdir) if with_rest and before else None
     if not with_rest:
         notes.append("catalog REST: wrk is not installed (Debian package `wrk`); REST figures skipped")
     for n in sizes:
@@ -172,9 +180,14 @@ async def _measure(
             await db.close()
         if with_rest:
             seconds = 3.0 if quick else 5.0
-            rest_curves[n] = await asyncio.to_thread(_rest, pg, dsn, n, seconds, workdir, notes)
+            dsns: dict[str, tuple[str, Path | None]] = {"after": (dsn, None)}
+            if before_tree is not None:
+                before_dsn = pg.create_database()
+                await _seed_before(before_dsn, n)
+                dsns["before"] = (before_dsn, before_tree)
+            rest_curves[n] = await asyncio.to_thread(_rest, pg, dsns, n, seconds, workdir, notes)
     shutil.rmtree(workdir, ignore_errors=True)
-    return rows + _rest_rows(rest_curves)
+    return rows + _rest_rows(rest_curves, before if before_tree is not None else None)
 
 
 REST_READS = {
@@ -185,63 +198,83 @@ REST_READS = {
 REST_READERS = 16
 
 
-def _rest(
-    pg: h.Postgres, dsn: str, n: int, seconds: float, workdir: Path, notes: list[str]
-) -> dict[str, Any]:
-    """req/s and p99 of the three reads through `pitchey serve` (read cache bypassed) on `dsn`."""
-    env = {"DATABASE_URL": dsn, "BENCH_PITCHEY_MODULE": "bench.pitchey_cold"}
+def _start(pg: h.Postgres, dsn: str, workdir: Path, tree: Path | None) -> h.ServerProc:
+    """`pitchey serve` on `dsn` with the read cache bypassed (bench/pitchey_cold.py); `tree`: a
+    checkout of another revision to run instead of this one."""
+    env = {"BENCH_PITCHEY_MODULE": "bench.pitchey_cold", "BENCH_PITCHEY_TREE": str(tree or "")}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # start_pitchey reads the entry module from the environment
     try:
-        server = h.start_pitchey(pg, workdir, DATABASE_URL=dsn)
+        return h.start_pitchey(pg, workdir, DATABASE_URL=dsn)
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    out: dict[str, Any] = {}
+
+
+def _rest(
+    pg: h.Postgres,
+    dsns: dict[str, tuple[str, Path | None]],
+    n: int,
+    seconds: float,
+    workdir: Path,
+    notes: list[str],
+) -> dict[str, dict[str, Any]]:
+    """req/s and p99 of the three reads through each server ("after": this build; "before": an
+    older revision, when given) on its database, windows interleaved read by read."""
+    servers: dict[str, h.ServerProc] = {}
+    out: dict[str, dict[str, Any]] = {k: {} for k in dsns}
     try:
-        api = h.Rest(server.port)
-        try:
-            tokens = [api.register("investor")[1] for _ in range(REST_READERS)]
-        finally:
-            api.close()
+        tokens: dict[str, list[str]] = {}
+        for label, (dsn, tree) in dsns.items():
+            servers[label] = _start(pg, dsn, workdir, tree)
+            api = h.Rest(servers[label].port)
+            try:
+                tokens[label] = [api.register("investor")[1] for _ in range(REST_READERS)]
+            finally:
+                api.close()
         script = workdir / "catalog.lua"
         script.write_text(rest.WRK_LUA)
-        pids = {"server": [server.pid]}
         follow = {"postgres": lambda: rest.pg_pids(pg)}
         for name, path in REST_READS.items():
-            w = rest.Workload(f"catalog {name}", "pitchey", [path], "random", tokens, "bearer")
-            rest._run_wrk(server.port, script, w, 1.0)  # warm-up: connections, plans, tokens
-            h.wait_quiet(max_wait=5.0)
-            r = rest._run_wrk(server.port, script, w, seconds, pids, follow)
-            out[name] = r
-            cpu = r["cpu"]
-            per_req = 10_000 * cpu["server"] / max(1.0, r["rps"])
-            notes.append(
-                f"catalog REST {name} at {n:,} pitches: {r['rps']:,.0f} req/s, "
-                f"p50 {r['p50_us'] / 1000:.1f} ms, p99 {r['p99_us'] / 1000:.1f} ms; server "
-                f"{cpu['server']:.0f}% ({per_req:.0f} us/request), postgres {cpu.get('postgres', 0):.0f}%, "
-                f"wrk {cpu.get('wrk', 0):.0f}%, other users' processes {cpu['others']:.0f}% (of 200%)"
-            )
+            for label, server in servers.items():
+                w = rest.Workload(f"catalog {name}", label, [path], "random", tokens[label], "bearer")
+                rest._run_wrk(server.port, script, w, 1.0)  # warm-up: connections, plans, tokens
+                h.wait_quiet(max_wait=5.0)
+                r = rest._run_wrk(server.port, script, w, seconds, {"server": [server.pid]}, follow)
+                out[label][name] = r
+                cpu = r["cpu"]
+                per_req = 10_000 * cpu["server"] / max(1.0, r["rps"])
+                notes.append(
+                    f"catalog REST {name} at {n:,} pitches ({label}): {r['rps']:,.0f} req/s, "
+                    f"p50 {r['p50_us'] / 1000:.1f} ms, p99 {r['p99_us'] / 1000:.1f} ms; server "
+                    f"{cpu['server']:.0f}% ({per_req:.0f} us/request), "
+                    f"postgres {cpu.get('postgres', 0):.0f}%, wrk {cpu.get('wrk', 0):.0f}%, "
+                    f"other users' processes {cpu['others']:.0f}% (of 200%)"
+                )
     finally:
-        server.stop()
+        for server in servers.values():
+            server.stop()
     return out
 
 
-def _rest_rows(curves: dict[int, dict[str, Any]]) -> list[Row]:
+def _rest_rows(curves: dict[int, dict[str, dict[str, Any]]], before: str | None) -> list[Row]:
     rows: list[Row] = []
     sizes = sorted(curves)
     first = sizes[0]
     for name in REST_READS:
         for n in sizes:
-            r, b = curves[n][name], curves[first][name]
-            base = f"same at {first:,} pitches"
+            r = curves[n]["after"][name]
+            if before:
+                b, base = curves[n]["before"][name], f"before ({before}), same size"
+            else:
+                b, base = curves[first]["after"][name], f"same at {first:,} pitches"
             rows.append(
                 Row(
                     "scaling",
-                    f"REST {name} req/s, signed-in, cache bypassed, 64 conns, {n:,} pitches",
+                    f"REST {name} req/s, signed-in, read cache bypassed, 64 conns, {n:,} pitches",
                     r["rps"],
                     "req/s",
                     base,
@@ -259,6 +292,32 @@ def _rest_rows(curves: dict[int, dict[str, Any]]) -> list[Row]:
                 )
             )
     return rows
+
+
+def _before_tree(rev: str, workdir: Path) -> Path:
+    """The files of revision `rev` (git archive: the repository itself is only read)."""
+    tree = workdir / f"before-{rev}"
+    tree.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(h.ROOT), "archive", rev], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
+async def _seed_before(dsn: str, n: int) -> None:
+    """The same catalog for the older revision, without this build's catalog indexes (0019)."""
+    db = await Database.connect(dsn, max_size=1)
+    try:
+        await db.migrate()
+        async with db.acquire() as conn:
+            await _seed(conn, n)
+            await conn.execute(
+                "DROP INDEX pitches_published_trending_idx, pitch_likes_pitch_time_idx;"
+                " DELETE FROM schema_migrations WHERE version = 19"
+            )
+    finally:
+        await db.close()
 
 
 def run(quick: bool = False, notes: list[str] | None = None) -> list[Row]:

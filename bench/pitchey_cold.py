@@ -7,11 +7,20 @@ the pools and every middleware are the shipped ones. The harness starts it in pl
 `pitchey.server.cli` through BENCH_PITCHEY_MODULE.
 
     BENCH_PITCHEY_MODULE=bench.pitchey_cold python -m bench.bench_catalog
+
+With BENCH_PITCHEY_TREE set to a checkout of another revision, that revision's `pitchey` runs.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
+
+# BENCH_PITCHEY_TREE: a checkout of another revision (bench_catalog's "before" server) whose
+# `pitchey` package is imported instead of this one's.
+if os.environ.get("BENCH_PITCHEY_TREE"):
+    sys.path.insert(0, os.environ["BENCH_PITCHEY_TREE"])
 
 from pitchey.server import cache
 
