@@ -12,8 +12,8 @@ Every figure is measured on both servers in the same run, windows interleaved:
 
 1. One document, 50 editors (each its own user, invited and accepted as an editor). Each editor
    types into its own paragraph; an update inserts a word and a 32-character marker (editor,
-   sequence number, send time in ns), 75-80 bytes on the wire, about what y-prosemirror sends for
-   a typed word. Paced: 2 updates/s per editor (100/s into the document, 4,900 deliveries/s),
+   sequence number, send time in ns): 38 characters, a 66-byte message, about what y-prosemirror
+   sends for a typed word or two. Paced: 2 updates/s per editor (100/s into the document, 4,900 deliveries/s),
    far below either server's ceiling; the figure is, per update, the time from its send to the
    moment the last of the 49 other editors has it (p50, p99), per-delivery figures in the notes.
    Saturating: each editor keeps `WINDOW` updates in flight (an update counts as landed when
@@ -27,7 +27,9 @@ Every figure is measured on both servers in the same run, windows interleaved:
    out), started again on the same database, then for each document the time from connect to
    sync step 2 received. With the shipped compaction (every 100 updates) that is one snapshot
    and a 50-update tail; with `PITCHEY_DOC_COMPACT_EVERY=1000000` (same build, same restart) it
-   is a replay of all 10,050. The CPU-only figures load the same updates with pycrdt
+   is a replay of all 10,050. Then, the documents closed and passivated (compacted on the way
+   out, `PITCHEY_ROOM_IDLE_TIMEOUT=2` on these two servers), each is opened once more: the
+   issue's "cold document, room passivated first". The CPU-only figures load the same updates with pycrdt
    (`rooms.docs.load_doc`) in a child process. pycrdt-websocket without a store has no cold
    load (a room is deleted with its last client): where it fits is (a) a join of the
    document while it is in memory, both servers, and (b) its pycrdt-store `SQLiteYStore`
