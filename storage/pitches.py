@@ -370,34 +370,30 @@ class PitchStore:
             return total
 
     async def set_like(self, pitch_id: int, user_id: int, liked: bool) -> tuple[bool, int]:
-        """Like or unlike; returns (changed, like total). Idempotent either way."""
-        async with self.db.transaction() as conn:
-            if liked:
-                changed = await conn.fetchval(
-                    """INSERT INTO pitch_likes (pitch_id, user_id) VALUES ($1, $2)
-                       ON CONFLICT DO NOTHING RETURNING true""",
-                    pitch_id,
-                    user_id,
+        """Like or unlike; returns (changed, like total). Idempotent either way.
+
+        One statement, so one round trip in its own transaction: the like row, then the counter
+        only if the row changed; the total is the counter after the change, or as it stands when
+        nothing changed. (Issue 16: a like held a pooled connection for four round trips, BEGIN,
+        the row, the counter and COMMIT, each waiting for its turn on a busy event loop.)"""
+        if liked:
+            change = "INSERT INTO pitch_likes (pitch_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        else:
+            change = "DELETE FROM pitch_likes WHERE pitch_id = $1 AND user_id = $2"
+        row = await self.db.fetchrow(
+            f"""WITH changed AS ({change} RETURNING 1),
+                counted AS (
+                    UPDATE pitches SET like_count = like_count {"+" if liked else "-"} 1
+                    WHERE id = $1 AND EXISTS (SELECT FROM changed) RETURNING like_count
                 )
-                delta = 1
-            else:
-                changed = await conn.fetchval(
-                    """DELETE FROM pitch_likes WHERE pitch_id = $1 AND user_id = $2
-                       RETURNING true""",
-                    pitch_id,
-                    user_id,
-                )
-                delta = -1
-            if changed:
-                total = await conn.fetchval(
-                    """UPDATE pitches SET like_count = like_count + $2 WHERE id = $1
-                       RETURNING like_count""",
-                    pitch_id,
-                    delta,
-                )
-            else:
-                total = await conn.fetchval("SELECT like_count FROM pitches WHERE id = $1", pitch_id)
-            return bool(changed), int(total)
+                SELECT EXISTS (SELECT FROM counted) AS changed,
+                       COALESCE((SELECT like_count FROM counted),
+                                (SELECT like_count FROM pitches WHERE id = $1)) AS total""",
+            pitch_id,
+            user_id,
+        )
+        assert row is not None  # the SELECT answers one row whatever happened
+        return bool(row["changed"]), int(row["total"])
 
     # -- writes by the owner (called by the pitch's room actor) ------------------------------
 
