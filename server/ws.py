@@ -21,8 +21,10 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from enum import Enum
-from typing import Any
+from typing import Any, Final, Self
 
 import orjson
 from aiohttp import WSMsgType, web
@@ -153,26 +155,131 @@ class FlushScheduler:
             session._flush()
 
 
+class Heartbeat:
+    """One timer for every session of the node instead of two per session (ping, pong deadline).
+
+    A wheel of SLOTS sets, one visited every `interval / SLOTS` seconds: a session is put in the
+    slot the hand reaches last, so it is pinged about `interval` after it opened and then every
+    `interval`; a slot visited SLOTS/2 ticks after its pings (half an interval) drops the
+    sessions among them that have not answered, as the per-session timers did. Per session that
+    is one set entry instead of two TimerHandles with their argument tuples and heap entries
+    (idle sessions are the common case: docs/benchmarks.md, connections)."""
+
+    SLOTS = 20
+
+    __slots__ = ("_hand", "_handle", "_loop", "_next", "_size", "_slots", "interval")
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._slots: list[set[WsSession]] = [set() for _ in range(self.SLOTS)]
+        self._hand = 0
+        self._size = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        self._next = 0.0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def add(self, session: WsSession) -> int:
+        """Watch `session`; returns its slot (the session keeps it to be removed in O(1))."""
+        slot = (self._hand - 1) % self.SLOTS
+        self._slots[slot].add(session)
+        self._size += 1
+        if self._handle is None:
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
+            self._next = self._loop.time() + self.interval / self.SLOTS
+            self._handle = self._loop.call_at(self._next, self._tick)
+        return slot
+
+    def remove(self, session: WsSession, slot: int) -> None:
+        peers = self._slots[slot]
+        if session in peers:
+            peers.discard(session)
+            self._size -= 1
+            if not self._size and self._handle is not None:
+                self._handle.cancel()
+                self._handle = None
+
+    def _tick(self) -> None:
+        slot = self._hand
+        self._hand = (slot + 1) % self.SLOTS
+        # Pinged half an interval ago and still silent: gone (before this slot's pings, so a
+        # session removed here is not pinged).
+        late = self._slots[(slot - self.SLOTS // 2) % self.SLOTS]
+        for session in [s for s in late if s._awaiting_pong]:
+            session._pong_missed()
+        for session in list(self._slots[slot]):
+            session._ping()
+        if not self._size:
+            self._handle = None
+            return
+        assert self._loop is not None
+        self._next += self.interval / self.SLOTS
+        # Behind schedule (a stalled loop): carry on from now rather than firing a backlog of ticks.
+        self._next = max(self._next, self._loop.time())
+        self._handle = self._loop.call_at(self._next, self._tick)
+
+
 class SessionRegistry:
-    """Live sessions of this node, by token id so a logout closes them at once."""
+    """Live sessions of this node, by token id: a logout closes them at once, and each token's
+    expiry closes them with one timer per token (not one per session)."""
 
     def __init__(self) -> None:
         self.flusher = FlushScheduler()
         self.sessions: set[WsSession] = set()
         self.ops: OpsMetrics | None = None  # the operators' figures (server/routes/ops.py sets it)
         self._by_jti: dict[uuid.UUID, set[WsSession]] = {}
+        self._expiry: dict[uuid.UUID, tuple[asyncio.TimerHandle, float]] = {}
+        self._heartbeats: dict[float, Heartbeat] = {}
+
+    def heartbeat(self, interval: float) -> Heartbeat:
+        """The node's heartbeat wheel for `interval` (one per setting: in practice one)."""
+        wheel = self._heartbeats.get(interval)
+        if wheel is None:
+            wheel = self._heartbeats[interval] = Heartbeat(interval)
+        return wheel
 
     def add(self, session: WsSession) -> None:
         self.sessions.add(session)
-        self._by_jti.setdefault(session.principal.jti, set()).add(session)
+        principal = session.principal
+        jti = principal.jti
+        peers = self._by_jti.get(jti)
+        if peers is None:
+            peers = self._by_jti[jti] = set()
+        peers.add(session)
+        # Every session of a token expires with it. A ticket or a cookie carries the token's own
+        # expiry, so the first session's timer is every peer's; an earlier one replaces it.
+        timer = self._expiry.get(jti)
+        if timer is None or principal.expires_at < timer[1]:
+            if timer is not None:
+                timer[0].cancel()
+            handle = asyncio.get_running_loop().call_later(
+                max(0.0, principal.expires_at - time.time()), self._expired, jti
+            )
+            self._expiry[jti] = (handle, principal.expires_at)
 
     def remove(self, session: WsSession) -> None:
         self.sessions.discard(session)
-        peers = self._by_jti.get(session.principal.jti)
+        jti = session.principal.jti
+        peers = self._by_jti.get(jti)
         if peers is not None:
             peers.discard(session)
             if not peers:
-                del self._by_jti[session.principal.jti]
+                del self._by_jti[jti]
+                timer = self._expiry.pop(jti, None)
+                if timer is not None:
+                    timer[0].cancel()
+
+    def _expired(self, jti: uuid.UUID) -> None:
+        self._expiry.pop(jti, None)
+        for session in list(self._by_jti.get(jti, ())):
+            session.close_soon(CloseCode.UNAUTHORIZED, "Session expired")
+
+    def expiry_timers(self) -> int:
+        """Armed token-expiry timers (one per token with a live session)."""
+        return len(self._expiry)
 
     def revoked(self, jti: uuid.UUID) -> None:
         for session in list(self._by_jti.get(jti, ())):
@@ -208,6 +315,25 @@ class _Barrier:
         return None
 
 
+class _NoRooms(set[RoomName]):
+    """The empty room set shared by every session that watches nothing (most of them): reads
+    and removals work as on any empty set; adding is a bug (give the session a set of its own)."""
+
+    __slots__ = ()
+
+    def add(self, element: RoomName) -> None:
+        raise TypeError("NOT_WATCHING is shared: assign a new set first")
+
+    def update(self, *others: Iterable[RoomName]) -> None:
+        raise TypeError("NOT_WATCHING is shared: assign a new set first")
+
+    def __ior__(self, other: AbstractSet[RoomName]) -> Self:  # type: ignore[override,misc]
+        raise TypeError("NOT_WATCHING is shared: assign a new set first")
+
+
+NOT_WATCHING: Final[set[RoomName]] = _NoRooms()
+
+
 class State(Enum):
     """Where a session's connection stands (as websockets' protocol.State)."""
 
@@ -225,18 +351,23 @@ class State(Enum):
 class WsSession:
     """One WebSocket connection of one signed-in user, and the only writer of its socket."""
 
+    # An idle session is the common case (thousands per node, most of them silent): what only a
+    # busy one needs (the rate bucket, the send queue, the watch set, the closed future) is
+    # created on first use, and its timers are the node's (Heartbeat, the registry's expiry).
     __slots__ = (
         "__weakref__",
         "_abort_handle",
+        "_awaiting_pong",
         "_backlog",
         "_closed",
         "_drain",
         "_flush_scheduled",
+        "_hb_slot",
         "_heartbeat",
         "_loop",
         "_out",
         "_out_bytes",
-        "_pong_due",
+        "_settings",
         "_violations",
         "_window_start",
         "bucket",
@@ -245,7 +376,6 @@ class WsSession:
         "flusher",
         "hub",
         "max_buffer",
-        "max_subscriptions",
         "ops",
         "principal",
         "rooms",
@@ -272,14 +402,15 @@ class WsSession:
         self.session_id = secrets.token_hex(8)
         self.hub = hub
         self.max_buffer = settings.ws_send_buffer
-        self.max_subscriptions = settings.ws_max_subscriptions
-        self.bucket = TokenBucket(settings.ws_rate, settings.ws_burst)
+        self._settings = settings
+        # Made at the first command: a bucket made at connect would be just as full by then.
+        self.bucket: TokenBucket | None = None
         # Rooms as parsed at the edge (a RoomName hashes by value): one spelling per room.
         self.rooms: set[RoomName] = set()
-        self.watching: set[RoomName] = set()
+        self.watching: set[RoomName] = NOT_WATCHING  # a set of its own at the first watch
         self.ops: OpsMetrics | None = None
         self._loop = asyncio.get_running_loop()
-        self._out: list[bytes] = []
+        self._out: list[bytes] | None = None  # frames queued this loop iteration
         self._out_bytes = 0
         self._backlog = 0
         self.flusher = flusher or FlushScheduler()
@@ -287,13 +418,14 @@ class WsSession:
         self.state = State.OPEN
         self.close_code: int | None = None
         self.close_reason = ""
-        self._closed: asyncio.Future[None] = self._loop.create_future()
+        self._closed: asyncio.Future[None] | None = None
         self._violations = 0
         self._window_start = 0.0
         self._abort_handle: asyncio.TimerHandle | None = None
         self._drain: asyncio.Task[None] | None = None
-        self._heartbeat: asyncio.TimerHandle | None = None
-        self._pong_due: asyncio.TimerHandle | None = None
+        self._heartbeat: Heartbeat | None = None
+        self._hb_slot = 0
+        self._awaiting_pong = False
 
     def __hash__(self) -> int:
         return id(self)
@@ -303,7 +435,11 @@ class WsSession:
     def deliver(self, frame: bytes) -> bool:
         if self.state is not State.OPEN:
             return False
-        self._out.append(frame)
+        out = self._out
+        if out is None:
+            self._out = [frame]
+        else:
+            out.append(frame)
         self._out_bytes += len(frame)
         if not self._flush_scheduled:
             self._flush_scheduled = True
@@ -316,9 +452,10 @@ class WsSession:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if self.state is not State.OPEN or not self._out:
+        frames = self._out
+        if self.state is not State.OPEN or not frames:
             return
-        frames, self._out, self._out_bytes = self._out, [], 0
+        self._out, self._out_bytes = None, 0
         if self.transport.is_closing():
             self.close_soon(CloseCode.GOING_AWAY, "")
             return
@@ -333,7 +470,7 @@ class WsSession:
             return
         self.hub.metrics.slow_consumer_closes.inc()
         log.info("closing slow consumer session=%s user=%s", self.session_id, self.user_id)
-        self._out.clear()
+        self._out = None
         self._out_bytes = 0
         self._close_now(CloseCode.SLOW_CONSUMER, "Slow consumer")
         self.leave_all()  # now, not when the abort fires: no ghost presence meanwhile
@@ -401,6 +538,11 @@ class WsSession:
             self.transport.close()
 
     def closed_event(self) -> asyncio.Future[None]:
+        """Resolved once the handler is done with the socket (made on demand: shutdown asks)."""
+        if self._closed is None:
+            self._closed = self._loop.create_future()
+            if self.state is State.CLOSED:  # finished() ran already (it follows CLOSED at once)
+                self._closed.set_result(None)
         return self._closed
 
     def connection_lost(self) -> None:
@@ -417,42 +559,46 @@ class WsSession:
             self.transport.close()
         if self._abort_handle is not None:
             self._abort_handle.cancel()
-        if not self._closed.done():
+        if self._closed is not None and not self._closed.done():
             self._closed.set_result(None)
 
     # -- heartbeat (ours, on the same writer; aiohttp's is off) ----------------------------
 
-    def start_heartbeat(self, interval: float) -> None:
-        """Ping every `interval` seconds; a peer that has not answered within half of it is
-        dropped (as aiohttp's heartbeat did: no close frame to a peer that does not read)."""
-        self._heartbeat = self._loop.call_later(interval, self._ping, interval)
+    def start_heartbeat(self, wheel: Heartbeat | float) -> None:
+        """Ping every `wheel.interval` seconds; a peer that has not answered within half of it
+        is dropped (as aiohttp's heartbeat did: no close frame to a peer that does not read).
+        Give the node's wheel (`SessionRegistry.heartbeat`); an interval alone gets this
+        session a wheel of its own."""
+        if isinstance(wheel, float | int):
+            wheel = Heartbeat(float(wheel))
+        if self.state is State.OPEN and self._heartbeat is None:
+            self._heartbeat = wheel
+            self._hb_slot = wheel.add(self)
 
-    def _ping(self, interval: float) -> None:
+    def _ping(self) -> None:
+        """The wheel's hand reached this session's slot."""
         if self.state is not State.OPEN:
             return
         self.deliver(ping_frame())
-        if self._pong_due is None:
-            self._pong_due = self._loop.call_later(interval / 2, self._pong_missed)
-        self._heartbeat = self._loop.call_later(interval, self._ping, interval)
+        self._awaiting_pong = True
 
     def pong_received(self) -> None:
-        if self._pong_due is not None:
-            self._pong_due.cancel()
-            self._pong_due = None
+        self._awaiting_pong = False
 
     def answer_ping(self, payload: bytes) -> None:
         self.deliver(pong_frame(payload[:125]))
 
     def _pong_missed(self) -> None:
-        self._pong_due = None
+        self._awaiting_pong = False
         log.info("no pong from session=%s user=%s; dropping it", self.session_id, self.user_id)
         self._close_now(CloseCode.GOING_AWAY, "", send_frame=False)
 
     def _stop_heartbeat(self) -> None:
-        for handle in (self._heartbeat, self._pong_due):
-            if handle is not None:
-                handle.cancel()
-        self._heartbeat = self._pong_due = None
+        wheel = self._heartbeat
+        if wheel is not None:
+            self._heartbeat = None
+            wheel.remove(self, self._hb_slot)
+        self._awaiting_pong = False
 
     # -- commands --------------------------------------------------------------------------
 
@@ -460,7 +606,10 @@ class WsSession:
         self.deliver(text_frame(error_frame(code, message, id=id, room=room)))
 
     def _rate_ok(self) -> bool:
-        if self.bucket.take():
+        bucket = self.bucket
+        if bucket is None:
+            bucket = self.bucket = TokenBucket(self._settings.ws_rate, self._settings.ws_burst)
+        if bucket.take():
             return True
         now = time.monotonic()
         if now - self._window_start > VIOLATION_WINDOW:
@@ -511,6 +660,7 @@ class WsSession:
     def _rate_limited(self, cid: Any) -> None:
         if self.draining:  # the command that tripped the close: the close frame answers it
             return
+        assert self.bucket is not None  # _rate_ok made it
         self.deliver(
             text_frame(
                 error_frame(
@@ -536,12 +686,10 @@ class WsSession:
     async def subscribe(self, cmd: Subscribe) -> None:
         room = cmd.room
         name = str(room)
-        if (
-            len(self.rooms) + len(self.watching) >= self.max_subscriptions
-            and room not in self.rooms
-            and room not in self.watching
-        ):
-            self.send_error("LIMIT", f"At most {self.max_subscriptions} subscriptions", cmd.id, name)
+        limit = self._settings.ws_max_subscriptions
+        taken = len(self.rooms) + len(self.watching)
+        if taken >= limit and room not in self.rooms and room not in self.watching:
+            self.send_error("LIMIT", f"At most {limit} subscriptions", cmd.id, name)
             return
         if room.kind == "ops":  # metrics:ops, operators only: not a room actor (rooms/metrics.py)
             if self.ops is not None:
@@ -562,6 +710,8 @@ class WsSession:
         if self.state is not State.OPEN:
             return
         if room.metrics:
+            if self.watching is NOT_WATCHING:
+                self.watching = set()
             self.watching.add(room)
             self.hub.tell(room.target, Watch(self, cmd.id))
             if privileged and self.ops is not None:
@@ -598,7 +748,7 @@ class WsSession:
         for room in self.watching:
             self.hub.tell(room.target, Unwatch(self))
         self.rooms.clear()
-        self.watching.clear()
+        self.watching = NOT_WATCHING
         if self.ops is not None:
             self.ops.forget(self)
 
@@ -653,25 +803,19 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     transport = request.transport
     assert transport is not None
-    session = WsSession(transport, principal, realtime.hub, settings, realtime.sessions.flusher)
     registry: SessionRegistry = realtime.sessions
-    registry.add(session)
+    session = WsSession(transport, principal, realtime.hub, settings, registry.flusher)
+    registry.add(session)  # from here its token's expiry or revocation closes it (4001)
     session.ops = registry.ops
     metrics = realtime.hub.metrics
     metrics.connections.inc()
-    expiry = asyncio.get_running_loop().call_later(
-        max(0.0, principal.expires_at - time.time()),
-        session.close_soon,
-        CloseCode.UNAUTHORIZED,
-        "Session expired",
-    )
     try:
         if realtime.draining:
             session.close_soon(CloseCode.SERVICE_RESTART, "Server restarting")
         else:
             session.deliver(text_frame(connected(principal.user_id, principal.user_type, session.session_id)))
             session.join_own_room()
-            session.start_heartbeat(settings.ws_heartbeat)
+            session.start_heartbeat(registry.heartbeat(settings.ws_heartbeat))
         while True:
             msg = await ws.receive()
             match msg.type:
@@ -695,7 +839,6 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         report_session_error(exc, request, session)
         session.close_soon(CloseCode.INTERNAL_ERROR, "Internal error")
     finally:
-        expiry.cancel()
         session.connection_lost()
         session.leave_all()
         registry.remove(session)
