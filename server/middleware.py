@@ -28,6 +28,11 @@ log = logging.getLogger("pitchey.server")
 access = logging.getLogger("pitchey.access")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+
+#: Answers requests the router matched to no route (the web app's pages and assets), called by
+#: `edge` for those only: a routed request (the whole API) then passes one middleware layer.
+UNMATCHED: web.AppKey[Middleware] = web.AppKey("pitchey.unmatched", Middleware)  # type: ignore[arg-type]
 
 # A caller's own id is kept when well formed (tracing across services); `fullmatch`, so not even
 # a trailing newline gets through (the id is written into answers as it is).
@@ -80,6 +85,8 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
                 response = envelope.failure(request, 403, "FORBIDDEN", "Origin not allowed")
             else:
                 response = web.Response(status=204, headers=_PREFLIGHT_HEADERS)
+        elif request.match_info.http_exception is not None and UNMATCHED in request.app:
+            response = await request.app[UNMATCHED](request, handler)
         else:
             response = await handler(request)
     except ApiError as err:
