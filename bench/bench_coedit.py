@@ -37,6 +37,7 @@ Every figure is measured on both servers in the same run, windows interleaved:
 
     python -m bench --only coedit [--quick]
     python -m bench.bench_coedit [--quick]
+    BENCH_COEDIT_COMPACT_EVERY=5000 python -m bench --only coedit   # parts 1-2, another interval
 """
 
 from __future__ import annotations
@@ -1095,7 +1096,15 @@ def run(quick: bool = False, notes: list[str] | None = None) -> list[Row]:
     servers: list[h.ServerProc] = []
     t0 = time.monotonic()
     try:
-        ours = _serve(_pitchey_env(pg, workdir), workdir)
+        # BENCH_COEDIT_COMPACT_EVERY: parts 1 and 2 with another compaction interval (an experiment;
+        # the figures to report use the shipped one).
+        every = os.environ.get("BENCH_COEDIT_COMPACT_EVERY")
+        extra = {"PITCHEY_DOC_COMPACT_EVERY": every} if every else {}
+        if every:
+            notes.append(
+                f"coedit: parts 1 and 2 with PITCHEY_DOC_COMPACT_EVERY={every} (not the shipped 100)"
+            )
+        ours = _serve(_pitchey_env(pg, workdir, **extra), workdir)
         servers.append(ours)
         bare = _baseline(workdir)
         servers.append(bare)
