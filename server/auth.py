@@ -11,7 +11,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -112,9 +112,6 @@ class RevocationCache:
         self._listeners.append(listener)
 
 
-# What a verified token proved, kept by `TokenService` for the token's lifetime:
-# (user id, email, user type, jti, exp).
-_Verified = tuple[int, str, str, uuid.UUID, float]
 LEEWAY = 5  # seconds a token is still accepted after its `exp` (clock skew between nodes)
 
 
@@ -141,7 +138,7 @@ class TokenService:
         self.revocations = revocations
         self.max_cached = max_cached
         self._clock = clock
-        self._verified: OrderedDict[str, _Verified] = OrderedDict()
+        self._verified: OrderedDict[str, Principal] = OrderedDict()
 
     def issue(self, user_id: int, email: str, user_type: str) -> tuple[str, datetime, uuid.UUID]:
         now = int(time.time())
@@ -163,22 +160,17 @@ class TokenService:
         """Decode and check a token; every failure is the same 401 to the client (with a reason)."""
         known = self._verified.get(token)
         if known is not None:
-            user_id, email, user_type, jti, exp = known
-            if exp + LEEWAY <= self._clock():
+            if known.expires_at + LEEWAY <= self._clock():
                 del self._verified[token]
                 raise Unauthorized("Token expired")
-            if self.revocations.is_revoked(jti):
+            if self.revocations.is_revoked(known.jti):
                 raise Unauthorized("Token revoked")
             self._verified.move_to_end(token)
-            return Principal(user_id, email, user_type, jti, exp, via)
+            # Principals are immutable: the remembered one serves every request that presents
+            # the token the same way.
+            return known if known.via == via else replace(known, via=via)
         principal = self._decode(token, via)
-        self._verified[token] = (
-            principal.user_id,
-            principal.email,
-            principal.user_type,
-            principal.jti,
-            principal.expires_at,
-        )
+        self._verified[token] = principal
         if len(self._verified) > self.max_cached:
             self._verified.popitem(last=False)
         return principal
