@@ -143,13 +143,15 @@ class Hold:
         """What follows position `seq` of stream `epoch`: (the position reached, the frames to send
         after it, whether they are all of them). Publications of another stream are not this
         position's: a stream switch sends its own resync."""
-        last = self.last
-        if last is None or last.epoch != epoch or last.seq <= seq:
-            return seq, [], True
         if self.frames is None:
+            last = self.last
+            if last is None or last.epoch != epoch or last.seq <= seq:
+                return seq, [], True
             return last.seq, [], False
-        frames = [p.frame for p in self.frames if p.epoch == epoch and p.seq > seq]
-        return last.seq, frames, True
+        later = [p for p in self.frames if p.epoch == epoch and p.seq > seq]
+        if not later:
+            return seq, [], True
+        return later[-1].seq, [p.frame for p in later], True
 
 
 #: Bytes a stream switch (Rebase) holds for the room's subscribers before it moves their position.

@@ -193,3 +193,28 @@ async def test_a_turn_of_posts_is_one_script_call(make_client, redis_url):
     assert [f["seq"] for f in events] == seqs
     assert realtime(node).hub.backplane.healthy
     await conn.close()
+
+
+def test_a_hold_replays_what_follows_the_position_once_and_bounds_itself():
+    from pitchey.rooms.backplane import Publication
+    from pitchey.rooms.room import Hold
+
+    def pub(seq: int, epoch: str = "e1", size: int = 10) -> Publication:
+        return Publication("pitch:1", seq, epoch, "message", bytes([seq % 256]) * size, 0.0)
+
+    hold = Hold(limit=100)
+    for seq in (4, 5, 6, 7):  # 4 and 5 arrived before the position (5) was read: not again
+        hold.add(pub(seq))
+    assert hold.after(5, "e1") == (7, [pub(6).frame, pub(7).frame], True)
+    assert hold.after(7, "e1") == (7, [], True)
+    # Another stream's publications are not this position's (its switch resyncs on its own).
+    hold.add(pub(1, "e2"))
+    assert hold.after(5, "e1") == (7, [pub(6).frame, pub(7).frame], True)
+    assert hold.after(0, "e2") == (1, [pub(1, "e2").frame], True)
+    # Past its limit a hold keeps only the last publication: the session starts after it and
+    # is told it did not recover (it reloads) instead of being sent more than it could queue.
+    small = Hold(limit=25)
+    for seq in (10, 11, 12):
+        small.add(pub(seq))
+    assert small.after(9, "e1") == (12, [], False)
+    assert small.after(12, "e1") == (12, [], True)
