@@ -281,8 +281,13 @@ def _many_rooms(
 
 
 def _chart(
-    curves: dict[int, dict[str, dict[str, Any]]], path: Path, xlabel: str = "subscribers of one room"
+    curves: dict[int, dict[str, dict[str, Any]]],
+    path: Path,
+    xlabel: str = "subscribers of one room",
+    log_y: bool = False,
 ) -> str:
+    """Four panels against N (log x); `log_y` for the frames/s and latency panels (the many-rooms
+    curves span four decades). Curves with an "expected" figure also get the frames/s asked."""
     try:
         import matplotlib
 
@@ -300,7 +305,12 @@ def _chart(
     ):
         for proto in PROTOS:
             ax.plot(sizes, [curves[n][proto][key] * scale for n in sizes], marker="o", label=proto)
+        if key == "fps" and all("expected" in curves[n]["pitchey"] for n in sizes):
+            asked = [curves[n]["pitchey"]["expected"] for n in sizes]
+            ax.plot(sizes, asked, linestyle="--", color="grey", label="asked")
         ax.set_xscale("log")
+        if log_y and key in ("fps", "p99"):
+            ax.set_yscale("log")
         ax.set_xlabel(xlabel)
         ax.set_title(label)
         ax.grid(True, alpha=0.3)
@@ -441,7 +451,8 @@ def run(quick: bool = False, notes: list[str] | None = None) -> list[Row]:
     rows += _rooms_rows(cfg, room_curves)
     if room_curves:
         rooms_png = png.with_name(png.stem + "-rooms" + png.suffix)
-        cfg.notes.append(_chart(room_curves, rooms_png, "active rooms (10 subscribers each, 1 event/s each)"))
+        xlabel = "active rooms (10 subscribers each, 1 event/s each)"
+        cfg.notes.append(_chart(room_curves, rooms_png, xlabel, log_y=True))
     if "catalog" in parts:
         from bench import bench_catalog
 
