@@ -11,7 +11,7 @@ import datetime
 import inspect
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pitchey.actors import AsyncioActor
@@ -180,6 +180,8 @@ class Room(AsyncioActor):
         # stream); the last Rebase tells them the new position and replays what was held.
         self.rebases = 0
         self.rebase_hold: Hold | None = None
+        # (epoch, seq) of the last publication fanned out: each is fanned out once, in order.
+        self.fanned: tuple[str, int] = ("", 0)
         hub.adopt(self)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -270,14 +272,31 @@ class Room(AsyncioActor):
 
     async def publish(self, event: Event) -> Publication:
         """Publish an event of this room. Call only after the write it announces committed."""
-        return await self.hub.broker.publish(self.name, event)
+        pub = await self.hub.broker.publish(self.name, event)
+        self._fan_out_own((pub,))
+        return pub
 
     async def publish_many(self, batch: list[Event]) -> list[Publication]:
         """Publish events of this room in order, as one step of the backplane (one Redis round
         trip for a turn's whole batch of posts, not one per post). Only after their commit."""
         if len(batch) <= 1:
-            return [await self.hub.broker.publish(self.name, event) for event in batch]
-        return await self.hub.broker.publish_many(self.name, batch)
+            return [await self.publish(event) for event in batch]
+        pubs = await self.hub.broker.publish_many(self.name, batch)
+        self._fan_out_own(pubs)
+        return pubs
+
+    def _fan_out_own(self, pubs: Sequence[Publication]) -> None:
+        """Fan out this turn's own publications from the backplane's answer, without waiting for
+        them to come back through the subscription, when each is the very next event of the
+        stream: then nothing published elsewhere can still be ahead of it, and the order stays
+        the stream's. Otherwise (another node's event not yet read) the subscription delivers it
+        in order, and fan_out drops the copy that comes back. In process the listener has
+        already fanned it out, so nothing happens here."""
+        for pub in pubs:
+            epoch, last = self.fanned
+            if pub.epoch != epoch or pub.seq != last + 1:
+                return
+            self.fan_out(pub)
 
     def fan_out(self, pub: Publication) -> None:
         """Queue one publication to every subscriber that does not have it yet.
@@ -287,6 +306,10 @@ class Room(AsyncioActor):
         way, so an event never waits behind the commands queued in the room's inbox. Only what
         is read here is shared with the turns (all on the loop thread, no await in between): the
         subscribers and their positions, and the holds of turns establishing a position."""
+        epoch, last = self.fanned
+        if pub.seq <= last and pub.epoch == epoch:
+            return  # the publishing turn fanned it out already (_fan_out_own)
+        self.fanned = (pub.epoch, pub.seq)
         for hold in self.holds:
             hold.add(pub)
         if self.rebases:
