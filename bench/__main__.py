@@ -5,8 +5,8 @@
     python -m bench --only fanout,latency
 
 Suites: fanout, latency, slow, connections, rooms, actors, roomrate, scaling, and rest, cluster,
-web and coedit where their modules exist. Servers under test and baselines run as separate processes, driven by
-bench/loadgen.py processes; see docs/benchmarks.md.
+web and coedit where their modules exist. Servers under test and baselines run as separate
+processes, driven by bench/loadgen.py processes; see docs/benchmarks.md.
 """
 
 from __future__ import annotations

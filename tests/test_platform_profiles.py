@@ -392,7 +392,7 @@ async def test_every_kind_the_server_stores_can_be_switched(make_client, db_conn
     from pitchey.protocol.models import NOTIFICATION_KINDS
 
     client = await make_client()
-    owner, o = await user(client, "creator")
+    _, o = await user(client, "creator")
     invitee, i = await user(client, "investor")
     prefs = (await call(client, "GET", "/api/user/preferences", i, 200))["data"]
     assert list(prefs["notifications"]) == list(NOTIFICATION_KINDS)
