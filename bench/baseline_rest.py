@@ -1,7 +1,7 @@
 """Baseline: a bare aiohttp + asyncpg app running the product's own SQL, nothing else.
 
 No auth, no envelope, no validation, no cache, no actors: each route borrows a connection from an
-asyncpg pool of the product's size (min 2, max 10) and runs exactly the statements pitchey's store
+asyncpg pool of the product's size and settings (min 2, max 10, no reset query on release) and runs exactly the statements pitchey's store
 runs, then returns the rows as JSON. The statements are not copied by hand: they are captured at
 start by calling `PitchStore` (storage/pitches.py) against a recorder, so the baseline cannot
 drift from the product's SQL.
@@ -22,6 +22,7 @@ drift from the product's SQL.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -126,9 +127,17 @@ def build(pool: asyncpg.Pool, sql: dict[str, Any]) -> web.Application:
     return app
 
 
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    return None
+
+
 async def main(port: int, dsn: str) -> None:
     sql = await capture()
-    pool = await asyncpg.create_pool(dsn, min_size=POOL_MIN, max_size=POOL_MAX)
+    # The same pool settings as pitchey's (storage/database.py): no reset query on release, which
+    # would be one more round trip per request that pitchey does not make. BENCH_REST_BARE_RESET=1
+    # keeps asyncpg's default reset (the baseline of the runs before 1 December 2026, 11:10 UTC).
+    extra: dict[str, Any] = {} if os.environ.get("BENCH_REST_BARE_RESET") == "1" else {"reset": _no_reset}
+    pool = await asyncpg.create_pool(dsn, min_size=POOL_MIN, max_size=POOL_MAX, **extra)
     assert pool is not None
     runner = web.AppRunner(build(pool, sql), access_log=None, handle_signals=False)
     await runner.setup()
