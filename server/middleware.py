@@ -98,9 +98,25 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         response = _http_exception(request, exc)
     except Exception as exc:
-        log.exception("unhandled error request_id=%s %s %s", rid, request.method, request.path)
-        report_request_error(exc, request)
-        response = envelope.failure(request, 500, "INTERNAL", "Internal server error")
+        refused = _refused_by_database(exc)
+        if refused is not None:
+            # Validation should have caught it; the caller still gets a clear answer, not a 500.
+            # Logged with the SQLSTATE and constraint only: the refused value may be private.
+            status, code, message = refused
+            log.warning(
+                "database refused request_id=%s %s %s: %s sqlstate=%s constraint=%s",
+                rid,
+                request.method,
+                request.path,
+                type(exc).__name__,
+                getattr(exc, "sqlstate", None),
+                getattr(exc, "constraint_name", None),
+            )
+            response = envelope.failure(request, status, code, message)
+        else:
+            log.exception("unhandled error request_id=%s %s %s", rid, request.method, request.path)
+            report_request_error(exc, request)
+            response = envelope.failure(request, 500, "INTERNAL", "Internal server error")
     if not response.prepared:
         out = response.headers
         out["X-Request-Id"] = rid
@@ -145,6 +161,23 @@ def _maybe_compress(response: web.StreamResponse) -> None:
         and "Content-Encoding" not in response.headers
     ):
         response.enable_compression()
+
+
+# SQLSTATEs that mean "this request's data", not "the server is broken" (PostgreSQL appendix A):
+# a duplicate, an exclusion overlap or a row that vanished meanwhile is a conflict with what is
+# stored; a value out of range, too long or failing a CHECK is a value the API should have refused.
+_CONFLICT_STATES = frozenset({"23505", "23P01", "23503"})
+
+
+def _refused_by_database(exc: BaseException) -> tuple[int, str, str] | None:
+    sqlstate = getattr(exc, "sqlstate", None)
+    if not isinstance(sqlstate, str):
+        return None
+    if sqlstate in _CONFLICT_STATES:
+        return 409, "CONFLICT", "This conflicts with what is already stored; reload and try again"
+    if sqlstate[:2] in ("22", "23"):
+        return 422, "VALIDATION_ERROR", "The database refused a value of this request"
+    return None
 
 
 def _http_exception(request: web.Request, exc: web.HTTPException) -> web.StreamResponse:
