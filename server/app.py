@@ -18,7 +18,7 @@ from .api import Api
 from .auth import Passwords, RevocationCache, TokenService
 from .cache import setup_cache
 from .jobs import setup_jobs
-from .middleware import UNMATCHED, edge
+from .middleware import edge
 from .observability import setup_sentry
 from .openapi import build_openapi
 from .ratelimit import AttemptLimiter, AuthLimiter, WriteLimiter
@@ -157,11 +157,7 @@ def create_app(settings: Settings, dsn: str) -> web.Application:
     media.setup_media(app)
     setup_cache(app)
     payments.setup_payments(state)
-    webapp.setup_webapp(app)
-    # The web app answers only what the router matched to no route: `edge` hands it those, so
-    # routed requests (the whole API) pass one middleware layer instead of two (issue 16).
-    app.middlewares.remove(webapp.webapp_middleware)
-    app[UNMATCHED] = webapp.webapp_middleware
+    webapp.setup_webapp(app)  # the answer to what the router matched to no route (UNMATCHED)
     setup_jobs(app, dsn)  # the job queue, and a worker unless PITCHEY_JOB_WORKER=false
     return app
 

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from .middleware import UNMATCHED
 from .settings import Settings
 from .state import APP_STATE
 
@@ -167,9 +168,10 @@ def setup_webapp(app: web.Application) -> None:
     """
     settings = app[APP_STATE].settings
     app[WEBAPP] = WebApp.load(settings.web_dir or WEBDIST, content_security_policy(settings))
-    # Innermost, after request_context and cors: the access log, request id and CORS apply as to
-    # any other answer, and routed requests (the whole API) pass through untouched.
-    app.middlewares.append(webapp_middleware)
+    # Not a middleware layer: `edge` (server/middleware.py) hands it only the requests the router
+    # matched to no route, so the access log, request id and CORS apply as to any other answer
+    # and routed requests (the whole API) pass one middleware instead of two (issue 16).
+    app[UNMATCHED] = webapp_middleware
 
 
 @web.middleware
