@@ -28,6 +28,7 @@ from typing import Any, Final, Self
 
 import orjson
 from aiohttp import WSMsgType, web
+from aiohttp.abc import AbstractStreamWriter
 from redis.exceptions import RedisError
 
 from pitchey.protocol import (
@@ -67,6 +68,8 @@ MAX_VIOLATIONS = 20
 ABORT_AFTER_CLOSE = 2.0
 #: How long a policy close waits for the rooms to answer the commands accepted before it.
 DRAIN_TIMEOUT = 2.0
+#: How long the 101 waits for the own room's `subscribed` to leave with it (WsSession.open).
+OPEN_TIMEOUT = 1.0
 
 
 class TicketStore:
@@ -334,6 +337,20 @@ class _NoRooms(set[RoomName]):
 NOT_WATCHING: Final[set[RoomName]] = _NoRooms()
 
 
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class _HeldWebSocketResponse(web.WebSocketResponse):
+    """aiohttp's WebSocketResponse with the 101 held in its writer until the first write through
+    it, as aiohttp's own `web.Response` holds its headers for the body (the knob is
+    StreamResponse's `_send_headers_immediately`; tests/test_ws_sessions.py pins it): the
+    session's first frames leave with the 101 in one send (`WsSession.open`)."""
+
+    _send_headers_immediately = False
+
+
 class State(Enum):
     """Where a session's connection stands (as websockets' protocol.State)."""
 
@@ -365,8 +382,10 @@ class WsSession:
         "_hb_slot",
         "_heartbeat",
         "_loop",
+        "_opening",
         "_out",
         "_out_bytes",
+        "_pending_close",
         "_settings",
         "_violations",
         "_window_start",
@@ -426,6 +445,9 @@ class WsSession:
         self._heartbeat: Heartbeat | None = None
         self._hb_slot = 0
         self._awaiting_pong = False
+        # Set by hold_open() until open() sent the 101 (see there); a close asked meanwhile waits.
+        self._opening: asyncio.Future[None] | None = None
+        self._pending_close: tuple[int, str] | None = None
 
     def __hash__(self) -> int:
         return id(self)
@@ -443,7 +465,11 @@ class WsSession:
         self._out_bytes += len(frame)
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.flusher.add(self)
+            opening = self._opening
+            if opening is None:
+                self.flusher.add(self)
+            elif not opening.done():
+                opening.set_result(None)  # open() writes it, with the 101
         # The transport's own backlog was read at the last flush; frames queued since add to it.
         if self._out_bytes + self._backlog > self.max_buffer:
             self._slow_consumer()
@@ -453,16 +479,44 @@ class WsSession:
     def greet(self, frame: bytes) -> None:
         """Queue the `connected` greeting of a new session without a flush of its own: it leaves
         with the next frame, in practice the own room's `subscribed` a moment later (the room
-        answers a Join with that or an error; the heartbeat's ping bounds the wait), in one
-        write. A loopback send costs tens of microseconds, a third of a handshake's writes."""
+        answers a Join with that or an error), in one write."""
         assert self._out is None, "greet() comes first"
         self._out = [frame]
         self._out_bytes = len(frame)
 
+    def hold_open(self) -> None:
+        """From now until `open()`, nothing is written: aiohttp's writer still holds the 101."""
+        self._opening = self._loop.create_future()
+
+    async def open(self, writer: AbstractStreamWriter, timeout: float) -> None:
+        """Send the 101 (held by `_HeldWebSocketResponse`) with the first frames in one write:
+        the greeting and the own room's `subscribed`, once the room answered or `timeout`
+        passed. A loopback send costs tens of microseconds, and a handshake made three of them
+        (101, `connected`, `subscribed`); the bare server makes two. A close asked meanwhile
+        (revocation, expiry, shutdown) follows at once."""
+        opening = self._opening
+        assert opening is not None, "hold_open() first"
+        if not opening.done() and self._pending_close is None:
+            timer = self._loop.call_later(timeout, _resolve, opening)
+            try:
+                await opening
+            finally:
+                timer.cancel()
+        self._opening = None
+        self._flush_scheduled = False
+        frames, self._out, self._out_bytes = self._out, None, 0
+        with contextlib.suppress(ConnectionError):  # the peer left meanwhile: the read loop ends
+            await writer.write(b"".join(frames) if frames else b"")
+        if not self.transport.is_closing():
+            self._backlog = self.transport.get_write_buffer_size()
+        pending, self._pending_close = self._pending_close, None
+        if pending is not None:
+            self.close_soon(*pending)
+
     def _flush(self) -> None:
         self._flush_scheduled = False
         frames = self._out
-        if self.state is not State.OPEN or not frames:
+        if self.state is not State.OPEN or not frames or self._opening is not None:
             return
         self._out, self._out_bytes = None, 0
         if self.transport.is_closing():
@@ -521,6 +575,13 @@ class WsSession:
         """OPEN -> CLOSING: the close frame (unless the peer is unresponsive), then the transport:
         at once, or (`linger`) when the peer answers our close, reading until then."""
         if self.state is not State.OPEN:
+            return
+        opening = self._opening
+        if opening is not None:  # the 101 has not left: open() sends it, then closes
+            if self._pending_close is None:
+                self._pending_close = (code, reason)
+            if not opening.done():
+                opening.set_result(None)
             return
         self.state = State.CLOSING
         self.close_code, self.close_reason = code, reason
@@ -801,7 +862,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     # aiohttp handshakes and parses; it writes nothing after the handshake: the session is the
     # socket's one writer (pings, pongs and the close frame included), so aiohttp's heartbeat,
     # autoping and autoclose are off.
-    ws = web.WebSocketResponse(
+    ws = _HeldWebSocketResponse(
         protocols=(SUBPROTOCOL,),
         heartbeat=None,
         autoping=False,
@@ -809,22 +870,27 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         max_msg_size=64 * 1024,
         compress=False,
     )
-    await ws.prepare(request)
+    writer = await ws.prepare(request)  # the 101 waits in `writer` for session.open()
     transport = request.transport
     assert transport is not None
     registry: SessionRegistry = realtime.sessions
     session = WsSession(transport, principal, realtime.hub, settings, registry.flusher)
+    session.hold_open()
     registry.add(session)  # from here its token's expiry or revocation closes it (4001)
     session.ops = registry.ops
     metrics = realtime.hub.metrics
     metrics.connections.inc()
     try:
-        if realtime.draining:
-            session.close_soon(CloseCode.SERVICE_RESTART, "Server restarting")
-        else:
-            session.greet(text_frame(connected(principal.user_id, principal.user_type, session.session_id)))
-            session.join_own_room()
-            session.start_heartbeat(registry.heartbeat(settings.ws_heartbeat))
+        try:
+            if realtime.draining:
+                session.close_soon(CloseCode.SERVICE_RESTART, "Server restarting")
+            else:
+                hello = connected(principal.user_id, principal.user_type, session.session_id)
+                session.greet(text_frame(hello))
+                session.join_own_room()
+        finally:
+            await session.open(writer, OPEN_TIMEOUT)  # whatever happened: the 101 goes
+        session.start_heartbeat(registry.heartbeat(settings.ws_heartbeat))
         while True:
             msg = await ws.receive()
             match msg.type:

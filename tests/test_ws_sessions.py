@@ -5,16 +5,21 @@ for every session what a per-session one did."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
+import socket
 import time
 import uuid
 
 import jwt
 import pytest
-from aiohttp import WSMsgType
+from aiohttp import WSMsgType, web
+from aiohttp.test_utils import TestServer
 from realtime_helpers import app_state, bearer, connect, protocols, realtime, user, wait_until
 
 from pitchey.protocol import RoomName, parse_room
-from pitchey.server.ws import NOT_WATCHING
+from pitchey.protocol.wsframe import close_frame, text_frame
+from pitchey.server.ws import NOT_WATCHING, _HeldWebSocketResponse
 
 
 async def test_shared_heartbeat_drops_only_the_silent_session(make_client):
@@ -110,3 +115,54 @@ async def test_the_shared_empty_watch_set_stays_empty(make_client):
     with pytest.raises(TypeError):
         NOT_WATCHING.add(RoomName.user(uid))
     await conn.close()
+
+
+async def test_the_101_waits_for_the_first_frames_and_leaves_with_them():
+    """The aiohttp knob WsSession.open relies on: a response with `_send_headers_immediately`
+    off keeps the 101 in its writer after prepare() and sends it with the first write."""
+    prepared, go = asyncio.Event(), asyncio.Event()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        ws = _HeldWebSocketResponse(heartbeat=None, autoping=False, autoclose=False)
+        writer = await ws.prepare(request)
+        prepared.set()
+        await go.wait()
+        await writer.write(text_frame(b'"hello"'))
+        transport = request.transport
+        assert transport is not None
+        transport.write(close_frame(1000))  # later frames go straight to the transport
+        transport.close()
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws", handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    loop = asyncio.get_running_loop()
+    try:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        await loop.sock_connect(sock, ("127.0.0.1", server.port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        await loop.sock_sendall(
+            sock,
+            (
+                f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode(),
+        )
+        await prepared.wait()
+        # prepare() is done: a 101 written by it would be in our receive buffer already (loopback).
+        with pytest.raises(BlockingIOError):
+            sock.recv(65536)
+        go.set()
+        data = b""
+        async with asyncio.timeout(5):
+            while chunk := await loop.sock_recv(sock, 65536):
+                data += chunk
+        sock.close()
+    finally:
+        await server.close()
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101"), head
+    assert rest == text_frame(b'"hello"') + close_frame(1000)
