@@ -23,6 +23,7 @@ from .auth import Passwords, RevocationCache, TokenService
 from .cache import Cache, TtlCache
 from .ratelimit import AttemptLimiter, AuthLimiter, WriteLimiter
 from .settings import Settings
+from .views import SeenViews
 
 if TYPE_CHECKING:
     from procrastinate import App as JobQueue
@@ -48,6 +49,8 @@ class AppState:
     """Attempts reserved before the check they guard: failed logins, declined cards."""
     db: Database | None = None
     cache: Cache = field(default_factory=TtlCache)
+    seen_views: SeenViews = field(default_factory=SeenViews)
+    """The (pitch, reader) pairs whose view this node already sent to the pitch's room today."""
     """The read cache (server/cache.py); shared across nodes once `cluster` is set."""
     live: Realtime | None = None
     """Hub, backplane, sessions and tickets, from startup on (server/realtime.py)."""

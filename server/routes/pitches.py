@@ -257,8 +257,10 @@ async def get_pitch(call: Call[Any, Any]) -> CatalogPitchOut | web.Response:
     owner = principal is not None and principal.user_id == pitch.user_id
     views = pitch.view_count
     counted = None
-    if principal is not None and not owner:
+    # A repeat read today skips the ask: the room would answer "already counted" (server/views.py).
+    if principal is not None and not owner and not call.state.seen_views.seen(pitch_id, principal.user_id):
         counted = await realtime_hub(call).ask(RoomName.pitch(pitch_id), RecordView(principal.user_id))
+        call.state.seen_views.add(pitch_id, principal.user_id)
         if counted is not None:
             views = counted
     show = decision.shows_protected
