@@ -429,7 +429,7 @@ class WsSession:
         self.watching: set[RoomName] = NOT_WATCHING  # a set of its own at the first watch
         self.ops: OpsMetrics | None = None
         self._loop = asyncio.get_running_loop()
-        self._out: list[bytes] | None = None  # frames queued this loop iteration
+        self._out: list[bytes] = []  # frames queued this loop iteration (emptied, not replaced)
         self._out_bytes = 0
         self._backlog = 0
         self.flusher = flusher or FlushScheduler()
@@ -457,11 +457,7 @@ class WsSession:
     def deliver(self, frame: bytes) -> bool:
         if self.state is not State.OPEN:
             return False
-        out = self._out
-        if out is None:
-            self._out = [frame]
-        else:
-            out.append(frame)
+        self._out.append(frame)
         self._out_bytes += len(frame)
         if not self._flush_scheduled:
             self._flush_scheduled = True
@@ -480,8 +476,8 @@ class WsSession:
         """Queue the `connected` greeting of a new session without a flush of its own: it leaves
         with the next frame, in practice the own room's `subscribed` a moment later (the room
         answers a Join with that or an error), in one write."""
-        assert self._out is None, "greet() comes first"
-        self._out = [frame]
+        assert not self._out, "greet() comes first"
+        self._out.append(frame)
         self._out_bytes = len(frame)
 
     def hold_open(self) -> None:
@@ -504,9 +500,11 @@ class WsSession:
                 timer.cancel()
         self._opening = None
         self._flush_scheduled = False
-        frames, self._out, self._out_bytes = self._out, None, 0
+        data = b"".join(self._out)
+        self._out.clear()
+        self._out_bytes = 0
         with contextlib.suppress(ConnectionError):  # the peer left meanwhile: the read loop ends
-            await writer.write(b"".join(frames) if frames else b"")
+            await writer.write(data)
         if not self.transport.is_closing():
             self._backlog = self.transport.get_write_buffer_size()
         pending, self._pending_close = self._pending_close, None
@@ -516,14 +514,16 @@ class WsSession:
     def _flush(self) -> None:
         self._flush_scheduled = False
         frames = self._out
-        if self.state is not State.OPEN or not frames or self._opening is not None:
+        if self.state is not State.OPEN or not frames:
             return
-        self._out, self._out_bytes = None, 0
+        # One write for everything queued this iteration: one syscall instead of one per frame.
+        data = frames[0] if len(frames) == 1 else b"".join(frames)
+        frames.clear()
+        self._out_bytes = 0
         if self.transport.is_closing():
             self.close_soon(CloseCode.GOING_AWAY, "")
             return
-        # One write for everything queued this iteration: one syscall instead of one per frame.
-        self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+        self.transport.write(data)
         self._backlog = self.transport.get_write_buffer_size()
         if self._backlog > self.max_buffer:
             self._slow_consumer()
@@ -533,7 +533,7 @@ class WsSession:
             return
         self.hub.metrics.slow_consumer_closes.inc()
         log.info("closing slow consumer session=%s user=%s", self.session_id, self.user_id)
-        self._out = None
+        self._out.clear()
         self._out_bytes = 0
         self._close_now(CloseCode.SLOW_CONSUMER, "Slow consumer")
         self.leave_all()  # now, not when the abort fires: no ghost presence meanwhile
@@ -544,7 +544,8 @@ class WsSession:
         """Flush what is queued, send a close frame, and give the peer a moment to answer it."""
         if self.state is not State.OPEN:
             return
-        self._flush()
+        if self._opening is None:  # else open() writes the queue after the 101, then closes
+            self._flush()
         self._close_now(code, reason, linger=True)
 
     def close_after_replies(self, code: int, reason: str) -> None:
