@@ -183,6 +183,15 @@ def fanout_histogram(port: int) -> dict[str, float]:
     return out
 
 
+def room_events(port: int) -> float:
+    """Room events this node has received so far (`pitchey_room_events`)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        for line in resp.read().decode().splitlines():
+            if line.startswith("pitchey_room_events_total "):
+                return float(line.rpartition(" ")[2])
+    return 0.0
+
+
 def fanout_delta(h0: dict[str, float], h1: dict[str, float]) -> dict[str, float]:
     return {k: v - h0.get(k, 0.0) for k, v in h1.items()}
 
@@ -325,7 +334,21 @@ class Rig:
                 lat.extend(pairs[1::2])
                 out["lat_by_proc"].append(pairs[1::2])
             out["lat"] = lat
+        self.settle()
         return out
+
+    def settle(self, quiet: float = 0.3, limit: float = 30.0) -> None:
+        """Wait until the room stops receiving events: posts a rig could not keep up with are
+        still queued after the publisher stopped, and would otherwise land in the next window."""
+        port = self.nodes[-1].port
+        deadline = time.monotonic() + limit
+        last = room_events(port)
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            now = room_events(port)
+            if now == last:
+                return
+            last = now
 
     def close(self) -> None:
         h.close_all(self.subs, self.pub)
