@@ -18,8 +18,6 @@ from pitchey.storage.ndas import Acceptance, Nda
 from pitchey.storage.notifications import Notification
 from pitchey.storage.pitches import DeletedPitch, Pitch
 
-from .backplane import Publication
-
 R_co = TypeVar("R_co", covariant=True)
 
 
@@ -107,11 +105,6 @@ class QueryPresence(SessionCommand):
 class TypingNotice(SessionCommand):
     session: Subscriber
     id: CommandId = None
-
-
-@dataclass(frozen=True, slots=True)
-class Deliver:
-    publication: Publication
 
 
 @dataclass(frozen=True, slots=True)
