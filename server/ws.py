@@ -10,7 +10,12 @@ the peer's pings and the close frame all go through its queue to `request.transp
 aiohttp's WebSocketResponse only performs the handshake and parses what the peer sends (its
 heartbeat, autoping and autoclose are off, so it never writes a frame of its own). The session's
 `State` says where the connection stands. tests/test_ws_writer.py pins the aiohttp behaviour this
-relies on.
+relies on. The one exception is the 101: aiohttp's writer holds it until the session's first
+frames (`connected` and the user room's `subscribed`) and sends them together (`WsSession.open`).
+
+Idle sessions are the common case, so a session owns little: its timers are the node's (one
+heartbeat wheel, one expiry timer per token in the registry), and what only a busy session needs
+is made on first use (docs/benchmarks.md, connections).
 """
 
 from __future__ import annotations
