@@ -1,10 +1,10 @@
 """Baseline: a bare aiohttp + asyncpg app running the product's own SQL, nothing else.
 
 No auth, no envelope, no validation, no cache, no actors: each route borrows a connection from an
-asyncpg pool of the product's size and settings (min 2, max 10, no reset query on release) and runs exactly the statements pitchey's store
-runs, then returns the rows as JSON. The statements are not copied by hand: they are captured at
-start by calling `PitchStore` (storage/pitches.py) against a recorder, so the baseline cannot
-drift from the product's SQL.
+asyncpg pool of the product's size and settings (min 2, max 10, no reset query on release) and
+runs exactly the statements pitchey's store runs, then returns the rows as JSON. The statements
+are not copied by hand: they are captured at start by calling `PitchStore` (storage/pitches.py)
+against a recorder, so the baseline cannot drift from the product's SQL.
 
 * ``GET /pitch/{id}``                 - `PitchStore.detail` (the primary-key SELECT joined with the
                                         owner's summary that `GET /api/pitches/{id}` loads on a
