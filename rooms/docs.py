@@ -369,7 +369,8 @@ class DocumentActor(AsyncioActor):
         self.store = DocumentStore(docs.db)
         self.doc: Doc = Doc()
         self.document_id = 0
-        self.size = 0
+        self.size = 0  # the snapshot's bytes plus the tail's
+        self.snapshot_size = 0
         self.since_compaction = 0
         self.dirty = False  # changed since the synopsis was last written back
         self.synopsis: str | None = None
@@ -396,6 +397,7 @@ class DocumentActor(AsyncioActor):
         self.synopsis = pitch.synopsis
         self.document_id = stored.id
         self.size = stored.size
+        self.snapshot_size = len(stored.snapshot)
         self.since_compaction = len(stored.tail)
         self.doc = load_doc(stored.snapshot, stored.tail)
         if stored.created and self.name == "synopsis" and pitch.synopsis:
@@ -614,9 +616,24 @@ class DocumentActor(AsyncioActor):
         metrics.batch.observe(len(accepted))
         metrics.update_seconds.observe(time.perf_counter() - started)
         self.since_compaction += len(relayed)
-        if self.since_compaction >= self.docs.limits.compact_every:
+        if self._compaction_due():
             self.since_compaction = 0
             self.actor_ref.tell(DocSave())
+
+    def _compaction_due(self) -> bool:
+        """Every `compact_every` updates, once the tail is worth folding: at least a quarter of
+        the snapshot's bytes, or ten times `compact_every` updates whatever their size.
+
+        A compaction re-encodes the whole document in the actor's turn and writes it twice
+        (snapshot and version), so a fixed count made its cost grow with the document: a 1.3 MB
+        document spent most of its turns and PostgreSQL's CPU compacting (docs/benchmarks.md,
+        co-editing). Scaled by size, the work of compacting stays proportional to what was
+        written, and a load still replays at most 10 x compact_every updates (~10 ms)."""
+        every = self.docs.limits.compact_every
+        if self.since_compaction < every:
+            return False
+        tail = self.size - self.snapshot_size
+        return 4 * tail >= self.snapshot_size or self.since_compaction >= 10 * every
 
     async def _refused_writer(self, peer: DocPeer) -> None:
         """The database refused the update: say why (still a reader, or no access at all)."""
@@ -753,6 +770,7 @@ class DocumentActor(AsyncioActor):
             return
         if compacted is not None:
             self.size = compacted.size
+            self.snapshot_size = compacted.size
             self.since_compaction = 0
             self.docs.metrics.compactions.inc()
         await self._write_synopsis()

@@ -274,3 +274,46 @@ async def test_compaction_every_n_updates_still_runs_under_batches(make_client, 
     reloaded = await open_doc(other, pid, owner, "notes")
     assert str(reloaded.fragment) == expected
     await reloaded.close()
+
+
+async def test_a_large_document_compacts_when_its_tail_is_worth_folding(make_client, clean_db):
+    """Every `compact_every` updates once the tail holds a quarter of the snapshot's bytes, or at
+    ten times `compact_every` updates: a large document is not re-encoded every few keystrokes."""
+    client = await make_client(doc_compact_every=5)
+    _, owner = await person(client)
+    pid = (await make_pitch(client, owner))["id"]
+    w = await open_doc(client, pid, owner, "notes")
+
+    async def versions_and_tail() -> tuple[int, int]:
+        await w.checkpoint()  # after every turn (and the compaction it asked for) of the room
+        conn = await asyncpg.connect(clean_db)
+        try:
+            row = await conn.fetchrow(
+                """SELECT (SELECT count(*) FROM document_versions v WHERE v.document_id = d.id) AS v,
+                          (SELECT count(*) FROM document_updates u WHERE u.document_id = d.id) AS t
+                   FROM pitch_documents d WHERE d.pitch_id = $1 AND d.name = 'notes'""",
+                pid,
+            )
+        finally:
+            await conn.close()
+        assert row is not None
+        return int(row["v"]), int(row["t"])
+
+    await w.edit(_paragraph("x" * 20_000))  # a 20 KB paragraph, then small edits
+    for n in range(4):
+        await w.edit(_paragraph(f"<{n}>"))
+    # The fifth update: the tail (20 KB) is far beyond a quarter of the empty snapshot.
+    assert await versions_and_tail() == (1, 0)
+    for n in range(45):
+        await w.edit(_paragraph(f"<a{n}>"))
+    # 45 small updates (a few KB) against a 20 KB snapshot: not yet worth a compaction.
+    assert await versions_and_tail() == (1, 45)
+    for n in range(5):
+        await w.edit(_paragraph(f"<b{n}>"))
+    # Ten times compact_every: folded whatever the size.
+    assert await versions_and_tail() == (2, 0)
+    expected = str(w.fragment)
+    await w.close()
+    reloaded = await open_doc(await make_client(), pid, owner, "notes")
+    assert str(reloaded.fragment) == expected
+    await reloaded.close()
