@@ -756,7 +756,7 @@ def one_document(
         f"{d('pitchey_doc_update_batch_sum') / max(1.0, d('pitchey_doc_update_batch_count')):.1f}), "
         f"mean turn (checked, stored, applied, relayed) "
         f"{1000 * d('pitchey_doc_update_seconds_sum') / turns:.1f} ms; "
-        f"{d('pitchey_doc_compactions_total'):,.0f} compactions (every 100 updates, each rewriting the "
+        f"{d('pitchey_doc_compactions_total'):,.0f} compactions (each rewriting the "
         "whole document as a snapshot and a version)"
     )
     all_lat = {k: [x for w in ws for x in w["all"]] for k, ws in paced.items()}
