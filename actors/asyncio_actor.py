@@ -399,6 +399,18 @@ class _Inbox:
             raise IndexError(msg)
         return self._queue.popleft()
 
+    def take_run(self, accept: Callable[[Any, Future[Any] | None], bool], limit: int) -> list[_Envelope]:
+        """Pop the unbroken run of envelopes at the head that `accept(message, reply_to)` takes,
+        at most `limit`; the first it refuses, and all behind it, keep their place."""
+        q = self._queue
+        taken: list[_Envelope] = []
+        while q and len(taken) < limit:
+            envelope = q[0]
+            if not accept(envelope.message, envelope.reply_to):
+                break
+            taken.append(q.popleft())
+        return taken
+
     def put(self, envelope: _Envelope, /) -> None:
         if _get_running_loop() is self._loop:
             self._put_local(envelope)
@@ -532,6 +544,20 @@ class AsyncioActor(pykka.Actor):
     _task: asyncio.Task[None] | None
     _started: bool
     _registered: bool
+
+    def take_queued(
+        self, accept: Callable[[Any, Future[Any] | None], bool], limit: int
+    ) -> list[tuple[Any, Future[Any] | None]]:
+        """The hook for coalescing (a room's group commit): take the messages queued right behind
+        the current one, for this turn to handle together, as (message, reply_to) pairs.
+
+        Only the unbroken run at the head of the inbox that `accept(message, reply_to)` takes, at
+        most `limit`: nothing is reordered (the first message refused, and all behind it, keep
+        their place), and a stopping actor takes nothing. The caller answers every `reply_to` it
+        took. Call it only from the actor's own handler, on its loop."""
+        if limit <= 0 or self.actor_stopped.is_set():
+            return []
+        return [(e.message, e.reply_to) for e in self.actor_inbox.take_run(accept, limit)]
 
     def __init__(self, *_args: Any, **_kwargs: Any) -> None:
         # pykka's Actor.__init__ is not called: it allocates a threading.Event (about 1 KB) and a

@@ -520,23 +520,18 @@ class DocumentActor(AsyncioActor):
         an awareness message or anything else stays where it is and keeps its place after
         them), at most `limits.batch` updates and `limits.batch_bytes` bytes in all. Their askers
         (each connection awaits its message's turn) are answered here, by `updates`. The inbox is
-        the actor's own, on this loop, so reading its deque is race-free (as PitchRoom does)."""
+        the actor's own, on this loop: `take_queued` is the actor's hook for this (as PitchRoom)."""
         limits = self.docs.limits
-        inbox = self.actor_inbox._queue
-        if limits.batch <= 1 or not inbox or self.actor_stopped._set:
-            return []
-        taken: list[tuple[DocIncoming, _Reply]] = []
-        while inbox and len(taken) < limits.batch - 1:
-            envelope = inbox[0]
-            message = envelope.message
+        total = size
+
+        def accept(message: Any, _reply: _Reply) -> bool:
+            nonlocal total
             if type(message) is not DocIncoming or not isinstance(message.message, (SyncStep2, SyncUpdate)):
-                break
-            size += len(message.message.update)
-            if size > limits.batch_bytes:
-                break
-            inbox.popleft()
-            taken.append((message, envelope.reply_to))
-        return taken
+                return False
+            total += len(message.message.update)
+            return total <= limits.batch_bytes
+
+        return self.take_queued(accept, limits.batch - 1)
 
     async def updates(self, first: DocIncoming, size: int) -> None:
         """Store the update of `first` and every update queued behind it in one commit (the

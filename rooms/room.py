@@ -669,19 +669,11 @@ class PitchRoom(Room):
         Only the unbroken run of `Post` tells right behind the current one: nothing is reordered
         (a Leave or any other message queued between two posts still runs between them), asks
         stay where they are, and a stopping room takes nothing. The inbox is the actor's own
-        (AsyncioActor keeps it on this loop), so reading its deque here is race-free."""
-        limit = self.hub.post_batch - 1
-        queue = self.actor_inbox._queue
-        if limit <= 0 or not queue or self.actor_stopped._set:
-            return []
-        taken: list[Post] = []
-        while queue and len(taken) < limit:
-            envelope = queue[0]
-            if envelope.reply_to is not None or type(envelope.message) is not Post:
-                break
-            queue.popleft()
-            taken.append(envelope.message)
-        return taken
+        (AsyncioActor keeps it on this loop): `take_queued` is the actor's hook for this."""
+        taken = self.take_queued(
+            lambda message, reply_to: reply_to is None and type(message) is Post, self.hub.post_batch - 1
+        )
+        return [message for message, _ in taken]
 
     def _refuse_post(self, entry: tuple[int, Post], refusal: tuple[str, str], answered: set[int]) -> None:
         i, post = entry

@@ -594,3 +594,32 @@ async def test_cross_thread_send_racing_stop_is_answered() -> None:
     thread.join()
     with pytest.raises(ActorDeadError):
         await asyncio.wait_for(late, 1)
+
+
+@bounded
+async def test_take_queued_takes_only_the_accepted_run_at_the_head() -> None:
+    """The coalescing hook: a turn takes the run of accepted messages right behind it, at most
+    `limit`, and leaves the first refused message and everything behind it in order."""
+    handled: list[object] = []
+
+    class Batcher(AsyncioActor):
+        def on_receive(self, message: Any) -> Any:
+            if message == "go":
+                taken = self.take_queued(lambda m, reply: reply is None and isinstance(m, int), 2)
+                handled.append([m for m, _ in taken])
+            else:
+                handled.append(message)
+            return None
+
+    ref = Batcher.start()
+    for message in ("go", 1, 2, 3, "stop-here", 4):
+        ref.tell(message)
+    assert await ask(ref, "go") is None  # queued behind: everything above has been handled
+    assert handled == [
+        [1, 2],
+        3,
+        "stop-here",
+        4,
+        [],
+    ]
+    await stop(ref)
